@@ -1,0 +1,35 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+VENV := .venv
+PY := $(VENV)/bin/python
+ATLAS := $(VENV)/bin/atlas
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install demo test app worker bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install  ## migrate, seed and compute the demo atlas on the CPU, then open the app
+	$(ATLAS) demo
+
+test: install  ## the whole suite; "no tests collected" (exit 5) is a failure
+	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
+	exit $$rc
+
+app: install  ## the curation app on the default catalogue
+	$(ATLAS) app
+
+worker: install  ## one compute worker on the default catalogue
+	$(ATLAS) worker
+
+bench: install  ## every benchmark, each printing its ratio against a baseline
+	@set -e; for bench in benchmarks/*.py; do echo "== $$bench"; $(PY) $$bench; done
+
+clean:
+	rm -rf $(VENV) atlas-data .pytest_cache

@@ -1,0 +1,74 @@
+"""Feature addresses: ``model/layer/17`` for a unit, ``model/layer/dir:name`` for a direction.
+
+Addresses are typed by researchers and pasted between tools, so parsing is strict and an
+error says which part is wrong. Names are restricted to a safe alphabet: an address never
+becomes a path component that escapes anything (``..``) or a query fragment.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from atlas.errors import InvalidInput
+
+NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}$")
+
+
+def check_name(name: str, what: str) -> str:
+    if not isinstance(name, str) or not NAME_RE.match(name) or ".." in name:
+        raise InvalidInput(
+            f"invalid {what} name {name!r}: use letters, digits, '_', '-' and '.' "
+            "(not starting with '.' or '-', no '..')"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class LayerAddress:
+    model: str
+    layer: str
+
+    def __str__(self) -> str:
+        return f"{self.model}/{self.layer}"
+
+
+@dataclass(frozen=True)
+class FeatureAddress:
+    model: str
+    layer: str
+    channel: int | None = None
+    direction: str | None = None
+
+    @property
+    def layer_address(self) -> LayerAddress:
+        return LayerAddress(self.model, self.layer)
+
+    def __str__(self) -> str:
+        last = str(self.channel) if self.direction is None else f"dir:{self.direction}"
+        return f"{self.model}/{self.layer}/{last}"
+
+
+def parse_layer(text: str) -> LayerAddress:
+    parts = _split(text, 2, "model/layer")
+    return LayerAddress(check_name(parts[0], "model"), check_name(parts[1], "layer"))
+
+
+def parse_feature(text: str) -> FeatureAddress:
+    parts = _split(text, 3, "model/layer/unit or model/layer/dir:name")
+    model, layer, last = check_name(parts[0], "model"), check_name(parts[1], "layer"), parts[2]
+    if last.startswith("dir:"):
+        return FeatureAddress(model, layer, direction=check_name(last[4:], "direction"))
+    if not last.isdigit() or not last.isascii():
+        raise InvalidInput(
+            f"invalid unit {last!r} in address {text!r}: a unit is a non-negative integer "
+            "channel index (or dir:NAME for a direction)"
+        )
+    return FeatureAddress(model, layer, channel=int(last))
+
+
+def _split(text: str, count: int, shape: str) -> list[str]:
+    parts = text.strip().split("/") if isinstance(text, str) else []
+    if len(parts) != count or any(part == "" for part in parts):
+        raise InvalidInput(f"invalid address {text!r}: expected {shape}")
+    return parts

@@ -1,0 +1,56 @@
+"""The audit log: every write of curated data records who, what, before and after.
+
+Entries are written in the same transaction as the change they describe, so the log can
+never claim a change that did not happen nor miss one that did.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from atlas.db.models import AuditEntry
+
+
+def snapshot(row: Any, fields: tuple[str, ...]) -> dict[str, Any]:
+    """A JSON-safe dict of some columns of a row, for the before/after of an entry."""
+    out: dict[str, Any] = {}
+    for name in fields:
+        value = getattr(row, name)
+        out[name] = value.isoformat() if isinstance(value, datetime) else value
+    return out
+
+
+def record(
+    session: Session,
+    user: str,
+    action: str,
+    entity_type: str,
+    entity_id: str,
+    before: dict | None = None,
+    after: dict | None = None,
+) -> None:
+    session.add(
+        AuditEntry(
+            user_name=user,
+            action=action,
+            entity_type=entity_type,
+            entity_id=str(entity_id),
+            before=before,
+            after=after,
+        )
+    )
+
+
+def entries(
+    session: Session, entity_type: str | None = None, entity_id: str | None = None, limit: int = 50
+) -> list[AuditEntry]:
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if entity_type is not None:
+        query = query.where(AuditEntry.entity_type == entity_type)
+    if entity_id is not None:
+        query = query.where(AuditEntry.entity_id == str(entity_id))
+    return list(session.scalars(query))

@@ -1,0 +1,528 @@
+"""The catalogue: the one domain API that the app, the CLI and notebooks use.
+
+    from atlas import Catalog
+    cat = Catalog.open("sqlite:///atlas-data/atlas.db", user="alice")
+    cat.set_label("demo/conv3/17", "curve detector", expected_version=0)
+
+Each method is one transaction. Writes of curated data are attributed to a user (the
+catalogue's ``user`` unless a method is given ``author``), checked against that user's
+role, and recorded in the audit log in the same transaction.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Sequence
+
+import numpy as np
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from atlas import audit, circuits, edge_store, evidence, families, labels
+from atlas.address import check_name, parse_feature
+from atlas.blobs import BlobStore
+from atlas.db import engine as dbengine
+from atlas.db import migrate
+from atlas.db.models import ROLES, Circuit, Edge, Feature, Layer, Model, User
+from atlas.edge_store import NewEdge
+from atlas.errors import DatabaseError, InvalidInput, VersionConflict
+from atlas.lookup import get_feature, get_layer, get_model, get_user, require_role
+from atlas.records import (
+    AuditInfo,
+    CircuitInfo,
+    EdgeInfo,
+    EvidenceInfo,
+    FamilyInfo,
+    FeatureInfo,
+    LabelInfo,
+    LayerInfo,
+    ModelInfo,
+    SearchHit,
+    UserInfo,
+)
+from atlas.search import search as basic_search
+
+MODEL_FIELDS = ("name", "architecture", "weights_sha256", "source", "input_spec")
+
+
+def default_user() -> str:
+    return os.environ.get("ATLAS_USER") or getpass.getuser()
+
+
+class Catalog:
+    def __init__(self, engine, blobs: BlobStore, user: str | None = None):  # noqa: ANN001
+        self.engine = engine
+        self.blobs = blobs
+        self.user = user or default_user()
+        self._read, self._write = dbengine.session_factory(engine)
+
+    # -- opening ---------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls, url: str | None = None, blob_url: str | None = None, user: str | None = None
+    ) -> "Catalog":
+        """Open an existing, migrated catalogue; a clear error otherwise."""
+        url = url or dbengine.default_database_url()
+        engine = dbengine.make_engine(url)
+        dbengine.check_connection(engine)
+        current, head = migrate.current_revision(engine), migrate.head_revision()
+        if current != head:
+            engine.dispose()
+            state = "not migrated" if current is None else f"at schema {current}, not {head}"
+            raise DatabaseError(
+                f"database {dbengine.redact(url)} is {state}: run `atlas db upgrade`"
+            )
+        return cls(engine, BlobStore(blob_url or dbengine.default_blob_url()), user)
+
+    @classmethod
+    def init(
+        cls, url: str | None = None, blob_url: str | None = None, admin: str | None = None
+    ) -> "Catalog":
+        """Create (or upgrade) a catalogue and make ``admin`` its first user."""
+        url = url or dbengine.default_database_url()
+        probe = dbengine.make_engine(url, create_sqlite_file=True)
+        dbengine.check_connection(probe)
+        probe.dispose()
+        migrate.upgrade(url)
+        catalog = cls.open(url, blob_url, admin)
+        if not catalog.users():
+            catalog.add_user(catalog.user, "admin")
+        return catalog
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> "Catalog":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        with self._guard(), self._read() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        with self._guard(), self._write() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise DatabaseError(f"database error: {reason}") from None
+
+    def _author(self, author: str | None) -> str:
+        return author or self.user
+
+    # -- users -----------------------------------------------------------------------
+
+    def add_user(self, name: str, role: str, by: str | None = None) -> UserInfo:
+        """Add a user; the first user needs no admin, later ones are added by an admin."""
+        check_name(name, "user")
+        if role not in ROLES:
+            raise InvalidInput(f"unknown role {role!r} (one of {', '.join(ROLES)})")
+        with self.writing() as session:
+            first = session.scalar(select(func.count(User.id))) == 0
+            actor = name if first else require_role(session, self._author(by), "admin", "add users").name
+            if session.scalar(select(User.id).where(User.name == name)) is not None:
+                raise InvalidInput(f"user {name!r} already exists")
+            session.add(User(name=name, role=role))
+            audit.record(session, actor, "user.add", "user", name, None, {"name": name, "role": role})
+        return UserInfo(name, role)
+
+    def users(self) -> list[UserInfo]:
+        with self.reading() as session:
+            return [UserInfo(u.name, u.role) for u in session.scalars(select(User).order_by(User.name))]
+
+    def get_user(self, name: str | None = None) -> UserInfo:
+        with self.reading() as session:
+            user = get_user(session, self._author(name))
+            return UserInfo(user.name, user.role)
+
+    # -- models, layers, features ----------------------------------------------------
+
+    def add_model(
+        self,
+        name: str,
+        architecture: str,
+        layers: Sequence[dict] = (),
+        weights_sha256: str | None = None,
+        source: str | None = None,
+        input_spec: dict | None = None,
+        author: str | None = None,
+    ) -> ModelInfo:
+        """Register a model with its layers (dicts of name, kind, channels, spatial_shape)
+        and a unit feature for every channel, all in one transaction: a bad layer leaves
+        nothing registered."""
+        check_name(name, "model")
+        with self.writing() as session:
+            actor = require_role(session, self._author(author), "curator", "add models")
+            if session.scalar(select(Model.id).where(Model.name == name)) is not None:
+                raise InvalidInput(f"a model named {name!r} already exists")
+            model = Model(
+                name=name, architecture=architecture, weights_sha256=weights_sha256,
+                source=source, input_spec=input_spec,
+            )
+            session.add(model)
+            session.flush()
+            for order, spec in enumerate(layers):
+                self._insert_layer(session, model, order=order, **spec)
+            audit.record(
+                session, actor.name, "model.add", "model", name,
+                None, {**audit.snapshot(model, MODEL_FIELDS), "layers": len(layers)},
+            )
+            return ModelInfo(name, architecture, weights_sha256, source, input_spec)
+
+    def add_layer(
+        self,
+        model: str,
+        name: str,
+        kind: str,
+        channels: int,
+        spatial_shape: Sequence[int] | None = None,
+        author: str | None = None,
+    ) -> LayerInfo:
+        with self.writing() as session:
+            actor = require_role(session, self._author(author), "curator", "add layers")
+            model_row = get_model(session, model)
+            order = session.scalar(
+                select(func.coalesce(func.max(Layer.order) + 1, 0)).where(Layer.model_id == model_row.id)
+            )
+            layer = self._insert_layer(session, model_row, name, kind, channels, spatial_shape, order)
+            audit.record(
+                session, actor.name, "layer.add", "layer", f"{model}/{name}",
+                None, {"kind": kind, "channels": channels},
+            )
+            return self._layer_info(layer, model_row)
+
+    @staticmethod
+    def _insert_layer(
+        session: Session,
+        model: Model,
+        name: str,
+        kind: str,
+        channels: int,
+        spatial_shape: Sequence[int] | None = None,
+        order: int = 0,
+    ) -> Layer:
+        check_name(name, "layer")
+        if not isinstance(channels, int) or channels < 1:
+            raise InvalidInput(f"layer {name!r} needs a positive channel count, got {channels!r}")
+        if session.scalar(
+            select(Layer.id).where(Layer.model_id == model.id, Layer.name == name)
+        ) is not None:
+            raise InvalidInput(f"model {model.name!r} already has a layer {name!r}")
+        layer = Layer(
+            model_id=model.id, name=name, kind=kind, channels=channels,
+            spatial_shape=list(spatial_shape) if spatial_shape else None, order=order,
+        )
+        session.add(layer)
+        session.flush()
+        session.execute(
+            insert(Feature),
+            [{"layer_id": layer.id, "kind": "unit", "channel": c} for c in range(channels)],
+        )
+        return layer
+
+    def add_direction(
+        self, layer: str, name: str, vector: np.ndarray, author: str | None = None
+    ) -> FeatureInfo:
+        """A direction feature: a vector in the layer's channel space, stored as a blob."""
+        check_name(name, "direction")
+        vector = np.asarray(vector, dtype=np.float32)
+        with self.writing() as session:
+            actor = require_role(session, self._author(author), "curator", "add directions")
+            layer_row, model = get_layer(session, layer)
+            if vector.shape != (layer_row.channels,) or not np.all(np.isfinite(vector)):
+                raise InvalidInput(
+                    f"a direction in {layer} must be {layer_row.channels} finite numbers, "
+                    f"got shape {vector.shape}"
+                )
+            sha = self.blobs.put_array(vector)
+            session.add(Feature(layer_id=layer_row.id, kind="direction", name=name, vector_sha256=sha))
+            try:
+                session.flush()
+            except IntegrityError:
+                raise InvalidInput(f"layer {layer} already has a direction {name!r}") from None
+            address = f"{layer}/dir:{name}"
+            audit.record(session, actor.name, "feature.add_direction", "feature", address, None,
+                         {"vector_sha256": sha})
+        return self.feature(address)
+
+    def models(self) -> list[ModelInfo]:
+        with self.reading() as session:
+            return [
+                ModelInfo(m.name, m.architecture, m.weights_sha256, m.source, m.input_spec)
+                for m in session.scalars(select(Model).order_by(Model.name))
+            ]
+
+    def layers(self, model: str) -> list[LayerInfo]:
+        with self.reading() as session:
+            model_row = get_model(session, model)
+            rows = session.scalars(select(Layer).where(Layer.model_id == model_row.id).order_by(Layer.order))
+            return [self._layer_info(layer, model_row) for layer in rows]
+
+    def layer(self, address: str) -> LayerInfo:
+        with self.reading() as session:
+            return self._layer_info(*get_layer(session, address))
+
+    @staticmethod
+    def _layer_info(layer: Layer, model: Model) -> LayerInfo:
+        shape = tuple(layer.spatial_shape) if layer.spatial_shape else None
+        return LayerInfo(model.name, layer.name, layer.kind, layer.channels, shape, layer.order)
+
+    def feature(self, address: str) -> FeatureInfo:
+        with self.reading() as session:
+            row, layer, model = get_feature(session, address)
+            canonical = str(parse_feature(address))
+            current = labels.current(session, row.id)
+            label = labels.info(current, canonical, labels.author_name(session, current)) if current else None
+            return FeatureInfo(canonical, row.kind, model.name, layer.name, row.channel, row.name, label)
+
+    # -- labels ----------------------------------------------------------------------
+
+    def set_label(
+        self,
+        feature: str,
+        text: str,
+        status: str = "proposed",
+        confidence: float | None = None,
+        author: str | None = None,
+        expected_version: int | None = None,
+        reason: str | None = None,
+    ) -> LabelInfo:
+        """Append a label version. With ``expected_version`` (the version the user saw, 0
+        for none) a stale edit raises VersionConflict naming the newer version; the
+        rejected attempt is kept in the audit log."""
+        address = str(parse_feature(feature))
+        author = self._author(author)
+        try:
+            with self.writing() as session:
+                return labels.append(
+                    session, address, text, status, confidence, author, expected_version, reason
+                )
+        except IntegrityError:
+            # A concurrent writer took the same version number between our read and insert.
+            conflict = self._conflict_after_race(address, expected_version)
+        except VersionConflict as exc:
+            conflict = exc
+        self._audit_conflict(address, author, text, status, expected_version, conflict)
+        raise conflict
+
+    def _conflict_after_race(self, address: str, expected_version: int | None) -> VersionConflict:
+        latest = self.feature(address).label
+        version = latest.version if latest else 0
+        return VersionConflict(
+            f"conflict on {address}: you edited version {expected_version}, but version "
+            f"{version} was saved first",
+            version,
+            latest,
+        )
+
+    def _audit_conflict(
+        self, address: str, author: str, text: str, status: str,
+        expected_version: int | None, conflict: VersionConflict,
+    ) -> None:
+        with self.writing() as session:
+            audit.record(
+                session, author, "label.conflict", "feature", address,
+                {"version": conflict.current_version},
+                {"text": text, "status": status, "expected_version": expected_version},
+            )
+
+    def review_label(
+        self,
+        feature: str,
+        status: str,
+        reason: str | None = None,
+        author: str | None = None,
+        expected_version: int | None = None,
+    ) -> LabelInfo:
+        """Accept, reject or dispute the current label text: a new version, same text."""
+        current = self.feature(feature).label
+        if current is None:
+            raise InvalidInput(f"{feature} has no label to review")
+        base = current.version if expected_version is None else expected_version
+        return self.set_label(feature, current.text, status, current.confidence, author, base, reason)
+
+    def label_history(self, feature: str) -> list[LabelInfo]:
+        with self.reading() as session:
+            return labels.history(session, str(parse_feature(feature)))
+
+    # -- evidence --------------------------------------------------------------------
+
+    def add_evidence(
+        self,
+        kind: str,
+        body: str = "",
+        *,
+        feature: str | None = None,
+        circuit: str | None = None,
+        edge_id: int | None = None,
+        blobs: Sequence[str] = (),
+        author: str | None = None,
+    ) -> EvidenceInfo:
+        with self.writing() as session:
+            actor = require_role(session, self._author(author), "curator", "add evidence")
+            target, ids = self._evidence_target(session, feature, circuit, edge_id)
+            row = evidence.add(session, self.blobs, target, ids, kind, body, list(blobs), actor)
+            return EvidenceInfo(row.id, target, row.kind, row.body, row.blobs, actor.name, row.created_at)
+
+    def evidence(
+        self, *, feature: str | None = None, circuit: str | None = None, edge_id: int | None = None
+    ) -> list[EvidenceInfo]:
+        with self.reading() as session:
+            target, ids = self._evidence_target(session, feature, circuit, edge_id)
+            return evidence.listed(session, target, ids)
+
+    @staticmethod
+    def _evidence_target(
+        session: Session, feature: str | None, circuit: str | None, edge_id: int | None
+    ) -> tuple[str, dict[str, int]]:
+        given = [t for t in (feature, circuit, edge_id) if t is not None]
+        if len(given) != 1:
+            raise InvalidInput("evidence is attached to exactly one feature, circuit or edge")
+        if feature is not None:
+            return str(parse_feature(feature)), {"feature_id": get_feature(session, feature)[0].id}
+        if circuit is not None:
+            return f"circuit:{circuit}", {"circuit_id": circuits.get(session, circuit).id}
+        if session.get(Edge, edge_id) is None:
+            raise InvalidInput(f"unknown edge {edge_id}")
+        return f"edge:{edge_id}", {"edge_id": edge_id}
+
+    # -- circuits --------------------------------------------------------------------
+
+    def create_circuit(
+        self, name: str, description: str = "", status: str = "draft", author: str | None = None
+    ) -> CircuitInfo:
+        with self.writing() as session:
+            actor = require_role(session, self._author(author), "curator", "create circuits")
+            return circuits.describe(session, circuits.create(session, name, description, status, actor))
+
+    def circuit(self, name: str) -> CircuitInfo:
+        with self.reading() as session:
+            return circuits.describe(session, circuits.get(session, name))
+
+    def circuits(self) -> list[str]:
+        with self.reading() as session:
+            return list(session.scalars(select(Circuit.name).order_by(Circuit.name)))
+
+    def update_circuit(
+        self, name: str, expected_version: int, description: str | None = None,
+        status: str | None = None, author: str | None = None,
+    ) -> CircuitInfo:
+        with self.writing() as session:
+            actor = require_role(session, self._author(author), "curator", "edit circuits")
+            circuit = circuits.get(session, name)
+            return circuits.describe(
+                session, circuits.update(session, circuit, actor, expected_version, description, status)
+            )
+
+    def _edit_circuit(self, name: str, author: str | None, edit, *args) -> CircuitInfo:  # noqa: ANN001
+        with self.writing() as session:
+            actor = require_role(session, self._author(author), "curator", "edit circuits")
+            circuit = circuits.get(session, name)
+            edit(session, circuit, *args, actor)
+            session.flush()
+            return circuits.describe(session, circuit)
+
+    def add_circuit_node(self, circuit: str, feature: str, role: str | None = None,
+                         author: str | None = None) -> CircuitInfo:
+        return self._edit_circuit(circuit, author, circuits.add_node, str(parse_feature(feature)), role)
+
+    def remove_circuit_node(self, circuit: str, feature: str, author: str | None = None) -> CircuitInfo:
+        return self._edit_circuit(circuit, author, circuits.remove_node, str(parse_feature(feature)))
+
+    def add_circuit_edge(self, circuit: str, src: str, dst: str, note: str | None = None,
+                         author: str | None = None) -> CircuitInfo:
+        return self._edit_circuit(
+            circuit, author, circuits.add_edge, str(parse_feature(src)), str(parse_feature(dst)), note
+        )
+
+    def remove_circuit_edge(self, circuit: str, src: str, dst: str,
+                            author: str | None = None) -> CircuitInfo:
+        return self._edit_circuit(
+            circuit, author, circuits.remove_edge, str(parse_feature(src)), str(parse_feature(dst))
+        )
+
+    def add_claim(self, circuit: str, prediction: str, experiment: dict | None = None,
+                  author: str | None = None) -> CircuitInfo:
+        return self._edit_circuit(circuit, author, circuits.add_claim, prediction, experiment)
+
+    def set_claim_status(self, claim_id: int, status: str, result: str | None = None,
+                         author: str | None = None) -> None:
+        with self.writing() as session:
+            actor = require_role(session, self._author(author), "reviewer", "judge claims")
+            circuits.set_claim_status(session, claim_id, status, result, actor)
+
+    # -- families --------------------------------------------------------------------
+
+    def create_family(self, name: str, description: str = "", author: str | None = None) -> FamilyInfo:
+        with self.writing() as session:
+            actor = require_role(session, self._author(author), "curator", "create families")
+            return families.describe(session, families.create(session, name, description, actor))
+
+    def add_family_member(self, family: str, feature: str, note: str | None = None,
+                          author: str | None = None) -> FamilyInfo:
+        with self.writing() as session:
+            actor = require_role(session, self._author(author), "curator", "edit families")
+            row = families.get(session, family)
+            families.add_member(session, row, str(parse_feature(feature)), note, actor)
+            session.flush()
+            return families.describe(session, row)
+
+    def family(self, name: str) -> FamilyInfo:
+        with self.reading() as session:
+            return families.describe(session, families.get(session, name))
+
+    def families_of(self, feature: str) -> list[str]:
+        with self.reading() as session:
+            return families.of_feature(session, get_feature(session, feature)[0].id)
+
+    # -- edges -----------------------------------------------------------------------
+
+    def add_edges(self, edges: Sequence[NewEdge]) -> int:
+        """Bulk-insert computed edges (no audit: edges are computed, not curated)."""
+        with self.writing() as session:
+            try:
+                return edge_store.add(session, list(edges))
+            except IntegrityError as exc:
+                raise InvalidInput(f"edges already stored or invalid: {exc.orig}") from None
+
+    def top_inputs(self, feature: str, k: int = 10, kind: str = "direct") -> list[EdgeInfo]:
+        with self.reading() as session:
+            return edge_store.top(session, feature, k, kind, "in")
+
+    def top_outputs(self, feature: str, k: int = 10, kind: str = "direct") -> list[EdgeInfo]:
+        with self.reading() as session:
+            return edge_store.top(session, feature, k, kind, "out")
+
+    # -- search and audit ------------------------------------------------------------
+
+    def search(self, query: str, limit: int = 50, model: str | None = None) -> list[SearchHit]:
+        with self.reading() as session:
+            return basic_search(session, query, limit, model)
+
+    def audit_log(self, entity: str | None = None, limit: int = 50) -> list[AuditInfo]:
+        """Recent audit entries, newest first; ``entity`` is an address or ``circuit:NAME``."""
+        entity_type = entity_id = None
+        if entity is not None:
+            entity_type, _, entity_id = entity.partition(":") if ":" in entity.split("/")[0] else (
+                "feature", "", str(parse_feature(entity))
+            )
+        with self.reading() as session:
+            return [
+                AuditInfo(e.user_name, e.action, e.entity_type, e.entity_id, e.before, e.after, e.created_at)
+                for e in audit.entries(session, entity_type, entity_id, limit)
+            ]
+

@@ -1,0 +1,216 @@
+"""The ``atlas`` command line: a thin layer over ``atlas.catalog``.
+
+Errors the catalogue raises on purpose print as one line on stderr with exit code 1;
+usage errors exit with 2 (argparse). Nothing here talks SQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from atlas.catalog import Catalog, default_user
+from atlas.db import engine as dbengine
+from atlas.db import migrate
+from atlas.db.models import LABEL_STATUSES, ROLES
+from atlas.errors import AtlasError
+from atlas.records import LabelInfo
+
+Handler = Callable[[argparse.Namespace], int | None]
+
+
+def _catalog(args: argparse.Namespace) -> Catalog:
+    return Catalog.open(args.db, args.blobs, args.user)
+
+
+def _label_line(label: LabelInfo | None) -> str:
+    if label is None:
+        return "(unlabelled)"
+    confidence = "" if label.confidence is None else f", confidence {label.confidence:.2f}"
+    return f"{label.text!r} [{label.status}{confidence}] v{label.version} by {label.author}"
+
+
+# -- commands ------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> None:
+    catalog = Catalog.init(args.db, args.blobs, args.admin or args.user)
+    print(f"catalogue ready at {dbengine.redact(str(catalog.engine.url))}")
+    print(f"users: {', '.join(f'{u.name} ({u.role})' for u in catalog.users())}")
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> None:
+    url = args.db or dbengine.default_database_url()
+    probe = dbengine.make_engine(url, create_sqlite_file=True)
+    dbengine.check_connection(probe)
+    probe.dispose()
+    migrate.upgrade(url, args.revision)
+    print(f"database at {args.revision}")
+
+
+def cmd_db_downgrade(args: argparse.Namespace) -> None:
+    url = args.db or dbengine.default_database_url()
+    dbengine.check_connection(dbengine.make_engine(url))
+    migrate.downgrade(url, args.revision)
+    print(f"database at {args.revision}")
+
+
+def cmd_db_current(args: argparse.Namespace) -> None:
+    engine = dbengine.make_engine(args.db or dbengine.default_database_url())
+    dbengine.check_connection(engine)
+    current, head = migrate.current_revision(engine), migrate.head_revision()
+    state = "up to date" if current == head else "run `atlas db upgrade`"
+    print(f"current: {current or '(not migrated)'}  head: {head}  ({state})")
+
+
+def cmd_user_add(args: argparse.Namespace) -> None:
+    user = _catalog(args).add_user(args.name, args.role)
+    print(f"added {user.name} ({user.role})")
+
+
+def cmd_user_list(args: argparse.Namespace) -> None:
+    for user in _catalog(args).users():
+        print(f"{user.name}\t{user.role}")
+
+
+def cmd_show(args: argparse.Namespace) -> None:
+    catalog = _catalog(args)
+    feature = catalog.feature(args.address)
+    print(feature.address)
+    print(f"  kind:     {feature.kind}")
+    print(f"  label:    {_label_line(feature.label)}")
+    families = catalog.families_of(feature.address)
+    print(f"  families: {', '.join(families) if families else '-'}")
+    for title, edges, other in (
+        ("top inputs", catalog.top_inputs(feature.address, args.k, args.kind), "src"),
+        ("top outputs", catalog.top_outputs(feature.address, args.k, args.kind), "dst"),
+    ):
+        print(f"  {title} ({args.kind}):")
+        if not edges:
+            print("    -")
+        for edge in edges:
+            print(f"    {getattr(edge, other):<28} strength {edge.strength:.4g}")
+    evidence = catalog.evidence(feature=feature.address)
+    print(f"  evidence: {len(evidence)}")
+    for item in evidence:
+        print(f"    [{item.kind}] {item.body[:100]} ({item.author})")
+
+
+def cmd_label(args: argparse.Namespace) -> None:
+    catalog = _catalog(args)
+    expected = args.expected_version
+    if expected is None:
+        expected = catalog.feature(args.address).label_version
+    label = catalog.set_label(
+        args.address, args.text, args.status, args.confidence, expected_version=expected,
+        reason=args.reason,
+    )
+    print(f"{label.address}: {_label_line(label)}")
+
+
+def cmd_history(args: argparse.Namespace) -> None:
+    history = _catalog(args).label_history(args.address)
+    if not history:
+        print(f"{args.address}: no labels yet")
+    for label in history:
+        reason = f"  reason: {label.reason}" if label.reason else ""
+        print(f"v{label.version}  {label.created_at:%Y-%m-%d %H:%M}  {_label_line(label)}{reason}")
+
+
+def cmd_search(args: argparse.Namespace) -> None:
+    hits = _catalog(args).search(args.query, args.limit, args.model)
+    if not hits:
+        print("no matches")
+    for hit in hits:
+        print(f"{hit.kind:<9} {hit.target:<28} {hit.text[:100]}")
+
+
+def cmd_audit(args: argparse.Namespace) -> None:
+    for entry in _catalog(args).audit_log(args.entity, args.limit):
+        print(f"{entry.created_at:%Y-%m-%d %H:%M:%S}  {entry.user:<12} {entry.action:<20} "
+              f"{entry.entity_type}:{entry.entity_id}")
+
+
+# -- parser --------------------------------------------------------------------------
+
+
+def _add(sub: argparse._SubParsersAction, name: str, handler: Handler, help: str) -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, help=help, description=help)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="atlas",
+        description="An annotated circuit atlas: label units, gather evidence, catalogue circuits.",
+    )
+    parser.add_argument("--db", help="database URL (default: $ATLAS_DATABASE_URL or "
+                        "sqlite:///atlas-data/atlas.db)")
+    parser.add_argument("--blobs", help="blob store URL or directory (default: $ATLAS_BLOB_URL "
+                        "or atlas-data/blobs)")
+    parser.add_argument("--user", default=None, help=f"who is acting (default: $ATLAS_USER or "
+                        f"the login name, now {default_user()!r})")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    init = _add(sub, "init", cmd_init, "create the catalogue database and its first (admin) user")
+    init.add_argument("--admin", help="name of the first user (default: --user)")
+
+    db = sub.add_parser("db", help="database schema", description="database schema migrations")
+    db_sub = db.add_subparsers(dest="db_command", metavar="COMMAND", required=True)
+    up = _add(db_sub, "upgrade", cmd_db_upgrade, "migrate the schema up (default: to head)")
+    up.add_argument("revision", nargs="?", default="head")
+    down = _add(db_sub, "downgrade", cmd_db_downgrade, "migrate the schema down (e.g. base)")
+    down.add_argument("revision")
+    _add(db_sub, "current", cmd_db_current, "show the schema revision of the database")
+
+    user = sub.add_parser("user", help="users and roles", description="users and their roles")
+    user_sub = user.add_subparsers(dest="user_command", metavar="COMMAND", required=True)
+    add = _add(user_sub, "add", cmd_user_add, "add a user (admins only, except the first)")
+    add.add_argument("name")
+    add.add_argument("--role", choices=ROLES, default="curator")
+    _add(user_sub, "list", cmd_user_list, "list users")
+
+    show = _add(sub, "show", cmd_show, "show a feature: label, families, connections, evidence")
+    show.add_argument("address", help="model/layer/unit, e.g. demo/conv3/17")
+    show.add_argument("-k", type=int, default=5, help="connections to list each way")
+    show.add_argument("--kind", default="direct", help="edge kind: direct, expanded, attribution")
+
+    label = _add(sub, "label", cmd_label, "propose (or, as a reviewer, decide) a label")
+    label.add_argument("address")
+    label.add_argument("text")
+    label.add_argument("--status", choices=LABEL_STATUSES, default="proposed")
+    label.add_argument("--confidence", type=float)
+    label.add_argument("--reason")
+    label.add_argument("--expected-version", type=int,
+                       help="the version you edited; a newer one is a conflict (default: current)")
+
+    history = _add(sub, "history", cmd_history, "all label versions of a feature")
+    history.add_argument("address")
+
+    search = _add(sub, "search", cmd_search, "search labels, notes, circuits and families")
+    search.add_argument("query")
+    search.add_argument("--limit", type=int, default=20)
+    search.add_argument("--model")
+
+    audit = _add(sub, "audit", cmd_audit, "recent changes to curated data")
+    audit.add_argument("--entity", help="a feature address or circuit:NAME")
+    audit.add_argument("--limit", type=int, default=30)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args) or 0
+    except AtlasError as exc:
+        print(f"atlas: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("atlas: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

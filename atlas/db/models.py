@@ -1,0 +1,367 @@
+"""SQLAlchemy models of the whole data model (DESIGN.md, "Data model").
+
+One metadata for both dialects. JSON columns become JSONB on PostgreSQL. Constraint names
+follow a naming convention so alembic's batch mode can rebuild SQLite tables. Timestamps
+are set in Python (UTC), so both dialects store the same values.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+ROLES = ("viewer", "curator", "reviewer", "admin")
+LABEL_STATUSES = ("proposed", "accepted", "disputed", "rejected")
+FEATURE_KINDS = ("unit", "direction")
+EDGE_KINDS = ("direct", "expanded", "attribution")
+EVIDENCE_KINDS = (
+    "note", "link", "image", "visualization", "examples", "tuning_curve", "ablation", "weight_edit",
+)
+CIRCUIT_STATUSES = ("draft", "proposed", "accepted", "disputed", "rejected")
+CLAIM_STATUSES = ("untested", "supported", "refuted")
+JOB_STATUSES = ("queued", "running", "done", "failed", "cancelled")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on both dialects (SQLite returns naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):  # noqa: ANN001, ANN201
+        return value.astimezone(timezone.utc) if value is not None and value.tzinfo else value
+
+    def process_result_value(self, value, dialect):  # noqa: ANN001, ANN201
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _fk(target: str, nullable: bool = False, ondelete: str = "CASCADE") -> Any:
+    return mapped_column(BigId, ForeignKey(target, ondelete=ondelete), nullable=nullable)
+
+
+def _created() -> Any:
+    return mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = _created()
+
+
+class Model(Base):
+    __tablename__ = "models"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    architecture: Mapped[str] = mapped_column(String(200))
+    weights_sha256: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str | None] = mapped_column(Text)
+    input_spec: Mapped[dict | None] = mapped_column(JsonType)
+    created_at: Mapped[datetime] = _created()
+
+
+class Layer(Base):
+    __tablename__ = "layers"
+    __table_args__ = (
+        UniqueConstraint("model_id", "name"),
+        CheckConstraint("channels > 0", name="channels_positive"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    model_id: Mapped[int] = _fk("models.id")
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))
+    channels: Mapped[int] = mapped_column(Integer)
+    spatial_shape: Mapped[list | None] = mapped_column(JsonType)
+    order: Mapped[int] = mapped_column(Integer)
+
+
+class Feature(Base):
+    """A unit (one channel) or a direction (a vector in the layer's channel space)."""
+
+    __tablename__ = "features"
+    __table_args__ = (
+        # Also the index behind "features of a layer" (leading column layer_id).
+        UniqueConstraint("layer_id", "channel"),
+        UniqueConstraint("layer_id", "name"),
+        CheckConstraint(_in("kind", FEATURE_KINDS), name="kind"),
+        CheckConstraint(
+            "(kind = 'unit' AND channel IS NOT NULL AND channel >= 0) OR "
+            "(kind = 'direction' AND channel IS NULL AND name IS NOT NULL "
+            "AND vector_sha256 IS NOT NULL)",
+            name="unit_or_direction",
+        ),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    layer_id: Mapped[int] = _fk("layers.id")
+    kind: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[int | None] = mapped_column(Integer)
+    name: Mapped[str | None] = mapped_column(String(200))
+    vector_sha256: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = _created()
+
+
+class Artifact(Base):
+    """A computed thing about a feature; its images and arrays live in the blob store."""
+
+    __tablename__ = "artifacts"
+    __table_args__ = (UniqueConstraint("feature_id", "kind", "params_key"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    feature_id: Mapped[int] = _fk("features.id")
+    kind: Mapped[str] = mapped_column(String(60))
+    params: Mapped[dict] = mapped_column(JsonType)
+    # Canonical hash of params: makes recomputation idempotent.
+    params_key: Mapped[str] = mapped_column(String(64))
+    job_id: Mapped[int | None] = _fk("jobs.id", nullable=True, ondelete="SET NULL")
+    blobs: Mapped[dict] = mapped_column(JsonType)
+    created_at: Mapped[datetime] = _created()
+
+
+class Edge(Base):
+    __tablename__ = "edges"
+    __table_args__ = (
+        UniqueConstraint("src_feature_id", "dst_feature_id", "kind"),
+        CheckConstraint(_in("kind", EDGE_KINDS), name="kind"),
+        # Top inputs of X and top outputs of X are index range scans.
+        Index("ix_edges_top_inputs", "dst_feature_id", "kind", "rank_in"),
+        Index("ix_edges_top_outputs", "src_feature_id", "kind", "rank_out"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    src_feature_id: Mapped[int] = _fk("features.id")
+    dst_feature_id: Mapped[int] = _fk("features.id")
+    kind: Mapped[str] = mapped_column(String(20))
+    strength: Mapped[float] = mapped_column(Float)
+    positive_mass: Mapped[float | None] = mapped_column(Float)
+    negative_mass: Mapped[float | None] = mapped_column(Float)
+    rank_in: Mapped[int | None] = mapped_column(Integer)
+    rank_out: Mapped[int | None] = mapped_column(Integer)
+    kernel_sha256: Mapped[str | None] = mapped_column(String(64))
+
+
+class Label(Base):
+    """Append-only label versions: the current label is the row with the highest version."""
+
+    __tablename__ = "labels"
+    __table_args__ = (
+        # The unique index doubles as the "current label of a feature" index, and makes
+        # two writers of the same next version collide instead of losing an update.
+        UniqueConstraint("feature_id", "version"),
+        CheckConstraint(_in("status", LABEL_STATUSES), name="status"),
+        CheckConstraint(
+            "confidence IS NULL OR (confidence >= 0 AND confidence <= 1)", name="confidence"
+        ),
+        CheckConstraint("version >= 1", name="version_positive"),
+        Index("ix_labels_status", "status"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    feature_id: Mapped[int] = _fk("features.id")
+    version: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    reason: Mapped[str | None] = mapped_column(Text)
+    author_id: Mapped[int] = _fk("users.id", ondelete="RESTRICT")
+    created_at: Mapped[datetime] = _created()
+
+
+class Circuit(Base):
+    __tablename__ = "circuits"
+    __table_args__ = (CheckConstraint(_in("status", CIRCUIT_STATUSES), name="status"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20))
+    author_id: Mapped[int] = _fk("users.id", ondelete="RESTRICT")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _created()
+
+
+class CircuitNode(Base):
+    __tablename__ = "circuit_nodes"
+    __table_args__ = (UniqueConstraint("circuit_id", "feature_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    circuit_id: Mapped[int] = _fk("circuits.id")
+    feature_id: Mapped[int] = _fk("features.id")
+    role: Mapped[str | None] = mapped_column(Text)
+
+
+class CircuitEdge(Base):
+    __tablename__ = "circuit_edges"
+    __table_args__ = (UniqueConstraint("circuit_id", "src_feature_id", "dst_feature_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    circuit_id: Mapped[int] = _fk("circuits.id")
+    src_feature_id: Mapped[int] = _fk("features.id")
+    dst_feature_id: Mapped[int] = _fk("features.id")
+    edge_id: Mapped[int | None] = _fk("edges.id", nullable=True, ondelete="SET NULL")
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class CircuitClaim(Base):
+    """A falsifiable prediction about a circuit, with an optional experiment spec."""
+
+    __tablename__ = "circuit_claims"
+    __table_args__ = (CheckConstraint(_in("status", CLAIM_STATUSES), name="status"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    circuit_id: Mapped[int] = _fk("circuits.id")
+    prediction: Mapped[str] = mapped_column(Text)
+    experiment: Mapped[dict | None] = mapped_column(JsonType)
+    status: Mapped[str] = mapped_column(String(20))
+    result: Mapped[str | None] = mapped_column(Text)
+    author_id: Mapped[int] = _fk("users.id", ondelete="RESTRICT")
+    created_at: Mapped[datetime] = _created()
+
+
+class Evidence(Base):
+    """Evidence attached to exactly one of a feature, an edge or a circuit."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (
+        CheckConstraint(_in("kind", EVIDENCE_KINDS), name="kind"),
+        CheckConstraint(
+            "(CASE WHEN feature_id IS NULL THEN 0 ELSE 1 END) + "
+            "(CASE WHEN edge_id IS NULL THEN 0 ELSE 1 END) + "
+            "(CASE WHEN circuit_id IS NULL THEN 0 ELSE 1 END) = 1",
+            name="one_target",
+        ),
+        Index("ix_evidence_feature_id", "feature_id"),
+        Index("ix_evidence_circuit_id", "circuit_id"),
+        Index("ix_evidence_edge_id", "edge_id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    feature_id: Mapped[int | None] = _fk("features.id", nullable=True)
+    edge_id: Mapped[int | None] = _fk("edges.id", nullable=True)
+    circuit_id: Mapped[int | None] = _fk("circuits.id", nullable=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    body: Mapped[str] = mapped_column(Text, default="")
+    blobs: Mapped[list] = mapped_column(JsonType)
+    author_id: Mapped[int] = _fk("users.id", ondelete="RESTRICT")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = _created()
+
+
+class Family(Base):
+    """A universality group: analogous features across models ("curve detector")."""
+
+    __tablename__ = "families"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = _created()
+
+
+class FamilyMember(Base):
+    __tablename__ = "family_members"
+    __table_args__ = (
+        UniqueConstraint("family_id", "feature_id"),
+        Index("ix_family_members_feature_id", "feature_id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    family_id: Mapped[int] = _fk("families.id")
+    feature_id: Mapped[int] = _fk("features.id")
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditEntry(Base):
+    """Who changed what curated data, with the state before and after."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_entity", "entity_type", "entity_id"),
+        Index("ix_audit_log_created_at", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(60))
+    entity_type: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(300))
+    before: Mapped[dict | None] = mapped_column(JsonType)
+    after: Mapped[dict | None] = mapped_column(JsonType)
+    created_at: Mapped[datetime] = _created()
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    __table_args__ = (
+        CheckConstraint(_in("status", JOB_STATUSES), name="status"),
+        UniqueConstraint("dedupe_key"),
+        Index("ix_jobs_claim", "status", "priority", "run_after"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(60))
+    params: Mapped[dict] = mapped_column(JsonType)
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    dedupe_key: Mapped[str | None] = mapped_column(String(300))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    run_after: Mapped[datetime] = _created()
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    progress_done: Mapped[int] = mapped_column(Integer, default=0)
+    progress_total: Mapped[int | None] = mapped_column(Integer)
+    progress_message: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict | None] = mapped_column(JsonType)
+    created_at: Mapped[datetime] = _created()
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Dataset(Base):
+    __tablename__ = "datasets"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    location: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    spec: Mapped[dict | None] = mapped_column(JsonType)
+    created_at: Mapped[datetime] = _created()

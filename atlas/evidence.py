@@ -1,0 +1,74 @@
+"""Evidence attached to a feature, an edge or a circuit.
+
+Bodies are stored as given (Markdown for notes); rendering them safely is the viewer's
+job. What is checked here is what must never be stored: links that are not http(s),
+blob references that do not exist, kinds we do not know.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from atlas import audit
+from atlas.blobs import BlobStore
+from atlas.db.models import EVIDENCE_KINDS, Evidence, User
+from atlas.errors import InvalidInput
+from atlas.records import EvidenceInfo
+
+MAX_BODY_CHARS = 100_000
+EVIDENCE_FIELDS = ("id", "kind", "body", "blobs", "feature_id", "edge_id", "circuit_id")
+
+
+def validate(kind: str, body: str, blobs: list[str], store: BlobStore) -> str:
+    if kind not in EVIDENCE_KINDS:
+        raise InvalidInput(f"unknown evidence kind {kind!r} (one of {', '.join(EVIDENCE_KINDS)})")
+    body = (body or "").strip()
+    if len(body) > MAX_BODY_CHARS:
+        raise InvalidInput(f"evidence body is {len(body)} characters; the limit is {MAX_BODY_CHARS}")
+    if kind == "link":
+        parsed = urlparse(body)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise InvalidInput(f"a link must be an http or https URL, got {body!r}")
+    elif kind == "note" and not body:
+        raise InvalidInput("a note needs some text")
+    if kind in ("image", "visualization") and not blobs:
+        raise InvalidInput(f"{kind} evidence needs at least one stored image")
+    for sha in blobs:
+        if not store.exists(sha):
+            raise InvalidInput(f"evidence refers to blob {sha}, which is not in the blob store")
+    return body
+
+
+def add(
+    session: Session,
+    store: BlobStore,
+    target: str,
+    target_ids: dict[str, int],
+    kind: str,
+    body: str,
+    blobs: list[str],
+    author: User,
+) -> Evidence:
+    body = validate(kind, body, blobs, store)
+    row = Evidence(kind=kind, body=body, blobs=list(blobs), author_id=author.id, **target_ids)
+    session.add(row)
+    session.flush()
+    audit.record(
+        session, author.name, "evidence.add", "evidence", str(row.id),
+        None, {**audit.snapshot(row, EVIDENCE_FIELDS), "target": target},
+    )
+    return row
+
+
+def listed(session: Session, target: str, where: dict[str, int]) -> list[EvidenceInfo]:
+    query = select(Evidence, User.name).join(User, Evidence.author_id == User.id)
+    for column, value in where.items():
+        query = query.where(getattr(Evidence, column) == value)
+    rows = session.execute(query.order_by(Evidence.id))
+    return [
+        EvidenceInfo(e.id, target, e.kind, e.body, list(e.blobs or []), name, e.created_at)
+        for e, name in rows
+    ]

@@ -1,0 +1,75 @@
+"""Families: universality groups of analogous features, across layers and models."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from atlas import audit
+from atlas.db.models import Family, FamilyMember, User
+from atlas.errors import InvalidInput, NotFound
+from atlas.lookup import addresses_of, get_feature
+from atlas.records import FamilyInfo
+
+
+def get(session: Session, name: str) -> Family:
+    family = session.scalar(select(Family).where(Family.name == name))
+    if family is None:
+        raise NotFound(f"unknown family {name!r}")
+    return family
+
+
+def create(session: Session, name: str, description: str, author: User) -> Family:
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise InvalidInput("a family needs a name of 1 to 200 characters")
+    if session.scalar(select(Family.id).where(Family.name == name)) is not None:
+        raise InvalidInput(f"a family named {name!r} already exists")
+    family = Family(name=name, description=description)
+    session.add(family)
+    session.flush()
+    audit.record(
+        session, author.name, "family.create", "family", name,
+        None, {"name": name, "description": description},
+    )
+    return family
+
+
+def add_member(
+    session: Session, family: Family, address: str, note: str | None, author: User
+) -> bool:
+    """Add a feature to a family; False when it already was a member."""
+    feature, _layer, _model = get_feature(session, address)
+    exists = session.scalar(
+        select(FamilyMember.id).where(
+            FamilyMember.family_id == family.id, FamilyMember.feature_id == feature.id
+        )
+    )
+    if exists is not None:
+        return False
+    session.add(FamilyMember(family_id=family.id, feature_id=feature.id, note=note))
+    family.version += 1
+    audit.record(
+        session, author.name, "family.add_member", "family", family.name,
+        None, {"member": address, "note": note},
+    )
+    return True
+
+
+def describe(session: Session, family: Family) -> FamilyInfo:
+    rows = list(session.execute(
+        select(FamilyMember.feature_id, FamilyMember.note)
+        .where(FamilyMember.family_id == family.id)
+        .order_by(FamilyMember.id)
+    ))
+    names = addresses_of(session, {fid for fid, _ in rows})
+    return FamilyInfo(family.name, family.description, [(names[fid], note) for fid, note in rows])
+
+
+def of_feature(session: Session, feature_id: int) -> list[str]:
+    return list(session.scalars(
+        select(Family.name)
+        .join(FamilyMember, FamilyMember.family_id == Family.id)
+        .where(FamilyMember.feature_id == feature_id)
+        .order_by(Family.name)
+    ))

@@ -1,0 +1,132 @@
+"""Labels: append-only versions per feature; the current label is the highest version.
+
+Concurrency: an edit names the version it was based on (``expected_version``). Writers
+of one feature are serialized (row lock on PostgreSQL, BEGIN IMMEDIATE on SQLite), and the
+unique (feature, version) index turns any race that slips past into a conflict, so two
+curators saving from the same version never lose an update: the second is told which
+version is newer.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from atlas import audit
+from atlas.db.models import LABEL_STATUSES, Label, User
+from atlas.errors import InvalidInput, VersionConflict
+from atlas.lookup import get_feature, require_role
+from atlas.records import LabelInfo
+
+MAX_LABEL_CHARS = 2000
+# Accepting or rejecting a label is a review decision.
+REVIEW_STATUSES = ("accepted", "rejected")
+LABEL_FIELDS = ("version", "text", "status", "confidence", "reason")
+
+
+def validate(text: str, status: str, confidence: float | None) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput("a label needs some text")
+    if len(text) > MAX_LABEL_CHARS:
+        raise InvalidInput(f"label text is {len(text)} characters; the limit is {MAX_LABEL_CHARS}")
+    if status not in LABEL_STATUSES:
+        raise InvalidInput(f"unknown label status {status!r} (one of {', '.join(LABEL_STATUSES)})")
+    if confidence is not None and not 0.0 <= confidence <= 1.0:
+        raise InvalidInput(f"confidence must be between 0 and 1, got {confidence}")
+    return text
+
+
+def current(session: Session, feature_id: int) -> Label | None:
+    return session.scalar(
+        select(Label).where(Label.feature_id == feature_id).order_by(Label.version.desc()).limit(1)
+    )
+
+
+def info(label: Label, address: str, author: str) -> LabelInfo:
+    return LabelInfo(
+        address=address,
+        version=label.version,
+        text=label.text,
+        status=label.status,
+        confidence=label.confidence,
+        author=author,
+        created_at=label.created_at,
+        reason=label.reason,
+    )
+
+
+def author_name(session: Session, label: Label) -> str:
+    return session.get(User, label.author_id).name
+
+
+def check_version(
+    session: Session, address: str, latest: Label | None, expected_version: int | None
+) -> None:
+    latest_version = latest.version if latest else 0
+    if expected_version is None or expected_version == latest_version:
+        return
+    if latest is None:
+        raise VersionConflict(
+            f"conflict on {address}: you edited version {expected_version}, "
+            "but the unit has no label",
+            0,
+        )
+    raise VersionConflict(
+        f"conflict on {address}: you edited version {expected_version}, but version "
+        f"{latest_version} by {author_name(session, latest)} is newer: {latest.text!r} "
+        f"({latest.status})",
+        latest_version,
+        info(latest, address, author_name(session, latest)),
+    )
+
+
+def append(
+    session: Session,
+    address: str,
+    text: str,
+    status: str,
+    confidence: float | None,
+    author: str,
+    expected_version: int | None,
+    reason: str | None = None,
+) -> LabelInfo:
+    """Append a new label version inside the caller's write transaction."""
+    text = validate(text, status, confidence)
+    needed = "reviewer" if status in REVIEW_STATUSES else "curator"
+    user = require_role(session, author, needed, f"set a label to {status!r}")
+    feature, _layer, _model = get_feature(session, address, for_update=True)
+    latest = current(session, feature.id)
+    check_version(session, address, latest, expected_version)
+    label = Label(
+        feature_id=feature.id,
+        version=(latest.version if latest else 0) + 1,
+        text=text,
+        status=status,
+        confidence=confidence,
+        reason=reason,
+        author_id=user.id,
+    )
+    session.add(label)
+    session.flush()
+    audit.record(
+        session,
+        author,
+        "label.set",
+        "feature",
+        address,
+        audit.snapshot(latest, LABEL_FIELDS) if latest else None,
+        audit.snapshot(label, LABEL_FIELDS),
+    )
+    return info(label, address, author)
+
+
+def history(session: Session, address: str) -> list[LabelInfo]:
+    feature, _layer, _model = get_feature(session, address)
+    rows = session.execute(
+        select(Label, User.name)
+        .join(User, Label.author_id == User.id)
+        .where(Label.feature_id == feature.id)
+        .order_by(Label.version)
+    )
+    return [info(label, address, name) for label, name in rows]

@@ -1,0 +1,112 @@
+"""Resolving names and addresses to rows, with errors that say what exists instead.
+
+Shared by every part of the catalogue so that "unknown layer" reads the same everywhere.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from atlas.address import FeatureAddress, LayerAddress, parse_feature, parse_layer
+from atlas.db.models import ROLES, Feature, Layer, Model, User
+from atlas.errors import NotFound, PermissionDenied
+
+MAX_LISTED = 12
+
+
+def _choices(names: list[str]) -> str:
+    if not names:
+        return "none"
+    shown = ", ".join(names[:MAX_LISTED])
+    return shown + (f", … ({len(names)} in all)" if len(names) > MAX_LISTED else "")
+
+
+def get_user(session: Session, name: str) -> User:
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise NotFound(
+            f"unknown user {name!r}: an admin adds it with `atlas user add {name} --role curator`"
+        )
+    return user
+
+
+def require_role(session: Session, name: str, minimum: str, action: str) -> User:
+    """The user, if their role is at least ``minimum``; viewers never write."""
+    user = get_user(session, name)
+    if ROLES.index(user.role) < ROLES.index(minimum):
+        raise PermissionDenied(
+            f"user {name!r} is a {user.role} and cannot {action} (needs {minimum} or above)"
+        )
+    return user
+
+
+def get_model(session: Session, name: str) -> Model:
+    model = session.scalar(select(Model).where(Model.name == name))
+    if model is None:
+        names = list(session.scalars(select(Model.name).order_by(Model.name)))
+        raise NotFound(f"unknown model {name!r} (models: {_choices(names)})")
+    return model
+
+
+def get_layer(session: Session, address: str | LayerAddress) -> tuple[Layer, Model]:
+    address = parse_layer(address) if isinstance(address, str) else address
+    model = get_model(session, address.model)
+    layer = session.scalar(
+        select(Layer).where(Layer.model_id == model.id, Layer.name == address.layer)
+    )
+    if layer is None:
+        names = list(
+            session.scalars(select(Layer.name).where(Layer.model_id == model.id).order_by(Layer.order))
+        )
+        raise NotFound(
+            f"unknown layer {address.layer!r} in model {model.name!r} (layers: {_choices(names)})"
+        )
+    return layer, model
+
+
+def get_feature(
+    session: Session, address: str | FeatureAddress, *, for_update: bool = False
+) -> tuple[Feature, Layer, Model]:
+    """The feature row; ``for_update`` locks it on PostgreSQL so writers of its label
+    queue up (SQLite writers are already serialized by BEGIN IMMEDIATE)."""
+    address = parse_feature(address) if isinstance(address, str) else address
+    layer, model = get_layer(session, address.layer_address)
+    query = select(Feature).where(Feature.layer_id == layer.id)
+    if address.direction is not None:
+        query = query.where(Feature.name == address.direction, Feature.kind == "direction")
+    else:
+        if address.channel >= layer.channels:
+            raise NotFound(
+                f"unit {address.channel} is out of range: layer {model.name}/{layer.name} "
+                f"has {layer.channels} channels (0–{layer.channels - 1})"
+            )
+        query = query.where(Feature.channel == address.channel)
+    if for_update:
+        query = query.with_for_update()
+    feature = session.scalar(query)
+    if feature is None:
+        raise NotFound(f"unknown feature {address}")
+    return feature, layer, model
+
+
+def feature_address(feature: Feature, layer: Layer, model: Model) -> str:
+    last = f"dir:{feature.name}" if feature.kind == "direction" else str(feature.channel)
+    return f"{model.name}/{layer.name}/{last}"
+
+
+def addresses_of(session: Session, feature_ids: set[int]) -> dict[int, str]:
+    """Addresses of many features in one query."""
+    if not feature_ids:
+        return {}
+    rows = session.execute(
+        select(Feature.id, Feature.kind, Feature.channel, Feature.name, Layer.name, Model.name)
+        .join(Layer, Feature.layer_id == Layer.id)
+        .join(Model, Layer.model_id == Model.id)
+        .where(Feature.id.in_(feature_ids))
+    )
+    out = {}
+    for fid, kind, channel, name, layer_name, model_name in rows:
+        last = f"dir:{name}" if kind == "direction" else str(channel)
+        out[fid] = f"{model_name}/{layer_name}/{last}"
+    return out

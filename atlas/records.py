@@ -1,0 +1,137 @@
+"""Plain records the catalogue returns.
+
+Callers (app, CLI, notebooks) get frozen dataclasses, not ORM rows, so nothing they hold
+is tied to a database session or can be written back by accident.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    architecture: str
+    weights_sha256: str | None
+    source: str | None
+    input_spec: dict | None
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    model: str
+    name: str
+    kind: str
+    channels: int
+    spatial_shape: tuple[int, ...] | None
+    order: int
+
+    @property
+    def address(self) -> str:
+        return f"{self.model}/{self.name}"
+
+
+@dataclass(frozen=True)
+class LabelInfo:
+    address: str
+    version: int
+    text: str
+    status: str
+    confidence: float | None
+    author: str
+    created_at: datetime
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class FeatureInfo:
+    address: str
+    kind: str
+    model: str
+    layer: str
+    channel: int | None
+    direction: str | None
+    label: LabelInfo | None
+
+    @property
+    def label_version(self) -> int:
+        """The version a label edit must be based on (0 when unlabelled)."""
+        return self.label.version if self.label else 0
+
+
+@dataclass(frozen=True)
+class EdgeInfo:
+    src: str
+    dst: str
+    kind: str
+    strength: float
+    positive_mass: float | None
+    negative_mass: float | None
+    rank: int | None
+    kernel_sha256: str | None
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class EvidenceInfo:
+    id: int
+    target: str
+    kind: str
+    body: str
+    blobs: list[str]
+    author: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ClaimInfo:
+    id: int
+    prediction: str
+    experiment: dict | None
+    status: str
+    result: str | None
+
+
+@dataclass(frozen=True)
+class CircuitInfo:
+    name: str
+    description: str
+    status: str
+    author: str
+    version: int
+    nodes: list[tuple[str, str | None]] = field(default_factory=list)
+    edges: list[tuple[str, str, str | None]] = field(default_factory=list)
+    claims: list[ClaimInfo] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FamilyInfo:
+    name: str
+    description: str
+    members: list[tuple[str, str | None]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    kind: str
+    target: str
+    text: str
+
+
+@dataclass(frozen=True)
+class AuditInfo:
+    user: str
+    action: str
+    entity_type: str
+    entity_id: str
+    before: dict | None
+    after: dict | None
+    created_at: datetime

@@ -1,0 +1,145 @@
+"""Shared fixtures: every database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL tests use ``ATLAS_TEST_POSTGRES_URL`` (a server we may create databases on).
+Each test gets a fresh database: a migrated template is made once per run and copied
+(SQLite: a file copy; PostgreSQL: ``CREATE DATABASE … TEMPLATE``), which is much faster
+than migrating for every test. Under CI a missing PostgreSQL URL fails the run instead of
+quietly testing one dialect.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from atlas import Catalog
+from atlas.db import migrate
+from atlas.db.engine import normalize_url
+
+DIALECTS = ["sqlite", "postgresql"]
+RUN_ID = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+
+def postgres_admin_url() -> str:
+    url = os.environ.get("ATLAS_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("ATLAS_TEST_POSTGRES_URL is not set: CI must test PostgreSQL too")
+        pytest.skip("ATLAS_TEST_POSTGRES_URL is not set")
+    return normalize_url(url)
+
+
+class PostgresDatabases:
+    """Creates and drops throwaway databases on the test server."""
+
+    def __init__(self, admin_url: str):
+        self.admin_url = admin_url
+        self.engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        self.template: str | None = None
+
+    def url(self, name: str) -> str:
+        return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+
+    def create(self, template: str | None = None) -> str:
+        name = f"atlas_test_{RUN_ID}_{uuid.uuid4().hex[:8]}"
+        clause = f" TEMPLATE {template}" if template else ""
+        with self.engine.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name}{clause}"))
+        return name
+
+    def drop(self, name: str) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+    def migrated(self) -> str:
+        if self.template is None:
+            self.template = self.create()
+            migrate.upgrade(self.url(self.template))
+        return self.create(self.template)
+
+
+@pytest.fixture(scope="session")
+def _postgres() -> Iterator[PostgresDatabases | None]:
+    url = os.environ.get("ATLAS_TEST_POSTGRES_URL")
+    if not url:
+        yield None
+        return
+    databases = PostgresDatabases(normalize_url(url))
+    yield databases
+    if databases.template:
+        databases.drop(databases.template)
+    databases.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("template") / "atlas.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    return str(path)
+
+
+def _fresh_url(dialect: str, migrated: bool, postgres, sqlite_template, tmp_path) -> Iterator[str]:  # noqa: ANN001
+    if dialect == "sqlite":
+        path = tmp_path / f"atlas-{uuid.uuid4().hex[:6]}.db"
+        if migrated:
+            shutil.copy(sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    if postgres is None:
+        postgres_admin_url()  # skips, or fails under CI
+    name = postgres.migrated() if migrated else postgres.create()
+    yield postgres.url(name)
+    postgres.drop(name)
+
+
+@pytest.fixture(params=DIALECTS)
+def dialect(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def db_url(dialect, _postgres, _sqlite_template, tmp_path) -> Iterator[str]:  # noqa: ANN001
+    """A fresh, migrated, empty database."""
+    yield from _fresh_url(dialect, True, _postgres, _sqlite_template, tmp_path)
+
+
+@pytest.fixture
+def empty_db_url(dialect, _postgres, _sqlite_template, tmp_path) -> Iterator[str]:  # noqa: ANN001
+    """A fresh database with no schema at all (SQLite: no file yet)."""
+    yield from _fresh_url(dialect, False, _postgres, _sqlite_template, tmp_path)
+
+
+@pytest.fixture
+def blob_dir(tmp_path) -> str:  # noqa: ANN001
+    return str(tmp_path / "blobs")
+
+
+@pytest.fixture
+def catalog(db_url: str, blob_dir: str) -> Iterator[Catalog]:
+    """A catalogue with one user of each role, acting as the admin ``alice``."""
+    cat = Catalog.open(db_url, blob_dir, user="alice")
+    cat.add_user("alice", "admin")
+    for name, role in (("vic", "viewer"), ("carl", "curator"), ("cora", "curator"), ("rita", "reviewer")):
+        cat.add_user(name, role)
+    yield cat
+    cat.close()
+
+
+DEMO_LAYERS = [
+    {"name": "conv1", "kind": "conv", "channels": 8, "spatial_shape": [32, 32]},
+    {"name": "conv2", "kind": "conv", "channels": 16, "spatial_shape": [16, 16]},
+    {"name": "conv3", "kind": "conv", "channels": 32, "spatial_shape": [8, 8]},
+]
+
+
+@pytest.fixture
+def demo_catalog(catalog: Catalog) -> Catalog:
+    """The catalogue with a small registered model ``demo`` (conv1, conv2, conv3)."""
+    catalog.add_model("demo", "demo_cnn", layers=DEMO_LAYERS, input_spec={"size": [64, 64]})
+    return catalog
