@@ -15,6 +15,7 @@ from atlas.db import engine as dbengine
 from atlas.db import migrate
 from atlas.db.models import LABEL_STATUSES, ROLES
 from atlas.errors import AtlasError
+from atlas.jobs.cli import register as register_jobs
 from atlas.records import LabelInfo
 
 Handler = Callable[[argparse.Namespace], int | None]
@@ -197,6 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     audit = _add(sub, "audit", cmd_audit, "recent changes to curated data")
     audit.add_argument("--entity", help="a feature address or circuit:NAME")
     audit.add_argument("--limit", type=int, default=30)
+
+    register_jobs(sub)
     return parser
 
 

@@ -48,8 +48,11 @@ class DemoTrainConfig:
     widths: tuple[int, ...] = (16, 32, 48, 64, 64)
     steps: int = 1500
     batch_size: int = 96
-    lr: float = 3e-3
-    weight_decay: float = 0.05
+    optimizer: str = "sgd"
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    conv1_init_scale: float = 0.25
     warmup_steps: int = 100
     noise: float = 0.04
     threads: int = 2
@@ -140,8 +143,14 @@ def train_demo_model(config: DemoTrainConfig, out_dir: str | Path,
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     model = DemoCNN(config.widths)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr,
-                                  weight_decay=config.weight_decay)
+    with torch.no_grad():
+        model.conv1.weight.mul_(config.conv1_init_scale)
+    if config.optimizer == "sgd":
+        optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
+                                    nesterov=True, weight_decay=config.weight_decay)
+    else:
+        optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr,
+                                      weight_decay=config.weight_decay)
     train = SyntheticShapes(config.steps * config.batch_size, config.seed, noise=config.noise)
     loader = DataLoader(train, batch_size=config.batch_size, num_workers=config.loader_workers,
                         persistent_workers=False)

@@ -34,14 +34,15 @@ class NewEdge:
 
 def assign_ranks(edges: list[NewEdge]) -> list[dict]:
     """Row dicts with ranks filled in where the caller gave none: rank 0 is the strongest
-    input of its dst (resp. output of its src) among the edges of this batch and kind."""
+    input of its dst (resp. output of its src) among the edges of this batch and kind, by
+    magnitude (inhibition is as strong a connection as excitation; ties go to excitation)."""
     rows = [dict(e.__dict__) for e in edges]
     for end, rank in (("dst", "rank_in"), ("src", "rank_out")):
         groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
         for row in rows:
             groups[(row[end], row["kind"])].append(row)
         for group in groups.values():
-            group.sort(key=lambda r: -abs(r["strength"]))
+            group.sort(key=lambda r: (-abs(r["strength"]), -r["strength"]))
             for position, row in enumerate(group):
                 if row[rank] is None:
                     row[rank] = position

@@ -20,6 +20,11 @@ from torch import nn
 from atlas.datasets.synthetic import CLASSES
 
 INPUT_SIZE = 64
+# The shipped demo models: the same design at two widths (and seeds) for universality work.
+DEMO_WIDTHS: dict[str, tuple[int, ...]] = {
+    "demo": (16, 32, 48, 64, 64),
+    "demo-b": (24, 32, 64, 64, 96),
+}
 
 
 class ConvReLU(nn.Conv2d):

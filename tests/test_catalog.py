@@ -1,0 +1,197 @@
+"""The catalogue API on a real database (both dialects)."""
+
+import numpy as np
+import pytest
+
+from atlas import Catalog, NewEdge
+from atlas.errors import InvalidInput, NotFound, PermissionDenied
+
+
+def test_models_layers_and_unit_features(demo_catalog: Catalog):
+    layers = demo_catalog.layers("demo")
+    assert [(l.name, l.channels, l.order) for l in layers] == [("conv1", 8, 0), ("conv2", 16, 1), ("conv3", 32, 2)]
+    assert layers[0].spatial_shape == (32, 32)
+    feature = demo_catalog.feature("demo/conv3/31")
+    assert (feature.kind, feature.channel, feature.label) == ("unit", 31, None)
+    added = demo_catalog.add_layer("demo", "fc", "linear", 10)
+    assert added.order == 3 and demo_catalog.feature("demo/fc/9").channel == 9
+
+
+def test_failed_model_registration_leaves_nothing(catalog: Catalog):
+    bad = [{"name": "conv1", "kind": "conv", "channels": 8}, {"name": "conv2", "kind": "conv", "channels": 0}]
+    with pytest.raises(InvalidInput, match="positive channel count"):
+        catalog.add_model("broken", "demo_cnn", layers=bad)
+    assert catalog.models() == []
+    assert [e.action for e in catalog.audit_log()] == ["user.add"] * 5
+
+
+@pytest.mark.parametrize(
+    "address, message",
+    [
+        ("demo/nolayer/3", "unknown layer 'nolayer' in model 'demo' \\(layers: conv1, conv2, conv3\\)"),
+        ("nomodel/conv1/3", "unknown model 'nomodel' \\(models: demo\\)"),
+        ("demo/conv1/8", "unit 8 is out of range: layer demo/conv1 has 8 channels"),
+        ("demo/conv1/dir:nothing", "unknown feature"),
+    ],
+)
+def test_unknown_features_say_what_exists(demo_catalog: Catalog, address, message):
+    with pytest.raises(NotFound, match=message):
+        demo_catalog.feature(address)
+
+
+def test_labels_are_append_only_versions(demo_catalog: Catalog):
+    first = demo_catalog.set_label("demo/conv2/3", "curve detector", confidence=0.6, author="carl",
+                                   expected_version=0)
+    second = demo_catalog.set_label("demo/conv2/3", "curve detector (left)", author="cora",
+                                    expected_version=1)
+    accepted = demo_catalog.review_label("demo/conv2/3", "accepted", reason="clear", author="rita")
+    assert (first.version, second.version, accepted.version) == (1, 2, 3)
+    history = demo_catalog.label_history("demo/conv2/3")
+    assert [(h.text, h.status, h.author) for h in history] == [
+        ("curve detector", "proposed", "carl"),
+        ("curve detector (left)", "proposed", "cora"),
+        ("curve detector (left)", "accepted", "rita"),
+    ]
+    current = demo_catalog.feature("demo/conv2/3").label
+    assert current.version == 3 and current.status == "accepted" and current.reason == "clear"
+
+
+def test_every_curated_write_is_audited_with_before_and_after(demo_catalog: Catalog):
+    demo_catalog.set_label("demo/conv2/3", "edge", author="carl")
+    demo_catalog.set_label("demo/conv2/3", "curve", author="cora")
+    entries = demo_catalog.audit_log("demo/conv2/3")
+    assert [(e.user, e.action) for e in entries] == [("cora", "label.set"), ("carl", "label.set")]
+    assert entries[0].before["text"] == "edge" and entries[0].after["text"] == "curve"
+    assert entries[1].before is None
+
+
+def test_roles_limit_who_writes(demo_catalog: Catalog):
+    with pytest.raises(PermissionDenied, match="'vic' is a viewer and cannot"):
+        demo_catalog.set_label("demo/conv1/0", "edge", author="vic")
+    with pytest.raises(PermissionDenied, match="needs reviewer"):
+        demo_catalog.set_label("demo/conv1/0", "edge", status="accepted", author="carl")
+    with pytest.raises(PermissionDenied, match="cannot add users"):
+        demo_catalog.add_user("eve", "admin", by="carl")
+    with pytest.raises(NotFound, match="unknown user 'mallory'"):
+        demo_catalog.set_label("demo/conv1/0", "edge", author="mallory")
+    assert demo_catalog.label_history("demo/conv1/0") == []
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"text": "  "}, "needs some text"),
+        ({"text": "x" * 2001}, "limit is 2000"),
+        ({"text": "ok", "status": "maybe"}, "unknown label status"),
+        ({"text": "ok", "confidence": 1.5}, "between 0 and 1"),
+    ],
+)
+def test_bad_labels_are_refused(demo_catalog: Catalog, kwargs, message):
+    with pytest.raises(InvalidInput, match=message):
+        demo_catalog.set_label("demo/conv1/0", **kwargs)
+
+
+def test_evidence_on_features_and_circuits(demo_catalog: Catalog):
+    demo_catalog.add_evidence("note", "Fires on **curves**", feature="demo/conv2/3", author="carl")
+    sha = demo_catalog.blobs.put_png(np.zeros((4, 4, 3), dtype=np.uint8))
+    demo_catalog.add_evidence("image", "dataset crop", feature="demo/conv2/3", blobs=[sha])
+    items = demo_catalog.evidence(feature="demo/conv2/3")
+    assert [(i.kind, i.author) for i in items] == [("note", "carl"), ("image", "alice")]
+    assert items[1].blobs == [sha]
+    with pytest.raises(InvalidInput, match="http or https"):
+        demo_catalog.add_evidence("link", "javascript:alert(1)", feature="demo/conv2/3")
+    with pytest.raises(InvalidInput, match="not in the blob store"):
+        demo_catalog.add_evidence("image", "", feature="demo/conv2/3", blobs=["a" * 64])
+    with pytest.raises(InvalidInput, match="exactly one"):
+        demo_catalog.add_evidence("note", "x")
+    demo_catalog.create_circuit("curves")
+    demo_catalog.add_evidence("link", "https://distill.pub/2020/circuits/curve-circuits/", circuit="curves")
+    assert demo_catalog.evidence(circuit="curves")[0].target == "circuit:curves"
+
+
+def test_circuits_with_nodes_edges_and_claims(demo_catalog: Catalog):
+    demo_catalog.add_edges([NewEdge("demo/conv1/1", "demo/conv2/3", "direct", 2.5)])
+    demo_catalog.create_circuit("curves", "curve detectors built from edges", author="carl")
+    demo_catalog.add_circuit_node("curves", "demo/conv3/5", role="output")
+    circuit = demo_catalog.add_circuit_edge("curves", "demo/conv1/1", "demo/conv2/3", note="excites")
+    assert circuit.edges == [("demo/conv1/1", "demo/conv2/3", "excites")]
+    assert {n for n, _ in circuit.nodes} == {"demo/conv3/5", "demo/conv1/1", "demo/conv2/3"}
+    circuit = demo_catalog.add_claim(
+        "curves", "Zeroing demo/conv1/1 lowers demo/conv2/3 on curve images",
+        {"kind": "ablation", "units": ["demo/conv1/1"]},
+    )
+    assert circuit.claims[0].status == "untested"
+    demo_catalog.set_claim_status(circuit.claims[0].id, "supported", "dropped 80%", author="rita")
+    circuit = demo_catalog.remove_circuit_node("curves", "demo/conv1/1")
+    assert circuit.edges == [] and len(circuit.nodes) == 2
+    assert demo_catalog.circuit("curves").claims[0].status == "supported"
+    with pytest.raises(InvalidInput, match="already exists"):
+        demo_catalog.create_circuit("curves")
+    with pytest.raises(NotFound, match="unknown circuit"):
+        demo_catalog.circuit("nope")
+
+
+def test_circuit_update_checks_version(demo_catalog: Catalog):
+    created = demo_catalog.create_circuit("c1", "first")
+    updated = demo_catalog.update_circuit("c1", created.version, description="second")
+    assert updated.version == created.version + 1
+    from atlas.errors import VersionConflict
+
+    with pytest.raises(VersionConflict, match=f"version {updated.version} is newer"):
+        demo_catalog.update_circuit("c1", created.version, description="stale")
+    assert demo_catalog.circuit("c1").description == "second"
+
+
+def test_families_across_layers(demo_catalog: Catalog):
+    demo_catalog.create_family("curve detector", "oriented curves")
+    demo_catalog.add_family_member("curve detector", "demo/conv2/3")
+    family = demo_catalog.add_family_member("curve detector", "demo/conv3/7", note="later layer")
+    assert family.members == [("demo/conv2/3", None), ("demo/conv3/7", "later layer")]
+    assert demo_catalog.families_of("demo/conv3/7") == ["curve detector"]
+
+
+def test_top_inputs_and_outputs(demo_catalog: Catalog):
+    edges = [NewEdge(f"demo/conv1/{i}", "demo/conv2/0", "direct", float(i) - 3.5) for i in range(8)]
+    edges += [NewEdge("demo/conv1/7", f"demo/conv2/{j}", "direct", 1.0 / (j + 1)) for j in range(1, 5)]
+    assert demo_catalog.add_edges(edges) == 12
+    top = demo_catalog.top_inputs("demo/conv2/0", k=3)
+    # Ranked by magnitude: inhibition is as strong a connection as excitation.
+    assert [(e.src, e.strength) for e in top] == [("demo/conv1/7", 3.5), ("demo/conv1/0", -3.5), ("demo/conv1/6", 2.5)]
+    outputs = demo_catalog.top_outputs("demo/conv1/7", k=10)
+    assert [e.dst for e in outputs] == ["demo/conv2/0", "demo/conv2/1", "demo/conv2/2", "demo/conv2/3", "demo/conv2/4"]
+    assert demo_catalog.top_inputs("demo/conv2/0", k=3, kind="expanded") == []
+    with pytest.raises(InvalidInput, match="unknown edge kind"):
+        demo_catalog.top_inputs("demo/conv2/0", kind="telepathy")
+    with pytest.raises(InvalidInput, match="already stored"):
+        demo_catalog.add_edges(edges[:1])
+
+
+def test_directions_are_features(demo_catalog: Catalog):
+    vector = np.linspace(-1, 1, 16)
+    feature = demo_catalog.add_direction("demo/conv2", "curvy", vector)
+    assert feature.address == "demo/conv2/dir:curvy" and feature.kind == "direction"
+    demo_catalog.set_label("demo/conv2/dir:curvy", "mix of curve units")
+    assert demo_catalog.feature("demo/conv2/dir:curvy").label.text == "mix of curve units"
+    with pytest.raises(InvalidInput, match="16 finite numbers"):
+        demo_catalog.add_direction("demo/conv2", "short", [1.0, 2.0])
+    with pytest.raises(InvalidInput, match="already has a direction"):
+        demo_catalog.add_direction("demo/conv2", "curvy", vector)
+
+
+def test_basic_search(demo_catalog: Catalog):
+    demo_catalog.set_label("demo/conv2/3", "curve detector")
+    demo_catalog.set_label("demo/conv2/3", "left curve detector", expected_version=1)
+    demo_catalog.set_label("demo/conv3/1", "100% circle_ish")
+    demo_catalog.add_evidence("note", "responds to curve fragments", feature="demo/conv1/2")
+    demo_catalog.create_circuit("curve-circuit", "how curves are built")
+    hits = demo_catalog.search("CURVE")
+    assert ("label", "demo/conv2/3", "left curve detector") in [(h.kind, h.target, h.text) for h in hits]
+    assert {h.kind for h in hits} == {"label", "evidence", "circuit"}
+    # Only the current label version is searched.
+    assert demo_catalog.search("curve detector left")[0].target == "demo/conv2/3"
+    # LIKE wildcards in the query match themselves.
+    assert [h.target for h in demo_catalog.search("100%")] == ["demo/conv3/1"]
+    assert [h.target for h in demo_catalog.search("le_i")] == ["demo/conv3/1"]
+    assert [h.target for h in demo_catalog.search("c_rcle")] == []
+    with pytest.raises(InvalidInput, match="empty"):
+        demo_catalog.search("   ")
