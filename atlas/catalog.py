@@ -22,7 +22,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from atlas import audit, circuits, edge_store, evidence, families, labels
+from atlas import artifacts, audit, circuits, edge_store, evidence, families, labels
+from atlas.artifacts import ArtifactInfo
 from atlas.address import check_name, parse_feature
 from atlas.blobs import BlobStore
 from atlas.db import engine as dbengine
@@ -488,6 +489,27 @@ class Catalog:
     def families_of(self, feature: str) -> list[str]:
         with self.reading() as session:
             return families.of_feature(session, get_feature(session, feature)[0].id)
+
+    # -- artifacts -------------------------------------------------------------------
+
+    def add_artifact(
+        self,
+        feature: str,
+        kind: str,
+        params: dict,
+        blobs: dict,
+        job_id: int | None = None,
+        replace: bool = False,
+    ) -> bool:
+        """Store a computed artifact (blobs already in the store); False if it existed."""
+        with self.writing() as session:
+            row = get_feature(session, feature)[0]
+            return artifacts.put(session, row.id, kind, params, blobs, job_id, replace)
+
+    def artifacts(self, feature: str, kind: str | None = None) -> list[ArtifactInfo]:
+        with self.reading() as session:
+            row = get_feature(session, feature)[0]
+            return artifacts.of_feature(session, row.id, str(parse_feature(feature)), kind)
 
     # -- edges -----------------------------------------------------------------------
 

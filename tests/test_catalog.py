@@ -195,3 +195,16 @@ def test_basic_search(demo_catalog: Catalog):
     assert [h.target for h in demo_catalog.search("c_rcle")] == []
     with pytest.raises(InvalidInput, match="empty"):
         demo_catalog.search("   ")
+
+
+def test_artifacts_are_idempotent_by_parameters(demo_catalog: Catalog):
+    sha = demo_catalog.blobs.put_png(np.full((8, 8, 3), 200, dtype=np.uint8))
+    params = {"steps": 256, "lr": 0.05, "size": 64}
+    assert demo_catalog.add_artifact("demo/conv2/3", "vis.channel", params, {"image": sha})
+    # Same parameters in another key order: recognised, nothing written twice.
+    assert not demo_catalog.add_artifact("demo/conv2/3", "vis.channel", dict(reversed(params.items())), {"image": sha})
+    assert demo_catalog.add_artifact("demo/conv2/3", "vis.channel", params, {"image": sha}, replace=True)
+    assert demo_catalog.add_artifact("demo/conv2/3", "vis.channel", {**params, "steps": 512}, {"image": sha})
+    stored = demo_catalog.artifacts("demo/conv2/3", "vis.channel")
+    assert [a.params["steps"] for a in stored] == [256, 512]
+    assert stored[0].blobs == {"image": sha}
