@@ -16,6 +16,7 @@ from atlas.db import migrate
 from atlas.db.models import LABEL_STATUSES, ROLES
 from atlas.errors import AtlasError
 from atlas.jobs.cli import register as register_jobs
+from atlas.launch import run_app
 from atlas.records import LabelInfo
 
 Handler = Callable[[argparse.Namespace], int | None]
@@ -133,6 +134,10 @@ def cmd_audit(args: argparse.Namespace) -> None:
               f"{entry.entity_type}:{entry.entity_id}")
 
 
+def cmd_app(args: argparse.Namespace) -> int:
+    return run_app(args.db, args.blobs, args.port)
+
+
 # -- parser --------------------------------------------------------------------------
 
 
@@ -198,6 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     audit = _add(sub, "audit", cmd_audit, "recent changes to curated data")
     audit.add_argument("--entity", help="a feature address or circuit:NAME")
     audit.add_argument("--limit", type=int, default=30)
+
+    app = _add(sub, "app", cmd_app, "start the Streamlit curation app on this catalogue")
+    app.add_argument("--port", type=int, default=8501)
 
     register_jobs(sub)
     return parser
