@@ -22,7 +22,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from atlas import artifacts, audit, circuits, edge_store, evidence, families, labels
+from atlas import artifacts, audit, circuits, edge_store, evidence, families, fulltext, labels
 from atlas.artifacts import ArtifactInfo
 from atlas.address import check_name, parse_feature
 from atlas.blobs import BlobStore
@@ -45,7 +45,7 @@ from atlas.records import (
     SearchHit,
     UserInfo,
 )
-from atlas.search import search as basic_search
+from atlas.fulltext import SearchFilters
 
 MODEL_FIELDS = ("name", "architecture", "weights_sha256", "source", "input_spec")
 
@@ -531,9 +531,22 @@ class Catalog:
 
     # -- search and audit ------------------------------------------------------------
 
-    def search(self, query: str, limit: int = 50, model: str | None = None) -> list[SearchHit]:
+    def search(self, query: str, limit: int = 50, **filters: object) -> list[SearchHit]:
+        """Full-text search, best first, with highlighted snippets. Filters: model, layer
+        (``layer`` or ``model/layer``), status (of the current label), family, author,
+        has_evidence."""
+        try:
+            scope = SearchFilters(**filters)
+        except TypeError:
+            known = ", ".join(SearchFilters.__dataclass_fields__)
+            raise InvalidInput(f"unknown search filter in {sorted(filters)} (filters: {known})") from None
         with self.reading() as session:
-            return basic_search(session, query, limit, model)
+            return fulltext.search(session, query, scope, limit)
+
+    def reindex(self) -> int:
+        """Rebuild the full-text index from the curated tables (``atlas db reindex``)."""
+        with self.writing() as session:
+            return fulltext.reindex(session)
 
     def audit_log(self, entity: str | None = None, limit: int = 50) -> list[AuditInfo]:
         """Recent audit entries, newest first; ``entity`` is an address or ``circuit:NAME``."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from atlas import audit
+from atlas import audit, fulltext
 from atlas.address import check_name
 from atlas.db.models import (
     CIRCUIT_STATUSES,
@@ -46,6 +46,7 @@ def create(
     circuit = Circuit(name=name, description=description, status=status, author_id=author.id)
     session.add(circuit)
     session.flush()
+    fulltext.sync_circuit(session, circuit, author.name)
     audit.record(
         session, author.name, "circuit.create", "circuit", name,
         None, audit.snapshot(circuit, CIRCUIT_FIELDS),
@@ -75,6 +76,7 @@ def update(
         circuit.description = description
     touch(circuit)
     session.flush()
+    fulltext.sync_circuit(session, circuit, session.get(User, circuit.author_id).name)
     audit.record(
         session, author.name, "circuit.update", "circuit", circuit.name,
         before, audit.snapshot(circuit, CIRCUIT_FIELDS),
@@ -202,6 +204,7 @@ def add_claim(
     session.add(claim)
     touch(circuit)
     session.flush()
+    fulltext.sync_claim(session, claim, circuit.name, author.name)
     audit.record(
         session, author.name, "circuit.add_claim", "circuit", circuit.name,
         None, {"claim_id": claim.id, "prediction": prediction, "experiment": experiment},
@@ -221,6 +224,7 @@ def set_claim_status(
     claim.status, claim.result = status, result
     circuit = session.get(Circuit, claim.circuit_id)
     touch(circuit)
+    fulltext.sync_claim(session, claim, circuit.name, session.get(User, claim.author_id).name)
     audit.record(
         session, author.name, "circuit.claim_status", "circuit", circuit.name,
         before, {"claim_id": claim_id, "status": status, "result": result},

@@ -121,11 +121,21 @@ def cmd_history(args: argparse.Namespace) -> None:
 
 
 def cmd_search(args: argparse.Namespace) -> None:
-    hits = _catalog(args).search(args.query, args.limit, args.model)
+    filters = {
+        name: getattr(args, name)
+        for name in ("model", "layer", "status", "family", "author", "has_evidence")
+        if getattr(args, name) is not None
+    }
+    hits = _catalog(args).search(args.query, args.limit, **filters)
     if not hits:
         print("no matches")
     for hit in hits:
-        print(f"{hit.kind:<9} {hit.target:<28} {hit.text[:100]}")
+        snippet = " ".join((hit.snippet or hit.text).split())
+        print(f"{hit.kind:<9} {hit.target:<28} {snippet[:110]}")
+
+
+def cmd_db_reindex(args: argparse.Namespace) -> None:
+    print(f"reindexed {_catalog(args).reindex()} search documents")
 
 
 def cmd_audit(args: argparse.Namespace) -> None:
@@ -170,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     down = _add(db_sub, "downgrade", cmd_db_downgrade, "migrate the schema down (e.g. base)")
     down.add_argument("revision")
     _add(db_sub, "current", cmd_db_current, "show the schema revision of the database")
+    _add(db_sub, "reindex", cmd_db_reindex, "rebuild the full-text search index")
 
     user = sub.add_parser("user", help="users and roles", description="users and their roles")
     user_sub = user.add_subparsers(dest="user_command", metavar="COMMAND", required=True)
@@ -199,6 +210,11 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("query")
     search.add_argument("--limit", type=int, default=20)
     search.add_argument("--model")
+    search.add_argument("--layer", help="layer name or model/layer")
+    search.add_argument("--status", choices=LABEL_STATUSES, help="status of the current label")
+    search.add_argument("--family")
+    search.add_argument("--author")
+    search.add_argument("--has-evidence", action=argparse.BooleanOptionalAction, default=None)
 
     audit = _add(sub, "audit", cmd_audit, "recent changes to curated data")
     audit.add_argument("--entity", help="a feature address or circuit:NAME")

@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from atlas import audit
+from atlas import audit, fulltext
 from atlas.blobs import BlobStore
 from atlas.db.models import EVIDENCE_KINDS, Evidence, User
 from atlas.errors import InvalidInput
@@ -56,6 +56,7 @@ def add(
     row = Evidence(kind=kind, body=body, blobs=list(blobs), author_id=author.id, **target_ids)
     session.add(row)
     session.flush()
+    fulltext.sync_evidence(session, row, target, author.name)
     audit.record(
         session, author.name, "evidence.add", "evidence", str(row.id),
         None, {**audit.snapshot(row, EVIDENCE_FIELDS), "target": target},

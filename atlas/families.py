@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from atlas import audit
+from atlas import audit, fulltext
 from atlas.db.models import Family, FamilyMember, User
 from atlas.errors import InvalidInput, NotFound
 from atlas.lookup import addresses_of, get_feature
@@ -28,6 +28,7 @@ def create(session: Session, name: str, description: str, author: User) -> Famil
     family = Family(name=name, description=description)
     session.add(family)
     session.flush()
+    fulltext.sync_family(session, family)
     audit.record(
         session, author.name, "family.create", "family", name,
         None, {"name": name, "description": description},

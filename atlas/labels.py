@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from atlas import audit
+from atlas import audit, fulltext
 from atlas.db.models import LABEL_STATUSES, Label, User
 from atlas.errors import InvalidInput, VersionConflict
 from atlas.lookup import get_feature, require_role
@@ -109,6 +109,7 @@ def append(
     )
     session.add(label)
     session.flush()
+    fulltext.sync_label(session, label, address, author)
     audit.record(
         session,
         author,

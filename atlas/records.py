@@ -124,6 +124,7 @@ class SearchHit:
     kind: str
     target: str
     text: str
+    snippet: str = ""
 
 
 @dataclass(frozen=True)

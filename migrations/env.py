@@ -4,17 +4,11 @@ from alembic import context
 from sqlalchemy.pool import NullPool
 
 from atlas.db.engine import default_database_url, make_engine
+from atlas.db.migrate import include_name
 from atlas.db.models import Base
 
 config = context.config
 target_metadata = Base.metadata
-
-
-def include_name(name, type_, parent_names):  # noqa: ANN001
-    # FTS5 shadow tables and other non-model tables are not ours to autogenerate.
-    if type_ == "table":
-        return name in target_metadata.tables
-    return True
 
 
 def database_url() -> str:

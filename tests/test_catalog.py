@@ -178,25 +178,6 @@ def test_directions_are_features(demo_catalog: Catalog):
         demo_catalog.add_direction("demo/conv2", "curvy", vector)
 
 
-def test_basic_search(demo_catalog: Catalog):
-    demo_catalog.set_label("demo/conv2/3", "curve detector")
-    demo_catalog.set_label("demo/conv2/3", "left curve detector", expected_version=1)
-    demo_catalog.set_label("demo/conv3/1", "100% circle_ish")
-    demo_catalog.add_evidence("note", "responds to curve fragments", feature="demo/conv1/2")
-    demo_catalog.create_circuit("curve-circuit", "how curves are built")
-    hits = demo_catalog.search("CURVE")
-    assert ("label", "demo/conv2/3", "left curve detector") in [(h.kind, h.target, h.text) for h in hits]
-    assert {h.kind for h in hits} == {"label", "evidence", "circuit"}
-    # Only the current label version is searched.
-    assert demo_catalog.search("curve detector left")[0].target == "demo/conv2/3"
-    # LIKE wildcards in the query match themselves.
-    assert [h.target for h in demo_catalog.search("100%")] == ["demo/conv3/1"]
-    assert [h.target for h in demo_catalog.search("le_i")] == ["demo/conv3/1"]
-    assert [h.target for h in demo_catalog.search("c_rcle")] == []
-    with pytest.raises(InvalidInput, match="empty"):
-        demo_catalog.search("   ")
-
-
 def test_artifacts_are_idempotent_by_parameters(demo_catalog: Catalog):
     sha = demo_catalog.blobs.put_png(np.full((8, 8, 3), 200, dtype=np.uint8))
     params = {"steps": 256, "lr": 0.05, "size": 64}

@@ -14,6 +14,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from atlas.db.models import Base
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -40,3 +42,15 @@ def head_revision() -> str:
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def include_name(name: str | None, type_: str, parent_names: dict) -> bool:
+    """What autogenerate compares: the models' tables, not the FTS5 table and its shadow
+    tables (SQLite), nor the generated tsv column and its GIN index (PostgreSQL)."""
+    if type_ == "table":
+        return name in Base.metadata.tables
+    if type_ == "column" and parent_names.get("table_name") == "search_docs":
+        return name != "tsv"
+    if type_ == "index":
+        return name != "ix_search_docs_tsv"
+    return True

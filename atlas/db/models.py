@@ -365,3 +365,28 @@ class Dataset(Base):
     sha256: Mapped[str | None] = mapped_column(String(64))
     spec: Mapped[dict | None] = mapped_column(JsonType)
     created_at: Mapped[datetime] = _created()
+
+
+class SearchDoc(Base):
+    """One searchable text per curated thing (a feature's current label, a note, a circuit,
+    a claim, a family), kept in sync by the catalogue on every write.
+
+    The full-text index over it is dialect-specific and lives outside this model: an FTS5
+    table ``search_fts`` with triggers on SQLite, a generated ``tsv`` column with a GIN
+    index on PostgreSQL (see migration 0002 and atlas.fulltext).
+    """
+
+    __tablename__ = "search_docs"
+    __table_args__ = (
+        UniqueConstraint("kind", "ref_id"),
+        Index("ix_search_docs_feature_id", "feature_id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    ref_id: Mapped[int] = mapped_column(BigInteger)
+    feature_id: Mapped[int | None] = _fk("features.id", nullable=True)
+    target: Mapped[str] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str | None] = mapped_column(String(20))
+    author: Mapped[str | None] = mapped_column(String(100))

@@ -1,0 +1,215 @@
+"""Full-text search over the catalogue, one API on two engines.
+
+``search_docs`` holds one text per curated thing and is updated by the catalogue in the
+same transaction as the write it reflects. SQLite indexes it with FTS5 (triggers keep the
+index in step; ranking by bm25), PostgreSQL with a generated tsvector column under a GIN
+index (ranking by ts_rank). User queries are reduced to word tokens before they reach
+either engine, so query syntax characters can never break or widen a search; every token
+matches as a prefix ("curv" finds "curve" and "curves").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import and_, column, delete, exists, func, literal_column, select, table, text
+from sqlalchemy.orm import Session
+
+from atlas.db.models import (
+    Circuit,
+    CircuitClaim,
+    Evidence,
+    Family,
+    FamilyMember,
+    Feature,
+    Label,
+    Layer,
+    Model,
+    SearchDoc,
+    User,
+)
+from atlas.errors import InvalidInput
+from atlas.lookup import addresses_of
+from atlas.records import SearchHit
+
+MAX_TERMS = 16
+MAX_QUERY_CHARS = 500
+MARK = "**"
+FTS_TABLE = table("search_fts", column("rowid"))
+SEARCHABLE_EVIDENCE = ("note", "link", "ablation", "weight_edit", "tuning_curve")
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Feature filters; any of them set restricts results to features' texts."""
+
+    model: str | None = None
+    layer: str | None = None
+    status: str | None = None
+    family: str | None = None
+    author: str | None = None
+    has_evidence: bool | None = None
+
+    def about_features(self) -> bool:
+        return any(
+            v is not None for v in (self.model, self.layer, self.status, self.family, self.has_evidence)
+        )
+
+
+def terms(query: str) -> list[str]:
+    query = (query or "").strip()
+    if len(query) > MAX_QUERY_CHARS:
+        raise InvalidInput(f"search query is longer than {MAX_QUERY_CHARS} characters")
+    words = re.findall(r"\w+", query.lower())[:MAX_TERMS]
+    if not words:
+        raise InvalidInput("empty search query: type a word to look for")
+    return words
+
+
+# -- keeping search_docs in sync --------------------------------------------------------
+
+
+def upsert(
+    session: Session, kind: str, ref_id: int, target: str, title: str, body: str = "",
+    feature_id: int | None = None, status: str | None = None, author: str | None = None,
+) -> None:
+    doc = session.scalar(select(SearchDoc).where(SearchDoc.kind == kind, SearchDoc.ref_id == ref_id))
+    if doc is None:
+        doc = SearchDoc(kind=kind, ref_id=ref_id)
+        session.add(doc)
+    doc.target, doc.title, doc.body = target, title, body
+    doc.feature_id, doc.status, doc.author = feature_id, status, author
+    session.flush()
+
+
+def sync_label(session: Session, label: Label, address: str, author: str) -> None:
+    """A feature's current label is its one label document (old versions are history)."""
+    upsert(session, "label", label.feature_id, address, label.text, label.reason or "",
+           label.feature_id, label.status, author)
+
+
+def sync_evidence(session: Session, row: Evidence, target: str, author: str) -> None:
+    if row.kind in SEARCHABLE_EVIDENCE and row.body:
+        upsert(session, "evidence", row.id, target, "", row.body, row.feature_id, None, author)
+
+
+def sync_circuit(session: Session, circuit: Circuit, author: str) -> None:
+    upsert(session, "circuit", circuit.id, f"circuit:{circuit.name}", circuit.name.replace("-", " "),
+           circuit.description, None, circuit.status, author)
+
+
+def sync_claim(session: Session, claim: CircuitClaim, circuit_name: str, author: str) -> None:
+    upsert(session, "claim", claim.id, f"circuit:{circuit_name}", "", claim.prediction,
+           None, claim.status, author)
+
+
+def sync_family(session: Session, family: Family) -> None:
+    upsert(session, "family", family.id, f"family:{family.name}", family.name, family.description)
+
+
+def reindex(session: Session) -> int:
+    """Rebuild every search document from the curated tables; returns their number."""
+    session.execute(delete(SearchDoc))
+    latest = select(Label.feature_id, func.max(Label.version).label("version")).group_by(Label.feature_id).subquery()
+    current = session.execute(
+        select(Label, User.name)
+        .join(latest, and_(latest.c.feature_id == Label.feature_id, latest.c.version == Label.version))
+        .join(User, User.id == Label.author_id)
+    ).all()
+    evidence = session.execute(select(Evidence, User.name).join(User, User.id == Evidence.author_id)).all()
+    names = addresses_of(session, {l.feature_id for l, _ in current} | {e.feature_id for e, _ in evidence if e.feature_id})
+    for label, author in current:
+        sync_label(session, label, names[label.feature_id], author)
+    circuits = {c.id: c for c in session.scalars(select(Circuit))}
+    authors = dict(session.execute(select(User.id, User.name)).all())
+    for row, author in evidence:
+        target = names.get(row.feature_id) or (
+            f"circuit:{circuits[row.circuit_id].name}" if row.circuit_id else f"edge:{row.edge_id}"
+        )
+        sync_evidence(session, row, target, author)
+    for circuit in circuits.values():
+        sync_circuit(session, circuit, authors[circuit.author_id])
+    for claim in session.scalars(select(CircuitClaim)):
+        sync_claim(session, claim, circuits[claim.circuit_id].name, authors[claim.author_id])
+    for family in session.scalars(select(Family)):
+        sync_family(session, family)
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("INSERT INTO search_fts(search_fts) VALUES ('rebuild')"))
+    return session.scalar(select(func.count(SearchDoc.id)))
+
+
+# -- querying ---------------------------------------------------------------------------
+
+
+def _engine_parts(session: Session, words: list[str]):  # noqa: ANN202
+    """(match condition, score ordering, snippet, extra FROM) for this dialect."""
+    if session.get_bind().dialect.name == "sqlite":
+        fts = literal_column("search_fts")
+        expression = " AND ".join(f'"{w}"*' for w in words)
+        return (
+            fts.op("MATCH")(expression),
+            func.bm25(fts, 2.0, 1.0).asc(),
+            func.snippet(fts, -1, MARK, MARK, "…", 16),
+            FTS_TABLE,
+            FTS_TABLE.c.rowid == SearchDoc.id,
+        )
+    query = func.to_tsquery(literal_column("'english'::regconfig"), " & ".join(f"{w}:*" for w in words))
+    document = SearchDoc.title + " " + SearchDoc.body
+    headline = func.ts_headline(
+        literal_column("'english'::regconfig"), document, query,
+        f"StartSel={MARK}, StopSel={MARK}, MaxWords=24, MinWords=8",
+    )
+    tsv = literal_column("search_docs.tsv")
+    return tsv.op("@@")(query), func.ts_rank(tsv, query).desc(), headline, None, None
+
+
+def search(
+    session: Session, query: str, filters: SearchFilters | None = None, limit: int = 50
+) -> list[SearchHit]:
+    words = terms(query)
+    filters = filters or SearchFilters()
+    if not 1 <= limit <= 1000:
+        raise InvalidInput(f"limit must be between 1 and 1000, got {limit}")
+    match, order, snippet, fts_table, fts_join = _engine_parts(session, words)
+    statement = select(SearchDoc.kind, SearchDoc.target, SearchDoc.title, SearchDoc.body, snippet)
+    if fts_table is not None:
+        statement = statement.select_from(SearchDoc).join(fts_table, fts_join)
+    statement = statement.where(match)
+    for condition in _filter_conditions(filters):
+        statement = statement.where(condition)
+    rows = session.execute(statement.order_by(order, SearchDoc.id).limit(limit))
+    return [
+        SearchHit(kind, target, (title + "\n" + body).strip() if kind != "label" else title, snip)
+        for kind, target, title, body, snip in rows
+    ]
+
+
+def _filter_conditions(filters: SearchFilters) -> list:
+    conditions = []
+    if filters.about_features():
+        conditions.append(SearchDoc.feature_id.is_not(None))
+    if filters.author is not None:
+        conditions.append(SearchDoc.author == filters.author)
+    feature_scope = select(Feature.id).join(Layer, Layer.id == Feature.layer_id).join(Model, Model.id == Layer.model_id)
+    if filters.model is not None:
+        conditions.append(SearchDoc.feature_id.in_(feature_scope.where(Model.name == filters.model)))
+    if filters.layer is not None:
+        model, _, layer = filters.layer.rpartition("/")
+        scoped = feature_scope.where(Layer.name == layer)
+        conditions.append(SearchDoc.feature_id.in_(scoped.where(Model.name == model) if model else scoped))
+    if filters.status is not None:
+        current = SearchDoc.__table__.alias("current_label")
+        conditions.append(exists().where(
+            current.c.kind == "label", current.c.feature_id == SearchDoc.feature_id,
+            current.c.status == filters.status,
+        ))
+    if filters.family is not None:
+        conditions.append(exists().where(
+            FamilyMember.feature_id == SearchDoc.feature_id,
+            FamilyMember.family_id == Family.id, Family.name == filters.family,
+        ))
+    if filters.has_evidence is not None:
+        has = exists().where(Evidence.feature_id == SearchDoc.feature_id)
+        conditions.append(has if filters.has_evidence else ~has)
+    return conditions

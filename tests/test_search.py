@@ -1,0 +1,96 @@
+"""Full-text search: FTS5 on SQLite, tsvector + GIN on PostgreSQL, one behaviour."""
+
+import pytest
+
+from atlas import Catalog
+from atlas.errors import InvalidInput
+
+
+@pytest.fixture
+def searchable(demo_catalog: Catalog) -> Catalog:
+    cat = demo_catalog
+    cat.set_label("demo/conv2/3", "edge detector", author="carl")
+    cat.set_label("demo/conv2/3", "left curve detector", author="carl", expected_version=1)
+    cat.set_label("demo/conv2/4", "right curve detector", author="cora")
+    cat.review_label("demo/conv2/4", "accepted", author="rita")
+    cat.set_label("demo/conv3/1", "circle detector", author="cora")
+    cat.set_label("demo/conv1/0", "vertical line", author="carl")
+    cat.add_evidence("note", "Responds to curved fragments of **fur**", feature="demo/conv1/2", author="cora")
+    cat.create_circuit("curve-circuit", "Curve detectors assembled from edges and lines")
+    cat.add_claim("curve-circuit", "Ablating the edge units removes the curvature response")
+    cat.create_family("high-low frequency", "Frequency boundaries used for foreground detection")
+    cat.add_family_member("high-low frequency", "demo/conv3/1")
+    return cat
+
+
+def hits(cat: Catalog, query: str, **filters) -> list[tuple[str, str]]:
+    return [(h.kind, h.target) for h in cat.search(query, **filters)]
+
+
+def test_finds_labels_notes_circuits_claims_families(searchable: Catalog):
+    # Stemmed prefixes: "curve" also finds "curved" and "curvature".
+    assert set(hits(searchable, "curve")) == {
+        ("label", "demo/conv2/3"), ("label", "demo/conv2/4"), ("circuit", "circuit:curve-circuit"),
+        ("evidence", "demo/conv1/2"), ("claim", "circuit:curve-circuit"),
+    }
+    assert hits(searchable, "fur") == [("evidence", "demo/conv1/2")]
+    assert hits(searchable, "ablating") == [("claim", "circuit:curve-circuit")]
+    assert hits(searchable, "frequency") == [("family", "family:high-low frequency")]
+
+
+def test_only_the_current_label_version_is_searched(searchable: Catalog):
+    assert ("label", "demo/conv2/3") not in hits(searchable, "edge")
+    assert hits(searchable, "left curve") == [("label", "demo/conv2/3")]
+
+
+def test_prefix_matching_and_stemming(searchable: Catalog):
+    assert ("label", "demo/conv3/1") in hits(searchable, "circ")
+    assert ("evidence", "demo/conv1/2") in hits(searchable, "curv")  # "curved" in a note
+    assert hits(searchable, "ircle") == []  # prefixes, not substrings
+
+
+def test_ranking_prefers_title_matches(searchable: Catalog):
+    results = searchable.search("curve detector")
+    assert [h.kind for h in results[:2]] == ["label", "label"]
+
+
+def test_snippets_highlight_the_match(searchable: Catalog):
+    (hit,) = searchable.search("circle")
+    assert "**circle**" in hit.snippet.lower()
+
+
+def test_filters(searchable: Catalog):
+    assert hits(searchable, "detector", status="accepted") == [("label", "demo/conv2/4")]
+    # The author of the current version: rita's review made her the author of conv2/4's.
+    assert hits(searchable, "detector", author="cora", model="demo") == [("label", "demo/conv3/1")]
+    assert hits(searchable, "detector", author="rita") == [("label", "demo/conv2/4")]
+    assert hits(searchable, "detector", family="high-low frequency") == [("label", "demo/conv3/1")]
+    assert hits(searchable, "detector", layer="demo/conv3") == [("label", "demo/conv3/1")]
+    assert hits(searchable, "detector", layer="conv3") == [("label", "demo/conv3/1")]
+    assert hits(searchable, "detector", model="other") == []
+    assert hits(searchable, "fur", has_evidence=True) == [("evidence", "demo/conv1/2")]
+    assert hits(searchable, "vertical", has_evidence=False) == [("label", "demo/conv1/0")]
+    with pytest.raises(InvalidInput, match="unknown search filter"):
+        searchable.search("curve", colour="red")
+
+
+@pytest.mark.parametrize("query", ['"curve', "curve OR *", "NEAR(curve", "curve & | !", "col:curve", "'; DROP TABLE labels; --"])
+def test_query_syntax_cannot_break_search(searchable: Catalog, query: str):
+    searchable.search(query)  # no error, whatever the engine's query language
+    assert searchable.feature("demo/conv2/3").label.text == "left curve detector"
+
+
+def test_empty_query_is_refused(searchable: Catalog):
+    with pytest.raises(InvalidInput, match="empty search query"):
+        searchable.search("  %% ")
+
+
+def test_index_stays_in_sync_and_rebuilds(searchable: Catalog):
+    searchable.set_label("demo/conv3/1", "spiral detector", author="cora", expected_version=1)
+    assert hits(searchable, "circle") == []
+    assert hits(searchable, "spiral") == [("label", "demo/conv3/1")]
+    searchable.update_circuit("curve-circuit", searchable.circuit("curve-circuit").version, description="now about spirals too")
+    assert ("circuit", "circuit:curve-circuit") in hits(searchable, "spirals")
+    before = sorted(hits(searchable, "detector"))
+    assert searchable.reindex() == 8
+    assert sorted(hits(searchable, "detector")) == before
