@@ -22,7 +22,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from atlas import artifacts, audit, circuits, edge_store, evidence, families, fulltext, labels
+from atlas import artifacts, audit, circuits, edge_store, evidence, families, fulltext, graph, labels
 from atlas.artifacts import ArtifactInfo
 from atlas.address import check_name, parse_feature
 from atlas.blobs import BlobStore
@@ -528,6 +528,39 @@ class Catalog:
     def top_outputs(self, feature: str, k: int = 10, kind: str = "direct") -> list[EdgeInfo]:
         with self.reading() as session:
             return edge_store.top(session, feature, k, kind, "out")
+
+    # -- graph queries ---------------------------------------------------------------
+
+    def neighbourhood(
+        self, feature: str, hops: int = 1, k_per_node: int = 10, min_strength: float = 0.0,
+        kinds: Sequence[str] = ("direct",), direction: str = "both",
+    ) -> graph.Subgraph:
+        """The features within ``hops`` of one, following each node's k strongest edges."""
+        with self.reading() as session:
+            return graph.neighbourhood(session, feature, hops, k_per_node, min_strength, kinds, direction)
+
+    def paths(self, src: str, dst: str, max_len: int = 3, kinds: Sequence[str] = ("direct",)) -> graph.Subgraph:
+        with self.reading() as session:
+            return graph.paths(session, src, dst, max_len, kinds)
+
+    def subgraph(self, features: Sequence[str], kinds: Sequence[str] = ("direct",)) -> graph.Subgraph:
+        with self.reading() as session:
+            return graph.subgraph(session, features, kinds)
+
+    def circuit_graph(self, name: str, kinds: Sequence[str] = ("direct", "expanded")) -> graph.Subgraph:
+        """A circuit as a graph: its nodes, its curated edges with the stored weights when
+        there are any (strength 0 where a curated edge has no stored weight)."""
+        info = self.circuit(name)
+        with self.reading() as session:
+            sub = graph.subgraph(session, [a for a, _ in info.nodes], kinds)
+        stored = {(e.src, e.dst): e for e in sub.edges}
+        sub.edges = [
+            stored.get((s, d)) or graph.GraphEdge(s, d, "curated", 0.0, None, None)
+            for s, d, _note in info.edges
+        ]
+        sub.meta = {"query": "circuit", "circuit": name, "description": info.description,
+                    "status": info.status, "claims": [c.prediction for c in info.claims]}
+        return sub
 
     # -- search and audit ------------------------------------------------------------
 

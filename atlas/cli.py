@@ -10,11 +10,13 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from atlas import export
 from atlas.catalog import Catalog, default_user
 from atlas.db import engine as dbengine
 from atlas.db import migrate
 from atlas.db.models import LABEL_STATUSES, ROLES
-from atlas.errors import AtlasError
+from atlas.errors import AtlasError, InvalidInput
+from atlas.graph import Subgraph
 from atlas.jobs.cli import register as register_jobs
 from atlas.launch import run_app
 from atlas.records import LabelInfo
@@ -144,6 +146,46 @@ def cmd_audit(args: argparse.Namespace) -> None:
               f"{entry.entity_type}:{entry.entity_id}")
 
 
+def _emit(data: bytes, out: str | None, fmt: str) -> None:
+    if out:
+        with open(out, "wb") as handle:
+            handle.write(data)
+        print(f"wrote {out} ({len(data):,} bytes)")
+    elif fmt == "png":
+        raise InvalidInput("PNG is binary: give --out FILE")
+    else:
+        sys.stdout.write(data.decode())
+
+
+def _print_graph(graph: Subgraph) -> None:
+    for path in graph.paths:
+        print(" -> ".join(path))
+    print(f"{len(graph.nodes)} features, {len(graph.edges)} edges")
+    for edge in graph.edges:
+        print(f"  {edge.src:<28} -> {edge.dst:<28} {edge.kind:<9} {edge.strength:+.4g}")
+
+
+def cmd_graph(args: argparse.Namespace) -> None:
+    catalog = _catalog(args)
+    kinds = args.kinds.split(",")
+    if args.graph_command == "neighbourhood":
+        graph = catalog.neighbourhood(args.address, args.hops, args.k, args.min_strength, kinds, args.direction)
+    elif args.graph_command == "paths":
+        graph = catalog.paths(args.src, args.dst, args.max_len, kinds)
+    else:
+        graph = catalog.subgraph(args.addresses, kinds)
+    if args.format:
+        _emit(export.render(graph, args.format, catalog.blobs), args.out, args.format)
+    else:
+        _print_graph(graph)
+
+
+def cmd_export_circuit(args: argparse.Namespace) -> None:
+    catalog = _catalog(args)
+    graph = catalog.circuit_graph(args.name)
+    _emit(export.render(graph, args.format, catalog.blobs), args.out, args.format)
+
+
 def cmd_app(args: argparse.Namespace) -> int:
     return run_app(args.db, args.blobs, args.port)
 
@@ -219,6 +261,33 @@ def build_parser() -> argparse.ArgumentParser:
     audit = _add(sub, "audit", cmd_audit, "recent changes to curated data")
     audit.add_argument("--entity", help="a feature address or circuit:NAME")
     audit.add_argument("--limit", type=int, default=30)
+
+    graph = sub.add_parser("graph", help="walk the stored graph", description="walk the stored graph")
+    graph_sub = graph.add_subparsers(dest="graph_command", metavar="COMMAND", required=True)
+    near = _add(graph_sub, "neighbourhood", cmd_graph, "features within some hops of one")
+    near.add_argument("address")
+    near.add_argument("--hops", type=int, default=1)
+    near.add_argument("-k", type=int, default=10, help="strongest edges followed per node and direction")
+    near.add_argument("--min-strength", type=float, default=0.0)
+    near.add_argument("--direction", choices=("in", "out", "both"), default="both")
+    paths = _add(graph_sub, "paths", cmd_graph, "paths of stored edges from one feature to another")
+    paths.add_argument("src")
+    paths.add_argument("dst")
+    paths.add_argument("--max-len", type=int, default=3)
+    induced = _add(graph_sub, "subgraph", cmd_graph, "some features and the edges among them")
+    induced.add_argument("addresses", nargs="+")
+    for walk in (near, paths, induced):
+        walk.add_argument("--kinds", default="direct", help="comma-separated: direct,expanded,attribution")
+        walk.add_argument("--format", choices=export.FORMATS, help="export instead of printing")
+        walk.add_argument("--out", help="file to write (default: stdout for text formats)")
+
+    exporter = sub.add_parser("export", help="export circuits", description="export circuits and catalogues")
+    export_sub = exporter.add_subparsers(dest="export_command", metavar="COMMAND", required=True)
+    circuit = _add(export_sub, "circuit", cmd_export_circuit, "a named circuit as JSON, GraphML, "
+                   "Cytoscape, DOT, SVG or a PNG figure")
+    circuit.add_argument("name")
+    circuit.add_argument("--format", choices=export.FORMATS, default="json")
+    circuit.add_argument("--out")
 
     app = _add(sub, "app", cmd_app, "start the Streamlit curation app on this catalogue")
     app.add_argument("--port", type=int, default=8501)
