@@ -15,23 +15,26 @@ import getpass
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Sequence
+from typing import IO, Sequence
 
 import numpy as np
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from atlas import artifacts, audit, circuits, edge_store, evidence, families, fulltext, graph, labels
+from atlas import artifacts, audit, circuits, edge_store, evidence, families, fulltext, graph, labels, seed
 from atlas.artifacts import ArtifactInfo
 from atlas.address import check_name, parse_feature
 from atlas.blobs import BlobStore
+from atlas.bundle.read import ImportReport, import_bundle
+from atlas.bundle.write import write_bundle
 from atlas.db import engine as dbengine
 from atlas.db import migrate
 from atlas.db.models import ROLES, Circuit, Edge, Feature, Layer, Model, User
 from atlas.edge_store import NewEdge
 from atlas.errors import DatabaseError, InvalidInput, VersionConflict
 from atlas.lookup import get_feature, get_layer, get_model, get_user, require_role
+from atlas.registry import insert_layer
 from atlas.records import (
     AuditInfo,
     CircuitInfo,
@@ -177,7 +180,7 @@ class Catalog:
             session.add(model)
             session.flush()
             for order, spec in enumerate(layers):
-                self._insert_layer(session, model, order=order, **spec)
+                insert_layer(session, model, order=order, **spec)
             audit.record(
                 session, actor.name, "model.add", "model", name,
                 None, {**audit.snapshot(model, MODEL_FIELDS), "layers": len(layers)},
@@ -199,41 +202,12 @@ class Catalog:
             order = session.scalar(
                 select(func.coalesce(func.max(Layer.order) + 1, 0)).where(Layer.model_id == model_row.id)
             )
-            layer = self._insert_layer(session, model_row, name, kind, channels, spatial_shape, order)
+            layer = insert_layer(session, model_row, name, kind, channels, spatial_shape, order)
             audit.record(
                 session, actor.name, "layer.add", "layer", f"{model}/{name}",
                 None, {"kind": kind, "channels": channels},
             )
             return self._layer_info(layer, model_row)
-
-    @staticmethod
-    def _insert_layer(
-        session: Session,
-        model: Model,
-        name: str,
-        kind: str,
-        channels: int,
-        spatial_shape: Sequence[int] | None = None,
-        order: int = 0,
-    ) -> Layer:
-        check_name(name, "layer")
-        if not isinstance(channels, int) or channels < 1:
-            raise InvalidInput(f"layer {name!r} needs a positive channel count, got {channels!r}")
-        if session.scalar(
-            select(Layer.id).where(Layer.model_id == model.id, Layer.name == name)
-        ) is not None:
-            raise InvalidInput(f"model {model.name!r} already has a layer {name!r}")
-        layer = Layer(
-            model_id=model.id, name=name, kind=kind, channels=channels,
-            spatial_shape=list(spatial_shape) if spatial_shape else None, order=order,
-        )
-        session.add(layer)
-        session.flush()
-        session.execute(
-            insert(Feature),
-            [{"layer_id": layer.id, "kind": "unit", "channel": c} for c in range(channels)],
-        )
-        return layer
 
     def add_direction(
         self, layer: str, name: str, vector: np.ndarray, author: str | None = None
@@ -521,6 +495,22 @@ class Catalog:
             except IntegrityError as exc:
                 raise InvalidInput(f"edges already stored or invalid: {exc.orig}") from None
 
+    def load_edges(self, edges: edge_store.EdgeColumns) -> int:
+        """Bulk-load edges given as columns of feature ids: the path for computed
+        connections (COPY on PostgreSQL), one transaction."""
+        with self.writing() as session:
+            try:
+                return edge_store.load(session, edges)
+            except IntegrityError as exc:
+                raise InvalidInput(f"edges already stored or invalid: {exc.orig}") from None
+
+    def edge_kernel(self, edge: EdgeInfo) -> np.ndarray | None:
+        """The float16 kernel of an edge (from its destination unit's kernel blob)."""
+        if edge.kernel_sha256 is None:
+            return None
+        table = self.blobs.get_array(edge.kernel_sha256)
+        return edge_store.kernel_from_table(table, parse_feature(edge.src).channel)
+
     def top_inputs(self, feature: str, k: int = 10, kind: str = "direct") -> list[EdgeInfo]:
         with self.reading() as session:
             return edge_store.top(session, feature, k, kind, "in")
@@ -561,6 +551,29 @@ class Catalog:
         sub.meta = {"query": "circuit", "circuit": name, "description": info.description,
                     "status": info.status, "claims": [c.prediction for c in info.claims]}
         return sub
+
+    # -- bundles ---------------------------------------------------------------------
+
+    def export_bundle(self, target: str | IO[bytes], models: Sequence[str] | None = None) -> dict[str, int]:
+        """Write the catalogue (or some models of it) as a bundle zip; returns counts."""
+        with self.reading() as session:
+            if isinstance(target, str):
+                with open(target, "wb") as handle:
+                    return write_bundle(session, self.blobs, handle, list(models) if models else None)
+            return write_bundle(session, self.blobs, target, list(models) if models else None)
+
+    def import_bundle(self, source: str | IO[bytes], author: str | None = None) -> ImportReport:
+        """Merge a bundle in one transaction; a bad bundle is rejected with nothing written."""
+        with self.writing() as session:
+            user = require_role(session, self._author(author), "admin", "import bundles")
+            return import_bundle(session, self.blobs, source, user)
+
+    # -- seeds -----------------------------------------------------------------------
+
+    def load_seed(self, name_or_path: str, author: str | None = None) -> seed.SeedReport:
+        """Load a seed catalogue (``inceptionv1``, ``demo`` or a path) in one transaction."""
+        with self.writing() as session:
+            return seed.load_seed(session, self.blobs, name_or_path, self._author(author))
 
     # -- search and audit ------------------------------------------------------------
 

@@ -186,6 +186,25 @@ def cmd_export_circuit(args: argparse.Namespace) -> None:
     _emit(export.render(graph, args.format, catalog.blobs), args.out, args.format)
 
 
+def cmd_export_bundle(args: argparse.Namespace) -> None:
+    counts = _catalog(args).export_bundle(args.out, args.model or None)
+    print(f"wrote {args.out}: " + ", ".join(f"{n} {t}" for t, n in counts.items()))
+
+
+def cmd_import_bundle(args: argparse.Namespace) -> None:
+    report = _catalog(args).import_bundle(args.path)
+    print(report.summary())
+    for conflict in report.conflicts[:50]:
+        print(f"  conflict: {conflict}")
+
+
+def cmd_import_seed(args: argparse.Namespace) -> None:
+    report = _catalog(args).load_seed(args.name)
+    print(report.summary())
+    for conflict in report.conflicts[:20]:
+        print(f"  conflict: {conflict}")
+
+
 def cmd_app(args: argparse.Namespace) -> int:
     return run_app(args.db, args.blobs, args.port)
 
@@ -288,6 +307,17 @@ def build_parser() -> argparse.ArgumentParser:
     circuit.add_argument("name")
     circuit.add_argument("--format", choices=export.FORMATS, default="json")
     circuit.add_argument("--out")
+    bundle_out = _add(export_sub, "bundle", cmd_export_bundle, "the catalogue as a zip another lab can import")
+    bundle_out.add_argument("out", help="the .zip to write")
+    bundle_out.add_argument("--model", action="append", help="only this model (repeatable)")
+
+    importer = sub.add_parser("import", help="import seeds and bundles", description="import seeds and bundles")
+    import_sub = importer.add_subparsers(dest="import_command", metavar="COMMAND", required=True)
+    seeder = _add(import_sub, "seed", cmd_import_seed, "load a seed catalogue of published facts onto a "
+                  "registered model (e.g. inceptionv1)")
+    seeder.add_argument("name", help="seed name in seed_data/ (inceptionv1, demo) or a .json path")
+    bundle_in = _add(import_sub, "bundle", cmd_import_bundle, "merge a bundle into this catalogue (admins)")
+    bundle_in.add_argument("path")
 
     app = _add(sub, "app", cmd_app, "start the Streamlit curation app on this catalogue")
     app.add_argument("--port", type=int, default=8501)

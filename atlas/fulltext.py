@@ -80,7 +80,6 @@ def upsert(
         session.add(doc)
     doc.target, doc.title, doc.body = target, title, body
     doc.feature_id, doc.status, doc.author = feature_id, status, author
-    session.flush()
 
 
 def sync_label(session: Session, label: Label, address: str, author: str) -> None:

@@ -41,8 +41,19 @@ def require_role(session: Session, name: str, minimum: str, action: str) -> User
     return user
 
 
+def _cache(session: Session) -> dict:
+    """Models and layers resolved in this transaction: bulk writes (seeds, imports) resolve
+    thousands of addresses in a handful of layers."""
+    return session.info.setdefault("atlas_lookup", {})
+
+
 def get_model(session: Session, name: str) -> Model:
+    cache = _cache(session)
+    if ("model", name) in cache:
+        return cache[("model", name)]
     model = session.scalar(select(Model).where(Model.name == name))
+    if model is not None:
+        cache[("model", name)] = model
     if model is None:
         names = list(session.scalars(select(Model.name).order_by(Model.name)))
         raise NotFound(f"unknown model {name!r} (models: {_choices(names)})")
@@ -52,9 +63,12 @@ def get_model(session: Session, name: str) -> Model:
 def get_layer(session: Session, address: str | LayerAddress) -> tuple[Layer, Model]:
     address = parse_layer(address) if isinstance(address, str) else address
     model = get_model(session, address.model)
-    layer = session.scalar(
+    key = ("layer", model.id, address.layer)
+    layer = _cache(session).get(key) or session.scalar(
         select(Layer).where(Layer.model_id == model.id, Layer.name == address.layer)
     )
+    if layer is not None:
+        _cache(session)[key] = layer
     if layer is None:
         names = list(
             session.scalars(select(Layer.name).where(Layer.model_id == model.id).order_by(Layer.order))

@@ -143,3 +143,9 @@ def demo_catalog(catalog: Catalog) -> Catalog:
     """The catalogue with a small registered model ``demo`` (conv1, conv2, conv3)."""
     catalog.add_model("demo", "demo_cnn", layers=DEMO_LAYERS, input_spec={"size": [64, 64]})
     return catalog
+
+
+@pytest.fixture
+def other_db_url(dialect, _postgres, _sqlite_template, tmp_path) -> Iterator[str]:  # noqa: ANN001
+    """A second fresh, migrated database of the same dialect (another lab's catalogue)."""
+    yield from _fresh_url(dialect, True, _postgres, _sqlite_template, tmp_path)

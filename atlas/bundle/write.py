@@ -1,0 +1,160 @@
+"""Exporting the catalogue (or some of its models) as a bundle.
+
+Records refer to each other by natural keys (addresses, names), never by database ids,
+and are sorted by those keys, so a bundle means the same thing in any catalogue.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import IO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from atlas.blobs import BlobStore
+from atlas.bundle.format import TABLES, jsonl, table_member, write_zip
+from atlas.db.models import (
+    Artifact, Circuit, CircuitClaim, CircuitEdge, CircuitNode, Edge, Evidence, Family,
+    FamilyMember, Feature, Label, Layer, Model, User,
+)
+from atlas.lookup import addresses_of
+
+
+def stamp(value: datetime) -> str:
+    return value.astimezone(timezone.utc).isoformat()
+
+
+def _features(session: Session, model_ids: set[int]) -> dict[int, str]:
+    ids = set(session.scalars(
+        select(Feature.id).join(Layer, Layer.id == Feature.layer_id).where(Layer.model_id.in_(model_ids))
+    ))
+    return addresses_of(session, ids)
+
+
+def collect(session: Session, models: list[str] | None = None) -> tuple[dict[str, list[dict]], set[str]]:
+    """Every table's records and the blobs they reference."""
+    query = select(Model).order_by(Model.name)
+    if models:
+        query = query.where(Model.name.in_(models))
+    model_rows = list(session.scalars(query))
+    model_ids = {m.id for m in model_rows}
+    names = _features(session, model_ids)
+    users = dict(session.execute(select(User.id, User.name)).all())
+    blobs: set[str] = set()
+    out: dict[str, list[dict]] = {t: [] for t in TABLES}
+    out["models"] = [
+        {"name": m.name, "architecture": m.architecture, "weights_sha256": m.weights_sha256,
+         "source": m.source, "input_spec": m.input_spec}
+        for m in model_rows
+    ]
+    model_names = {m.id: m.name for m in model_rows}
+    for layer in session.scalars(select(Layer).where(Layer.model_id.in_(model_ids))):
+        out["layers"].append({"model": model_names[layer.model_id], "name": layer.name, "kind": layer.kind,
+                              "channels": layer.channels, "spatial_shape": layer.spatial_shape, "order": layer.order})
+    for feature in session.scalars(select(Feature).where(Feature.kind == "direction", Feature.id.in_(names))):
+        out["directions"].append({"address": names[feature.id], "vector_sha256": feature.vector_sha256})
+        blobs.add(feature.vector_sha256)
+    for label in session.scalars(select(Label).where(Label.feature_id.in_(names))):
+        out["labels"].append({"address": names[label.feature_id], "version": label.version, "text": label.text,
+                              "status": label.status, "confidence": label.confidence, "reason": label.reason,
+                              "author": users[label.author_id], "created_at": stamp(label.created_at)})
+    edges = {}
+    for edge in session.scalars(select(Edge).where(Edge.dst_feature_id.in_(names))):
+        if edge.src_feature_id not in names:
+            continue
+        edges[edge.id] = f"{names[edge.src_feature_id]}->{names[edge.dst_feature_id]}:{edge.kind}"
+        out["edges"].append({"src": names[edge.src_feature_id], "dst": names[edge.dst_feature_id], "kind": edge.kind,
+                             "strength": edge.strength, "positive_mass": edge.positive_mass,
+                             "negative_mass": edge.negative_mass, "rank_in": edge.rank_in,
+                             "rank_out": edge.rank_out, "kernel_sha256": edge.kernel_sha256})
+        if edge.kernel_sha256:
+            blobs.add(edge.kernel_sha256)
+    for artifact in session.scalars(select(Artifact).where(Artifact.feature_id.in_(names))):
+        out["artifacts"].append({"address": names[artifact.feature_id], "kind": artifact.kind,
+                                 "params": artifact.params, "blobs": artifact.blobs})
+        blobs |= _shas(artifact.blobs)
+    _circuits(session, out, names, users, blobs)
+    _evidence(session, out, names, edges, users, blobs)
+    for family in session.scalars(select(Family)):
+        members = [
+            [names[fid], note]
+            for fid, note in session.execute(
+                select(FamilyMember.feature_id, FamilyMember.note).where(FamilyMember.family_id == family.id))
+            if fid in names
+        ]
+        if members or not models:
+            out["families"].append({"name": family.name, "description": family.description, "members": sorted(members)})
+    for table, rows in out.items():
+        rows.sort(key=_sort_key(table))
+    return out, blobs
+
+
+def _circuits(session: Session, out: dict, names: dict, users: dict, blobs: set) -> None:
+    for circuit in session.scalars(select(Circuit)):
+        nodes = session.execute(select(CircuitNode.feature_id, CircuitNode.role).where(CircuitNode.circuit_id == circuit.id)).all()
+        if any(fid not in names for fid, _ in nodes):
+            continue  # a circuit over a model that is not exported
+        edges = session.execute(select(CircuitEdge.src_feature_id, CircuitEdge.dst_feature_id, CircuitEdge.note)
+                                .where(CircuitEdge.circuit_id == circuit.id)).all()
+        claims = session.scalars(select(CircuitClaim).where(CircuitClaim.circuit_id == circuit.id))
+        out["circuits"].append({
+            "name": circuit.name, "description": circuit.description, "status": circuit.status,
+            "author": users[circuit.author_id], "created_at": stamp(circuit.created_at),
+            "nodes": sorted([names[f], role] for f, role in nodes),
+            "edges": sorted([names[s], names[d], note] for s, d, note in edges),
+            "claims": sorted(
+                ({"prediction": c.prediction, "experiment": c.experiment, "status": c.status, "result": c.result,
+                  "author": users[c.author_id], "created_at": stamp(c.created_at)} for c in claims),
+                key=lambda c: (c["created_at"], c["prediction"]),
+            ),
+        })
+
+
+def _evidence(session: Session, out: dict, names: dict, edges: dict, users: dict, blobs: set) -> None:
+    circuit_names = {c["name"] for c in out["circuits"]}
+    circuits = dict(session.execute(select(Circuit.id, Circuit.name)).all())
+    for row in session.scalars(select(Evidence)):
+        if row.feature_id is not None:
+            target = names.get(row.feature_id)
+        elif row.circuit_id is not None:
+            target = f"circuit:{circuits[row.circuit_id]}" if circuits[row.circuit_id] in circuit_names else None
+        else:
+            target = f"edge:{edges[row.edge_id]}" if row.edge_id in edges else None
+        if target is None:
+            continue
+        out["evidence"].append({"target": target, "kind": row.kind, "body": row.body, "blobs": list(row.blobs or []),
+                                "author": users[row.author_id], "created_at": stamp(row.created_at)})
+        blobs |= set(row.blobs or [])
+
+
+def _shas(value: object) -> set[str]:
+    """Blob hashes anywhere in an artifact's blobs (a dict of names to a hash or a list)."""
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, dict):
+        return set().union(*(_shas(v) for v in value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*(_shas(v) for v in value)) if value else set()
+    return set()
+
+
+def _sort_key(table: str):  # noqa: ANN202
+    keys = {
+        "models": ("name",), "layers": ("model", "order", "name"), "directions": ("address",),
+        "labels": ("address", "version"), "edges": ("src", "dst", "kind"),
+        "artifacts": ("address", "kind"), "circuits": ("name",), "families": ("name",),
+        "evidence": ("target", "created_at", "kind", "body"),
+    }[table]
+    return lambda row: tuple((row[k] is None, row[k] if row[k] is not None else 0) for k in keys) + (
+        json.dumps(row, sort_keys=True),
+    )
+
+
+def write_bundle(session: Session, store: BlobStore, target: IO[bytes], models: list[str] | None = None) -> dict[str, int]:
+    tables, blobs = collect(session, models)
+    members = {table_member(t): jsonl(rows) for t, rows in tables.items()}
+    members.update({f"blobs/{sha}": store.get_bytes(sha) for sha in sorted(blobs)})
+    write_zip(target, members)
+    return {**{t: len(rows) for t, rows in tables.items()}, "blobs": len(blobs)}

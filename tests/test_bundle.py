@@ -1,0 +1,148 @@
+"""Bundles: export, import into an empty or a populated catalogue, and hostile bundles."""
+
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from atlas import Catalog, NewEdge
+from atlas.bundle.format import BundleError, write_zip
+
+
+@pytest.fixture
+def rich(demo_catalog: Catalog) -> Catalog:
+    cat = demo_catalog
+    cat.set_label("demo/conv2/3", "edge", author="carl", confidence=0.4)
+    cat.set_label("demo/conv2/3", "curve detector", author="cora", expected_version=1)
+    cat.review_label("demo/conv2/3", "accepted", reason="clear curves", author="rita")
+    cat.set_label("demo/conv3/0", "circle", author="carl")
+    kernel = cat.blobs.put_array(np.arange(25, dtype=np.float16).reshape(5, 5))
+    cat.add_edges([NewEdge("demo/conv1/1", "demo/conv2/3", "direct", 1.5, 2.0, -0.5, kernel),
+                   NewEdge("demo/conv2/3", "demo/conv3/0", "expanded", -0.7)])
+    image = cat.blobs.put_png(np.full((8, 8, 3), 90, dtype=np.uint8))
+    cat.add_evidence("note", "curves *everywhere*", feature="demo/conv2/3", author="carl")
+    cat.add_evidence("image", "a crop", feature="demo/conv2/3", blobs=[image], author="cora")
+    cat.add_artifact("demo/conv2/3", "vis.channel", {"steps": 64}, {"image": image})
+    cat.add_direction("demo/conv3", "roundness", np.linspace(0, 1, 32))
+    cat.create_circuit("curves", "curves from edges", author="carl")
+    cat.add_circuit_edge("curves", "demo/conv1/1", "demo/conv2/3", note="excites")
+    cat.add_claim("curves", "Zeroing conv1/1 lowers conv2/3", {"kind": "weight_edit"})
+    cat.add_evidence("link", "https://example.org/curves", circuit="curves")
+    cat.create_family("curve detector", "curves in any model")
+    cat.add_family_member("curve detector", "demo/conv2/3")
+    return cat
+
+
+@pytest.fixture
+def other(other_db_url: str, tmp_path) -> Catalog:
+    cat = Catalog.open(other_db_url, str(tmp_path / "other-blobs"), user="olga")
+    cat.add_user("olga", "admin")
+    yield cat
+    cat.close()
+
+
+def export(cat: Catalog) -> bytes:
+    buffer = io.BytesIO()
+    cat.export_bundle(buffer)
+    return buffer.getvalue()
+
+
+def test_round_trip_into_an_empty_catalogue_is_byte_identical(rich: Catalog, other: Catalog):
+    first = export(rich)
+    report = other.import_bundle(io.BytesIO(first))
+    assert report.conflicts == []
+    assert report.added["labels"] == 4 and report.added["edges"] == 2 and report.added["evidence"] == 3
+    history = other.label_history("demo/conv2/3")
+    assert [(h.text, h.status, h.author) for h in history] == [
+        ("edge", "proposed", "carl"), ("curve detector", "proposed", "cora"), ("curve detector", "accepted", "rita")]
+    assert {u.name: u.role for u in other.users()}["carl"] == "viewer"  # imports grant no rights
+    assert other.top_inputs("demo/conv2/3")[0].kernel_sha256
+    assert other.blobs.get_array(other.top_inputs("demo/conv2/3")[0].kernel_sha256)[4, 4] == 24
+    assert other.circuit("curves").claims[0].prediction == "Zeroing conv1/1 lowers conv2/3"
+    assert other.search("everywhere")[0].target == "demo/conv2/3"
+    assert other.feature("demo/conv3/dir:roundness").kind == "direction"
+    assert export(other) == first
+
+
+def test_reimport_adds_nothing(rich: Catalog):
+    bundle = export(rich)
+    report = rich.import_bundle(io.BytesIO(bundle))
+    assert sum(report.added.values()) == 0 and report.conflicts == []
+    assert export(rich) == bundle
+
+
+def test_merge_reports_conflicts_and_overwrites_nothing(rich: Catalog, other: Catalog):
+    other.add_model("demo", "demo_cnn", layers=[
+        {"name": "conv1", "kind": "conv", "channels": 8, "spatial_shape": [32, 32]},
+        {"name": "conv2", "kind": "conv", "channels": 16, "spatial_shape": [16, 16]},
+        {"name": "conv3", "kind": "conv", "channels": 32, "spatial_shape": [8, 8]}])
+    other.set_label("demo/conv2/3", "texture", author="olga")
+    other.create_circuit("curves", "our own description", author="olga")
+    report = other.import_bundle(io.BytesIO(export(rich)))
+    assert any("demo/conv2/3: label histories diverged" in c for c in report.conflicts)
+    assert any("circuit curves" in c for c in report.conflicts)
+    texts = [h.text for h in other.label_history("demo/conv2/3")]
+    assert texts[0] == "texture" and texts[1:] == ["edge", "curve detector", "curve detector"]
+    assert other.circuit("curves").description == "our own description"
+    assert [e.action for e in other.audit_log()][0] == "bundle.import"
+
+
+def _rezip(bundle: bytes, change) -> bytes:  # noqa: ANN001
+    with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
+        members = {i.filename: archive.read(i) for i in archive.infolist()}
+    change(members)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def _tampered(members):  # noqa: ANN001
+    members["labels.jsonl"] = members["labels.jsonl"].replace(b"curve detector", b"cat detector")
+
+
+def _escaping(members):  # noqa: ANN001
+    members["../../etc/evil"] = b"x"
+
+
+def _future(members):  # noqa: ANN001
+    manifest = json.loads(members["manifest.json"])
+    manifest["version"] = 99
+    members["manifest.json"] = json.dumps(manifest).encode()
+
+
+def _missing_blob(members):  # noqa: ANN001
+    del members[next(n for n in members if n.startswith("blobs/"))]
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [(_tampered, "fails its sha256 check"), (_escaping, "outside its format"),
+     (_future, "unknown bundle schema version 99"), (_missing_blob, "does not match its manifest")],
+)
+def test_bad_bundles_are_rejected_with_nothing_written(rich: Catalog, other: Catalog, change, message):
+    bad = _rezip(export(rich), change)
+    with pytest.raises(BundleError, match=message):
+        other.import_bundle(io.BytesIO(bad))
+    assert other.models() == [] and [u.name for u in other.users()] == ["olga"]
+
+
+def test_truncated_bundle(rich: Catalog, other: Catalog):
+    bundle = export(rich)
+    with pytest.raises(BundleError, match="truncated|corrupted"):
+        other.import_bundle(io.BytesIO(bundle[: len(bundle) // 2]))
+    assert other.models() == []
+
+
+def test_manifest_must_name_every_member(tmp_path):
+    out = io.BytesIO()
+    write_zip(out, {"models.jsonl": b""})
+    with zipfile.ZipFile(out, "a") as archive:
+        archive.writestr("labels.jsonl", b"{}\n")
+    from atlas.bundle.format import read_zip
+
+    with pytest.raises(BundleError, match="unlisted"):
+        read_zip(io.BytesIO(out.getvalue()))
