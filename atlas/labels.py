@@ -98,28 +98,33 @@ def append(
     feature, _layer, _model = get_feature(session, address, for_update=True)
     latest = current(session, feature.id)
     check_version(session, address, latest, expected_version)
+    label = append_version(session, feature.id, address, latest, text, status, confidence, user, reason)
+    return info(label, address, author)
+
+
+def append_version(
+    session: Session, feature_id: int, address: str, latest: Label | None, text: str,
+    status: str, confidence: float | None, user: User, reason: str | None,
+) -> Label:
+    """The write itself, for callers that have already checked the user and the version
+    (bulk loads resolve thousands of features up front)."""
     label = Label(
-        feature_id=feature.id,
+        feature_id=feature_id,
         version=(latest.version if latest else 0) + 1,
-        text=text,
+        text=validate(text, status, confidence),
         status=status,
         confidence=confidence,
         reason=reason,
         author_id=user.id,
     )
     session.add(label)
-    session.flush()
-    fulltext.sync_label(session, label, address, author)
+    fulltext.sync_label(session, label, address, user.name)
     audit.record(
-        session,
-        author,
-        "label.set",
-        "feature",
-        address,
+        session, user.name, "label.set", "feature", address,
         audit.snapshot(latest, LABEL_FIELDS) if latest else None,
         audit.snapshot(label, LABEL_FIELDS),
     )
-    return info(label, address, author)
+    return label
 
 
 def history(session: Session, address: str) -> list[LabelInfo]:

@@ -42,8 +42,8 @@ def require_role(session: Session, name: str, minimum: str, action: str) -> User
 
 
 def _cache(session: Session) -> dict:
-    """Models and layers resolved in this transaction: bulk writes (seeds, imports) resolve
-    thousands of addresses in a handful of layers."""
+    """Models, layers and features resolved in this transaction: bulk writes (seeds,
+    imports) resolve thousands of addresses, many of them more than once."""
     return session.info.setdefault("atlas_lookup", {})
 
 
@@ -96,11 +96,14 @@ def get_feature(
                 f"has {layer.channels} channels (0–{layer.channels - 1})"
             )
         query = query.where(Feature.channel == address.channel)
+    key = ("feature", layer.id, address.channel, address.direction)
     if for_update:
-        query = query.with_for_update()
-    feature = session.scalar(query)
+        feature = session.scalar(query.with_for_update())
+    else:
+        feature = _cache(session).get(key) or session.scalar(query)
     if feature is None:
         raise NotFound(f"unknown feature {address}")
+    _cache(session)[key] = feature
     return feature, layer, model
 
 

@@ -12,12 +12,12 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from atlas import circuits, evidence, families, labels
 from atlas.blobs import BlobStore
-from atlas.db.models import Circuit, CircuitClaim, Evidence, Family, User
+from atlas.db.models import Circuit, CircuitClaim, Evidence, Family, Label, User
 from atlas.errors import AtlasError, InvalidInput, NotFound
 from atlas.lookup import get_feature, get_model, require_role
 
@@ -98,21 +98,44 @@ def _link(session: Session, store: BlobStore, report: SeedReport, target: str, i
         report.evidence_added += 1
 
 
+def _current_labels(session: Session, feature_ids: list[int]) -> dict[int, Label]:
+    """The current label of many features, in a few queries."""
+    out: dict[int, Label] = {}
+    for start in range(0, len(feature_ids), 500):
+        chunk = feature_ids[start:start + 500]
+        latest = (
+            select(Label.feature_id, func.max(Label.version).label("version"))
+            .where(Label.feature_id.in_(chunk)).group_by(Label.feature_id).subquery()
+        )
+        out.update((label.feature_id, label) for label in session.scalars(
+            select(Label).join(latest, and_(latest.c.feature_id == Label.feature_id, latest.c.version == Label.version))
+        ))
+    return out
+
+
 def _labels(session: Session, store: BlobStore, data: dict, author: User, report: SeedReport) -> None:
-    for entry in data.get("labels", []):
-        address = entry["address"]
-        feature = get_feature(session, address)[0]
-        current = labels.current(session, feature.id)
-        if current is None:
-            labels.append(session, address, entry["text"], entry["status"], entry.get("confidence"),
-                          author.name, 0, "seeded from published work")
+    entries = data.get("labels", [])
+    ids = {e["address"]: get_feature(session, e["address"])[0].id for e in entries}
+    current = _current_labels(session, list(ids.values()))
+    links = set(session.execute(
+        select(Evidence.feature_id, Evidence.body).where(Evidence.kind == "link", Evidence.feature_id.in_(ids.values()))
+    ).all())
+    for entry in entries:
+        address, feature_id = entry["address"], ids[entry["address"]]
+        existing = current.get(feature_id)
+        if existing is None:
+            labels.append_version(session, feature_id, address, None, entry["text"], entry["status"],
+                                  entry.get("confidence"), author, "seeded from published work")
             report.labels_added += 1
-        elif current.text == entry["text"]:
+        elif existing.text == entry["text"]:
             report.labels_present += 1
         else:
-            report.conflicts.append(f"{address}: kept {current.text!r}, seed says {entry['text']!r}")
+            report.conflicts.append(f"{address}: kept {existing.text!r}, seed says {entry['text']!r}")
         for source in entry.get("sources", []):
-            _link(session, store, report, address, {"feature_id": feature.id}, data["sources"][source]["url"], author)
+            url = data["sources"][source]["url"]
+            if (feature_id, url) not in links:
+                evidence.add(session, store, address, {"feature_id": feature_id}, "link", url, [], author)
+                report.evidence_added += 1
 
 
 def _families(session: Session, data: dict, author: User, report: SeedReport) -> None:
