@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from atlas import artifacts, audit, circuits, edge_store, evidence, families, fulltext, graph, labels, seed
+from atlas import artifacts, audit, browse, circuits, edge_store, evidence, families, fulltext, graph, labels, seed
 from atlas.artifacts import ArtifactInfo
 from atlas.address import check_name, parse_feature
 from atlas.blobs import BlobStore
@@ -30,7 +30,7 @@ from atlas.bundle.read import ImportReport, import_bundle
 from atlas.bundle.write import write_bundle
 from atlas.db import engine as dbengine
 from atlas.db import migrate
-from atlas.db.models import ROLES, Circuit, Edge, Feature, Layer, Model, User
+from atlas.db.models import ROLES, Circuit, Edge, Family, Layer, Model, User
 from atlas.edge_store import NewEdge
 from atlas.errors import DatabaseError, InvalidInput, VersionConflict
 from atlas.lookup import get_feature, get_layer, get_model, get_user, require_role
@@ -263,6 +263,30 @@ class Catalog:
             current = labels.current(session, row.id)
             label = labels.info(current, canonical, labels.author_name(session, current)) if current else None
             return FeatureInfo(canonical, row.kind, model.name, layer.name, row.channel, row.name, label)
+
+    # -- browsing --------------------------------------------------------------------
+
+    def layer_page(
+        self, layer: str, offset: int = 0, limit: int = 64, labelled: str = "all",
+        status: str | None = None, family: str | None = None,
+    ) -> browse.LayerPage:
+        """One page of a layer's units with current labels and thumbnails, filtered by
+        labelled/unlabelled, label status and family."""
+        with self.reading() as session:
+            return browse.layer_page(session, layer, offset, limit, labelled, status, family)
+
+    def review_queue(self, statuses: Sequence[str] = ("proposed", "disputed"), limit: int = 100) -> list[LabelInfo]:
+        with self.reading() as session:
+            return browse.review_queue(session, tuple(statuses), limit)
+
+    def stats(self) -> dict[str, int]:
+        """Catalogue figures for the home page."""
+        with self.reading() as session:
+            return browse.stats(session)
+
+    def family_names(self) -> list[str]:
+        with self.reading() as session:
+            return list(session.scalars(select(Family.name).order_by(Family.name)))
 
     # -- labels ----------------------------------------------------------------------
 

@@ -189,3 +189,25 @@ def test_artifacts_are_idempotent_by_parameters(demo_catalog: Catalog):
     stored = demo_catalog.artifacts("demo/conv2/3", "vis.channel")
     assert [a.params["steps"] for a in stored] == [256, 512]
     assert stored[0].blobs == {"image": sha}
+
+
+def test_layer_pages_filter_and_count(demo_catalog: Catalog):
+    demo_catalog.set_label("demo/conv3/2", "curve", author="carl")
+    demo_catalog.set_label("demo/conv3/5", "circle", author="carl")
+    demo_catalog.review_label("demo/conv3/5", "accepted", author="rita")
+    demo_catalog.create_family("round")
+    demo_catalog.add_family_member("round", "demo/conv3/5")
+    sha = demo_catalog.blobs.put_png(np.zeros((4, 4, 3), dtype=np.uint8))
+    demo_catalog.add_artifact("demo/conv3/2", "vis.channel", {}, {"image": sha})
+    page = demo_catalog.layer_page("demo/conv3", offset=0, limit=4)
+    assert page.total == 32 and [c.channel for c in page.cards] == [0, 1, 2, 3]
+    assert page.cards[2].label.text == "curve" and page.cards[2].thumbnail == sha
+    assert demo_catalog.layer_page("demo/conv3", offset=30, limit=4).cards[-1].channel == 31
+    assert demo_catalog.layer_page("demo/conv3", labelled="labelled").total == 2
+    assert demo_catalog.layer_page("demo/conv3", labelled="unlabelled").total == 30
+    accepted = demo_catalog.layer_page("demo/conv3", status="accepted")
+    assert [c.address for c in accepted.cards] == ["demo/conv3/5"] and accepted.cards[0].label.author == "rita"
+    assert [c.address for c in demo_catalog.layer_page("demo/conv3", family="round").cards] == ["demo/conv3/5"]
+    assert [l.address for l in demo_catalog.review_queue()] == ["demo/conv3/2"]
+    stats = demo_catalog.stats()
+    assert (stats["units"], stats["labelled"], stats["accepted"], stats["families"]) == (56, 2, 1, 1)
