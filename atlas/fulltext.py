@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import and_, column, delete, exists, func, literal_column, select, table, text
+from sqlalchemy import and_, column, delete, exists, func, insert, literal_column, select, table, text
 from sqlalchemy.orm import Session
 
 from atlas.db.models import (
@@ -78,8 +78,8 @@ def upsert(
     if doc is None:
         doc = SearchDoc(kind=kind, ref_id=ref_id)
         session.add(doc)
-    doc.target, doc.title, doc.body = target, title, body
-    doc.feature_id, doc.status, doc.author = feature_id, status, author
+    for name, value in _doc(kind, ref_id, target, title, body, feature_id, status, author).items():
+        setattr(doc, name, value)
 
 
 def sync_label(session: Session, label: Label, address: str, author: str) -> None:
@@ -108,34 +108,46 @@ def sync_family(session: Session, family: Family) -> None:
 
 
 def reindex(session: Session) -> int:
-    """Rebuild every search document from the curated tables; returns their number."""
+    """Rebuild every search document from the curated tables in bulk; returns their number."""
     session.execute(delete(SearchDoc))
-    latest = select(Label.feature_id, func.max(Label.version).label("version")).group_by(Label.feature_id).subquery()
-    current = session.execute(
-        select(Label, User.name)
-        .join(latest, and_(latest.c.feature_id == Label.feature_id, latest.c.version == Label.version))
-        .join(User, User.id == Label.author_id)
-    ).all()
-    evidence = session.execute(select(Evidence, User.name).join(User, User.id == Evidence.author_id)).all()
-    names = addresses_of(session, {l.feature_id for l, _ in current} | {e.feature_id for e, _ in evidence if e.feature_id})
-    for label, author in current:
-        sync_label(session, label, names[label.feature_id], author)
-    circuits = {c.id: c for c in session.scalars(select(Circuit))}
     authors = dict(session.execute(select(User.id, User.name)).all())
-    for row, author in evidence:
+    latest = select(Label.feature_id, func.max(Label.version).label("version")).group_by(Label.feature_id).subquery()
+    current = session.scalars(
+        select(Label).join(latest, and_(latest.c.feature_id == Label.feature_id, latest.c.version == Label.version))
+    ).all()
+    evidence = session.scalars(select(Evidence).where(Evidence.kind.in_(SEARCHABLE_EVIDENCE))).all()
+    names = addresses_of(session, {l.feature_id for l in current} | {e.feature_id for e in evidence if e.feature_id})
+    circuits = {c.id: c for c in session.scalars(select(Circuit))}
+    rows = [
+        _doc("label", l.feature_id, names[l.feature_id], l.text, l.reason or "", l.feature_id, l.status, authors[l.author_id])
+        for l in current
+    ]
+    for row in evidence:
+        if not row.body:
+            continue
         target = names.get(row.feature_id) or (
             f"circuit:{circuits[row.circuit_id].name}" if row.circuit_id else f"edge:{row.edge_id}"
         )
-        sync_evidence(session, row, target, author)
-    for circuit in circuits.values():
-        sync_circuit(session, circuit, authors[circuit.author_id])
+        rows.append(_doc("evidence", row.id, target, "", row.body, row.feature_id, None, authors[row.author_id]))
+    for c in circuits.values():
+        rows.append(_doc("circuit", c.id, f"circuit:{c.name}", c.name.replace("-", " "), c.description,
+                         None, c.status, authors[c.author_id]))
     for claim in session.scalars(select(CircuitClaim)):
-        sync_claim(session, claim, circuits[claim.circuit_id].name, authors[claim.author_id])
+        rows.append(_doc("claim", claim.id, f"circuit:{circuits[claim.circuit_id].name}", "", claim.prediction,
+                         None, claim.status, authors[claim.author_id]))
     for family in session.scalars(select(Family)):
-        sync_family(session, family)
+        rows.append(_doc("family", family.id, f"family:{family.name}", family.name, family.description, None, None, None))
+    for start in range(0, len(rows), 10_000):
+        session.execute(insert(SearchDoc), rows[start:start + 10_000])
     if session.get_bind().dialect.name == "sqlite":
         session.execute(text("INSERT INTO search_fts(search_fts) VALUES ('rebuild')"))
-    return session.scalar(select(func.count(SearchDoc.id)))
+    return len(rows)
+
+
+def _doc(kind: str, ref_id: int, target: str, title: str, body: str, feature_id: int | None,
+         status: str | None, author: str | None) -> dict:
+    return {"kind": kind, "ref_id": ref_id, "target": target, "title": title, "body": body,
+            "feature_id": feature_id, "status": status, "author": author}
 
 
 # -- querying ---------------------------------------------------------------------------
