@@ -29,7 +29,8 @@ worker: install  ## one compute worker on the default catalogue
 	$(ATLAS) worker
 
 bench: install  ## every benchmark, each printing its ratio against a baseline
-	@set -e; for bench in benchmarks/*.py; do echo "== $$bench"; $(PY) $$bench; done
+	@set -e; for bench in $$(ls benchmarks/*.py | grep -v __init__); do \
+		name=$$(basename $$bench .py); echo "== benchmarks/$$name"; $(PY) -m benchmarks.$$name; done
 
 clean:
 	rm -rf $(VENV) atlas-data .pytest_cache

@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from atlas.db.models import AuditEntry
+from atlas.db.models import AuditEntry, utcnow
 
 
 def snapshot(row: Any, fields: tuple[str, ...]) -> dict[str, Any]:
@@ -24,6 +24,18 @@ def snapshot(row: Any, fields: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
+def entry(
+    user: str,
+    action: str,
+    entity_type: str,
+    entity_id: str,
+    before: dict | None = None,
+    after: dict | None = None,
+) -> dict:
+    return {"user_name": user, "action": action, "entity_type": entity_type, "entity_id": str(entity_id),
+            "before": before, "after": after, "created_at": utcnow()}
+
+
 def record(
     session: Session,
     user: str,
@@ -33,16 +45,13 @@ def record(
     before: dict | None = None,
     after: dict | None = None,
 ) -> None:
-    session.add(
-        AuditEntry(
-            user_name=user,
-            action=action,
-            entity_type=entity_type,
-            entity_id=str(entity_id),
-            before=before,
-            after=after,
-        )
-    )
+    session.add(AuditEntry(**entry(user, action, entity_type, entity_id, before, after)))
+
+
+def record_many(session: Session, entries: list[dict]) -> None:
+    """Audit entries of a bulk write (an import), inserted together."""
+    if entries:
+        session.execute(insert(AuditEntry), entries)
 
 
 def entries(

@@ -30,7 +30,7 @@ from atlas.bundle.read import ImportReport, import_bundle
 from atlas.bundle.write import write_bundle
 from atlas.db import engine as dbengine
 from atlas.db import migrate
-from atlas.db.models import ROLES, Circuit, Edge, Family, Layer, Model, User
+from atlas.db.models import ROLES, Circuit, Edge, Family, Feature, Layer, Model, User
 from atlas.edge_store import NewEdge
 from atlas.errors import DatabaseError, InvalidInput, VersionConflict
 from atlas.lookup import get_feature, get_layer, get_model, get_user, require_role
@@ -287,6 +287,64 @@ class Catalog:
     def family_names(self) -> list[str]:
         with self.reading() as session:
             return list(session.scalars(select(Family.name).order_by(Family.name)))
+
+    def circuits_of(self, feature: str) -> list[str]:
+        """The circuits that have ``feature`` as a node."""
+        with self.reading() as session:
+            return browse.circuits_of(session, feature)
+
+    def add_image_evidence(
+        self, data: bytes, caption: str = "", *, feature: str | None = None,
+        circuit: str | None = None, edge_id: int | None = None, author: str | None = None,
+    ) -> EvidenceInfo:
+        """Attach an uploaded PNG or JPEG: checked and re-encoded by ``atlas.uploads``
+        before anything is stored (the role is checked first, so a viewer stores nothing)."""
+        from atlas.uploads import clean_image
+
+        with self.reading() as session:
+            require_role(session, self._author(author), "curator", "add evidence")
+        sha = self.blobs.put_bytes(clean_image(data))
+        return self.add_evidence("image", caption, feature=feature, circuit=circuit,
+                                 edge_id=edge_id, blobs=[sha], author=author)
+
+    def jobs(self, status: str | None = None, limit: int = 50) -> list:
+        """The most recent compute jobs (``atlas.jobs.JobInfo``), newest first."""
+        from atlas.jobs.queue import JobQueue  # atlas.jobs imports this module
+
+        return JobQueue(self.engine).recent(status, None, limit)
+
+    def job_counts(self) -> dict[str, int]:
+        from atlas.jobs.queue import JobQueue
+
+        return JobQueue(self.engine).counts()
+
+    def enqueue_layer_compute(
+        self, kind: str, layer: str, chunk_size: int = 16, author: str | None = None
+    ) -> list[int]:
+        """Queue ``kind`` over every unit of ``model/layer`` in chunk jobs for the workers;
+        returns the job ids (existing ones for work already queued)."""
+        from atlas.jobs.chunks import enqueue_layer_chunks
+
+        with self.reading() as session:
+            actor = require_role(session, self._author(author), "curator", "queue compute jobs").name
+        model, _, layer_name = layer.partition("/")
+        ids = enqueue_layer_chunks(self, kind, model, layer_name, chunk_size=chunk_size)
+        with self.writing() as session:
+            audit.record(session, actor, "jobs.enqueue", "layer", layer, None,
+                         {"kind": kind, "chunk_size": chunk_size, "jobs": ids})
+        return ids
+
+    def cancel_job(self, job_id: int, author: str | None = None) -> bool:
+        from atlas.jobs.queue import JobQueue
+
+        with self.reading() as session:
+            actor = require_role(session, self._author(author), "curator", "cancel jobs").name
+        # The queue writes in its own transaction: on SQLite, holding ours would block it.
+        cancelled = JobQueue(self.engine).cancel(job_id)
+        if cancelled:
+            with self.writing() as session:
+                audit.record(session, actor, "jobs.cancel", "job", str(job_id), None, None)
+        return cancelled
 
     # -- labels ----------------------------------------------------------------------
 

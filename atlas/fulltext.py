@@ -82,10 +82,25 @@ def upsert(
         setattr(doc, name, value)
 
 
-def sync_label(session: Session, label: Label, address: str, author: str) -> None:
+def label_doc(feature_id: int, address: str, text: str, reason: str | None, status: str, author: str) -> dict:
     """A feature's current label is its one label document (old versions are history)."""
-    upsert(session, "label", label.feature_id, address, label.text, label.reason or "",
-           label.feature_id, label.status, author)
+    return _doc("label", feature_id, address, text, reason or "", feature_id, status, author)
+
+
+def sync_label(session: Session, label: Label, address: str, author: str) -> None:
+    upsert(session, **label_doc(label.feature_id, address, label.text, label.reason, label.status, author))
+
+
+def replace_docs(session: Session, docs: list[dict]) -> None:
+    """Write many documents at once (bulk imports), replacing any with the same key."""
+    by_kind: dict[str, list[int]] = {}
+    for doc in docs:
+        by_kind.setdefault(doc["kind"], []).append(doc["ref_id"])
+    for kind, ref_ids in by_kind.items():
+        for start in range(0, len(ref_ids), 500):
+            session.execute(delete(SearchDoc).where(SearchDoc.kind == kind, SearchDoc.ref_id.in_(ref_ids[start:start + 500])))
+    for start in range(0, len(docs), 5000):
+        session.execute(insert(SearchDoc), docs[start:start + 5000])
 
 
 def sync_evidence(session: Session, row: Evidence, target: str, author: str) -> None:
@@ -118,10 +133,7 @@ def reindex(session: Session) -> int:
     evidence = session.scalars(select(Evidence).where(Evidence.kind.in_(SEARCHABLE_EVIDENCE))).all()
     names = addresses_of(session, {l.feature_id for l in current} | {e.feature_id for e in evidence if e.feature_id})
     circuits = {c.id: c for c in session.scalars(select(Circuit))}
-    rows = [
-        _doc("label", l.feature_id, names[l.feature_id], l.text, l.reason or "", l.feature_id, l.status, authors[l.author_id])
-        for l in current
-    ]
+    rows = [label_doc(l.feature_id, names[l.feature_id], l.text, l.reason, l.status, authors[l.author_id]) for l in current]
     for row in evidence:
         if not row.body:
             continue
@@ -137,8 +149,7 @@ def reindex(session: Session) -> int:
                          None, claim.status, authors[claim.author_id]))
     for family in session.scalars(select(Family)):
         rows.append(_doc("family", family.id, f"family:{family.name}", family.name, family.description, None, None, None))
-    for start in range(0, len(rows), 10_000):
-        session.execute(insert(SearchDoc), rows[start:start + 10_000])
+    replace_docs(session, rows)
     if session.get_bind().dialect.name == "sqlite":
         session.execute(text("INSERT INTO search_fts(search_fts) VALUES ('rebuild')"))
     return len(rows)

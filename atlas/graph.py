@@ -79,12 +79,13 @@ def _edges_touching(
     end, rank = (Edge.dst_feature_id, Edge.rank_in) if side == "in" else (Edge.src_feature_id, Edge.rank_out)
     found: list[Edge] = []
     for chunk in _chunks(frontier):
-        query = select(Edge).where(end.in_(chunk), Edge.kind.in_(kinds))
+        # Plain rows, not ORM objects: a 2-hop walk reads thousands of edges.
+        query = select(Edge.__table__).where(end.in_(chunk), Edge.kind.in_(kinds))
         if k is not None:
             query = query.where(rank < k)
         if min_strength > 0:
             query = query.where(func.abs(Edge.strength) >= min_strength)
-        found.extend(session.scalars(query))
+        found.extend(session.execute(query))
     return found
 
 

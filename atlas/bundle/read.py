@@ -21,7 +21,9 @@ from sqlalchemy.orm import Session
 from atlas import artifacts, audit, circuits, families, fulltext
 from atlas.blobs import BlobStore
 from atlas.bundle.format import BundleError, read_zip, records
-from atlas.db.models import Circuit, CircuitClaim, Edge, Evidence, Family, Feature, Label, Model, User
+from atlas.db.models import (
+    Artifact, Circuit, CircuitClaim, Edge, Evidence, Family, Feature, Label, Model, User, utcnow,
+)
 from atlas.bundle.write import stamp
 from atlas.lookup import get_feature, get_layer
 from atlas.registry import insert_layer
@@ -42,6 +44,7 @@ class Importer:
         self.session, self.store, self.importer, self.members = session, store, importer, members
         self.report = ImportReport()
         self.users = dict(session.execute(select(User.name, User.id)).all())
+        self.layer_features: dict[tuple[str, str], dict[str, int]] = {}
 
     def table(self, name: str) -> list[dict]:
         return records(self.members, name)
@@ -58,7 +61,17 @@ class Importer:
         return self.users[name]
 
     def feature_id(self, address: str) -> int:
-        return get_feature(self.session, address)[0].id
+        """Resolve an address through one query per layer (bundles hold thousands)."""
+        model, layer, last = address.split("/")
+        if (model, layer) not in self.layer_features:
+            layer_row = get_layer(self.session, f"{model}/{layer}")[0]
+            self.layer_features[(model, layer)] = {
+                (str(channel) if kind == "unit" else f"dir:{name}"): fid
+                for fid, kind, channel, name in self.session.execute(
+                    select(Feature.id, Feature.kind, Feature.channel, Feature.name).where(Feature.layer_id == layer_row.id))
+            }
+        features = self.layer_features[(model, layer)]
+        return features[last] if last in features else get_feature(self.session, address)[0].id
 
     def run(self) -> ImportReport:
         for sha_member, data in self.members.items():
@@ -115,34 +128,45 @@ class Importer:
         self.session.flush()
 
     def labels(self) -> None:
+        """Merge label histories: versions new to us are appended in time order, in bulk."""
         incoming = defaultdict(list)
         for row in self.table("labels"):
             incoming[row["address"]].append(row)
+        ids = {address: self.feature_id(address) for address in incoming}
+        here: dict[int, list] = defaultdict(list)
+        for chunk in _chunks(list(ids.values())):
+            for label, name in self.session.execute(
+                select(Label, User.name).join(User, User.id == Label.author_id)
+                .where(Label.feature_id.in_(chunk)).order_by(Label.version)
+            ):
+                here[label.feature_id].append((label, name))
+        label_rows, docs, entries = [], [], []
         for address, rows in incoming.items():
-            fid = self.feature_id(address)
-            here = list(self.session.execute(
-                select(Label, User.name).join(User, User.id == Label.author_id).where(Label.feature_id == fid)
-                .order_by(Label.version)))
-            keys = {(l.text, l.status, name, stamp(l.created_at)) for l, name in here}
+            fid = ids[address]
+            keys = {(l.text, l.status, name, stamp(l.created_at)) for l, name in here[fid]}
             new = [r for r in sorted(rows, key=lambda r: (r["created_at"], r["version"]))
                    if (r["text"], r["status"], r["author"], stamp(datetime.fromisoformat(r["created_at"]))) not in keys]
             if not new:
                 continue
-            if len(here) > len(rows) - len(new):
+            if len(here[fid]) > len(rows) - len(new):
                 self.report.conflicts.append(f"{address}: label histories diverged; both kept, the bundle's "
                                              f"{new[-1]['text']!r} is now current")
-            version = here[-1][0].version if here else 0
+            version = here[fid][-1][0].version if here[fid] else 0
             for row in new:
                 version += 1
-                label = Label(feature_id=fid, version=version, text=row["text"], status=row["status"],
-                              confidence=row["confidence"], reason=row["reason"],
-                              author_id=self.user_id(row["author"]), created_at=datetime.fromisoformat(row["created_at"]))
-                self.session.add(label)
-                self.report.added["labels"] += 1
-            self.session.flush()
-            fulltext.sync_label(self.session, label, address, new[-1]["author"])
-            audit.record(self.session, self.importer.name, "label.import", "feature", address, None,
-                         {"versions": len(new), "current": new[-1]["text"]})
+                label_rows.append({"feature_id": fid, "version": version, "text": row["text"], "status": row["status"],
+                                   "confidence": row["confidence"], "reason": row["reason"],
+                                   "author_id": self.user_id(row["author"]),
+                                   "created_at": datetime.fromisoformat(row["created_at"])})
+            last = new[-1]
+            docs.append(fulltext.label_doc(fid, address, last["text"], last["reason"], last["status"], last["author"]))
+            entries.append(audit.entry(self.importer.name, "label.import", "feature", address, None,
+                                       {"versions": len(new), "current": last["text"]}))
+        for chunk in _chunks(label_rows, 5000):
+            self.session.execute(insert(Label), chunk)
+        fulltext.replace_docs(self.session, docs)
+        audit.record_many(self.session, entries)
+        self.report.added["labels"] += len(label_rows)
 
     def edges(self) -> None:
         rows = self.table("edges")
@@ -169,9 +193,23 @@ class Importer:
         self.report.added["edges"] += len(fresh)
 
     def artifacts(self) -> None:
-        for row in self.table("artifacts"):
-            fid = self.feature_id(row["address"])
-            self.report.added["artifacts"] += artifacts.put(self.session, fid, row["kind"], row["params"], row["blobs"])
+        rows = self.table("artifacts")
+        ids = {row["address"]: self.feature_id(row["address"]) for row in rows}
+        present = set()
+        for chunk in _chunks(list(set(ids.values()))):
+            present |= set(self.session.execute(
+                select(Artifact.feature_id, Artifact.kind, Artifact.params_key).where(Artifact.feature_id.in_(chunk))
+            ).all())
+        fresh = []
+        for row in rows:
+            key = (ids[row["address"]], row["kind"], artifacts.params_key(row["params"]))
+            if key not in present:
+                present.add(key)
+                fresh.append({"feature_id": key[0], "kind": row["kind"], "params": row["params"],
+                              "params_key": key[2], "blobs": row["blobs"], "created_at": utcnow()})
+        for chunk in _chunks(fresh, 5000):
+            self.session.execute(insert(Artifact), chunk)
+        self.report.added["artifacts"] += len(fresh)
 
     def circuits(self) -> None:
         for row in self.table("circuits"):
@@ -242,6 +280,10 @@ class Importer:
             self.session.flush()
             fulltext.sync_evidence(self.session, item, target, row["author"])
             self.report.added["evidence"] += 1
+
+
+def _chunks(items: list, size: int = 500) -> list[list]:
+    return [items[start:start + size] for start in range(0, len(items), size)]
 
 
 def import_bundle(session: Session, store: BlobStore, source: IO[bytes] | str, importer: User) -> ImportReport:
