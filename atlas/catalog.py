@@ -234,6 +234,11 @@ class Catalog:
                          {"vector_sha256": sha})
         return self.feature(address)
 
+    def model(self, name: str) -> ModelInfo:
+        with self.reading() as session:
+            m = get_model(session, name)
+            return ModelInfo(m.name, m.architecture, m.weights_sha256, m.source, m.input_spec)
+
     def models(self) -> list[ModelInfo]:
         with self.reading() as session:
             return [

@@ -78,6 +78,26 @@ def cmd_user_list(args: argparse.Namespace) -> None:
         print(f"{user.name}\t{user.role}")
 
 
+def cmd_model_add(args: argparse.Namespace) -> None:
+    from atlas.registration import register_model  # torch: imported only by commands that compute
+
+    catalog = _catalog(args)
+    register_model(catalog, args.name, args.arch, args.weights)
+    layers = catalog.layers(args.name)
+    print(f"registered {args.name} ({args.arch}) with {len(layers)} layers:")
+    for layer in layers:
+        shape = "x".join(map(str, layer.spatial_shape)) if layer.spatial_shape else "-"
+        print(f"  {layer.name:<24} {layer.kind:<7} {layer.channels:>5} channels  {shape}")
+
+
+def cmd_model_list(args: argparse.Namespace) -> None:
+    catalog = _catalog(args)
+    for model in catalog.models():
+        layers = catalog.layers(model.name)
+        print(f"{model.name:<16} {model.architecture:<16} {len(layers)} layers, "
+              f"{sum(l.channels for l in layers)} units")
+
+
 def cmd_show(args: argparse.Namespace) -> None:
     catalog = _catalog(args)
     feature = catalog.feature(args.address)
@@ -249,6 +269,16 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--role", choices=ROLES, default="curator")
     _add(user_sub, "list", cmd_user_list, "list users")
+
+    model = sub.add_parser("model", help="models in the catalogue", description="models in the catalogue")
+    model_sub = model.add_subparsers(dest="model_command", metavar="COMMAND", required=True)
+    model_add = _add(model_sub, "add", cmd_model_add, "register a model: load its weights safely and "
+                     "discover its layers")
+    model_add.add_argument("name")
+    model_add.add_argument("--arch", required=True, help="inceptionv1, demo, demo-b, or package.module:factory")
+    model_add.add_argument("--weights", help="state_dict (.pt, loaded with weights_only), .safetensors or "
+                           "TorchScript; optional for the demo models")
+    _add(model_sub, "list", cmd_model_list, "registered models")
 
     show = _add(sub, "show", cmd_show, "show a feature: label, families, connections, evidence")
     show.add_argument("address", help="model/layer/unit, e.g. demo/conv3/17")
