@@ -1,0 +1,256 @@
+"""Objectives: what an image should do to a layer, as a value to maximize, per image.
+
+An ``Objective`` is a weighted sum of terms (channel, neuron, direction, diversity), which
+gives negation, scaling and sums for free. A batch renders one image per objective, so
+evaluation is compiled (``BatchObjective``): terms of one kind on one layer, whichever
+images they belong to, are evaluated in one vectorized gather and their weighted values
+scattered back to their images. No Python loop over images runs per step, and image i's
+value depends only on image i's activations, except for diversity, which couples the
+images of one diversity group on purpose.
+
+Every term has a stable text ``key``; an objective's key seeds its image's random draws.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from atlas.errors import InvalidInput
+
+Evaluate = Callable[[torch.Tensor], torch.Tensor]  # activations (M, C, ...) -> values (M,)
+
+
+def _flat(acts: torch.Tensor) -> torch.Tensor:
+    """(M, C, ...) -> (M, C, positions); a layer without spatial axes has one position."""
+    return acts.reshape(acts.shape[0], acts.shape[1], -1)
+
+
+@dataclass(frozen=True)
+class Channel:
+    """Mean activation of one channel over all positions."""
+
+    layer: str
+    channel: int
+
+    def key(self) -> str:
+        return f"channel({self.layer},{self.channel})"
+
+    @staticmethod
+    def compile(terms: Sequence["Channel"], device: torch.device) -> Evaluate:
+        channels = torch.tensor([t.channel for t in terms], device=device)
+        rows = torch.arange(len(terms), device=device)
+        return lambda acts: _flat(acts)[rows, channels].mean(dim=1)
+
+
+@dataclass(frozen=True)
+class Neuron:
+    """Activation of one channel at one position (y, x); None is the centre (the lower
+    right of the central four on even sizes, as in Lucid)."""
+
+    layer: str
+    channel: int
+    x: int | None = None
+    y: int | None = None
+
+    def key(self) -> str:
+        return f"neuron({self.layer},{self.channel},x={self.x},y={self.y})"
+
+    @staticmethod
+    def compile(terms: Sequence["Neuron"], device: torch.device) -> Evaluate:
+        channels = torch.tensor([t.channel for t in terms], device=device)
+        xs = torch.tensor([-1 if t.x is None else t.x for t in terms], device=device)
+        ys = torch.tensor([-1 if t.y is None else t.y for t in terms], device=device)
+        rows = torch.arange(len(terms), device=device)
+
+        def evaluate(acts: torch.Tensor) -> torch.Tensor:
+            if acts.dim() != 4:
+                raise InvalidInput("a neuron objective needs a layer with two spatial axes")
+            h, w = acts.shape[-2:]
+            y, x = torch.where(ys < 0, h // 2, ys), torch.where(xs < 0, w // 2, xs)
+            return acts[rows, channels, y, x]
+        return evaluate
+
+
+@dataclass(frozen=True)
+class Direction:
+    """Mean over positions of the dot product with a vector in the layer's channel space:
+    features are directions, and a unit is the one-hot case."""
+
+    layer: str
+    vector: tuple[float, ...]
+
+    def key(self) -> str:
+        digest = hashlib.sha256(np.asarray(self.vector, np.float32).tobytes()).hexdigest()
+        return f"direction({self.layer},{digest[:16]})"
+
+    @staticmethod
+    def compile(terms: Sequence["Direction"], device: torch.device) -> Evaluate:
+        vectors = torch.tensor([t.vector for t in terms], dtype=torch.float32, device=device)
+        return lambda acts: torch.einsum("mcs,mc->ms", _flat(acts), vectors).mean(dim=1)
+
+
+@dataclass(frozen=True)
+class Diversity:
+    """Minus the mean similarity of this image's Gram matrix (style) at ``layer`` to those
+    of the other images of its group: Lucid's diversity penalty, split per image so that
+    the group's sum is Lucid's value. ``member`` tells the group's images apart."""
+
+    layer: str
+    group: str
+    member: int
+    size: int
+
+    def key(self) -> str:
+        return f"diversity({self.layer},{self.group},{self.member}/{self.size})"
+
+    @staticmethod
+    def compile(terms: Sequence["Diversity"], device: torch.device) -> Evaluate:
+        ids = {g: i for i, g in enumerate(dict.fromkeys(t.group for t in terms))}
+        group = torch.tensor([ids[t.group] for t in terms], device=device)
+        sizes = torch.tensor([float(t.size) for t in terms], device=device)
+        counts = Counter(t.group for t in terms)
+        if any(counts[t.group] != t.size for t in terms):
+            raise InvalidInput("every image of a diversity group must be rendered together, once")
+        others = (group[:, None] == group[None, :]) & ~torch.eye(len(terms), dtype=torch.bool,
+                                                                device=device)
+
+        def evaluate(acts: torch.Tensor) -> torch.Tensor:
+            flat = _flat(acts)
+            grams = F.normalize(torch.bmm(flat, flat.transpose(1, 2)).flatten(1), dim=1)
+            similarity = grams @ grams.T
+            return -(similarity * others).sum(dim=1) / sizes
+        return evaluate
+
+
+Term = Channel | Neuron | Direction | Diversity
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A weighted sum of terms, maximized. Supports ``a + b``, ``a - b``, ``-a``, ``2 * a``."""
+
+    terms: tuple[tuple[float, Term], ...]
+
+    @property
+    def key(self) -> str:
+        return " + ".join(f"{w!r}*{t.key()}" for w, t in self.terms)
+
+    @property
+    def layers(self) -> set[str]:
+        return {t.layer for _, t in self.terms}
+
+    @property
+    def diversity_group(self) -> str | None:
+        """The diversity group this image belongs to (its images render in one batch)."""
+        groups = {t.group for _, t in self.terms if isinstance(t, Diversity)}
+        if len(groups) > 1:
+            raise InvalidInput("an image can be in at most one diversity group")
+        return groups.pop() if groups else None
+
+    def __add__(self, other: "Objective") -> "Objective":
+        if not isinstance(other, Objective):
+            return NotImplemented
+        return Objective(self.terms + other.terms)
+
+    def __radd__(self, other: object) -> "Objective":
+        if isinstance(other, (int, float)) and other == 0:  # sum([...]) starts from 0
+            return self
+        return NotImplemented
+
+    def __mul__(self, weight: float) -> "Objective":
+        if not isinstance(weight, (int, float)):
+            return NotImplemented
+        return Objective(tuple((w * float(weight), t) for w, t in self.terms))
+
+    __rmul__ = __mul__
+
+    def __neg__(self) -> "Objective":
+        return self * -1.0
+
+    def __sub__(self, other: "Objective") -> "Objective":
+        return self + (-other)
+
+
+def channel(layer: str, unit: int) -> Objective:
+    return Objective(((1.0, Channel(layer, int(unit))),))
+
+
+def neuron(layer: str, unit: int, x: int | None = None, y: int | None = None) -> Objective:
+    return Objective(((1.0, Neuron(layer, int(unit), x, y)),))
+
+
+def direction(layer: str, vector: Sequence[float] | np.ndarray | torch.Tensor) -> Objective:
+    values = torch.as_tensor(vector, dtype=torch.float32).flatten().tolist()
+    return Objective(((1.0, Direction(layer, tuple(values))),))
+
+
+def negative(objective: Objective) -> Objective:
+    """What most lowers the objective: for a unit, what it responds against."""
+    return -objective
+
+
+def diverse(objective: Objective, layer: str, n: int, weight: float) -> list[Objective]:
+    """``n`` objectives: ``objective`` plus ``weight`` times a diversity penalty at
+    ``layer`` among these ``n`` images only."""
+    if n < 2:
+        raise InvalidInput("diversity needs at least two images")
+    group = objective.key
+    return [objective + weight * Objective(((1.0, Diversity(layer, group, i, n)),))
+            for i in range(n)]
+
+
+class BatchObjective:
+    """The objectives of one batch, compiled: ``values(acts)`` is (N,) per image."""
+
+    def __init__(self, objectives: Sequence[Objective], device: torch.device):
+        groups: dict[tuple, list[tuple[int, float, Term]]] = {}
+        for image, objective in enumerate(objectives):
+            for weight, term in objective.terms:
+                groups.setdefault((type(term), term.layer), []).append((image, weight, term))
+        self.n = len(objectives)
+        self.layers = sorted({layer for _, layer in groups})
+        self._groups = []
+        for (kind, layer), entries in groups.items():
+            images = [image for image, _, _ in entries]
+            index = None if images == list(range(self.n)) else torch.tensor(images, device=device)
+            weights = torch.tensor([w for _, w, _ in entries], device=device)
+            evaluate = kind.compile([t for _, _, t in entries], device)
+            self._groups.append((layer, index, weights, evaluate))
+
+    def values(self, acts: dict[str, torch.Tensor]) -> torch.Tensor:
+        total = None
+        for layer, index, weights, evaluate in self._groups:
+            layer_acts = acts[layer] if index is None else acts[layer][index]
+            contribution = weights * evaluate(layer_acts)
+            if index is not None:
+                contribution = torch.zeros(self.n, dtype=contribution.dtype,
+                                           device=contribution.device).index_add(0, index, contribution)
+            total = contribution if total is None else total + contribution
+        return total
+
+
+VIS_KINDS = ("channel", "neuron", "negative", "diversity")
+
+
+def unit_objectives(layer: str, unit: int, kind: str, diversity_n: int = 4,
+                    diversity_weight: float = 100.0) -> list[Objective]:
+    """What a visualization kind of a unit optimizes: ``diversity`` is ``diversity_n``
+    images of the channel with a penalty on their similarity at the unit's own layer
+    (Lucid's weight of 100 suits InceptionV1's activation scale)."""
+    if kind == "channel":
+        return [channel(layer, unit)]
+    if kind == "neuron":
+        return [neuron(layer, unit)]
+    if kind == "negative":
+        return [negative(channel(layer, unit))]
+    if kind == "diversity":
+        return diverse(channel(layer, unit), layer, diversity_n, diversity_weight)
+    raise InvalidInput(f"unknown visualization kind {kind!r}; use one of {', '.join(VIS_KINDS)}")
+

@@ -1,0 +1,281 @@
+"""Feature visualization on the CPU with tiny models and images (32x32, a few dozen steps)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from atlas.errors import InvalidInput
+from atlas.optvis import (
+    BatchObjective,
+    FourierImage,
+    Jitter,
+    Pad,
+    PixelImage,
+    RandomRotate,
+    RenderParams,
+    channel,
+    direction,
+    diverse,
+    negative,
+    neuron,
+    render_batch,
+    render_units,
+    standard_transforms,
+)
+from atlas.optvis.transforms import apply_transforms, n_random
+
+FAST = RenderParams(size=32, steps=40, lr=0.2)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Two cores shared with other jobs: one thread is several times faster here."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def small_net(seed: int = 0, batch_norm: bool = False) -> nn.Module:
+    """conv(5x5) -> [bn] -> relu -> pool -> conv(3x3) named "3" -> relu."""
+    torch.manual_seed(seed)
+    norm = nn.BatchNorm2d(8) if batch_norm else nn.Identity()
+    model = nn.Sequential(nn.Conv2d(3, 8, 5, padding=2), norm, nn.ReLU(), nn.Conv2d(8, 32, 3),
+                          nn.ReLU())
+    if batch_norm:  # running statistics far from the identity, as after training
+        norm.running_mean.uniform_(-0.5, 0.5)
+        norm.running_var.uniform_(0.2, 2.0)
+    return model.eval()
+
+
+def layer_means(model: nn.Module, layer: str, images: np.ndarray) -> torch.Tensor:
+    """Spatial mean activations (N, C) of ``layer`` for NHWC images."""
+    out = {}
+    handle = dict(model.named_modules())[layer].register_forward_hook(
+        lambda _m, _i, o: out.setdefault("acts", o))
+    with torch.no_grad():
+        model(torch.as_tensor(images).permute(0, 3, 1, 2))
+    handle.remove()
+    return out["acts"].mean(dim=(2, 3))
+
+
+# -- parameterizations and transforms ----------------------------------------------------
+
+@pytest.mark.parametrize("param", [FourierImage(32, sd=1.0), PixelImage(32, sd=1.0)])
+def test_parameterizations_give_rgb_in_unit_range(param):
+    raw = torch.stack([param.init(torch.Generator().manual_seed(i)) for i in range(2)])
+    image = param(raw)
+    assert image.shape == (2, 3, 32, 32)
+    assert 0.0 <= image.min() and image.max() <= 1.0
+
+
+def test_fourier_parameterization_favours_low_frequencies():
+    """White noise in the 1/f-scaled spectrum gives an image whose power falls with
+    frequency, unlike pixel noise."""
+    param = FourierImage(32, decorrelate=False, sd=0.5)
+    image = param(param.init(torch.Generator().manual_seed(0))[None])[0, 0]
+    power = torch.fft.rfft2(image - image.mean()).abs()
+    assert power[1:3, 1:3].mean() > 4 * power[12:16, 12:16].mean()
+
+
+def test_jitter_after_pad_is_an_exact_crop():
+    x = torch.rand(3, 3, 20, 20)
+    u = torch.rand(3, 2)
+    out = apply_transforms([Pad(4, 0.5), Jitter(8)], x, u)
+    padded = nn.functional.pad(x, [4] * 4, value=0.5)
+    for i, (ox, oy) in enumerate((u * 9).floor().long().tolist()):
+        assert torch.allclose(out[i], padded[i, :, oy:oy + 20, ox:ox + 20], atol=1e-5)
+
+
+def test_rotation_turns_each_image_by_its_own_angle():
+    x = torch.rand(2, 3, 16, 16)
+    out = apply_transforms([RandomRotate((0.0, 90.0))], x, torch.tensor([[0.1], [0.9]]))
+    assert torch.allclose(out[0], x[0], atol=1e-5)
+    assert torch.allclose(out[1], torch.rot90(x[1], 1, (1, 2)), atol=1e-5)
+
+
+def test_standard_transforms_shape():
+    transforms = standard_transforms()
+    out = apply_transforms(transforms, torch.rand(4, 3, 32, 32), torch.rand(4, n_random(transforms)))
+    assert out.shape == (4, 3, 32 + 24 - 8 - 4, 32 + 24 - 8 - 4)
+
+
+# -- objectives --------------------------------------------------------------------------
+
+def test_objective_algebra_and_keys():
+    combined = channel("a", 1) - 2 * neuron("a", 2) + sum([direction("b", [1.0, 0.0])])
+    assert [w for w, _ in combined.terms] == [1.0, -2.0, 1.0]
+    assert combined.layers == {"a", "b"}
+    assert (-channel("a", 1)).key == negative(channel("a", 1)).key != channel("a", 1).key
+    assert direction("b", [1.0, 0.0]).key != direction("b", [0.0, 1.0]).key
+
+
+def test_batch_objective_is_per_image():
+    """Mixed objectives evaluated together equal each evaluated alone, and the gradient of
+    the summed values at image i is image i's own gradient."""
+    vector = torch.randn(6)
+    objectives = [channel("l", 1), neuron("l", 2), neuron("l", 3, x=0, y=4),
+                  direction("l", vector), negative(channel("l", 5)) + 0.5 * neuron("l", 0)]
+    acts = torch.randn(len(objectives), 6, 5, 5, requires_grad=True)
+    values = BatchObjective(objectives, torch.device("cpu")).values({"l": acts})
+    a = acts.detach()
+    expected = torch.stack([a[0, 1].mean(), a[1, 2, 2, 2], a[2, 3, 4, 0],
+                            torch.einsum("chw,c->hw", a[3], vector).mean(),
+                            -a[4, 5].mean() + 0.5 * a[4, 0, 2, 2]])
+    assert torch.allclose(values, expected, atol=1e-5)
+    (grad,) = torch.autograd.grad(values.sum(), acts)
+    for i, objective in enumerate(objectives):
+        alone = acts[i:i + 1].detach().requires_grad_(True)
+        (own,) = torch.autograd.grad(BatchObjective([objective], torch.device("cpu"))
+                                     .values({"l": alone}).sum(), alone)
+        assert torch.allclose(grad[i], own[0])
+
+
+def test_diversity_group_must_be_whole():
+    group = diverse(channel("l", 0), "l", 3, 1.0)
+    with pytest.raises(InvalidInput):
+        BatchObjective(group[:2], torch.device("cpu"))
+
+
+# -- rendering ---------------------------------------------------------------------------
+
+def edge_model(angles: list[float], k: int = 9, sigma: float = 2.0) -> nn.Module:
+    """One derivative-of-Gaussian unit per angle: each prefers intensity gradients along it."""
+    conv = nn.Conv2d(3, len(angles), k, bias=False)
+    r = torch.arange(k) - (k - 1) / 2
+    y, x = torch.meshgrid(r, r, indexing="ij")
+    with torch.no_grad():
+        for i, angle in enumerate(angles):
+            t = math.radians(angle)
+            w = (x * math.cos(t) + y * math.sin(t)) * torch.exp(-(x**2 + y**2) / (2 * sigma**2))
+            conv.weight[i] = (w / w.abs().sum()).expand(3, k, k)
+    return nn.Sequential(conv, nn.ReLU())
+
+
+def dominant_gradient_orientation(image: np.ndarray) -> float:
+    """Degrees in [0, 180) of the structure tensor's main axis (x right, y down)."""
+    gy, gx = torch.gradient(torch.as_tensor(image).mean(-1).double())
+    jxx, jyy, jxy = (gx * gx).sum(), (gy * gy).sum(), (gx * gy).sum()
+    return (0.5 * math.degrees(math.atan2(2 * jxy, jxx - jyy))) % 180
+
+
+def test_edge_unit_visualization_has_the_filters_orientation():
+    angles = [0.0, 45.0, 90.0, 135.0]
+    result = render_batch(edge_model(angles), [channel("1", i) for i in range(4)], FAST,
+                          device="cpu")
+    for angle, image in zip(angles, result.images):
+        found = dominant_gradient_orientation(image)
+        assert min(abs(found - angle), 180 - abs(found - angle)) < 20, (angle, found)
+
+
+def test_visualizations_are_selective():
+    model = small_net()
+    result = render_batch(model, [channel("3", i) for i in range(8)], FAST, device="cpu")
+    own = layer_means(model, "3", result.images)[:, :8]  # own[i, j]: unit j on vis of i
+    noise = layer_means(model, "3", np.random.default_rng(0).random((64, 32, 32, 3), np.float32))[:, :8]
+    diag = own.diagonal()
+    assert (diag > noise.max(0).values).all()
+    assert (diag - noise.mean(0) > 5 * noise.std(0)).all()
+    others = (own.sum(0) - diag) / 7
+    assert (diag > others).all()
+    assert np.allclose(result.values, diag.numpy(), atol=1e-4)
+
+
+def test_no_cross_talk_between_images_of_a_batch():
+    """A unit rendered among 32 objectives (and in chunks of 5) equals it rendered alone;
+    batch norm in eval mode does not couple the images."""
+    model = small_net(batch_norm=True)
+    params = RenderParams(size=32, steps=20, lr=0.1)
+    objectives = [channel("3", i) for i in range(28)] + [
+        neuron("3", 3), negative(channel("3", 4)), direction("3", torch.randn(32)), channel("0", 2)]
+    batch = render_batch(model, objectives, params, device="cpu")
+    chunked = render_batch(model, objectives, params, device="cpu", max_batch=5)
+    for i in (7, 29, 31):
+        alone = render_batch(model, [objectives[i]], params, device="cpu")
+        assert np.allclose(batch.images[i], alone.images[0], atol=1e-4)
+        assert np.allclose(chunked.images[i], alone.images[0], atol=1e-4)
+        assert np.isclose(batch.values[i], alone.values[0], atol=1e-4)
+    assert model.training is False
+
+
+def test_render_is_deterministic_under_a_seed():
+    model = small_net()
+    params = RenderParams(size=32, steps=5)
+    first = render_batch(model, [channel("3", 1)], params, device="cpu")
+    again = render_batch(model, [channel("3", 1)], params, device="cpu")
+    other = render_batch(model, [channel("3", 1)], RenderParams(size=32, steps=5, seed=1), device="cpu")
+    assert np.array_equal(first.images, again.images)
+    assert not np.allclose(first.images, other.images, atol=1e-3)
+
+
+def test_negative_objective_lowers_the_unit():
+    model = small_net()
+    units = [0, 2, 3]
+    positive = render_batch(model, [channel("3", u) for u in units], FAST, device="cpu")
+    lowered = render_batch(model, [negative(channel("3", u)) for u in units], FAST, device="cpu")
+    grey = layer_means(model, "3", np.full((1, 32, 32, 3), 0.5, np.float32))[0, units]
+    on_negative = layer_means(model, "3", lowered.images)[range(3), units]
+    assert (on_negative < grey).all()
+    assert (on_negative < torch.as_tensor(positive.values)).all()
+    assert np.allclose(lowered.values, -on_negative.numpy(), atol=1e-4)
+
+
+def two_orientation_unit() -> nn.Module:
+    """Edge units at 0, 45, 90, 135 degrees ("1"), and a unit ("2") summing the 0 and 90
+    degree ones: a unit with two facets, which diversity should tell apart."""
+    mix = nn.Conv2d(4, 1, 1, bias=False)
+    with torch.no_grad():
+        mix.weight.copy_(torch.tensor([1.0, 0.0, 1.0, 0.0]).view(1, 4, 1, 1))
+    return nn.Sequential(*edge_model([0.0, 45.0, 90.0, 135.0]), mix)
+
+
+def style_dissimilarity(model: nn.Module, layer: str, images: np.ndarray) -> float:
+    """1 - the mean pairwise cosine similarity of the images' Gram matrices at ``layer``."""
+    out = {}
+    handle = dict(model.named_modules())[layer].register_forward_hook(
+        lambda _m, _i, o: out.setdefault("acts", o))
+    with torch.no_grad():
+        model(torch.as_tensor(images).permute(0, 3, 1, 2))
+    handle.remove()
+    flat = out["acts"].flatten(2)
+    grams = nn.functional.normalize((flat @ flat.transpose(1, 2)).flatten(1), dim=1)
+    n = len(images)
+    similarity = grams @ grams.T
+    return 1.0 - float((similarity.sum() - similarity.diagonal().sum()) / (n * (n - 1)))
+
+
+def test_diversity_penalty_makes_images_differ_more():
+    """Same seeds, same draws: only the penalty differs between the two groups."""
+    model = two_orientation_unit()
+    plain = render_batch(model, diverse(channel("2", 0), "1", 4, 0.0), FAST, device="cpu")
+    varied = render_batch(model, diverse(channel("2", 0), "1", 4, 0.3), FAST, device="cpu")
+    before = style_dissimilarity(model, "1", plain.images)
+    after = style_dissimilarity(model, "1", varied.images)
+    assert after > 0.1 and after > 5 * before, (before, after)
+    assert (layer_means(model, "2", varied.images) > 0).all()
+
+
+def test_render_units_kinds_and_progress():
+    model = small_net()
+    calls = []
+    params = RenderParams(size=32, steps=3, diversity_n=3)
+    results = render_units(model, "3", [0, 1], ["channel", "neuron", "negative", "diversity"],
+                           params, device="cpu", max_batch=4,
+                           progress=lambda done, total: calls.append((done, total)))
+    assert set(results) == {(k, u) for k in ("channel", "neuron", "negative", "diversity")
+                            for u in (0, 1)}
+    assert results["diversity", 1].images.shape == (3, 32, 32, 3)
+    assert results["channel", 0].images.shape == (1, 32, 32, 3)
+    assert calls[-1][0] == calls[-1][1] == len(calls) and len(calls) % 3 == 0
+
+
+def test_unknown_layer_and_kind_are_refused():
+    with pytest.raises(InvalidInput, match="no layer"):
+        render_batch(small_net(), [channel("nope", 0)], RenderParams(size=32, steps=1), device="cpu")
+    with pytest.raises(InvalidInput, match="kind"):
+        render_units(small_net(), "3", [0], "sideways", RenderParams(size=32, steps=1), device="cpu")
