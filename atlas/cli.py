@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 from atlas import export
 from atlas.catalog import Catalog, default_user
+from atlas.compute_cli import register as register_compute
 from atlas.db import engine as dbengine
 from atlas.db import migrate
 from atlas.db.models import LABEL_STATUSES, ROLES
@@ -352,6 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     app = _add(sub, "app", cmd_app, "start the Streamlit curation app on this catalogue")
     app.add_argument("--port", type=int, default=8501)
 
+    register_compute(sub)
     register_jobs(sub)
     return parser
 
