@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from atlas.catalog import Catalog
+from atlas.datasets.spec import parse_dataset
 from atlas.errors import InvalidInput
 
 
@@ -22,36 +23,87 @@ def parse_units(text: str | None) -> list[int] | None:
     return units
 
 
-def _run(args: argparse.Namespace, kind: str, params: dict) -> None:
+def _layers(catalog: Catalog, args: argparse.Namespace) -> list[str]:
+    return [args.layer] if args.layer else [l.name for l in catalog.layers(args.model) if l.spatial_shape]
+
+
+def _finish(catalog: Catalog, args: argparse.Namespace, kind: str, ids: list[int], what: str) -> list:
     from atlas.compute import run_jobs
+
+    print(f"{len(ids)} {kind} jobs for {args.model} ({what})")
+    if args.no_wait:
+        return []
+    return run_jobs(catalog, ids, [kind], args.device, local=not args.wait, description=kind)
+
+
+def _run_chunks(args: argparse.Namespace, kind: str, params: dict) -> None:
     from atlas.jobs.chunks import enqueue_layer_chunks
 
     catalog = Catalog.open(args.db, args.blobs, args.user)
-    layers = [args.layer] if args.layer else [l.name for l in catalog.layers(args.model)]
+    layers = _layers(catalog, args)
     ids = []
     for layer in layers:
         ids += enqueue_layer_chunks(catalog, kind, args.model, layer, parse_units(args.units),
                                     args.chunk_size, params)
-    print(f"{len(ids)} {kind} jobs for {args.model} ({', '.join(layers)})")
-    if args.no_wait:
-        return
-    jobs = run_jobs(catalog, ids, [kind], args.device, local=not args.wait, description=kind)
-    print(f"done: {sum((j.result or {}).get('rendered', 0) for j in jobs)} new, "
-          f"{sum((j.result or {}).get('skipped', 0) for j in jobs)} already there")
+    jobs = _finish(catalog, args, kind, ids, ", ".join(layers))
+    if jobs:
+        print(f"done: {sum((j.result or {}).get('rendered', 0) for j in jobs)} new, "
+              f"{sum((j.result or {}).get('skipped', 0) for j in jobs)} already there")
+
+
+def layer_pairs(catalog: Catalog, model: str, pair: str | None) -> list[tuple[str, str]]:
+    """``src:dst`` or, by default, every pair of adjacent spatial layers of the model."""
+    if pair:
+        src, _, dst = pair.partition(":")
+        if not dst:
+            raise InvalidInput(f"invalid --pair {pair!r}: use SRC:DST, e.g. mixed3a:mixed3b")
+        return [(catalog.layer(f"{model}/{src}").name, catalog.layer(f"{model}/{dst}").name)]
+    names = [l.name for l in catalog.layers(model) if l.spatial_shape]
+    return list(zip(names, names[1:]))
+
+
+def cmd_connections(args: argparse.Namespace) -> None:
+    from atlas.jobs.queue import JobQueue
+    from atlas.jobs.records import JobSpec
+
+    catalog = Catalog.open(args.db, args.blobs, args.user)
+    pairs = layer_pairs(catalog, args.model, args.pair)
+    base = {"model": args.model, "kind": args.edge_kind, "k": args.k, "replace": args.force}
+    if args.edge_kind == "attribution":
+        base["dataset"] = parse_dataset(args.dataset, _input_size(catalog, args.model))
+    specs = [JobSpec("connections", {**base, "src": s, "dst": d}, dedupe_key=f"connections:{args.edge_kind}:"
+                     f"{args.model}/{s}->{d}:k{args.k}" + (":force" if args.force else "")) for s, d in pairs]
+    ids = JobQueue(catalog.engine).enqueue_many(specs)
+    jobs = _finish(catalog, args, "connections", ids, ", ".join(f"{s}->{d}" for s, d in pairs))
+    if jobs:
+        print(f"done: {sum((j.result or {}).get('edges', 0) for j in jobs)} {args.edge_kind} edges")
+
+
+def _input_size(catalog: Catalog, model: str) -> int:
+    spec = catalog.model(model).input_spec or {}
+    return int(spec.get("shape", [3, 224, 224])[-1])
+
+
+def cmd_examples(args: argparse.Namespace) -> None:
+    catalog = Catalog.open(args.db, args.blobs, args.user)
+    dataset = parse_dataset(args.dataset, _input_size(catalog, args.model))
+    _run_chunks(args, "examples", {"dataset": dataset, "k": args.k, "force": args.force})
 
 
 def cmd_vis(args: argparse.Namespace) -> None:
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     render = {"size": args.size, "steps": args.steps, "lr": args.lr, "seed": args.seed}
-    _run(args, "vis", {"kinds": kinds, "render": render, "force": args.force})
+    _run_chunks(args, "vis", {"kinds": kinds, "render": render, "force": args.force})
 
 
-def _common(parser: argparse.ArgumentParser, chunk: int) -> None:
+def _common(parser: argparse.ArgumentParser, chunk: int | None) -> None:
     parser.add_argument("--model", required=True)
-    parser.add_argument("--layer", help="one layer (default: every layer of the model)")
-    parser.add_argument("--units", help="e.g. 0,3,8-15 (default: every unit)")
-    parser.add_argument("--chunk-size", type=int, default=chunk, help="units per job")
+    if chunk is not None:
+        parser.add_argument("--layer", help="one layer (default: every layer of the model)")
+        parser.add_argument("--units", help="e.g. 0,3,8-15 (default: every unit)")
+        parser.add_argument("--chunk-size", type=int, default=chunk, help="units per job")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--force", action="store_true", help="recompute and replace what exists")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--wait", action="store_true", help="enqueue and watch while `atlas worker`s run the jobs")
     mode.add_argument("--no-wait", action="store_true", help="enqueue and return")
@@ -72,4 +124,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     vis.add_argument("--steps", type=int, default=512)
     vis.add_argument("--lr", type=float, default=0.05)
     vis.add_argument("--seed", type=int, default=0)
-    vis.add_argument("--force", action="store_true", help="recompute and replace existing visualizations")
+    for edge_kind, about in (("direct", "direct weights between adjacent layers (InceptionV1 branches "
+                                        "and concatenations included)"),
+                             ("expanded", "expanded weights through the linearized network"),
+                             ("attribution", "activation x gradient edges averaged over a dataset")):
+        name = "connections" if edge_kind == "direct" else edge_kind
+        command = compute_sub.add_parser(name, help=about, description=f"{about}; top-k inputs and outputs "
+                                         "per unit with their kernels. One job per layer pair.")
+        command.set_defaults(handler=cmd_connections, edge_kind=edge_kind)
+        _common(command, chunk=None)
+        command.add_argument("--pair", help="SRC:DST (default: every pair of adjacent layers)")
+        command.add_argument("-k", type=int, default=20, help="inputs and outputs kept per unit")
+        if edge_kind == "attribution":
+            command.add_argument("--dataset", default="synthetic:512", help="synthetic:N or folder:PATH")
+    examples = compute_sub.add_parser("examples", help="top and bottom dataset examples per unit",
+                                      description="top-k and bottom-k dataset images per unit, with the "
+                                      "receptive-field crop around the strongest position")
+    examples.set_defaults(handler=cmd_examples)
+    _common(examples, chunk=64)
+    examples.add_argument("-k", type=int, default=9)
+    examples.add_argument("--dataset", default="synthetic:2000", help="synthetic:N or folder:PATH")

@@ -1,8 +1,14 @@
 """Storing weight edges in bulk and reading a feature's strongest inputs and outputs.
 
-Edges are computed, not curated: they are written with Core executemany (no ORM objects)
-and read back through the ``(dst, kind, rank_in)`` and ``(src, kind, rank_out)`` indexes,
-so "top inputs of X" is an index range scan however many edges the catalogue holds.
+Edges are computed, not curated: they are written as columns through ``atlas.edge_load``
+(COPY on PostgreSQL, raw executemany on SQLite; no ORM objects) and read back through the
+``(dst, kind, rank_in)`` and ``(src, kind, rank_out)`` indexes, so "top inputs of X" is an
+index range scan however many edges the catalogue holds.
+
+Kernels: one blob per destination unit (see ``atlas.connections.store``) holds the
+kernels of all its stored input edges as a structured float16 array keyed by source
+channel; every edge into that unit names the blob in ``kernel_sha256``. One blob per edge
+would be a million files for a million edges.
 """
 
 from __future__ import annotations
@@ -10,13 +16,18 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+import numpy as np
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from atlas.db.models import EDGE_KINDS, Edge
+from atlas.db.models import EDGE_KINDS, Edge, Evidence, Feature
+from atlas.edge_load import SMALL_LOAD, EdgeColumns, insert_rows, load
 from atlas.errors import InvalidInput
 from atlas.lookup import addresses_of, get_feature
 from atlas.records import EdgeInfo
+
+__all__ = ["EdgeColumns", "NewEdge", "add", "assign_ranks", "channel_ids", "count_between", "delete_between",
+           "kernel_from_table", "kernel_table", "load", "top"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +41,11 @@ class NewEdge:
     kernel_sha256: str | None = None
     rank_in: int | None = None
     rank_out: int | None = None
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in EDGE_KINDS:
+        raise InvalidInput(f"unknown edge kind {kind!r} (one of {', '.join(EDGE_KINDS)})")
 
 
 def assign_ranks(edges: list[NewEdge]) -> list[dict]:
@@ -50,31 +66,103 @@ def assign_ranks(edges: list[NewEdge]) -> list[dict]:
 
 
 def add(session: Session, edges: list[NewEdge], resolve: dict[str, int] | None = None) -> int:
-    """Insert edges; ``resolve`` maps addresses to feature ids the caller already knows."""
+    """Insert edges given by address; ``resolve`` maps addresses to feature ids the caller
+    already knows. Large batches take the bulk path (every optional field then has to be
+    given for all edges of a kind or for none)."""
     ids = dict(resolve or {})
     for edge in edges:
-        if edge.kind not in EDGE_KINDS:
-            raise InvalidInput(f"unknown edge kind {edge.kind!r} (one of {', '.join(EDGE_KINDS)})")
+        _check_kind(edge.kind)
         for address in (edge.src, edge.dst):
             if address not in ids:
                 ids[address] = get_feature(session, address)[0].id
     rows = [
-        {
-            "src_feature_id": ids[row.pop("src")],
-            "dst_feature_id": ids[row.pop("dst")],
-            **row,
-        }
+        {"src_feature_id": ids[row.pop("src")], "dst_feature_id": ids[row.pop("dst")], **row}
         for row in assign_ranks(edges)
     ]
-    if rows:
-        session.execute(insert(Edge), rows)
-    return len(rows)
+    if len(rows) < SMALL_LOAD:
+        if rows:
+            insert_rows(session, rows)
+        return len(rows)
+    by_kind: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_kind[row["kind"]].append(row)
+    return sum(load(session, _columns(kind, group)) for kind, group in by_kind.items())
+
+
+def _columns(kind: str, rows: list[dict]) -> EdgeColumns:
+    def column(name: str) -> np.ndarray | None:
+        values = [r[name] for r in rows]
+        missing = sum(v is None for v in values)
+        if missing == len(values):
+            return None
+        if missing:
+            raise InvalidInput(f"{name} is given for some {kind} edges of a bulk load but not all")
+        return np.asarray(values)
+
+    return EdgeColumns(
+        src=column("src_feature_id"), dst=column("dst_feature_id"), kind=kind,
+        strength=column("strength"), positive_mass=column("positive_mass"),
+        negative_mass=column("negative_mass"), rank_in=column("rank_in"),
+        rank_out=column("rank_out"), kernel_sha256=column("kernel_sha256"),
+    )
+
+
+def kernel_table(src_channels: np.ndarray, kernels: np.ndarray) -> np.ndarray:
+    """The kernel blob of one destination unit: a float16 kernel per source channel, as a
+    structured array (``src``, ``kernel``) that ``np.load`` reads without pickling."""
+    kernels = np.asarray(kernels)
+    table = np.empty(len(src_channels), dtype=[("src", "<i4"), ("kernel", "<f2", kernels.shape[1:])])
+    table["src"], table["kernel"] = src_channels, kernels
+    return table
+
+
+def kernel_from_table(table: np.ndarray, src_channel: int) -> np.ndarray | None:
+    """The kernel of the edge from ``src_channel`` in a kernel blob, or None if absent."""
+    rows = table[table["src"] == src_channel]
+    return rows["kernel"][0] if len(rows) else None
+
+
+def channel_ids(session: Session, layer_id: int) -> np.ndarray:
+    """Feature ids of a layer's units indexed by channel (one query)."""
+    rows = session.execute(
+        select(Feature.channel, Feature.id).where(Feature.layer_id == layer_id, Feature.kind == "unit")
+    ).all()
+    ids = np.full(max((c for c, _ in rows), default=-1) + 1, -1, dtype=np.int64)
+    for channel, fid in rows:
+        ids[channel] = fid
+    return ids
+
+
+def _between(src_layer_id: int, dst_layer_id: int, kind: str):
+    return (
+        Edge.kind == kind,
+        Edge.src_feature_id.in_(select(Feature.id).where(Feature.layer_id == src_layer_id)),
+        Edge.dst_feature_id.in_(select(Feature.id).where(Feature.layer_id == dst_layer_id)),
+    )
+
+
+def count_between(session: Session, src_layer_id: int, dst_layer_id: int, kind: str) -> int:
+    return session.scalar(select(func.count(Edge.id)).where(*_between(src_layer_id, dst_layer_id, kind)))
+
+
+def delete_between(session: Session, src_layer_id: int, dst_layer_id: int, kind: str) -> int:
+    """Delete the ``kind`` edges from one layer to another (before storing a recomputation).
+    Refused while any of them carries evidence: that is curated work, and a cascade would
+    delete it silently."""
+    _check_kind(kind)
+    where = _between(src_layer_id, dst_layer_id, kind)
+    attached = session.scalar(
+        select(func.count(Evidence.id)).where(Evidence.edge_id.in_(select(Edge.id).where(*where)))
+    )
+    if attached:
+        raise InvalidInput(f"{attached} evidence item(s) are attached to these edges; "
+                           "move or delete them before recomputing the edges")
+    return session.execute(delete(Edge).where(*where)).rowcount
 
 
 def top(session: Session, address: str, k: int, kind: str, direction: str) -> list[EdgeInfo]:
     """The k strongest inputs (``direction="in"``) or outputs (``"out"``) of a feature."""
-    if kind not in EDGE_KINDS:
-        raise InvalidInput(f"unknown edge kind {kind!r} (one of {', '.join(EDGE_KINDS)})")
+    _check_kind(kind)
     if k < 1:
         raise InvalidInput(f"k must be at least 1, got {k}")
     feature, _layer, _model = get_feature(session, address)

@@ -40,3 +40,18 @@ def test_parse_units():
     assert parse_units(None) is None
     with pytest.raises(InvalidInput, match="invalid --units"):
         parse_units("a-b")
+
+
+def test_compute_connections_and_examples(registered: Catalog, db_url, blob_dir, capsys):
+    base = ["--db", db_url, "--blobs", blob_dir, "--user", "alice", "compute"]
+    for command in ("connections", "expanded"):
+        assert main([*base, command, "--model", "tiny", "-k", "3", "--device", "cpu"]) == 0
+    assert "expanded edges" in capsys.readouterr().out
+    direct = registered.top_inputs("tiny/3/0", k=10, kind="direct")
+    expanded = registered.top_inputs("tiny/3/0", k=10, kind="expanded")
+    assert len(direct) >= 3 and len(expanded) >= 3
+    assert registered.edge_kernel(direct[0]).shape == (3, 3)
+    assert main([*base, "examples", "--model", "tiny", "--layer", "3", "--units", "0-3", "-k", "2",
+                 "--dataset", "synthetic:16", "--device", "cpu"]) == 0
+    examples = registered.artifacts("tiny/3/2", "examples")[0]
+    assert len(examples.blobs["top"]) == 2 and examples.job_id is not None

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 # Modules that register the project's compute kinds; a worker imports them all. Each
 # compute issue adds its module here (e.g. "atlas.optvis.jobs").
-BUILTIN_KIND_MODULES: tuple[str, ...] = ("atlas.optvis.jobs",)
+BUILTIN_KIND_MODULES: tuple[str, ...] = ("atlas.optvis.jobs", "atlas.connections.jobs")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,85 @@
+"""Strength measures of connections and the top-k inputs and outputs of every unit.
+
+A connection is kept when it is among the ``k`` strongest inputs of its destination or
+among the ``k`` strongest outputs of its source, so both "top inputs of X" and "top
+outputs of X" are complete up to ``k``. Ranks are global: ``rank_in`` is the position of
+the connection among *all* inputs of its destination (0 the strongest), not just the
+stored ones. Strength is the kernel's L2 norm for weights (sign-free: inhibition is as
+strong a connection as excitation), with the positive and negative mass (sums of the
+positive entries and of the magnitudes of the negative ones) saying which it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass
+class ConnectionSet:
+    """The kept connections from ``src_layer`` to ``dst_layer`` (channel indices), one row
+    per edge; ``kernels`` (float16, ``(edges, kh, kw)``) is None for attribution."""
+
+    src_layer: str
+    dst_layer: str
+    kind: str
+    src: np.ndarray
+    dst: np.ndarray
+    strength: np.ndarray
+    positive_mass: np.ndarray
+    negative_mass: np.ndarray
+    rank_in: np.ndarray
+    rank_out: np.ndarray
+    kernels: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.src)
+
+
+def _ranks(score: torch.Tensor, dim: int) -> torch.Tensor:
+    """Rank of every entry along ``dim`` by descending score (0 = largest; stable)."""
+    order = torch.argsort(score, dim=dim, descending=True, stable=True)
+    ranks = torch.empty_like(order)
+    ranks.scatter_(dim, order, torch.arange(score.shape[dim], device=score.device)
+                   .view([-1 if d == dim else 1 for d in range(score.dim())]).expand_as(order))
+    return ranks
+
+
+def select_top(src_layer: str, dst_layer: str, kind: str, k: int, strength: torch.Tensor,
+               positive_mass: torch.Tensor, negative_mass: torch.Tensor,
+               kernels: torch.Tensor | None = None,
+               connected: torch.Tensor | None = None) -> ConnectionSet:
+    """Keep the top-``k`` inputs of every destination and outputs of every source.
+
+    All matrices are ``(C_dst, C_src)``; ranking is by ``|strength|``; pairs outside
+    ``connected`` (no weight joins them) are never kept.
+    """
+    score = strength.abs().float()
+    if connected is not None:
+        score = torch.where(connected, score, torch.full_like(score, -1.0))
+    rank_in, rank_out = _ranks(score, 1), _ranks(score, 0)
+    keep = (rank_in < k) | (rank_out < k)
+    if connected is not None:
+        keep &= connected
+    dst, src = keep.nonzero(as_tuple=True)
+
+    def take(m: torch.Tensor) -> np.ndarray:
+        return m[dst, src].detach().cpu().numpy()
+
+    return ConnectionSet(
+        src_layer, dst_layer, kind, src.cpu().numpy().astype(np.int32),
+        dst.cpu().numpy().astype(np.int32), take(strength).astype(np.float32),
+        take(positive_mass).astype(np.float32), take(negative_mass).astype(np.float32),
+        take(rank_in).astype(np.int32), take(rank_out).astype(np.int32),
+        None if kernels is None else kernels[dst, src].detach().to(torch.float16).cpu().numpy(),
+    )
+
+
+def from_kernels(src_layer: str, dst_layer: str, kind: str, kernels: torch.Tensor, k: int,
+                 connected: torch.Tensor | None = None) -> ConnectionSet:
+    """Measures of ``(C_dst, C_src, kh, kw)`` kernels and their top-k connections."""
+    flat = kernels.flatten(2)
+    return select_top(src_layer, dst_layer, kind, k, flat.norm(dim=2),
+                      flat.clamp(min=0).sum(2), (-flat).clamp(min=0).sum(2), kernels, connected)

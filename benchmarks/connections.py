@@ -1,0 +1,83 @@
+"""Expanded weights between every pair of adjacent named layers of InceptionV1, stored.
+
+    .venv/bin/python benchmarks/connections.py [--device cpu] [--k 20]
+
+InceptionV1 with random weights (no download): ``conv2d0 -> conv2d1`` ... ``mixed5a ->
+mixed5b``, through the linearized network (max-pools, LRN and each mixed block's branches,
+so these are expanded weights), top-k inputs and outputs per unit with their float16
+kernels, computed and inserted into a fresh SQLite catalogue. Prints the time per pair
+and in all (target <= 60 s on the 2-core CPU), and the speed-up of batching many L2 units
+per backward pass over one unit per pass (measured on a sample of units of one pair).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import tempfile
+import time
+
+import torch
+
+from atlas import Catalog
+from atlas.connections import expanded_connections, store_connections
+from atlas.connections.linear import expanded_kernels
+from atlas.models import discover_layers
+from atlas.models.inceptionv1 import INPUT_SIZE, InceptionV1
+
+SAMPLE_UNITS = 16
+
+
+def per_unit_speedup(model: InceptionV1, batch_units: int) -> tuple[float, float]:
+    """Seconds per unit for mixed3a -> mixed3b, one unit per pass vs batched."""
+    units = torch.arange(SAMPLE_UNITS)
+    start = time.perf_counter()
+    expanded_kernels(model, "mixed3a", "mixed3b", INPUT_SIZE, units=units, batch_units=1)
+    single = (time.perf_counter() - start) / SAMPLE_UNITS
+    start = time.perf_counter()
+    expanded_kernels(model, "mixed3a", "mixed3b", INPUT_SIZE, batch_units=batch_units)
+    batched = (time.perf_counter() - start) / 480
+    return single, batched
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--k", type=int, default=20)
+    parser.add_argument("--batch-units", type=int, default=128)
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    model = InceptionV1().eval().to(args.device)
+    specs = discover_layers(model, (3, INPUT_SIZE, INPUT_SIZE))
+    names = [s.name for s in specs]
+    with tempfile.TemporaryDirectory() as tmp:
+        cat = Catalog.init(f"sqlite:///{tmp}/atlas.db", f"{tmp}/blobs", admin="bench")
+        cat.add_model("inceptionv1", "inceptionv1", layers=[
+            {"name": s.name, "kind": s.kind, "channels": s.channels,
+             "spatial_shape": list(s.spatial_shape)} for s in specs])
+        total_start = time.perf_counter()
+        compute_s = store_s = 0.0
+        edges = 0
+        for src, dst in itertools.pairwise(names):
+            start = time.perf_counter()
+            conn = expanded_connections(model, src, dst, k=args.k, device=args.device,
+                                        batch_units=args.batch_units, input_size=INPUT_SIZE)
+            middle = time.perf_counter()
+            edges += store_connections(cat, "inceptionv1", conn)
+            end = time.perf_counter()
+            compute_s, store_s = compute_s + middle - start, store_s + end - middle
+            print(f"{src:>8} -> {dst:<8} kernels {tuple(conn.kernels.shape[1:])}: "
+                  f"{len(conn):6,} edges, compute {middle - start:6.2f} s, store {end - middle:5.2f} s",
+                  flush=True)
+        total = time.perf_counter() - total_start
+        cat.close()
+    print(f"total: {total:.1f} s for {edges:,} edges (compute {compute_s:.1f} s, store "
+          f"{store_s:.1f} s); target 60 s -> {total / 60:.2f}x of target")
+    single, batched = per_unit_speedup(model, args.batch_units)
+    print(f"mixed3a -> mixed3b: {single * 1000:.1f} ms/unit one unit per pass, "
+          f"{batched * 1000:.1f} ms/unit batched ({args.batch_units} per pass): "
+          f"{single / batched:.1f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""Connections: expanded weights against analytic compositions, direct weights against the
+convolutions they come from, top-k selection, attribution, and storage in the catalogue."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from atlas import Catalog
+from atlas.connections import (
+    attribution_connections,
+    direct_connections,
+    expanded_connections,
+    store_connections,
+)
+from atlas.connections.linear import expanded_kernels
+from atlas.errors import InvalidInput
+from atlas.models.demo_cnn import DemoCNN
+from atlas.models.inceptionv1 import InceptionV1
+
+
+class ThreeConvs(nn.Module):
+    """Layers ``a``, ``b``, ``c``; nothing nonlinear between ``a`` and ``c``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Conv2d(3, 4, 3, padding=1)
+        self.b = nn.Conv2d(4, 5, 3, padding=1)
+        self.c = nn.Conv2d(5, 6, 5, padding=2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.c(self.b(F.relu(self.a(x))))
+
+
+def compose(outer: torch.Tensor, inner: torch.Tensor) -> torch.Tensor:
+    """Kernel of ``outer`` after ``inner`` (cross-correlations): E[p] = sum_q O[q] I[p - q]."""
+    o, i = outer.shape[2], inner.shape[2]
+    out = torch.zeros(outer.shape[0], inner.shape[1], o + i - 1, o + i - 1, dtype=torch.float64)
+    for a in range(o):
+        for b in range(o):
+            out[:, :, a:a + i, b:b + i] += torch.einsum(
+                "um,mc...->uc...", outer[:, :, a, b].double(), inner.double()
+            )
+    return out
+
+
+@pytest.fixture(scope="module")
+def inception() -> InceptionV1:
+    torch.manual_seed(0)
+    return InceptionV1().eval()
+
+
+def test_expanded_two_convs_is_the_analytic_composition():
+    torch.manual_seed(0)
+    model = ThreeConvs().eval()
+    kernels = expanded_kernels(model, "a", "c", input_size=32, batch_units=4)
+    expected = compose(model.c.weight.detach(), model.b.weight.detach())
+    assert kernels.shape == expected.shape == (6, 4, 7, 7)
+    torch.testing.assert_close(kernels.double(), expected, rtol=1e-4, atol=1e-6)
+
+
+def test_expanded_inception_3x3_branch_is_bottleneck_times_3x3(inception: InceptionV1):
+    units = torch.tensor([128, 200, 319])  # mixed3b's 3x3 branch is channels 128..319
+    kernels = expanded_kernels(inception, "mixed3a", "mixed3b", input_size=64, units=units)
+    w1 = inception.mixed3b_3x3_bottleneck_pre_relu_conv.weight.detach()[:, :, 0, 0]
+    w3 = inception.mixed3b_3x3_pre_relu_conv.weight.detach()[units - 128]
+    manual = torch.einsum("umij,mc->ucij", w3, w1)
+    assert kernels.shape == (3, 256, 5, 5)  # the block's field is the 5x5 branch's
+    torch.testing.assert_close(kernels[:, :, 1:4, 1:4], manual, rtol=1e-4, atol=1e-5)
+    assert kernels[:, :, 0].abs().max() == 0 and kernels[:, :, :, 4].abs().max() == 0
+
+
+def test_direct_weights_follow_branches_and_concat_slices(inception: InceptionV1):
+    conn = direct_connections(inception, "mixed3b_3x3_bottleneck", "mixed3b", k=3, input_size=64)
+    assert set(np.unique(conn.dst)) == set(range(128, 320))
+    w3 = inception.mixed3b_3x3_pre_relu_conv.weight.detach()
+    for i in range(0, len(conn), 97):
+        expected = w3[conn.dst[i] - 128, conn.src[i]].half().numpy()
+        np.testing.assert_array_equal(conn.kernels[i], expected)
+        assert conn.strength[i] == pytest.approx(float(w3[conn.dst[i] - 128, conn.src[i]].norm()), rel=1e-5)
+    # A conv reading a slice of a concatenation: mixed3a's 3x3 branch is its channels 64..191.
+    sliced = direct_connections(inception, "mixed3a_3x3", "mixed3b_1x1", k=2, input_size=64)
+    w1 = inception.mixed3b_1x1_pre_relu_conv.weight.detach()
+    i = 0
+    assert float(sliced.strength[i]) == pytest.approx(float(w1[sliced.dst[i], 64 + sliced.src[i]].abs().sum()), rel=1e-5)
+    with pytest.raises(InvalidInput, match="expanded"):
+        direct_connections(inception, "mixed3a", "mixed3b_3x3", input_size=64)
+
+
+def test_top_k_keeps_every_units_strongest_inputs_and_outputs():
+    torch.manual_seed(1)
+    model = DemoCNN((8, 16, 32, 32, 32)).eval()
+    conn = direct_connections(model, "conv2", "conv3", k=4, input_size=64)
+    w = model.conv3.weight.detach().flatten(2).norm(dim=2).numpy()
+    for unit in range(32):
+        mine = conn.rank_in[conn.dst == unit]
+        assert set(range(4)) <= set(mine.tolist())
+        best = conn.src[(conn.dst == unit) & (conn.rank_in == 0)][0]
+        assert best == int(np.argmax(w[unit]))
+    for src in range(16):
+        assert set(range(4)) <= set(conn.rank_out[conn.src == src].tolist())
+    positive = model.conv3.weight.detach().clamp(min=0).sum((2, 3)).numpy()
+    np.testing.assert_allclose(conn.positive_mass, positive[conn.dst, conn.src], rtol=1e-5)
+
+
+class _Images(torch.utils.data.Dataset):
+    def __init__(self, n: int, size: int = 16):
+        self.images = torch.rand(n, 3, size, size, generator=torch.Generator().manual_seed(3))
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        return self.images[i], i
+
+
+def test_attribution_is_complete_on_a_linear_path():
+    torch.manual_seed(2)
+    model = ThreeConvs().eval()
+    data = _Images(6)
+    conn = attribution_connections(model, "a", "c", data, k=4, batch_size=4)
+    with torch.no_grad():
+        a = F.relu(model.a(data.images))
+        y = model.c(model.b(a)) - model.c(model.b(torch.zeros_like(a)))
+    totals = y.sum((2, 3)).mean(0)
+    # k = all 4 inputs: every pair is kept, and a linear map's attributions sum to its output.
+    sums = np.zeros(6)
+    np.add.at(sums, conn.dst, conn.strength)
+    np.testing.assert_allclose(sums, totals.numpy(), rtol=1e-3, atol=1e-3)
+    assert len(conn) == 24 and conn.kernels is None
+
+
+def test_store_connections_and_read_top_inputs(demo_catalog: Catalog):
+    torch.manual_seed(4)
+    model = DemoCNN((8, 16, 32, 32, 32)).eval()
+    conn = direct_connections(model, "conv2", "conv3", k=3, input_size=64)
+    assert store_connections(demo_catalog, "demo", conn) == len(conn)
+    assert store_connections(demo_catalog, "demo", conn) == 0  # idempotent
+    top = demo_catalog.top_inputs("demo/conv3/5", k=3, kind="direct")
+    assert [e.rank for e in top] == [0, 1, 2]
+    assert top[0].strength >= top[1].strength >= top[2].strength
+    src = int(top[0].src.rsplit("/", 1)[1])
+    kernel = demo_catalog.edge_kernel(top[0])
+    np.testing.assert_array_equal(kernel, model.conv3.weight.detach()[5, src].half().numpy())
+    outputs = demo_catalog.top_outputs("demo/conv2/0", k=3, kind="direct")
+    assert [e.rank for e in outputs] == [0, 1, 2]
+    expanded = expanded_connections(model, "conv1", "conv3", k=2, input_size=64)
+    assert store_connections(demo_catalog, "demo", expanded) == len(expanded)
+    assert demo_catalog.top_inputs("demo/conv3/0", k=2, kind="expanded")[0].kernel_sha256
+    assert store_connections(demo_catalog, "demo", conn, replace=True) == len(conn)
