@@ -10,6 +10,9 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e .
+	# Test-only reference: Lucent's InceptionV1, to check ours against it. --no-deps: its
+	# package requires torchvision, which does not work beside this torch (we never import it).
+	$(PY) -m pip install -q --no-deps torch-lucent==0.1.8
 	touch $(STAMP)
 
 install: $(STAMP)

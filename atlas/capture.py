@@ -3,8 +3,8 @@
 Hooks rather than a rewritten forward: any ``nn.Module`` works unchanged, layers are named
 by their module path (``mixed4a``, ``features.3``). Capture runs under ``no_grad`` on the
 model's device. A spatial reduction (``max``, ``mean``, ``center``) is applied inside the
-hook, so full maps of unrequested size never pile up; without one the map is cloned,
-because a later in-place op (``ReLU(inplace=True)``) would otherwise rewrite it. Once every
+hook, so full maps never pile up; without one the model's own output tensor is kept, and
+checked afterwards for a later in-place op (``ReLU(inplace=True)``). Once every
 requested layer has fired, the rest of the forward pass is skipped: a capture of early
 layers costs only the layers up to them.
 
@@ -63,17 +63,12 @@ def _resolve(model: nn.Module, layers: Sequence[str]) -> dict[str, nn.Module]:
     return {name: modules[name] for name in layers}
 
 
-@torch.no_grad()
-def capture(model: nn.Module, layers: Sequence[str], inputs: torch.Tensor,
-            reduction: Reduction = None) -> dict[str, torch.Tensor]:
-    """One forward pass of ``inputs``; returns ``{layer: activations}`` on the model's device.
-
-    A module that runs twice in one forward pass is refused (which call is meant would be
-    ambiguous).
-    """
-    if reduction is not None and reduction not in REDUCTIONS:
-        raise InvalidInput(f"unknown spatial reduction {reduction!r}; use one of {REDUCTIONS}")
+def _forward(model: nn.Module, modules: dict[str, nn.Module], inputs: torch.Tensor,
+             reduction: Reduction, clone: frozenset[str]) -> tuple[dict, frozenset[str]]:
+    """One hooked forward pass. Maps of the layers in ``clone`` are copied in the hook;
+    also returns the layers whose kept tensor a later in-place op rewrote."""
     out: dict[str, torch.Tensor] = {}
+    versions: dict[str, int] = {}
 
     def hook_for(name: str):
         def hook(_module, _args, output):
@@ -81,13 +76,14 @@ def capture(model: nn.Module, layers: Sequence[str], inputs: torch.Tensor,
                 raise InvalidInput(f"layer {name} does not output a single tensor")
             if name in out:
                 raise InvalidInput(f"layer {name} runs more than once per forward pass")
-            out[name] = output.clone() if reduction is None else reduce_spatial(output,
-                                                                                reduction)
-            if len(out) == len(layers):
+            kept = reduce_spatial(output, reduction)
+            out[name] = kept.clone() if name in clone else kept
+            versions[name] = out[name]._version
+            if len(out) == len(modules):
                 raise _AllCaptured
         return hook
 
-    handles = [m.register_forward_hook(hook_for(n)) for n, m in _resolve(model, layers).items()]
+    handles = [m.register_forward_hook(hook_for(n)) for n, m in modules.items()]
     try:
         model(inputs.to(model_device(model), non_blocking=True))
     except _AllCaptured:
@@ -95,9 +91,28 @@ def capture(model: nn.Module, layers: Sequence[str], inputs: torch.Tensor,
     finally:
         for h in handles:
             h.remove()
-    if len(out) != len(layers):
-        silent = [n for n in layers if n not in out]
+    if len(out) != len(modules):
+        silent = [n for n in modules if n not in out]
         raise InvalidInput(f"layer {', '.join(silent)} did not run in the forward pass")
+    return out, frozenset(n for n, t in out.items() if t._version != versions[n])
+
+
+@torch.no_grad()
+def capture(model: nn.Module, layers: Sequence[str], inputs: torch.Tensor,
+            reduction: Reduction = None) -> dict[str, torch.Tensor]:
+    """One forward pass of ``inputs``; returns ``{layer: activations}`` on the model's device.
+
+    Kept maps are the model's own output tensors, not copies; if a later in-place op
+    rewrote one (its version counter moved), the pass is run again copying those layers,
+    so the common case pays for no copy. A module that runs twice in one forward pass is
+    refused (which call is meant would be ambiguous).
+    """
+    if reduction is not None and reduction not in REDUCTIONS:
+        raise InvalidInput(f"unknown spatial reduction {reduction!r}; use one of {REDUCTIONS}")
+    modules = _resolve(model, layers)
+    out, stale = _forward(model, modules, inputs, reduction, frozenset())
+    if stale:
+        out, _ = _forward(model, modules, inputs, reduction, stale)
     return out
 
 

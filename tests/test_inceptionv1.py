@@ -32,7 +32,7 @@ def lucent_cls():
     if spec is None:
         pytest.skip("torch-lucent not installed (pip install --no-deps torch-lucent==0.1.8)")
     root = Path(spec.submodule_search_locations[0]) / "modelzoo"
-    before = set(sys.modules)
+    before = {name for name in sys.modules if name.startswith("lucent")}
     for name, path in (("lucent.modelzoo", root), ("lucent.modelzoo.inceptionv1",
                                                    root / "inceptionv1")):
         stub = types.ModuleType(name)
@@ -41,7 +41,7 @@ def lucent_cls():
     try:
         yield importlib.import_module("lucent.modelzoo.inceptionv1.InceptionV1").InceptionV1
     finally:
-        for name in set(sys.modules) - before:
+        for name in [n for n in sys.modules if n.startswith("lucent") and n not in before]:
             del sys.modules[name]
 
 

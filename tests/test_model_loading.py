@@ -42,6 +42,7 @@ def test_pickle_that_runs_code_is_refused_and_never_runs(tmp_path, state):
     assert not marker.exists()
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_legacy_raw_pickle_with_code_is_refused(tmp_path):
     marker = tmp_path / "pwned"
     path = tmp_path / "evil.pth"
@@ -95,6 +96,7 @@ def test_non_state_dict_content(tmp_path):
         read_state_dict(path)
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.jit.trace/save
 @pytest.mark.parametrize("fmt", ["pt", "wrapped", "safetensors", "torchscript"])
 def test_good_files_load_strictly(tmp_path, state, fmt):
     path = tmp_path / f"w.{'safetensors' if fmt == 'safetensors' else 'pt'}"

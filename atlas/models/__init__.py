@@ -25,8 +25,9 @@ from atlas.models.loading import ModelLoadError, load_weights, weights_sha256
 SEED_DEMO_DIR = Path(__file__).resolve().parents[2] / "seed_data" / "demo"
 GENERIC_INPUT_SHAPE = (3, 224, 224)
 
-__all__ = ["Architecture", "LayerSpec", "ModelInfo", "ModelLoadError", "discover_layers",
-           "get_architecture", "list_architectures", "load_model", "weights_sha256"]
+__all__ = ["SEED_DEMO_DIR", "Architecture", "LayerSpec", "ModelInfo", "ModelLoadError",
+           "discover_layers", "get_architecture", "list_architectures", "load_model",
+           "weights_sha256"]
 
 
 @dataclass(frozen=True)

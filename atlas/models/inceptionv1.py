@@ -93,22 +93,22 @@ class InceptionV1(nn.Module):
         self.add_module(f"{name}_pre_relu_conv", nn.Conv2d(cin, cout, kernel, stride))
         self.add_module(name, nn.ReLU())
 
-    def _apply(self, name: str, x: torch.Tensor) -> torch.Tensor:
+    def _conv_relu(self, name: str, x: torch.Tensor) -> torch.Tensor:
         """SAME-padded conv then ReLU, through the modules so hooks on either fire."""
         conv: nn.Conv2d = getattr(self, f"{name}_pre_relu_conv")
         return getattr(self, name)(conv(same_pad(x, conv.kernel_size[0], conv.stride[0])))
 
     def _block(self, name: str, x: torch.Tensor) -> torch.Tensor:
-        branch3 = self._apply(f"{name}_3x3", self._apply(f"{name}_3x3_bottleneck", x))
-        branch5 = self._apply(f"{name}_5x5", self._apply(f"{name}_5x5_bottleneck", x))
-        pooled = self._apply(f"{name}_pool_reduce", _max_pool(x, 1))
-        return getattr(self, name)(self._apply(f"{name}_1x1", x), branch3, branch5, pooled)
+        branch3 = self._conv_relu(f"{name}_3x3", self._conv_relu(f"{name}_3x3_bottleneck", x))
+        branch5 = self._conv_relu(f"{name}_5x5", self._conv_relu(f"{name}_5x5_bottleneck", x))
+        pooled = self._conv_relu(f"{name}_pool_reduce", _max_pool(x, 1))
+        return getattr(self, name)(self._conv_relu(f"{name}_1x1", x), branch3, branch5, pooled)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x * 255.0 - 117.0
-        x = self._apply("conv2d0", x)
+        x = self._conv_relu("conv2d0", x)
         x = F.local_response_norm(_max_pool(x, 2), **_LRN)
-        x = self._apply("conv2d2", self._apply("conv2d1", x))
+        x = self._conv_relu("conv2d2", self._conv_relu("conv2d1", x))
         x = _max_pool(F.local_response_norm(x, **_LRN), 2)
         for name in BLOCKS:
             x = self._block(name, x)

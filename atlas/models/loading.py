@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import warnings
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -57,7 +58,9 @@ def _read(path: Path) -> object:
 
         return load_file(str(path), device="cpu")
     if _is_torchscript(path):
-        return torch.jit.load(str(path), map_location="cpu").state_dict()
+        with warnings.catch_warnings():  # deprecated for export, still the format users have
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return torch.jit.load(str(path), map_location="cpu").state_dict()
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
