@@ -226,6 +226,26 @@ def cmd_import_seed(args: argparse.Namespace) -> None:
         print(f"  conflict: {conflict}")
 
 
+def cmd_demo(args: argparse.Namespace) -> int | None:
+    from atlas.demo import DemoSettings, build_demo  # torch: imported only by commands that compute
+
+    catalog = Catalog.init(args.db, args.blobs, args.user)
+    build_demo(catalog, DemoSettings(device=args.device))
+    catalog.close()
+    if args.no_app:
+        return None
+    return run_app(args.db, args.blobs, args.port)
+
+
+def cmd_demo_train(args: argparse.Namespace) -> None:
+    from atlas.demo_training import DemoTrainConfig, train_demo_model
+    from atlas.models import SEED_DEMO_DIR
+
+    report = train_demo_model(DemoTrainConfig(args.arch, seed=args.seed), args.out or SEED_DEMO_DIR)
+    print(f"{args.arch} (seed {args.seed}): accuracy {report['accuracy']:.3f}; "
+          f"weights in {args.out or SEED_DEMO_DIR}")
+
+
 def cmd_app(args: argparse.Namespace) -> int:
     return run_app(args.db, args.blobs, args.port)
 
@@ -349,6 +369,17 @@ def build_parser() -> argparse.ArgumentParser:
     seeder.add_argument("name", help="seed name in seed_data/ (inceptionv1, demo) or a .json path")
     bundle_in = _add(import_sub, "bundle", cmd_import_bundle, "merge a bundle into this catalogue (admins)")
     bundle_in.add_argument("path")
+
+    demo = _add(sub, "demo", cmd_demo, "build the demo atlas (register, seed and compute the demo "
+                "models on this machine) and open the app")
+    demo.add_argument("--no-app", action="store_true", help="stop after building the atlas")
+    demo.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    demo.add_argument("--port", type=int, default=8501)
+    demo_sub = demo.add_subparsers(dest="demo_command", metavar="COMMAND")
+    train = _add(demo_sub, "train", cmd_demo_train, "train a demo model on the synthetic shapes")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--arch", choices=("demo", "demo-b"), default="demo", help="which demo architecture")
+    train.add_argument("--out", help="directory for the weights (default: seed_data/demo)")
 
     app = _add(sub, "app", cmd_app, "start the Streamlit curation app on this catalogue")
     app.add_argument("--port", type=int, default=8501)
