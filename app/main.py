@@ -1,15 +1,22 @@
 """The curation app: `atlas app` (or `make app`) runs `streamlit run app/main.py`.
 
 Pages call only atlas.catalog; the catalogue comes from ATLAS_DATABASE_URL and
-ATLAS_BLOB_URL (the embedded SQLite catalogue by default).
+ATLAS_BLOB_URL (the embedded SQLite catalogue by default), the user from ATLAS_AUTH
+(see identity.py and docs/app.md).
 """
 
 import streamlit as st
 
 st.set_page_config(page_title="Circuit Atlas", layout="wide")
+# The pages live in views/, not pages/: Streamlit treats a pages/ folder as the old
+# file-based navigation and serves its scripts directly, bypassing this one.
 pages = [
-    st.Page("pages/home.py", title="Home", default=True),
-    st.Page("pages/unit.py", title="Unit", url_path="unit"),
-    st.Page("pages/search.py", title="Search", url_path="search"),
+    st.Page("views/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("views/layer.py", title="Layer browser", icon=":material/grid_view:", url_path="layer"),
+    st.Page("views/unit.py", title="Unit", icon=":material/visibility:", url_path="unit"),
+    st.Page("views/circuit.py", title="Circuits", icon=":material/hub:", url_path="circuit"),
+    st.Page("views/search.py", title="Search", icon=":material/search:", url_path="search"),
+    st.Page("views/review.py", title="Review queue", icon=":material/rule:", url_path="review"),
+    st.Page("views/jobs.py", title="Jobs", icon=":material/memory:", url_path="jobs"),
 ]
 st.navigation(pages).run()

@@ -1,24 +1,27 @@
 """What every page shares: the open catalogue and the acting user."""
 
+import identity
 import streamlit as st
+from components.flash import show_flash
 
 from atlas import Catalog
+from atlas.records import UserInfo
 
 
 @st.cache_resource
 def catalog() -> Catalog:
+    """One catalogue (one connection pool) per server process, shared by all sessions."""
     return Catalog.open()
 
 
-def current_user(cat: Catalog) -> str:
-    """On the embedded catalogue the researcher picks who they are in the sidebar."""
-    users = cat.users()
-    names = [u.name for u in users]
-    if not names:
-        st.sidebar.warning("No users yet: run `atlas init`.")
-        st.stop()
-    default = names.index(cat.user) if cat.user in names else 0
-    name = st.sidebar.selectbox("You are", names, index=default, key="user")
-    role = next(u.role for u in users if u.name == name)
-    st.sidebar.caption(f"role: {role}")
-    return name
+def current_user(cat: Catalog) -> UserInfo:
+    return identity.resolve(cat.users(), cat.user)
+
+
+def page() -> tuple[Catalog, UserInfo]:
+    """The start of every page: the catalogue, who is acting, and the confirmation of the
+    write that caused this rerun, if any."""
+    cat = catalog()
+    user = current_user(cat)
+    show_flash()
+    return cat, user

@@ -10,10 +10,10 @@ from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from atlas.db.models import (
-    Artifact, Circuit, Edge, Evidence, Family, FamilyMember, Feature, Label, Layer, Model, User,
+    Artifact, Circuit, CircuitNode, Edge, Evidence, Family, FamilyMember, Feature, Label, Layer, Model, User,
 )
 from atlas.errors import InvalidInput
-from atlas.lookup import get_layer
+from atlas.lookup import get_feature, get_layer
 from atlas.records import LabelInfo
 
 LABEL_FILTERS = ("all", "labelled", "unlabelled")
@@ -111,6 +111,15 @@ def review_queue(session: Session, statuses: tuple[str, ...] = ("proposed", "dis
         out.append(LabelInfo(address, label.version, label.text, label.status, label.confidence, author,
                              label.created_at, label.reason))
     return out
+
+
+def circuits_of(session: Session, address: str) -> list[str]:
+    """Names of the circuits a feature is a node of."""
+    feature_id = get_feature(session, address)[0].id
+    return list(session.scalars(
+        select(Circuit.name).join(CircuitNode, CircuitNode.circuit_id == Circuit.id)
+        .where(CircuitNode.feature_id == feature_id).order_by(Circuit.name)
+    ))
 
 
 def stats(session: Session) -> dict[str, int]:

@@ -324,19 +324,21 @@ class Catalog:
         return JobQueue(self.engine).counts()
 
     def enqueue_layer_compute(
-        self, kind: str, layer: str, chunk_size: int = 16, author: str | None = None
+        self, kind: str, layer: str, chunk_size: int = 16, params: dict | None = None,
+        author: str | None = None,
     ) -> list[int]:
-        """Queue ``kind`` over every unit of ``model/layer`` in chunk jobs for the workers;
-        returns the job ids (existing ones for work already queued)."""
+        """Queue ``kind`` (e.g. ``vis`` with ``{"kinds": ["channel"], "render": {...}}``)
+        over every unit of ``model/layer`` in chunk jobs for the workers; returns the job
+        ids (existing ones for work already queued)."""
         from atlas.jobs.chunks import enqueue_layer_chunks
 
         with self.reading() as session:
             actor = require_role(session, self._author(author), "curator", "queue compute jobs").name
         model, _, layer_name = layer.partition("/")
-        ids = enqueue_layer_chunks(self, kind, model, layer_name, chunk_size=chunk_size)
+        ids = enqueue_layer_chunks(self, kind, model, layer_name, chunk_size=chunk_size, params=params)
         with self.writing() as session:
             audit.record(session, actor, "jobs.enqueue", "layer", layer, None,
-                         {"kind": kind, "chunk_size": chunk_size, "jobs": ids})
+                         {"kind": kind, "chunk_size": chunk_size, "params": params, "jobs": ids})
         return ids
 
     def cancel_job(self, job_id: int, author: str | None = None) -> bool:

@@ -1,48 +1,312 @@
-"""The curation app, driven by Streamlit's AppTest on a seeded catalogue (both dialects)."""
+"""The curation app, driven by Streamlit's AppTest on a seeded catalogue.
 
+Pages that only read run on SQLite; every write runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import io
 from pathlib import Path
 
 import pytest
 import streamlit as st
+from app_seed import RICH, seed
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from atlas import Catalog
+from atlas.records import UserInfo
 
 APP = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
+sqlite_only = pytest.mark.parametrize("dialect", ["sqlite"])
 
 
 @pytest.fixture
-def app(demo_catalog: Catalog, db_url: str, blob_dir: str, monkeypatch):
+def cat(demo_catalog: Catalog) -> Catalog:
+    return seed(demo_catalog)
+
+
+@pytest.fixture
+def app(cat: Catalog, db_url: str, blob_dir: str, monkeypatch):
     monkeypatch.setenv("ATLAS_DATABASE_URL", db_url)
     monkeypatch.setenv("ATLAS_BLOB_URL", blob_dir)
     monkeypatch.setenv("ATLAS_USER", "carl")
+    monkeypatch.delenv("ATLAS_AUTH", raising=False)
     st.cache_resource.clear()
-    demo_catalog.set_label("demo/conv2/3", "curve detector", author="carl")
     yield AppTest.from_file(APP, default_timeout=30)
     st.cache_resource.clear()
 
 
-def test_home_shows_figures_and_activity(app: AppTest):
-    app.run()
-    assert not app.exception
-    assert [m.value for m in app.metric] == ["1", "3", "0"]
-    assert any("label.set" in md.value for md in app.markdown)
+def open_page(at: AppTest, page: str, user: str | None = None, **query: str) -> AppTest:
+    for name, value in query.items():
+        at.query_params[name] = value
+    if user is not None:
+        at.session_state["acting-user"] = user
+    at.switch_page(f"views/{page}.py").run()
+    assert not at.exception, at.exception
+    return at
 
 
-def test_unit_page_proposes_a_label(app: AppTest, demo_catalog: Catalog):
-    app.session_state["unit_address"] = "demo/conv2/3"
-    app.switch_page("pages/unit.py").run()
-    assert not app.exception
-    assert app.subheader[0].value == "curve detector"
-    app.text_input(key="label_text").set_value("left curve detector")
-    app.button[0].click().run()
-    assert not app.exception
-    label = demo_catalog.feature("demo/conv2/3").label
-    assert (label.text, label.author, label.version) == ("left curve detector", "carl", 2)
+def texts(at: AppTest, kind: str = "markdown") -> str:
+    return "\n".join(str(element.value) for element in at.get(kind))
 
 
+def links(at: AppTest) -> list[str]:
+    return [link.proto.label for link in at.get("page_link")]
+
+
+def rerun(at: AppTest) -> AppTest:
+    """The rerun a write asks for (st.rerun) is run by AppTest on its own; this checks it."""
+    assert not at.exception, at.exception
+    return at
+
+
+# -- reading --------------------------------------------------------------------------
+
+
+@sqlite_only
+def test_home_shows_figures_activity_and_searches(app: AppTest):
+    open_page(app, "home")
+    figures = {m.label: m.value for m in app.metric}
+    assert figures == {"models": "1", "units": "56", "labelled": "4", "accepted": "1",
+                       "circuits": "1", "evidence": "2"}
+    assert "label.set" in texts(app)
+    app.text_input(key="home-query").set_value("curve")
+    app.button(key="FormSubmitter:home-search-Search").click().run()
+    assert app.title[0].value == "Search" and RICH in links(app)
+
+
+@sqlite_only
+def test_layer_browser_filters_and_pages(app: AppTest):
+    open_page(app, "layer")
+    app.selectbox(key="layer-name").set_value("conv2").run()
+    assert len(app.get("image")) == 16 and "3" in links(app)
+    assert "curve detector · proposed" in texts(app, "caption")
+    app.selectbox(key="layer-labelled").set_value("labelled").run()
+    assert links(app)[-2:] == ["3", "5"]
+    app.selectbox(key="layer-status").set_value("disputed").run()
+    assert links(app)[-1:] == ["5"] and "1 of 16 units" in texts(app, "caption")
+    app.selectbox(key="layer-status").set_value("any")
+    app.selectbox(key="layer-labelled").set_value("all")
+    app.selectbox(key="layer-family").set_value("curve detectors").run()
+    assert "1 of 16 units" in texts(app, "caption")
+    app.selectbox(key="layer-family").set_value("any")
+    app.selectbox(key="layer-name").set_value("conv3").run()
+    assert "32 of 32 units in demo/conv3 match; showing 32" in texts(app, "caption")
+    app.selectbox(key="layer-size").set_value(32).run()
+    assert app.number_input(key="layer-page").label == "Page (of 1)"
+
+
+@sqlite_only
+def test_unit_page_shows_everything_known(app: AppTest):
+    open_page(app, "unit", address=RICH)
+    assert app.title[0].value == RICH and app.subheader[0].value == "curve detector"
+    captions = texts(app, "caption")
+    assert "families: curve detectors" in captions
+    # channel, negative, diversity, examples; the other ends of 7 edges and 4 kernels
+    assert len(app.get("image")) == 4 + 7 + 4
+    assert "-4 · unlabelled" in captions and "+2.5 · circle" in captions
+    assert app.get("vega_lite_chart"), "the tuning curve is plotted"
+    note = next(m for m in app.markdown if "<script>" in m.value)
+    assert note.allow_html is False, "notes never render raw HTML"
+    assert any(b.proto.url.startswith("https://distill.pub") for b in app.get("link_button"))
+    assert "in circuit curves" in links(app)
+
+
+@sqlite_only
+def test_unit_page_for_a_viewer_has_no_forms(app: AppTest):
+    open_page(app, "unit", user="vic", address=RICH)
+    assert "vic is a viewer: curators propose labels." in texts(app, "caption")
+    assert "vic is a viewer: curators add evidence." in texts(app, "caption")
+    assert not app.button and not app.text_area
+
+
+@sqlite_only
 def test_unit_page_bad_address_is_an_error_not_a_crash(app: AppTest):
-    app.session_state["unit_address"] = "demo/../x"
-    app.switch_page("pages/unit.py").run()
-    assert not app.exception
+    open_page(app, "unit", address="demo/../x")
     assert "invalid layer name" in app.error[0].value
+
+
+@sqlite_only
+def test_search_with_filters(app: AppTest):
+    open_page(app, "search", q="curve")
+    assert RICH in links(app) and "circuit curves" in links(app)
+    assert "**curve**" in texts(app).lower()
+    app.selectbox(key="search-status").set_value("disputed").run()
+    assert app.info[0].value == "No matches."
+    app.text_input[0].set_value("frequency").run()
+    assert links(app)[-1] == "demo/conv2/5"
+
+
+@sqlite_only
+def test_circuit_page_draws_lists_and_exports(app: AppTest):
+    open_page(app, "circuit", name="curves")
+    assert app.header[0].value == "curves"
+    assert any(type(e).__name__ == "UnknownElement" for e in app.main), "the st-cytoscape graph"
+    assert {"demo/conv1/0", RICH} <= set(links(app))
+    assert "`demo/conv1/0` → `demo/conv2/3` — line feeds curve" in texts(app)
+    assert [b.proto.label for b in app.get("download_button")] == ["JSON", "GRAPHML", "CYTOSCAPE", "DOT", "SVG", "PNG"]
+
+
+@sqlite_only
+def test_review_queue_lists_waiting_labels(app: AppTest):
+    open_page(app, "review", user="rita")
+    assert set(links(app)) >= {RICH, "demo/conv2/5", "demo/conv3/1"}
+    assert "3 labels waiting" in texts(app, "caption")
+    assert {b.proto.label for b in app.button} == {"Accept", "Reject", "Dispute"}
+
+
+@sqlite_only
+def test_jobs_page_for_a_viewer_only_watches(app: AppTest):
+    open_page(app, "jobs", user="vic")
+    assert [m.label for m in app.metric] == ["queued", "running", "done", "failed", "cancelled"]
+    assert "vic is a viewer" in texts(app, "caption")
+
+
+@sqlite_only
+def test_trusted_header_identity_needs_the_header(app: AppTest, monkeypatch):
+    monkeypatch.setenv("ATLAS_AUTH", "header")
+    open_page(app, "home")
+    assert "the request has no X-Forwarded-User header" in app.error[0].value
+    assert not app.metric
+
+
+def test_trusted_header_names_a_user(monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(APP).parent))
+    from identity import can_review, can_write, user_from_headers
+
+    users = [UserInfo("vic", "viewer"), UserInfo("rita", "reviewer")]
+    rita = user_from_headers({"X-Forwarded-User": "rita"}, users)
+    assert rita == users[1] and can_write(rita) and can_review(rita)
+    assert not can_write(users[0])
+
+
+# -- writing (both dialects) ------------------------------------------------------------
+
+
+def test_unit_page_proposes_a_label(app: AppTest, cat: Catalog):
+    open_page(app, "unit", address=RICH)
+    app.text_input(key=f"label-text:{RICH}").set_value("left curve detector")
+    app.text_input(key=f"label-reason:{RICH}").set_value("fires on left curves")
+    rerun(app.button(key="FormSubmitter:label-demo/conv2/3-Save label").click().run())
+    label = cat.feature(RICH).label
+    assert (label.text, label.author, label.version, label.reason) == (
+        "left curve detector", "carl", 2, "fires on left curves")
+    assert app.success[0].value == "Saved version 2."
+    assert cat.audit_log(RICH, limit=1)[0].action == "label.set"
+
+
+def test_concurrent_label_edit_is_a_conflict_that_can_be_reapplied(app: AppTest, cat: Catalog):
+    open_page(app, "unit", address=RICH)
+    cat.set_label(RICH, "curve detector (radial)", author="cora", expected_version=1)
+    app.text_input(key=f"label-text:{RICH}").set_value("left curve detector")
+    rerun(app.button(key="FormSubmitter:label-demo/conv2/3-Save label").click().run())
+    assert "cora saved version 2 while you were editing" in app.error[0].value
+    assert "curve detector \\(radial\\)" in app.error[0].value
+    assert app.text_input(key=f"merge-{RICH}").value == "curve detector (radial) / left curve detector"
+    rerun(app.button(key=f"reapply-{RICH}").click().run())
+    history = [(h.version, h.text, h.author) for h in cat.label_history(RICH)]
+    assert history == [(1, "curve detector", "carl"), (2, "curve detector (radial)", "cora"),
+                       (3, "left curve detector", "carl")]
+    assert [e.action for e in cat.audit_log(RICH, limit=3)] == ["label.set", "label.conflict", "label.set"]
+
+
+def test_concurrent_label_edit_can_be_merged(app: AppTest, cat: Catalog):
+    open_page(app, "unit", address=RICH)
+    cat.set_label(RICH, "radial curve", author="cora", expected_version=1)
+    app.text_input(key=f"label-text:{RICH}").set_value("left curve")
+    app.button(key="FormSubmitter:label-demo/conv2/3-Save label").click().run()
+    app.text_input(key=f"merge-{RICH}").set_value("radial left curve")
+    rerun(app.button(key=f"save-merged-{RICH}").click().run())
+    assert cat.feature(RICH).label.text == "radial left curve"
+
+
+def png(size=(8, 8)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, "red").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_evidence_note_link_and_image(app: AppTest, cat: Catalog):
+    open_page(app, "unit", address=RICH)
+    target = f"feature={RICH}"
+    app.text_area(key=f"note-body-{target}").set_value("Also **left** curves")
+    rerun(app.button(key=f"FormSubmitter:note-{target}-Add note").click().run())
+    app.text_input(key=f"link-url-{target}").set_value("javascript:alert(1)")
+    app.button(key=f"FormSubmitter:link-{target}-Add link").click().run()
+    assert "http or https" in app.error[0].value
+    app.file_uploader(key=f"image-file-{target}").set_value(("bomb.png", b"not an image", "image/png"))
+    app.button(key=f"FormSubmitter:image-{target}-Add image").click().run()
+    assert "not a PNG or JPEG" in app.error[0].value
+    app.file_uploader(key=f"image-file-{target}").set_value(("curve.png", png(), "image/png"))
+    app.text_input(key=f"image-caption-{target}").set_value("activation map")
+    rerun(app.button(key=f"FormSubmitter:image-{target}-Add image").click().run())
+    items = cat.evidence(feature=RICH)
+    assert [(e.kind, e.author) for e in items[-2:]] == [("note", "carl"), ("image", "carl")]
+    assert items[-1].body == "activation map" and cat.blobs.get_png(items[-1].blobs[0]).format == "PNG"
+    assert "Also **left** curves" in texts(app)
+
+
+def test_reviewer_accepts_and_curator_disputes(app: AppTest, cat: Catalog):
+    open_page(app, "review", user="rita")
+    app.text_input(key="review-reason-demo/conv3/1").set_value("clear dog heads in examples")
+    rerun(app.button(key="review-Accept-demo/conv3/1").click().run())
+    label = cat.feature("demo/conv3/1").label
+    assert (label.status, label.author, label.reason) == ("accepted", "rita", "clear dog heads in examples")
+    open_page(app, "review", user="carl")
+    assert {b.proto.label for b in app.button} == {"Dispute"}
+    rerun(app.button(key=f"review-Dispute-{RICH}").click().run())
+    assert cat.feature(RICH).label.status == "disputed"
+
+
+def test_review_of_a_label_changed_meanwhile_is_a_conflict(app: AppTest, cat: Catalog):
+    open_page(app, "review", user="rita")
+    cat.set_label(RICH, "something else", author="cora")
+    app.button(key=f"review-Accept-{RICH}").click().run()
+    assert "conflict" in app.error[0].value
+    assert cat.feature(RICH).label.status == "proposed"
+
+
+def test_circuit_editing(app: AppTest, cat: Catalog):
+    open_page(app, "circuit", name="curves")
+    app.text_input(key="new-circuit-name").set_value("dogs")
+    rerun(app.button(key="FormSubmitter:new-circuit-Create circuit").click().run())
+    assert app.header[0].value == "dogs"
+    for address in ("demo/conv3/1", "demo/conv3/2"):
+        app.text_input(key="circuit-add-address").set_value(address)
+        rerun(app.button(key="FormSubmitter:add-node-Add node").click().run())
+    app.selectbox(key="circuit-edge-src").set_value("demo/conv3/1")
+    app.selectbox(key="circuit-edge-dst").set_value("demo/conv3/2")
+    rerun(app.button(key="FormSubmitter:add-edge-Add edge").click().run())
+    app.text_area(key="circuit-claim").set_value("Ablating conv3/1 removes dog heads")
+    rerun(app.button(key="FormSubmitter:add-claim-Add claim").click().run())
+    rerun(app.button(key="remove-node-demo/conv3/2").click().run())
+    info = cat.circuit("dogs")
+    assert info.nodes == [("demo/conv3/1", None)] and info.edges == []
+    assert [c.prediction for c in info.claims] == ["Ablating conv3/1 removes dog heads"]
+    open_page(app, "circuit", user="rita")
+    claim = info.claims[0].id
+    app.selectbox(key=f"claim-status-{claim}").set_value("supported")
+    rerun(app.button(key=f"claim-judge-{claim}").click().run())
+    assert cat.circuit("dogs").claims[0].status == "supported"
+
+
+def test_unit_page_adds_to_a_circuit(app: AppTest, cat: Catalog):
+    open_page(app, "unit", address="demo/conv3/5")
+    app.text_input(key="add-circuit-role").set_value("output")
+    rerun(app.button(key="FormSubmitter:add-to-circuit-demo/conv3/5-Add to circuit").click().run())
+    assert ("demo/conv3/5", "output") in cat.circuit("curves").nodes
+    assert "in circuit curves" in links(app)
+
+
+def test_jobs_are_queued_and_cancelled(app: AppTest, cat: Catalog):
+    open_page(app, "jobs")
+    app.selectbox(key="jobs-layer").set_value("demo/conv3")
+    rerun(app.button(key="FormSubmitter:enqueue-Queue").click().run())
+    assert app.success[0].value == "Queued 2 visualization jobs for demo/conv3."
+    assert [(j.kind, j.params["units"][0], j.params["kinds"]) for j in cat.jobs()] == [
+        ("vis", 16, ["channel"]), ("vis", 0, ["channel"])]
+    app.number_input(key="jobs-cancel-id").set_value(cat.jobs()[0].id)
+    rerun(app.button(key="FormSubmitter:cancel-Cancel job").click().run())
+    assert cat.job_counts() == {"queued": 1, "cancelled": 1}
+    assert [e.action for e in cat.audit_log(limit=2)] == ["jobs.cancel", "jobs.enqueue"]

@@ -1,0 +1,84 @@
+"""Jobs: the compute queue with live progress, and queueing compute for a layer.
+
+Workers (`atlas worker`, on this machine or many) run the jobs; this page only queues and
+watches them. The table refreshes itself every few seconds without rerunning the page.
+"""
+
+from datetime import timedelta
+
+import pandas as pd
+import streamlit as st
+from components.flash import flash
+from identity import can_write
+from session import page
+
+from atlas import AtlasError
+
+REFRESH = timedelta(seconds=2)
+# atlas.optvis.objectives.VIS_KINDS, not imported: that module would load torch into the app.
+VIS_KINDS = ("channel", "neuron", "negative", "diversity")
+
+cat, user = page()
+st.title("Jobs")
+
+
+def table(jobs: list) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "id": job.id, "kind": job.kind, "status": job.status,
+        "target": f"{job.params.get('model', '')}/{job.params.get('layer', '')}".strip("/"),
+        "units": len(job.params.get("units", [])) or None, "progress": job.fraction,
+        "message": job.progress_message or job.error or "", "tries": f"{job.attempts}/{job.max_attempts}",
+        "created": job.created_at,
+    } for job in jobs])
+
+
+@st.fragment(run_every=REFRESH)
+def queue_view() -> None:
+    counts = cat.job_counts()
+    for column, status in zip(st.columns(5), ("queued", "running", "done", "failed", "cancelled")):
+        column.metric(status, counts.get(status, 0))
+    jobs = cat.jobs(limit=100)
+    if not jobs:
+        st.caption("No jobs yet.")
+        return
+    st.dataframe(table(jobs), hide_index=True, use_container_width=True, column_config={
+        "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0, format="percent"),
+    })
+
+
+queue_view()
+if not can_write(user):
+    st.caption(f"{user.name} is a viewer: curators queue and cancel jobs.")
+    st.stop()
+
+left, right = st.columns(2)
+with left, st.form("enqueue"):
+    st.markdown("**Visualize a layer** (workers: `atlas worker`)")
+    layers = [layer.address for m in cat.models() for layer in cat.layers(m.name)]
+    layer = st.selectbox("Layer", layers, key="jobs-layer")
+    kinds = st.multiselect("Visualizations", VIS_KINDS, default=["channel"], key="jobs-vis-kinds")
+    knobs = st.columns(3)
+    size = knobs[0].number_input("Image size", 32, 512, 128, key="jobs-size")
+    steps = knobs[1].number_input("Steps", 1, 4096, 512, key="jobs-steps")
+    chunk = knobs[2].number_input("Units per job", 1, 1024, 16, key="jobs-chunk")
+    if st.form_submit_button("Queue"):
+        params = {"kinds": kinds, "render": {"size": int(size), "steps": int(steps)}, "force": False}
+        try:
+            ids = cat.enqueue_layer_compute("vis", layer, int(chunk), params, author=user.name)
+        except AtlasError as exc:
+            st.error(str(exc))
+        else:
+            flash(f"Queued {len(ids)} visualization job{'s' if len(ids) != 1 else ''} for {layer}.")
+with right, st.form("cancel"):
+    st.markdown("**Cancel a job**")
+    job_id = st.number_input("Job id", 1, step=1, key="jobs-cancel-id")
+    if st.form_submit_button("Cancel job"):
+        try:
+            cancelled = cat.cancel_job(int(job_id), author=user.name)
+        except AtlasError as exc:
+            st.error(str(exc))
+        else:
+            if not cancelled:
+                st.warning(f"Job {job_id} had already finished.")
+            else:
+                flash(f"Job {job_id} cancelled.")

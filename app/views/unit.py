@@ -1,0 +1,106 @@
+"""Unit page: everything known about one feature, and the forms to curate it."""
+
+import streamlit as st
+from components import evidence
+from components.blobview import show_blob
+from components.connections import connection_cards
+from components.flash import flash
+from components.label_editor import editor
+from components.links import circuit_link, from_url
+from components.text import plain
+from components.thumbs import blob_bytes
+from identity import can_write
+from session import page
+
+from atlas import AtlasError
+
+VIS_KINDS = ("vis.channel", "vis.neuron", "vis.negative", "vis.diversity")
+TOP_K = 8
+
+cat, user = page()
+address = st.text_input("Unit address (model/layer/unit)", value=from_url("address", "unit-address"))
+if not address:
+    st.info("Open a unit from the layer browser or search, or type its address.")
+    st.stop()
+try:
+    feature = cat.feature(address)
+except AtlasError as exc:
+    st.error(str(exc))
+    st.stop()
+st.query_params["address"] = feature.address
+st.session_state["unit-address"] = feature.address
+address, label = feature.address, feature.label
+
+
+def shas(blobs: dict) -> list[str]:
+    """Every blob hash of an artifact (``{"image": sha}``, ``{"images": [...]}``, …)."""
+    return [sha for value in blobs.values() for sha in (value if isinstance(value, list) else [value])]
+
+
+st.title(address)
+st.subheader(plain(label.text) if label else "(unlabelled)")
+if label:
+    st.caption(f"{label.status} · version {label.version} by {label.author}"
+               + (f" · confidence {label.confidence:.2f}" if label.confidence is not None else ""))
+families = cat.families_of(address)
+if families:
+    st.caption("families: " + ", ".join(plain(f) for f in families))
+
+artifacts = cat.artifacts(address)
+left, right = st.columns([3, 2])
+with left:
+    visuals, examples, connections, curves = st.tabs(
+        ["Visualizations", "Dataset examples", "Connections", "Tuning curves"])
+    with visuals:
+        shown = [a for a in artifacts if a.kind in VIS_KINDS]
+        for artifact in shown:
+            images = shas(artifact.blobs)
+            st.image([blob_bytes(cat, sha) for sha in images], caption=[artifact.kind] * len(images), width=160)
+        if not shown:
+            st.caption("No visualizations computed yet (Jobs page: vis.channel for this layer).")
+    with examples:
+        shown = [a for a in artifacts if a.kind == "examples"]
+        for artifact in shown:
+            st.image([blob_bytes(cat, sha) for sha in shas(artifact.blobs)], width=96)
+        if not shown:
+            st.caption("No dataset examples computed yet.")
+    with connections:
+        st.markdown("**Top inputs**")
+        connection_cards(cat, cat.top_inputs(address, TOP_K), "src")
+        st.markdown("**Top outputs**")
+        connection_cards(cat, cat.top_outputs(address, TOP_K), "dst")
+    with curves:
+        shown = [a for a in artifacts if a.kind == "tuning_curve"]
+        for artifact in shown:
+            for sha in shas(artifact.blobs):
+                show_blob(cat, sha, artifact.params.get("title", "tuning curve"), artifact.params)
+        if not shown:
+            st.caption("No tuning curves yet.")
+
+with right:
+    st.markdown("**Propose a label**")
+    editor(cat, user, feature)
+    with st.expander("Label history", expanded=True):
+        for item in reversed(cat.label_history(address)):
+            reason = f" — {plain(item.reason)}" if item.reason else ""
+            st.markdown(f"v{item.version} · **{plain(item.text)}** · {item.status} · {plain(item.author)} · "
+                        f"{item.created_at:%Y-%m-%d %H:%M}{reason}")
+    st.markdown("**Circuits**")
+    circuits = cat.circuits()
+    if can_write(user) and circuits:
+        with st.form(f"add-to-circuit-{address}"):
+            circuit = st.selectbox("Add to circuit", circuits, key="add-circuit-name")
+            role = st.text_input("Role in the circuit (optional)", key="add-circuit-role")
+            if st.form_submit_button("Add to circuit"):
+                try:
+                    cat.add_circuit_node(circuit, address, role or None, author=user.name)
+                except AtlasError as exc:
+                    st.error(str(exc))
+                else:
+                    flash(f"Added to {circuit}.")
+    for name in cat.circuits_of(address):
+        circuit_link(name, f"in circuit {name}")
+
+st.subheader("Evidence")
+evidence.show(cat, cat.evidence(feature=address))
+evidence.add_forms(cat, user, {"feature": address})

@@ -1,0 +1,96 @@
+"""Server-side render time of the layer browser's grid at 512 units per page.
+
+    python benchmarks/layer_grid.py [--units 832] [--page 512] [--repeats 3]
+
+A fresh SQLite catalogue gets a layer of ``--units`` units (832, like InceptionV1's
+mixed4c), each with a 128-pixel channel visualization in the blob store and every fourth
+one labelled. The layer page is run through Streamlit's AppTest (the whole script: the
+catalogue query, thumbnails and every element of the grid, without the browser) with
+``--page`` units per page: cold (the thumbnail cache empty, every blob read and scaled)
+and warm (thumbnails cached), best of ``--repeats``. The baseline is the catalogue query
+alone (``Catalog.layer_page``). Target: warm render under 1.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# The app tests' seeding helpers; they replace this script's own folder on the path,
+# where benchmarks/queue.py would shadow the standard library's queue module.
+sys.path[0] = str(ROOT / "tests")
+sys.path.insert(1, str(ROOT / "app"))  # the thumbnail cache, to empty it for the cold run
+
+from app_seed import add_visualizations
+from components import thumbs
+from streamlit.testing.v1 import AppTest
+
+from atlas import Catalog
+
+TARGET_S = 1.5
+LAYER = "bench/mixed4c"
+
+
+def build(directory: str, units: int) -> tuple[str, str]:
+    url, blobs = f"sqlite:///{directory}/atlas.db", f"{directory}/blobs"
+    with Catalog.init(url, blobs, admin="bench") as cat:
+        cat.add_model("bench", "inceptionv1", layers=[
+            {"name": "mixed4c", "kind": "concat", "channels": units, "spatial_shape": [14, 14]}])
+        add_visualizations(cat, LAYER, units, size=128)
+        for channel in range(0, units, 4):
+            cat.set_label(f"{LAYER}/{channel}", f"unit {channel} detector")
+    return url, blobs
+
+
+def render(page_size: int) -> float:
+    """Seconds for one run of the layer page at ``page_size`` (the app already warm)."""
+    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=120)
+    at.switch_page("views/layer.py").run()
+    at.selectbox(key="layer-size").set_value(page_size)
+    start = time.perf_counter()
+    at.run()
+    elapsed = time.perf_counter() - start
+    assert not at.exception and len(at.get("image")) == page_size, at.exception
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--units", type=int, default=832)
+    parser.add_argument("--page", type=int, default=512, choices=[32, 64, 128, 256, 512])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as directory:
+        start = time.perf_counter()
+        url, blobs = build(directory, args.units)
+        print(f"catalogue: {args.units} units with 128 px visualizations in {time.perf_counter() - start:.1f} s")
+        os.environ.update(ATLAS_DATABASE_URL=url, ATLAS_BLOB_URL=blobs, ATLAS_USER="bench")
+        os.environ.pop("ATLAS_AUTH", None)
+
+        with Catalog.open(url, blobs) as cat:
+            query = min(_timed(lambda: cat.layer_page(LAYER, 0, args.page)) for _ in range(args.repeats))
+        render(32)  # imports and the first script run are not what is measured
+        thumbs._thumbnail.cache_clear()
+        cold = render(args.page)
+        warm = min(render(args.page) for _ in range(args.repeats))
+
+    print(f"catalogue query (baseline), {args.page} units: {query * 1000:.0f} ms")
+    print(f"grid render, cold thumbnails:  {cold:.2f} s  ({cold / query:.0f}x the query)")
+    print(f"grid render, cached thumbnails: {warm:.2f} s  ({warm / query:.0f}x the query)")
+    print(f"target {TARGET_S} s: {'met' if warm < TARGET_S else 'MISSED'} (ratio {warm / TARGET_S:.2f})")
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+if __name__ == "__main__":
+    main()

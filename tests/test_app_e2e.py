@@ -1,0 +1,123 @@
+"""The app in a real browser: `streamlit run` on 127.0.0.1 driven by Playwright with
+Debian's Chromium. A curator opens a unit, proposes a label and finds it through search;
+the test saves a screenshot of each step.
+
+Under CI (``CI`` set) a missing browser or Playwright fails the test instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from app_seed import RICH, seed
+from conftest import DEMO_LAYERS
+
+from atlas import Catalog
+from atlas.launch import app_command
+
+CHROMIUM = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+STARTUP_SECONDS = 60
+STEP_MS = 30_000
+
+pytestmark = pytest.mark.slow
+
+
+def unavailable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"the browser test cannot run under CI: {reason}")
+    pytest.skip(reason)
+
+
+def chromium() -> str:
+    found = next((path for path in CHROMIUM if Path(path).exists()), None) or shutil.which("chromium")
+    if found is None:
+        unavailable("Chromium is not installed (apt-get install chromium)")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_healthy(url: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(f"streamlit exited with {server.returncode}: {server.stdout.read()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError(f"streamlit did not become healthy within {STARTUP_SECONDS} s")
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    """A seeded SQLite catalogue served by `streamlit run`; yields the base URL."""
+    url, blobs = f"sqlite:///{tmp_path / 'atlas.db'}", str(tmp_path / "blobs")
+    with Catalog.init(url, blobs, admin="alice") as cat:
+        cat.add_user("carl", "curator")
+        cat.add_user("rita", "reviewer")
+        cat.add_user("cora", "curator")
+        cat.add_model("demo", "demo_cnn", layers=DEMO_LAYERS)
+        seed(cat)
+    port = free_port()
+    env = {**os.environ, "ATLAS_DATABASE_URL": url, "ATLAS_BLOB_URL": blobs, "ATLAS_USER": "carl"}
+    env.pop("ATLAS_AUTH", None)
+    server = subprocess.Popen(app_command(port), env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_healthy(base, server)
+        yield base, url, blobs
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_curator_proposes_a_label_and_finds_it(server, tmp_path: Path):
+    try:
+        from playwright.sync_api import expect, sync_playwright
+    except ImportError:
+        unavailable("playwright is not installed (pip install playwright)")
+    executable = chromium()
+    base, db_url, blobs = server
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(STEP_MS)
+        expect.set_options(timeout=STEP_MS)
+
+        page.goto(f"{base}/unit?address={RICH}")
+        expect(page.get_by_role("heading", name=RICH)).to_be_visible()
+        expect(page.get_by_text("curve detector").first).to_be_visible()
+        page.get_by_label("Label", exact=True).fill("left-facing curve detector")
+        page.get_by_role("button", name="Save label").click()
+        expect(page.get_by_text("Saved version 2.")).to_be_visible()
+        page.screenshot(path=str(tmp_path / "unit.png"), full_page=True)
+
+        page.get_by_role("link", name="Search").click()
+        query = page.get_by_label("Query")
+        query.fill("left-facing")
+        query.press("Enter")
+        expect(page.get_by_role("link", name=RICH)).to_be_visible()
+        page.screenshot(path=str(tmp_path / "search.png"), full_page=True)
+        browser.close()
+
+    with Catalog.open(db_url, blobs) as cat:
+        label = cat.feature(RICH).label
+    assert (label.text, label.author, label.version) == ("left-facing curve detector", "carl", 2)
+    assert (tmp_path / "search.png").stat().st_size > 10_000
