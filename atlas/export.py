@@ -92,7 +92,7 @@ def to_dot(graph: Subgraph) -> str:
         lines.append("  }")
     peak = max((abs(e.strength) for e in graph.edges), default=0.0) or 1.0
     for edge in graph.edges:
-        colour = "#2166ac" if edge.strength >= 0 else "#b2182b"
+        colour = "#2166ac" if edge.sign >= 0 else "#b2182b"
         width = 0.5 + 4.0 * abs(edge.strength) / peak
         lines.append(
             f"  {_dot_quote(edge.src)} -> {_dot_quote(edge.dst)} "

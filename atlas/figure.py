@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from atlas.blobs import BlobStore
 from atlas.errors import AtlasError
-from atlas.graph import GraphNode, Subgraph
+from atlas.graph import GraphEdge, GraphNode, Subgraph
 
 TILE = 96
 COLUMN_GAP = 150
@@ -56,9 +56,9 @@ def layout(graph: Subgraph) -> Layout:
     return Layout(positions, titles, width, height)
 
 
-def _edge_style(strength: float, peak: float) -> tuple[tuple[int, int, int], float]:
-    colour = NEUTRAL if strength == 0 else POSITIVE if strength > 0 else NEGATIVE
-    return colour, 1.0 + 7.0 * abs(strength) / peak
+def _edge_style(edge: GraphEdge, peak: float) -> tuple[tuple[int, int, int], float]:
+    colour = NEUTRAL if edge.sign == 0 else POSITIVE if edge.sign > 0 else NEGATIVE
+    return colour, 1.0 + 7.0 * abs(edge.strength) / peak
 
 
 def _caption(node: GraphNode) -> list[str]:
@@ -88,7 +88,7 @@ def png(graph: Subgraph, blobs: BlobStore | None = None) -> bytes:
     font = ImageFont.load_default()
     peak = max((abs(e.strength) for e in graph.edges), default=0.0) or 1.0
     for edge in sorted(graph.edges, key=lambda e: abs(e.strength)):
-        colour, width = _edge_style(edge.strength, peak)
+        colour, width = _edge_style(edge, peak)
         draw.line([*_endpoints(plan, edge.src, edge.dst)], fill=colour, width=max(1, round(width)))
     for title, x in plan.columns:
         draw.text((x, MARGIN), title, fill="black", font=font)
@@ -115,7 +115,7 @@ def svg(graph: Subgraph, blobs: BlobStore | None = None) -> str:
         '<rect width="100%" height="100%" fill="white"/>',
     ]
     for edge in sorted(graph.edges, key=lambda e: abs(e.strength)):
-        colour, width = _edge_style(edge.strength, peak)
+        colour, width = _edge_style(edge, peak)
         (x1, y1), (x2, y2) = _endpoints(plan, edge.src, edge.dst)
         mid = (x1 + x2) / 2
         parts.append(

@@ -46,6 +46,14 @@ class GraphEdge:
     positive_mass: float | None
     negative_mass: float | None
 
+    @property
+    def sign(self) -> float:
+        """Excitatory (> 0) or inhibitory (< 0): the kernel's net mass when known (weight
+        strengths are norms, always positive), else the sign of the strength."""
+        if self.positive_mass is not None and self.negative_mass is not None:
+            return self.positive_mass - abs(self.negative_mass)
+        return self.strength
+
 
 @dataclass
 class Subgraph:
