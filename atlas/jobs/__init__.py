@@ -1,0 +1,31 @@
+"""Durable compute jobs in the catalogue's database, and the workers that run them.
+
+    from atlas.jobs import JobContext, JobOutput, job_kind, enqueue_layer_chunks, wait_for_jobs
+
+    @job_kind("vis.channel")
+    def render(ctx: JobContext) -> JobOutput: ...
+
+    ids = enqueue_layer_chunks(catalog, "vis.channel", "demo", "conv3", chunk_size=8)
+    wait_for_jobs(catalog, ids)          # while `atlas worker` processes run the chunks
+"""
+
+from atlas.jobs.chunks import enqueue_layer_chunks
+from atlas.jobs.kinds import (
+    JobContext,
+    JobInterrupted,
+    JobOutput,
+    import_kind_modules,
+    job_kind,
+    register_kind,
+    registered_kinds,
+)
+from atlas.jobs.queue import JobQueue
+from atlas.jobs.records import FINISHED, JobInfo, JobSpec, LeaseLost
+from atlas.jobs.watch import status_summary, wait_for_jobs
+from atlas.jobs.worker import Worker, WorkerConfig
+
+__all__ = [
+    "FINISHED", "JobContext", "JobInfo", "JobInterrupted", "JobOutput", "JobQueue", "JobSpec",
+    "LeaseLost", "Worker", "WorkerConfig", "enqueue_layer_chunks", "import_kind_modules",
+    "job_kind", "register_kind", "registered_kinds", "status_summary", "wait_for_jobs",
+]

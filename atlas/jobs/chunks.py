@@ -1,0 +1,65 @@
+"""Splitting a layer's units into chunk jobs, so several workers share one layer.
+
+Each chunk is one job whose params are the caller's params plus ``model``, ``layer`` and
+``units``. Its dedupe key is derived from all of them, so enqueueing the same compute twice
+(a re-run command, two users) finds the existing jobs instead of doing the work again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from atlas.errors import InvalidInput
+from atlas.jobs.queue import JobQueue
+from atlas.jobs.records import JobSpec
+
+if TYPE_CHECKING:
+    from atlas.catalog import Catalog
+
+DEDUPE_KEY_LENGTH = 300  # the jobs.dedupe_key column
+
+
+def chunk_dedupe_key(kind: str, params: dict) -> str:
+    """A readable key (``kind:model/layer:first-last``) made unique by a hash of everything."""
+    canonical = json.dumps({"kind": kind, "params": params}, sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(canonical.encode()).hexdigest()[:24]
+    units = params["units"]
+    readable = f"{kind}:{params['model']}/{params['layer']}:{units[0]}-{units[-1]}"
+    return f"{readable[:DEDUPE_KEY_LENGTH - len(digest) - 1]}:{digest}"
+
+
+def enqueue_layer_chunks(
+    catalog: Catalog,
+    kind: str,
+    model: str,
+    layer: str,
+    units: Sequence[int] | None = None,
+    chunk_size: int = 16,
+    params: dict | None = None,
+    priority: int = 0,
+    max_attempts: int = 3,
+) -> list[int]:
+    """Enqueue ``kind`` over ``units`` of ``model/layer`` (default: all of its channels) in
+    chunks of ``chunk_size`` units; returns the job ids, existing ones included."""
+    if chunk_size < 1:
+        raise InvalidInput(f"chunk size must be at least 1, not {chunk_size}")
+    channels = catalog.layer(f"{model}/{layer}").channels
+    units = sorted(set(range(channels) if units is None else units))
+    if not units:
+        raise InvalidInput("no units to compute")
+    bad = [u for u in units if not 0 <= u < channels]
+    if bad:
+        raise InvalidInput(f"units {bad[:5]} are outside {model}/{layer} (0 to {channels - 1})")
+    base = dict(params or {})
+    specs = []
+    for start in range(0, len(units), chunk_size):
+        chunk_params = {**base, "model": model, "layer": layer, "units": units[start:start + chunk_size]}
+        try:
+            key = chunk_dedupe_key(kind, chunk_params)
+        except TypeError as exc:
+            raise InvalidInput(f"job params must be JSON: {exc}") from None
+        specs.append(JobSpec(kind, chunk_params, priority, key, max_attempts))
+    return JobQueue(catalog.engine).enqueue_many(specs)

@@ -1,0 +1,67 @@
+"""Watching jobs from the outside: one live progress bar over many jobs.
+
+``atlas compute … --wait`` enqueues a layer's chunk jobs and calls ``wait_for_jobs``; the
+bar counts finished jobs plus the reported fraction of running ones, so a single long
+job still moves it. Jobs are durable: leaving the wait (Ctrl-C) leaves them running.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from tqdm import tqdm
+
+from atlas.errors import NotFound
+from atlas.jobs.queue import JobQueue
+from atlas.jobs.records import JobInfo, is_transient
+
+if TYPE_CHECKING:
+    from atlas.catalog import Catalog
+
+BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total_fmt} jobs [{elapsed}<{remaining}{postfix}]"
+
+
+def format_counts(counts: Mapping[str, int]) -> str:
+    """E.g. ``"3 done, 1 running, 2 queued"`` (statuses in lifecycle order)."""
+    order = ("done", "running", "queued", "failed", "cancelled")
+    return ", ".join(f"{counts[s]} {s}" for s in order if counts.get(s))
+
+
+def status_summary(jobs: Sequence[JobInfo]) -> str:
+    return format_counts(Counter(job.status for job in jobs))
+
+
+def wait_for_jobs(
+    catalog: Catalog,
+    job_ids: Sequence[int],
+    progress: Callable[..., Any] = tqdm,
+    poll_seconds: float = 0.5,
+    description: str = "jobs",
+) -> list[JobInfo]:
+    """Block until every job has finished (done, failed or cancelled), showing a live bar
+    made by ``progress`` (tqdm's signature). Returns the final jobs, in id order."""
+    queue = JobQueue(catalog.engine)
+    ids = sorted(set(job_ids))
+    jobs = queue.get_many(ids)
+    missing = sorted(set(ids) - {job.id for job in jobs})
+    if missing:
+        raise NotFound(f"no jobs {missing[:10]}")
+    stale = False  # the last poll could not reach the database
+    with progress(total=len(ids), desc=description, bar_format=BAR_FORMAT) as bar:
+        while True:
+            bar.n = round(sum(job.fraction for job in jobs), 1)
+            note = " (database unavailable, retrying)" if stale else ""
+            bar.set_postfix_str(status_summary(jobs) + note, refresh=False)
+            bar.refresh()
+            if all(job.finished for job in jobs):
+                return jobs
+            time.sleep(poll_seconds)
+            try:
+                jobs, stale = queue.get_many(ids), False
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                stale = True

@@ -1,0 +1,397 @@
+"""The job queue in one process, on SQLite and PostgreSQL: claims, leases, completion in one
+transaction, retries, cancel, progress, layer chunks, waiting, the worker loop and the CLI.
+Crashes, signals and outages with real processes are in test_jobs_faults.py."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+import jobkinds_for_tests  # noqa: F401 - registers the test.* kinds
+from atlas import Catalog
+from atlas.cli import main
+from atlas.db.models import Dataset
+from atlas.errors import InvalidInput, NotFound
+from atlas.jobs import (
+    JobContext,
+    JobOutput,
+    JobQueue,
+    JobSpec,
+    LeaseLost,
+    Worker,
+    WorkerConfig,
+    enqueue_layer_chunks,
+    register_kind,
+    wait_for_jobs,
+)
+from atlas.jobs.progress import ThrottledProgress
+
+FAST = dict(lease_seconds=3.0, poll_seconds=0.05, retry_backoff_seconds=0.05, exit_when_idle=True)
+
+
+@pytest.fixture
+def queue(catalog: Catalog) -> JobQueue:
+    return JobQueue(catalog.engine)
+
+
+def datasets(catalog: Catalog) -> list[str]:
+    with catalog.reading() as session:
+        return sorted(session.scalars(select(Dataset.name)))
+
+
+def record(name: str):  # noqa: ANN201
+    return lambda session: session.add(Dataset(name=name, kind="test", location="-"))
+
+
+def expire(queue: JobQueue, job) -> None:  # noqa: ANN001
+    """Make a claimed job's lease run out now, as if its worker had died."""
+    assert queue.heartbeat(job, -1)
+
+
+# -- enqueue and claim -----------------------------------------------------------------
+
+
+def test_enqueue_with_dedupe_key_returns_the_existing_job(queue: JobQueue):
+    first = queue.enqueue("test.noop", {"a": 1}, dedupe_key="k1")
+    assert queue.enqueue("test.noop", {"a": 2}, dedupe_key="k1") == first
+    ids = queue.enqueue_many([JobSpec("test.noop", dedupe_key="k2"), JobSpec("test.noop", dedupe_key="k1")])
+    assert ids[1] == first and ids[0] != first
+    assert queue.get(first).params == {"a": 1}
+    assert queue.enqueue("test.noop") != queue.enqueue("test.noop")  # no key: always new
+    with pytest.raises(InvalidInput):
+        queue.enqueue("test.noop", max_attempts=0)
+
+
+def test_claim_takes_priority_then_age_and_only_given_kinds(queue: JobQueue):
+    low = queue.enqueue("test.noop", priority=0)
+    high = queue.enqueue("test.noop", priority=5)
+    other = queue.enqueue("test.sleep", priority=9)
+    first = queue.claim("w1", ["test.noop"], 60)
+    assert first.id == high and first.status == "running" and first.attempts == 1
+    assert first.lease_owner == "w1" and first.lease_expires_at > first.started_at
+    assert queue.claim("w2", ["test.noop"], 60).id == low
+    assert queue.claim("w3", ["test.noop"], 60) is None
+    assert queue.claim("w3", ["test.noop", "test.sleep"], 60).id == other
+
+
+def test_complete_writes_result_and_rows_in_one_transaction(catalog: Catalog, queue: JobQueue):
+    job_id = queue.enqueue("test.sleep")
+    job = queue.claim("w1", ["test.sleep"], 60)
+    queue.complete(job, {"answer": 42}, record("row-1"))
+    done = queue.get(job_id)
+    assert done.status == "done" and done.result == {"answer": 42} and done.finished_at
+    assert datasets(catalog) == ["row-1"]
+
+
+def test_a_failing_write_leaves_neither_rows_nor_completion(catalog: Catalog, queue: JobQueue):
+    job_id = queue.enqueue("test.sleep")
+    job = queue.claim("w1", ["test.sleep"], 60)
+
+    def write(session) -> None:  # noqa: ANN001
+        record("row-1")(session)
+        session.flush()
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        queue.complete(job, {"x": 1}, write)
+    assert queue.get(job_id).status == "running" and datasets(catalog) == []
+
+
+def test_a_worker_whose_lease_expired_writes_nothing(catalog: Catalog, queue: JobQueue):
+    job_id = queue.enqueue("test.sleep")
+    slow = queue.claim("slow", ["test.sleep"], 60)
+    expire(queue, slow)
+    assert queue.reap_expired() == 1
+    reaped = queue.get(job_id)
+    assert reaped.status == "queued" and "lease expired: worker slow" in reaped.error
+    fast = queue.claim("fast", ["test.sleep"], 60)
+    assert fast.attempts == 2
+    with pytest.raises(LeaseLost):
+        queue.complete(slow, {"by": "slow"}, record("row"))
+    queue.complete(fast, {"by": "fast"}, record("row"))
+    assert queue.get(job_id).result == {"by": "fast"} and datasets(catalog) == ["row"]
+    assert not queue.heartbeat(slow, 60)
+
+
+def test_a_job_out_of_attempts_fails_when_its_lease_expires(queue: JobQueue):
+    job_id = queue.enqueue("test.noop", max_attempts=1)
+    expire(queue, queue.claim("w1", ["test.noop"], 60))
+    queue.reap_expired()
+    job = queue.get(job_id)
+    assert job.status == "failed" and job.finished_at and "stopped heartbeating" in job.error
+
+
+def test_fail_retries_after_backoff_then_fails_with_the_error(queue: JobQueue):
+    backing_off = queue.enqueue("test.fail", max_attempts=2)
+    assert queue.fail(queue.claim("w1", ["test.fail"], 60), "Traceback: x", backoff_seconds=60) == "queued"
+    assert queue.claim("w1", ["test.fail"], 60) is None
+    assert queue.get(backing_off).status == "queued"
+
+    job_id = queue.enqueue("test.fail", max_attempts=2)
+    assert queue.fail(queue.claim("w1", ["test.fail"], 60), "Traceback: first", backoff_seconds=0) == "queued"
+    job = queue.claim("w1", ["test.fail"], 60)
+    assert job.id == job_id and job.attempts == 2
+    assert queue.fail(job, "Traceback: second", backoff_seconds=0) == "failed"
+    failed = queue.get(job_id)
+    assert failed.status == "failed" and failed.error == "Traceback: second" and failed.finished_at
+    with pytest.raises(LeaseLost):
+        queue.fail(job, "again", backoff_seconds=0)
+
+
+def test_heartbeat_extends_the_lease_until_cancelled(queue: JobQueue):
+    job_id = queue.enqueue("test.noop")
+    job = queue.claim("w1", ["test.noop"], 5)
+    before = queue.get(job_id).lease_expires_at
+    assert queue.heartbeat(job, 600)
+    assert queue.get(job_id).lease_expires_at > before
+    assert queue.cancel(job_id)
+    assert not queue.heartbeat(job, 600)
+    with pytest.raises(LeaseLost):
+        queue.complete(job, {})
+    assert queue.get(job_id).status == "cancelled"
+
+
+def test_release_gives_the_job_back_without_counting_the_attempt(queue: JobQueue):
+    job_id = queue.enqueue("test.noop")
+    assert queue.release(queue.claim("w1", ["test.noop"], 60))
+    job = queue.get(job_id)
+    assert job.status == "queued" and job.attempts == 0
+    assert queue.claim("w2", ["test.noop"], 60).attempts == 1
+
+
+def test_cancel_and_retry(queue: JobQueue):
+    job_id = queue.enqueue("test.noop")
+    assert queue.cancel(job_id) and not queue.cancel(job_id)
+    assert queue.claim("w1", ["test.noop"], 60) is None
+    assert queue.retry(job_id)
+    job = queue.claim("w1", ["test.noop"], 60)
+    assert job.attempts == 1
+    queue.complete(job, {})
+    assert not queue.retry(job_id) and not queue.cancel(job_id)
+    with pytest.raises(NotFound):
+        queue.cancel(999_999)
+
+
+def test_progress_is_written_at_most_once_per_interval(queue: JobQueue):
+    job_id = queue.enqueue("test.noop")
+    job = queue.claim("w1", ["test.noop"], 60)
+    writes = []
+
+    def write(done, total, message) -> bool:  # noqa: ANN001
+        writes.append(done)
+        return queue.set_progress(job, done, total, message)
+
+    progress = ThrottledProgress(write, interval_seconds=0.3)
+    for i in range(1, 101):
+        progress(i, 100, f"unit {i}")
+    assert writes == [1]
+    time.sleep(0.35)
+    progress(101, 200, "later")
+    assert writes == [1, 101]
+    progress(150, 200, "last")
+    progress.flush()
+    now = queue.get(job_id)
+    assert (now.progress_done, now.progress_total, now.progress_message) == (150, 200, "last")
+    assert not progress.lost
+    queue.cancel(job_id)
+    progress(160, 200)
+    progress.flush()
+    assert progress.lost
+
+
+# -- layer chunks and waiting ----------------------------------------------------------
+
+
+def test_enqueue_layer_chunks_splits_units_and_dedupes(demo_catalog: Catalog):
+    queue = JobQueue(demo_catalog.engine)
+    ids = enqueue_layer_chunks(demo_catalog, "test.noop", "demo", "conv2", chunk_size=5,
+                               params={"steps": 10})
+    jobs = queue.get_many(ids)
+    assert [job.params["units"] for job in jobs] == [
+        [0, 1, 2, 3, 4], [5, 6, 7, 8, 9], [10, 11, 12, 13, 14], [15]
+    ]
+    assert all(job.params["steps"] == 10 and job.params["layer"] == "conv2" for job in jobs)
+    assert jobs[0].dedupe_key.startswith("test.noop:demo/conv2:0-4:")
+    again = enqueue_layer_chunks(demo_catalog, "test.noop", "demo", "conv2", chunk_size=5,
+                                 params={"steps": 10})
+    assert again == ids
+    other = enqueue_layer_chunks(demo_catalog, "test.noop", "demo", "conv2", units=[3, 1, 3],
+                                 chunk_size=5, params={"steps": 20})
+    assert queue.get(other[0]).params["units"] == [1, 3] and other[0] not in ids
+    with pytest.raises(InvalidInput, match="outside demo/conv2"):
+        enqueue_layer_chunks(demo_catalog, "test.noop", "demo", "conv2", units=[16])
+    with pytest.raises(InvalidInput):
+        enqueue_layer_chunks(demo_catalog, "test.noop", "demo", "conv2", chunk_size=0)
+    with pytest.raises(NotFound):
+        enqueue_layer_chunks(demo_catalog, "test.noop", "demo", "nope")
+
+
+class FakeBar:
+    """Stands in for tqdm: records what the bar showed."""
+
+    def __init__(self, total: float, **_: object):
+        self.total, self.n, self.shown = total, 0.0, []
+
+    def __enter__(self) -> "FakeBar":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def set_postfix_str(self, text: str, refresh: bool = True) -> None:
+        self.postfix = text
+
+    def refresh(self) -> None:
+        self.shown.append((self.n, self.postfix))
+
+
+def test_wait_for_jobs_shows_progress_until_all_finish(catalog: Catalog, queue: JobQueue):
+    ids = [queue.enqueue("test.sleep", {"name": f"w{i}", "seconds": 0.2}) for i in range(3)]
+    bars: list[FakeBar] = []
+
+    def bar(**kwargs: object) -> FakeBar:
+        bars.append(FakeBar(**kwargs))
+        return bars[-1]
+
+    worker = Worker(catalog, WorkerConfig(**FAST))
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    jobs = wait_for_jobs(catalog, ids, progress=bar, poll_seconds=0.05)
+    thread.join(30)
+    assert [job.status for job in jobs] == ["done"] * 3
+    assert bars[0].total == 3 and bars[0].shown[-1] == (3.0, "3 done")
+    assert len(bars[0].shown) > 2
+    with pytest.raises(NotFound):
+        wait_for_jobs(catalog, [999_999], progress=bar)
+
+
+# -- the worker loop -------------------------------------------------------------------
+
+
+def test_worker_runs_completes_retries_and_logs_one_line_per_job(
+    catalog: Catalog, queue: JobQueue, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.INFO, logger="atlas.jobs")
+    noop = queue.enqueue("test.noop")
+    slept = queue.enqueue("test.sleep", {"name": "s1", "seconds": 0.1})
+    flaky = queue.enqueue("test.fail", {"fail_times": 1}, max_attempts=3)
+    broken = queue.enqueue("test.fail", max_attempts=2)
+    Worker(catalog, WorkerConfig(**FAST)).run()
+    assert queue.get(noop).result == {"ok": True}
+    assert queue.get(slept).status == "done" and datasets(catalog) == ["s1"]
+    assert queue.get(slept).progress_done == queue.get(slept).progress_total == 2
+    assert queue.get(flaky).result == {"succeeded_on": 2}
+    failed = queue.get(broken)
+    assert failed.status == "failed" and failed.attempts == 2
+    assert "ValueError: boom on attempt 2" in failed.error and "Traceback" in failed.error
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("job ")]
+    assert len(lines) == 6  # noop, sleep, flaky twice, broken twice
+    assert f"job {noop} test.noop done after" in lines[0]
+    assert any(f"job {broken} test.fail failed (ValueError: boom on attempt 2)" in line for line in lines)
+
+
+def test_heartbeats_keep_a_job_longer_than_its_lease(catalog: Catalog, queue: JobQueue):
+    job_id = queue.enqueue("test.sleep", {"name": "long", "seconds": 1.5})
+    worker = Worker(catalog, WorkerConfig(**{**FAST, "lease_seconds": 0.6}))
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    reaped = 0
+    while thread.is_alive():  # another worker looking for dead leases all along
+        reaped += queue.reap_expired()
+        time.sleep(0.05)
+    job = queue.get(job_id)
+    assert reaped == 0 and job.status == "done" and job.attempts == 1
+
+
+def test_worker_stop_releases_a_cooperative_job(catalog: Catalog, queue: JobQueue):
+    job_id = queue.enqueue("test.sleep", {"name": "long", "seconds": 30})
+    worker = Worker(catalog, WorkerConfig(**FAST))
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    _wait_until(lambda: queue.get(job_id).status == "running")
+    worker.request_stop()
+    thread.join(10)
+    assert not thread.is_alive()
+    job = queue.get(job_id)
+    assert job.status == "queued" and job.attempts == 0 and datasets(catalog) == []
+
+
+def test_a_cancelled_job_stops_and_writes_nothing(catalog: Catalog, queue: JobQueue):
+    job_id = queue.enqueue("test.sleep", {"name": "long", "seconds": 30})
+    worker = Worker(catalog, WorkerConfig(**{**FAST, "lease_seconds": 0.6}))
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    _wait_until(lambda: queue.get(job_id).status == "running")
+    queue.cancel(job_id)
+    thread.join(10)
+    assert not thread.is_alive()
+    assert queue.get(job_id).status == "cancelled" and datasets(catalog) == []
+
+
+def test_worker_rejects_unknown_kinds_and_bad_outputs(catalog: Catalog, queue: JobQueue):
+    with pytest.raises(NotFound, match="no job kind 'nope'"):
+        Worker(catalog, WorkerConfig(kinds=["nope"]))
+    register_kind("test.bad_output", lambda ctx: {"not": "a JobOutput"})
+    job_id = queue.enqueue("test.bad_output", max_attempts=1)
+    Worker(catalog, WorkerConfig(kinds=["test.bad_output"], **FAST)).run()
+    assert "returned dict, not JobOutput" in queue.get(job_id).error
+    with pytest.raises(InvalidInput, match="already registered"):
+        register_kind("test.noop", lambda ctx: JobOutput())
+
+
+def test_context_exposes_job_and_device(catalog: Catalog, queue: JobQueue):
+    seen: list[JobContext] = []
+    register_kind("test.capture", lambda ctx: seen.append(ctx) or JobOutput())
+    job_id = queue.enqueue("test.capture", {"p": 1})
+    Worker(catalog, WorkerConfig(kinds=["test.capture"], device="cpu", **FAST)).run()
+    ctx = seen[0]
+    assert (ctx.job_id, ctx.params, ctx.device, ctx.catalog) == (job_id, {"p": 1}, "cpu", catalog)
+    assert not ctx.should_stop
+
+
+def _wait_until(condition, timeout: float = 20.0) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+# -- CLI -------------------------------------------------------------------------------
+
+
+def test_jobs_cli_list_show_retry_cancel(catalog: Catalog, queue: JobQueue, db_url: str,
+                                         blob_dir: str, capsys: pytest.CaptureFixture):
+    def atlas(*args: str, user: str = "carl") -> tuple[int, str, str]:
+        code = main(["--db", db_url, "--blobs", blob_dir, "--user", user, *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    broken = queue.enqueue("test.fail", {"why": "test"}, max_attempts=1)
+    waiting = queue.enqueue("test.noop")
+    code, out, err = atlas("worker", "--device", "cpu", "--kinds", "test.fail",
+                           "--import", "jobkinds_for_tests", "--exit-when-idle", "--poll", "0.05")
+    assert code == 0
+    code, out, _ = atlas("jobs", "show", str(broken))
+    assert code == 0 and f"job {broken}  test.fail  failed" in out
+    assert "attempts:   1/1" in out and "ValueError: boom on attempt 1" in out and '{"why": "test"}' in out
+    code, out, _ = atlas("jobs", "list")
+    assert code == 0 and "all jobs: 1 queued, 1 failed" in out and "test.fail" in out
+    code, out, _ = atlas("jobs", "list", "--status", "queued")
+    assert "test.noop" in out and "test.fail  " not in out
+    assert atlas("jobs", "retry", "--all-failed")[0] == 0
+    assert queue.get(broken).status == "queued"
+    code, out, _ = atlas("jobs", "cancel", str(broken), str(waiting))
+    assert code == 0 and out.count("cancelled") == 2
+    code, out, _ = atlas("jobs", "cancel", str(waiting))
+    assert code == 1 and "is cancelled: only queued or running jobs can be cancelled" in out
+    assert [e.action for e in catalog.audit_log(limit=5)][:2] == ["jobs.cancel", "jobs.cancel"]
+    code, _, err = atlas("jobs", "cancel", str(waiting), user="vic")
+    assert code == 1 and "viewer" in err
+    code, _, err = atlas("jobs", "show", "999999")
+    assert code == 1 and "no job 999999" in err
+    code, _, err = atlas("worker", "--device", "cpu", "--import", "no_such_module_here")
+    assert code == 1 and "cannot import job kinds from 'no_such_module_here'" in err
