@@ -1,0 +1,112 @@
+"""How seed_data/demo.seed.json was drafted: measure each demo unit's class selectivity on
+held-out synthetic images and its strongest direct weights, then write draft labels
+(status ``proposed``; a curator reviews them in the app) and the circuits they suggest.
+
+    python seed_data/make_demo_seed.py      # rewrites seed_data/demo.seed.json
+
+The output was read and kept only where the numbers are clear (selectivity >= 0.35).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from atlas.capture import collect_activations
+from atlas.connections import direct_connections
+from atlas.datasets.synthetic import CLASSES, SyntheticShapes
+from atlas.demo_training import EVAL_SEED, orientation_coherence
+from atlas.models import load_model
+
+OUT = Path(__file__).resolve().parent / "demo.seed.json"
+LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5")
+WORDS = {
+    "line": "thin line", "edge": "edge between two regions", "curve": "curve",
+    "circle": "circle", "high_low_frequency": "high-low frequency boundary",
+    "color_blob": "colour blob", "color_contrast": "colour contrast",
+    "left_facing": "left-facing shape", "right_facing": "right-facing shape",
+}
+MIN_SELECTIVITY = 0.35
+
+
+def selectivity(model: torch.nn.Module, n: int = 1800) -> dict[str, torch.Tensor]:
+    """(units, classes) selectivity per layer: (a_c - a_rest) / (a_c + a_rest)."""
+    acts = collect_activations(model, LAYERS, SyntheticShapes(n, EVAL_SEED), batch_size=200, reduction="max")
+    labels = torch.arange(n) % len(CLASSES)
+    out = {}
+    for layer, a in acts.items():
+        per_class = torch.stack([a[labels == c].mean(0) for c in range(len(CLASSES))])  # (C, U)
+        rest = torch.stack([a[labels != c].mean(0) for c in range(len(CLASSES))])
+        out[layer] = ((per_class - rest) / (per_class + rest + 1e-6)).T
+    return out
+
+
+def labels_for(name: str, model: torch.nn.Module) -> list[dict]:
+    entries = []
+    for layer, sel in selectivity(model).items():
+        for unit in range(sel.shape[0]):
+            best = int(sel[unit].argmax())
+            score = float(sel[unit, best])
+            if score < MIN_SELECTIVITY:
+                continue
+            text = f"{WORDS[CLASSES[best]]} detector"
+            if layer == "conv1":
+                coherence = orientation_coherence(model.conv1.weight[unit])
+                text += " (oriented)" if coherence >= 0.5 else ""
+            entries.append({"address": f"{name}/{layer}/{unit}", "text": text, "status": "proposed",
+                            "confidence": round(min(score, 1.0), 2), "sources": [],
+                            "class": CLASSES[best]})
+    return entries
+
+
+def circuit_for(name: str, model: torch.nn.Module, entries: list[dict], cls: str, top: int = 3) -> dict | None:
+    """The most selective conv4 unit for ``cls`` and its strongest conv3 inputs."""
+    candidates = [e for e in entries if e["class"] == cls and e["address"].split("/")[1] == "conv4"]
+    if not candidates:
+        return None
+    target = max(candidates, key=lambda e: e["confidence"])
+    unit = int(target["address"].rsplit("/", 1)[1])
+    conn = direct_connections(model, "conv3", "conv4", k=top, input_size=64)
+    inputs = [int(s) for s, d, r in zip(conn.src, conn.dst, conn.rank_in) if d == unit and r < top]
+    return {
+        "name": f"{name}-{cls.replace('_', '-')}-circuit", "status": "proposed",
+        "description": f"How {target['address']} ({WORDS[cls]} detector) is assembled from its strongest conv3 inputs.",
+        "edges": [[f"{name}/conv3/{s}", target["address"], "strongest direct weight"] for s in inputs],
+        "claims": [{"prediction": f"Zeroing the weights from {', '.join(f'conv3/{s}' for s in inputs)} into "
+                                  f"{target['address']} lowers its response to {WORDS[cls]} images more than to others.",
+                    "experiment": {"kind": "weight_edit", "measure": target["address"],
+                                   "zero": [[f"{name}/conv3/{s}", target["address"]] for s in inputs]}}],
+    }
+
+
+def main() -> None:
+    labels, families, circuits = [], {}, []
+    for name in ("demo", "demo-b"):
+        model, _info = load_model(name)
+        entries = labels_for(name, model)
+        labels += entries
+        for entry in entries:
+            families.setdefault(WORDS[entry["class"]] + " detectors", []).append(entry["address"])
+        for cls in ("curve", "circle", "left_facing"):
+            circuit = circuit_for(name, model, entries, cls)
+            if circuit and circuit["edges"]:
+                circuits.append(circuit)
+    for entry in labels:
+        del entry["class"]
+    seed = {
+        "schema": "atlas.seed", "version": 1, "model": "demo",
+        "about": "Draft labels for the demo models from measured class selectivity; curators review them.",
+        "sources": {},
+        "labels": labels,
+        "families": [{"name": n, "description": "units of the demo models selective for this class",
+                      "members": m} for n, m in sorted(families.items())],
+        "circuits": circuits,
+    }
+    OUT.write_text(json.dumps(seed, indent=1) + "\n")
+    print(f"{len(labels)} labels, {len(families)} families, {len(circuits)} circuits -> {OUT}")
+
+
+if __name__ == "__main__":
+    main()
