@@ -238,12 +238,11 @@ def cmd_demo(args: argparse.Namespace) -> int | None:
 
 
 def cmd_demo_train(args: argparse.Namespace) -> None:
-    from atlas.demo_training import DemoTrainConfig, train_demo_model
-    from atlas.models import SEED_DEMO_DIR
+    from atlas.demo_training import main_train  # torch: imported only by commands that compute
 
-    report = train_demo_model(DemoTrainConfig(args.arch, seed=args.seed), args.out or SEED_DEMO_DIR)
-    print(f"{args.arch} (seed {args.seed}): accuracy {report['accuracy']:.3f}; "
-          f"weights in {args.out or SEED_DEMO_DIR}")
+    report = main_train(args.seed, args.arch, args.out)
+    print(f"{report['config']['name']} (seed {args.seed}): accuracy {report['accuracy']:.3f}, "
+          f"conv1 coherence median {report['conv1_coherence']['median']:.2f}")
 
 
 def cmd_app(args: argparse.Namespace) -> int:
@@ -378,7 +377,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo_sub = demo.add_subparsers(dest="demo_command", metavar="COMMAND")
     train = _add(demo_sub, "train", cmd_demo_train, "train a demo model on the synthetic shapes")
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--arch", choices=("demo", "demo-b"), default="demo", help="which demo architecture")
+    train.add_argument("--arch", choices=("demo", "demo-b"), help="which demo architecture "
+                       "(default: demo for seed 0, demo-b otherwise)")
     train.add_argument("--out", help="directory for the weights (default: seed_data/demo)")
 
     app = _add(sub, "app", cmd_app, "start the Streamlit curation app on this catalogue")

@@ -9,8 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from atlas.demo_training import (DemoTrainConfig, coherence_report, evaluate_accuracy,
-                                 orientation_coherence, train_demo_model)
+from atlas.demo_training import (
+    DemoTrainConfig,
+    coherence_report,
+    evaluate_accuracy,
+    orientation_coherence,
+    train_demo_model,
+)
 from atlas.models import SEED_DEMO_DIR, discover_layers, load_model, weights_sha256
 
 DEMOS = ["demo", "demo-b"]
@@ -88,3 +93,45 @@ def test_training_writes_weights_and_report(tmp_path):
     assert 0 <= report["accuracy"] <= 1
     assert len(report["conv1_coherence"]["per_filter"]) == 4
     assert set(report["selectivity"]["conv5"]) >= {"curve", "left_facing"}
+
+
+def test_colour_augmentations_keep_images_and_labels_valid():
+    from atlas.datasets.synthetic import (
+        CLASSES,
+        SHAPE_CLASSES,
+        color_augment,
+        greyscale_augment,
+    )
+    images = torch.rand(36, 3, 8, 8)
+    labels = torch.arange(36) % len(CLASSES)
+    a = color_augment(images, torch.Generator().manual_seed(0))
+    b = color_augment(images, torch.Generator().manual_seed(0))
+    assert torch.equal(a, b) and a.shape == images.shape
+    assert a.min() >= 0 and a.max() <= 1
+    # Each image is a channel permutation of the original or of its negative.
+    for x, y in zip(images, a):
+        assert any(torch.allclose(torch.sort(c.flatten())[0], torch.sort(y.flatten())[0])
+                   for c in (x, 1 - x))
+    g = greyscale_augment(images, labels, torch.Generator().manual_seed(0), p=1.0)
+    for x, y, c in zip(images, g, labels):
+        if CLASSES[int(c)] in SHAPE_CLASSES:
+            assert torch.allclose(y[0], y[1]) and torch.allclose(y[1], y[2])
+        else:
+            assert torch.equal(x, y)
+
+
+def test_conv1_constraints():
+    from atlas.demo_training import _roughness, _zero_mean_
+    w = torch.randn(4, 3, 7, 7)
+    _zero_mean_(w)
+    assert w.mean(dim=(2, 3)).abs().max() < 1e-6
+    ramp = torch.tensor(_oriented_edge(0.3), dtype=torch.float32).expand(1, 3, 7, 7)
+    assert _roughness(ramp) < _roughness(w)
+    assert torch.isclose(_roughness(3 * w), _roughness(w))  # scale-free
+
+
+def test_main_train_names_and_writes(tmp_path):
+    from atlas.demo_training import main_train
+    report = main_train(2, "tiny", out_dir=tmp_path, progress=False, widths=(4, 8, 8, 8, 8),
+                        steps=2, batch_size=9, warmup_steps=1, loader_workers=0, eval_size=18)
+    assert report["config"]["seed"] == 2 and (tmp_path / "tiny.safetensors").exists()

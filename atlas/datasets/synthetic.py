@@ -13,7 +13,7 @@ edges are clean (clean edges in the data are what make clean first-layer filters
 from __future__ import annotations
 
 import colorsys
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -212,3 +212,44 @@ class SyntheticShapes(Dataset):
         img = torch.from_numpy(render(label, self.seed, index, self.image_size, self.noise))
         img = img.permute(2, 0, 1).contiguous()
         return (self.transform(img) if self.transform else img), label
+
+
+def color_augment(images: torch.Tensor, generator: torch.Generator,
+                  permute: bool = True, invert: float = 0.5) -> torch.Tensor:
+    """Per-image colour augmentation of a batch (N, 3, H, W) in [0, 1] that keeps every
+    class's label: a random permutation of the RGB channels and, with probability
+    ``invert``, the photographic negative. It makes a filter tuned to one particular colour
+    or polarity pay off only a fraction of the time, so first-layer filters are pushed
+    towards the class-defining structure (oriented edges and lines, colour contrasts of
+    any hue) rather than towards colour blobs. Deterministic under ``generator``."""
+    out = images
+    n = images.shape[0]
+    if permute:
+        perms = torch.stack([torch.randperm(3, generator=generator) for _ in range(n)])
+        out = torch.gather(out, 1, perms[:, :, None, None].expand_as(out))
+    if invert > 0:
+        flip = (torch.rand(n, generator=generator) < invert)[:, None, None, None]
+        out = torch.where(flip, 1 - out, out)
+    return out
+
+
+# Classes defined by shape alone: their colours are a nuisance, so they may be shown in grey.
+SHAPE_CLASSES: tuple[str, ...] = (
+    "line", "edge", "curve", "circle", "high_low_frequency", "left_facing", "right_facing",
+)
+_LUMA = (0.299, 0.587, 0.114)
+
+
+def greyscale_augment(images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator,
+                      p: float = 0.5) -> torch.Tensor:
+    """With probability ``p``, show an image of a shape class (``SHAPE_CLASSES``) in grey
+    (its luminance in all three channels); colour classes keep their colours, so no label
+    changes. The renderers pick the colours of a shape's two sides independently per
+    channel, so without this a first-layer filter gains as much from a different
+    orientation in each channel as from one edge seen in all of them; grey images reward
+    filters whose channels agree, i.e. oriented luminance edges and lines (and colour-
+    opponent edges for the colour classes). Deterministic under ``generator``."""
+    shape = torch.tensor([CLASSES[int(c)] in SHAPE_CLASSES for c in labels])
+    grey = shape & (torch.rand(len(labels), generator=generator) < p)
+    luma = (images * torch.tensor(_LUMA, dtype=images.dtype)[:, None, None]).sum(1, keepdim=True)
+    return torch.where(grey[:, None, None, None], luma.expand_as(images), images)
