@@ -176,27 +176,27 @@ def subgraph(session: Session, addresses: Sequence[str], kinds: Sequence[str] = 
 
 
 def _nodes(session: Session, ids: set[int]) -> dict[int, GraphNode]:
-    latest = (
-        select(Label.feature_id, func.max(Label.version).label("version"))
-        .where(Label.feature_id.in_(ids)).group_by(Label.feature_id).subquery()
-    )
-    labels = {
-        fid: (text, status)
-        for fid, text, status in session.execute(
-            select(Label.feature_id, Label.text, Label.status)
-            .join(latest, and_(latest.c.feature_id == Label.feature_id, latest.c.version == Label.version))
-        )
-    }
-    thumbs = {
-        fid: blobs.get("image")
-        for fid, blobs in session.execute(
-            select(Artifact.feature_id, Artifact.blobs)
-            .where(Artifact.feature_id.in_(ids), Artifact.kind == "vis.channel")
-            .order_by(Artifact.id)
-        )
-    }
     out = {}
     for chunk in _chunks(ids):
+        latest = (
+            select(Label.feature_id, func.max(Label.version).label("version"))
+            .where(Label.feature_id.in_(chunk)).group_by(Label.feature_id).subquery()
+        )
+        labels = {
+            fid: (text, status)
+            for fid, text, status in session.execute(
+                select(Label.feature_id, Label.text, Label.status)
+                .join(latest, and_(latest.c.feature_id == Label.feature_id, latest.c.version == Label.version))
+            )
+        }
+        thumbs = {
+            fid: blobs.get("image")
+            for fid, blobs in session.execute(
+                select(Artifact.feature_id, Artifact.blobs)
+                .where(Artifact.feature_id.in_(chunk), Artifact.kind == "vis.channel")
+                .order_by(Artifact.id)
+            )
+        }
         rows = session.execute(
             select(Feature, Layer.name, Layer.order, Model.name)
             .join(Layer, Layer.id == Feature.layer_id).join(Model, Model.id == Layer.model_id)

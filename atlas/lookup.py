@@ -13,6 +13,7 @@ from atlas.db.models import ROLES, Feature, Layer, Model, User
 from atlas.errors import NotFound, PermissionDenied
 
 MAX_LISTED = 12
+ADDRESS_CHUNK = 5_000
 
 
 def _choices(names: list[str]) -> str:
@@ -135,17 +136,18 @@ def _feature_in_one_query(session: Session, address: FeatureAddress) -> tuple[Fe
 
 
 def addresses_of(session: Session, feature_ids: set[int]) -> dict[int, str]:
-    """Addresses of many features in one query."""
-    if not feature_ids:
-        return {}
-    rows = session.execute(
-        select(Feature.id, Feature.kind, Feature.channel, Feature.name, Layer.name, Model.name)
-        .join(Layer, Feature.layer_id == Layer.id)
-        .join(Model, Layer.model_id == Model.id)
-        .where(Feature.id.in_(feature_ids))
-    )
+    """Addresses of many features, a few thousand ids per query (PostgreSQL takes at most
+    65,535 parameters in one statement)."""
+    ids = sorted(feature_ids)
     out = {}
-    for fid, kind, channel, name, layer_name, model_name in rows:
-        last = f"dir:{name}" if kind == "direction" else str(channel)
-        out[fid] = f"{model_name}/{layer_name}/{last}"
+    for start in range(0, len(ids), ADDRESS_CHUNK):
+        rows = session.execute(
+            select(Feature.id, Feature.kind, Feature.channel, Feature.name, Layer.name, Model.name)
+            .join(Layer, Feature.layer_id == Layer.id)
+            .join(Model, Layer.model_id == Model.id)
+            .where(Feature.id.in_(ids[start:start + ADDRESS_CHUNK]))
+        )
+        for fid, kind, channel, name, layer_name, model_name in rows:
+            last = f"dir:{name}" if kind == "direction" else str(channel)
+            out[fid] = f"{model_name}/{layer_name}/{last}"
     return out

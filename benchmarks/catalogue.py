@@ -21,7 +21,6 @@ import io
 import os
 import platform
 import random
-import statistics
 import tempfile
 import time
 import uuid

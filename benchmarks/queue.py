@@ -29,7 +29,6 @@ sys.path.insert(0, str(HERE.parent))
 import argparse  # noqa: E402
 import multiprocessing  # noqa: E402
 import os  # noqa: E402
-import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402

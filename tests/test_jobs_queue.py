@@ -9,7 +9,7 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 import jobkinds_for_tests  # noqa: F401 - registers the test.* kinds
 from atlas import Catalog

@@ -33,6 +33,13 @@ def _features(session: Session, model_ids: set[int]) -> dict[int, str]:
     return addresses_of(session, ids)
 
 
+def _of_models(query, feature_column, model_ids: set[int]):  # noqa: ANN001, ANN202
+    """Rows whose feature belongs to one of the models: a join, not a list of ids (a
+    catalogue can hold more features than a statement can take parameters)."""
+    return (query.join(Feature, Feature.id == feature_column).join(Layer, Layer.id == Feature.layer_id)
+            .where(Layer.model_id.in_(model_ids)))
+
+
 def collect(session: Session, models: list[str] | None = None) -> tuple[dict[str, list[dict]], set[str]]:
     """Every table's records and the blobs they reference."""
     query = select(Model).order_by(Model.name)
@@ -53,15 +60,17 @@ def collect(session: Session, models: list[str] | None = None) -> tuple[dict[str
     for layer in session.scalars(select(Layer).where(Layer.model_id.in_(model_ids))):
         out["layers"].append({"model": model_names[layer.model_id], "name": layer.name, "kind": layer.kind,
                               "channels": layer.channels, "spatial_shape": layer.spatial_shape, "order": layer.order})
-    for feature in session.scalars(select(Feature).where(Feature.kind == "direction", Feature.id.in_(names))):
+    directions = (select(Feature).join(Layer, Layer.id == Feature.layer_id)
+                  .where(Layer.model_id.in_(model_ids), Feature.kind == "direction"))
+    for feature in session.scalars(directions):
         out["directions"].append({"address": names[feature.id], "vector_sha256": feature.vector_sha256})
         blobs.add(feature.vector_sha256)
-    for label in session.scalars(select(Label).where(Label.feature_id.in_(names))):
+    for label in session.scalars(_of_models(select(Label), Label.feature_id, model_ids)):
         out["labels"].append({"address": names[label.feature_id], "version": label.version, "text": label.text,
                               "status": label.status, "confidence": label.confidence, "reason": label.reason,
                               "author": users[label.author_id], "created_at": stamp(label.created_at)})
     edges = {}
-    for edge in session.scalars(select(Edge).where(Edge.dst_feature_id.in_(names))):
+    for edge in session.scalars(_of_models(select(Edge), Edge.dst_feature_id, model_ids)):
         if edge.src_feature_id not in names:
             continue
         edges[edge.id] = f"{names[edge.src_feature_id]}->{names[edge.dst_feature_id]}:{edge.kind}"
@@ -71,7 +80,7 @@ def collect(session: Session, models: list[str] | None = None) -> tuple[dict[str
                              "rank_out": edge.rank_out, "kernel_sha256": edge.kernel_sha256})
         if edge.kernel_sha256:
             blobs.add(edge.kernel_sha256)
-    for artifact in session.scalars(select(Artifact).where(Artifact.feature_id.in_(names))):
+    for artifact in session.scalars(_of_models(select(Artifact), Artifact.feature_id, model_ids)):
         out["artifacts"].append({"address": names[artifact.feature_id], "kind": artifact.kind,
                                  "params": artifact.params, "blobs": artifact.blobs})
         blobs |= _shas(artifact.blobs)
