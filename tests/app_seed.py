@@ -42,7 +42,10 @@ def add_rich_unit(cat: Catalog) -> None:
     blobs = cat.blobs
     cat.add_artifact(RICH, "vis.negative", {}, {"image": blobs.put_png(tile(1))})
     cat.add_artifact(RICH, "vis.diversity", {}, {"images": [blobs.put_png(tile(s)) for s in (2, 3)]})
-    cat.add_artifact(RICH, "examples", {}, {"images": [blobs.put_png(tile(s, 64)) for s in (4, 5, 6)]})
+    # The shape atlas.examples stores: PNG crops best first, and the records as an array.
+    cat.add_artifact(RICH, "examples", {}, {"top": [blobs.put_png(tile(s, 64)) for s in (4, 5, 6)],
+                                            "bottom": [blobs.put_png(tile(7, 64))],
+                                            "records": blobs.put_array(np.zeros((2, 3), dtype=np.float32))})
     angles = np.linspace(0, 180, 13)
     curve = np.stack([angles, np.cos(np.radians(angles - 45)) ** 2], axis=1)
     cat.add_artifact(RICH, "tuning_curve", {"x_label": "orientation", "names": ["response"]},

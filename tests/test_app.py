@@ -103,8 +103,8 @@ def test_unit_page_shows_everything_known(app: AppTest):
     assert app.title[0].value == RICH and app.subheader[0].value == "curve detector"
     captions = texts(app, "caption")
     assert "families: curve detectors" in captions
-    # channel, negative, diversity, examples; the other ends of 7 edges and 4 kernels
-    assert len(app.get("image")) == 4 + 7 + 4
+    # channel, negative, diversity, top and bottom examples; the other ends of 7 edges and 4 kernels
+    assert len(app.get("image")) == 5 + 7 + 4
     assert "-4 · unlabelled" in captions and "+2.5 · circle" in captions
     assert app.get("vega_lite_chart"), "the tuning curve is plotted"
     note = next(m for m in app.markdown if "<script>" in m.value)

@@ -61,7 +61,10 @@ with left:
     with examples:
         shown = [a for a in artifacts if a.kind == "examples"]
         for artifact in shown:
-            st.image([blob_bytes(cat, sha) for sha in shas(artifact.blobs)], width=96)
+            for end in ("top", "bottom"):  # PNG crops, best first; "records" is an array
+                if artifact.blobs.get(end):
+                    st.caption(f"{end} {len(artifact.blobs[end])} (receptive-field crops)")
+                    st.image([blob_bytes(cat, sha) for sha in artifact.blobs[end]], width=96)
         if not shown:
             st.caption("No dataset examples computed yet.")
     with connections:
