@@ -125,7 +125,7 @@ def _labels(session: Session, store: BlobStore, data: dict, author: User, report
         existing = current.get(feature_id)
         if existing is None:
             labels.append_version(session, feature_id, address, None, entry["text"], entry["status"],
-                                  entry.get("confidence"), author, "seeded from published work")
+                                  entry.get("confidence"), author, data.get("label_reason", "from a seed catalogue"))
             report.labels_added += 1
         elif existing.text == entry["text"]:
             report.labels_present += 1

@@ -98,6 +98,7 @@ def main() -> None:
     seed = {
         "schema": "atlas.seed", "version": 1, "model": "demo",
         "about": "Draft labels for the demo models from measured class selectivity; curators review them.",
+        "label_reason": "drafted from class selectivity measured on held-out synthetic shapes",
         "sources": {},
         "labels": labels,
         "families": [{"name": n, "description": "units of the demo models selective for this class",
