@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from atlas.db.ids import id_in
 from atlas.db.models import EDGE_KINDS, Artifact, Edge, Feature, Label, Layer, Model
 from atlas.errors import InvalidInput
 from atlas.lookup import get_feature
 
-CHUNK = 500
+CHUNK = 2_000
 MAX_PATH_NODES = 50_000
 MAX_PATHS = 1_000
 DIRECTIONS = ("in", "out", "both")
@@ -88,7 +89,7 @@ def _edges_touching(
     found: list[Edge] = []
     for chunk in _chunks(frontier):
         # Plain rows, not ORM objects: a 2-hop walk reads thousands of edges.
-        query = select(Edge.__table__).where(end.in_(chunk), Edge.kind.in_(kinds))
+        query = select(Edge.__table__).where(id_in(session, end, chunk), Edge.kind.in_(kinds))
         if k is not None:
             query = query.where(rank < k)
         if min_strength > 0:
@@ -180,7 +181,7 @@ def _nodes(session: Session, ids: set[int]) -> dict[int, GraphNode]:
     for chunk in _chunks(ids):
         latest = (
             select(Label.feature_id, func.max(Label.version).label("version"))
-            .where(Label.feature_id.in_(chunk)).group_by(Label.feature_id).subquery()
+            .where(id_in(session, Label.feature_id, chunk)).group_by(Label.feature_id).subquery()
         )
         labels = {
             fid: (text, status)
@@ -193,22 +194,19 @@ def _nodes(session: Session, ids: set[int]) -> dict[int, GraphNode]:
             fid: blobs.get("image")
             for fid, blobs in session.execute(
                 select(Artifact.feature_id, Artifact.blobs)
-                .where(Artifact.feature_id.in_(chunk), Artifact.kind == "vis.channel")
+                .where(id_in(session, Artifact.feature_id, chunk), Artifact.kind == "vis.channel")
                 .order_by(Artifact.id)
             )
         }
         rows = session.execute(
-            select(Feature, Layer.name, Layer.order, Model.name)
+            select(Feature.id, Feature.kind, Feature.channel, Feature.name, Layer.name, Layer.order, Model.name)
             .join(Layer, Layer.id == Feature.layer_id).join(Model, Model.id == Layer.model_id)
-            .where(Feature.id.in_(chunk))
+            .where(id_in(session, Feature.id, chunk))
         )
-        for feature, layer, order, model in rows:
-            last = f"dir:{feature.name}" if feature.kind == "direction" else str(feature.channel)
-            text, status = labels.get(feature.id, (None, None))
-            out[feature.id] = GraphNode(
-                f"{model}/{layer}/{last}", model, layer, order, feature.channel, text, status,
-                thumbs.get(feature.id),
-            )
+        for fid, kind, channel, name, layer, order, model in rows:
+            last = f"dir:{name}" if kind == "direction" else str(channel)
+            text, status = labels.get(fid, (None, None))
+            out[fid] = GraphNode(f"{model}/{layer}/{last}", model, layer, order, channel, text, status, thumbs.get(fid))
     return out
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from atlas.address import FeatureAddress, LayerAddress, parse_feature, parse_layer
+from atlas.db.ids import id_in
 from atlas.db.models import ROLES, Feature, Layer, Model, User
 from atlas.errors import NotFound, PermissionDenied
 
@@ -145,7 +146,7 @@ def addresses_of(session: Session, feature_ids: set[int]) -> dict[int, str]:
             select(Feature.id, Feature.kind, Feature.channel, Feature.name, Layer.name, Model.name)
             .join(Layer, Feature.layer_id == Layer.id)
             .join(Model, Layer.model_id == Model.id)
-            .where(Feature.id.in_(ids[start:start + ADDRESS_CHUNK]))
+            .where(id_in(session, Feature.id, ids[start:start + ADDRESS_CHUNK]))
         )
         for fid, kind, channel, name, layer_name, model_name in rows:
             last = f"dir:{name}" if kind == "direction" else str(channel)
