@@ -1,6 +1,6 @@
 """Capture throughput against a plain forward pass, in one run.
 
-    python benchmarks/capture.py [--model demo|inceptionv1] [--n 512] [--reduction max]
+    python -m benchmarks.capture [--model demo|inceptionv1] [--n 512] [--reduction max]
 
 Three layers spread through the model (the last one near the end, so skipping the rest of
 the forward pass gains almost nothing) are captured over the same in-memory images that the

@@ -1,6 +1,6 @@
 """Expanded weights between every pair of adjacent named layers of InceptionV1, stored.
 
-    .venv/bin/python benchmarks/connections.py [--device cpu] [--k 20]
+    python -m benchmarks.connections [--device cpu] [--k 20]
 
 InceptionV1 with random weights (no download): ``conv2d0 -> conv2d1`` ... ``mixed5a ->
 mixed5b``, through the linearized network (max-pools, LRN and each mixed block's branches,

@@ -1,6 +1,6 @@
 """Bulk insert of 1,000,000 edges with their indexes, and top-inputs latency, per dialect.
 
-    .venv/bin/python benchmarks/edges_db.py [--rows 1000000] [--postgres URL]
+    python -m benchmarks.edges_db [--rows 1000000] [--postgres URL]
 
 Ours: ``Catalog.load_edges`` (``atlas.edge_load``: COPY on PostgreSQL, raw executemany on
 SQLite, index rebuild for a large load). Baseline: the naive loop, one ORM ``Edge`` object

@@ -1,6 +1,6 @@
 """Server-side render time of the layer browser's grid at 512 units per page.
 
-    python benchmarks/layer_grid.py [--units 832] [--page 512] [--repeats 3]
+    python -m benchmarks.layer_grid [--units 832] [--page 512] [--repeats 3]
 
 A fresh SQLite catalogue gets a layer of ``--units`` units (832, like InceptionV1's
 mixed4c), each with a 128-pixel channel visualization in the blob store and every fourth

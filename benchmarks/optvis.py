@@ -1,6 +1,6 @@
 """Batched feature visualization against rendering the same units one at a time.
 
-    .venv/bin/python benchmarks/optvis.py [--units 64] [--steps 10] [--size 64] [--device auto]
+    python -m benchmarks.optvis [--units 64] [--steps 10] [--size 64] [--device auto]
 
 Renders the channel visualizations of ``--units`` units of the demo CNN's conv4 (random
 weights, seeded: speed does not depend on training) twice with the same steps: in one

@@ -12,7 +12,7 @@ real compute job.
 PostgreSQL: $ATLAS_BENCH_POSTGRES_URL or $ATLAS_TEST_POSTGRES_URL (a server where we may
 create a scratch database); without either, the PostgreSQL parts are skipped.
 
-    python benchmarks/queue.py [--jobs 4000] [--repeats 5] [--seconds 1.5]
+    python -m benchmarks.queue [--jobs 4000] [--repeats 5] [--seconds 1.5]
 """
 
 from __future__ import annotations
