@@ -20,10 +20,11 @@ import numpy as np
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from atlas.db.models import EDGE_KINDS, Edge, Evidence, Feature
+from atlas.address import parse_feature
+from atlas.db.models import EDGE_KINDS, Edge, Evidence, Feature, Layer, Model
 from atlas.edge_load import SMALL_LOAD, EdgeColumns, insert_rows, load
 from atlas.errors import InvalidInput
-from atlas.lookup import addresses_of, get_feature
+from atlas.lookup import get_feature
 from atlas.records import EdgeInfo
 
 __all__ = ["EdgeColumns", "NewEdge", "add", "assign_ranks", "channel_ids", "count_between", "delete_between",
@@ -161,33 +162,31 @@ def delete_between(session: Session, src_layer_id: int, dst_layer_id: int, kind:
 
 
 def top(session: Session, address: str, k: int, kind: str, direction: str) -> list[EdgeInfo]:
-    """The k strongest inputs (``direction="in"``) or outputs (``"out"``) of a feature."""
+    """The k strongest inputs (``direction="in"``) or outputs (``"out"``) of a feature:
+    one index range scan joined to the other end's address (two round trips in all, with
+    resolving ``address``)."""
     _check_kind(kind)
     if k < 1:
         raise InvalidInput(f"k must be at least 1, got {k}")
     feature, _layer, _model = get_feature(session, address)
+    here = str(parse_feature(address))
     if direction == "in":
-        this_end, rank = Edge.dst_feature_id, Edge.rank_in
+        this_end, other_end, rank = Edge.dst_feature_id, Edge.src_feature_id, Edge.rank_in
     else:
-        this_end, rank = Edge.src_feature_id, Edge.rank_out
-    rows = list(session.scalars(
-        select(Edge)
+        this_end, other_end, rank = Edge.src_feature_id, Edge.dst_feature_id, Edge.rank_out
+    rows = session.execute(
+        select(Edge.id, Edge.kind, Edge.strength, Edge.positive_mass, Edge.negative_mass, rank,
+               Edge.kernel_sha256, Feature.kind, Feature.channel, Feature.name, Layer.name, Model.name)
+        .join(Feature, Feature.id == other_end).join(Layer, Layer.id == Feature.layer_id)
+        .join(Model, Model.id == Layer.model_id)
         .where(this_end == feature.id, Edge.kind == kind, rank.is_not(None))
         .order_by(rank)
         .limit(k)
-    ))
-    names = addresses_of(session, {r.src_feature_id for r in rows} | {r.dst_feature_id for r in rows})
-    return [
-        EdgeInfo(
-            src=names[r.src_feature_id],
-            dst=names[r.dst_feature_id],
-            kind=r.kind,
-            strength=r.strength,
-            positive_mass=r.positive_mass,
-            negative_mass=r.negative_mass,
-            rank=r.rank_in if direction == "in" else r.rank_out,
-            kernel_sha256=r.kernel_sha256,
-            id=r.id,
-        )
-        for r in rows
-    ]
+    )
+    out = []
+    for edge_id, edge_kind, strength, positive, negative, position, kernel, f_kind, channel, name, layer, model in rows:
+        other = f"{model}/{layer}/" + (f"dir:{name}" if f_kind == "direction" else str(channel))
+        src, dst = (other, here) if direction == "in" else (here, other)
+        out.append(EdgeInfo(src=src, dst=dst, kind=edge_kind, strength=strength, positive_mass=positive,
+                            negative_mass=negative, rank=position, kernel_sha256=kernel, id=edge_id))
+    return out
