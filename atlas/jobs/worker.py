@@ -29,7 +29,13 @@ from typing import TYPE_CHECKING, TypeVar
 
 from atlas.errors import InvalidInput
 from atlas.jobs.heartbeat import Heartbeat
-from atlas.jobs.kinds import JobContext, JobInterrupted, JobOutput, handler_for, registered_kinds
+from atlas.jobs.kinds import (
+    JobContext,
+    JobInterrupted,
+    JobOutput,
+    handler_for,
+    registered_kinds,
+)
 from atlas.jobs.progress import ThrottledProgress
 from atlas.jobs.queue import JobQueue
 from atlas.jobs.records import JobInfo, LeaseLost, is_transient
@@ -62,7 +68,7 @@ class Worker:
     def __init__(self, catalog: Catalog, config: WorkerConfig, worker_id: str | None = None):
         self.catalog = catalog
         self.config = config
-        from atlas.registration import resolve_device  # imports torch: only workers need it
+        from atlas.device import resolve_device  # imports torch: only workers need it
 
         self.device = str(resolve_device(config.device))
         self.queue = JobQueue(catalog.engine)

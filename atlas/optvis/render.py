@@ -29,20 +29,19 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from atlas.device import resolve_device
 from atlas.errors import InvalidInput
 from atlas.optvis.objectives import BatchObjective, Objective, unit_objectives
 from atlas.optvis.param import Parameterization, make_param
-from atlas.optvis.transforms import Transform, apply_transforms, n_random, standard_transforms
+from atlas.optvis.transforms import (
+    Transform,
+    apply_transforms,
+    n_random,
+    standard_transforms,
+)
 
 ALGORITHM_VERSION = 1  # part of every artifact's parameters: bump when images would change
 Progress = bool | Callable[[int, int], None] | None
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """``auto`` is CUDA when torch sees a GPU, else the CPU."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 @dataclass(frozen=True)
