@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from atlas.catalog import Catalog
+from atlas.cli_common import open_catalog
 from atlas.datasets.spec import parse_dataset
 from atlas.errors import InvalidInput
 
@@ -39,7 +40,7 @@ def _finish(catalog: Catalog, args: argparse.Namespace, kind: str, ids: list[int
 def _run_chunks(args: argparse.Namespace, kind: str, params: dict) -> None:
     from atlas.jobs.chunks import enqueue_layer_chunks
 
-    catalog = Catalog.open(args.db, args.blobs, args.user)
+    catalog = open_catalog(args)
     layers = _layers(catalog, args)
     ids = []
     for layer in layers:
@@ -66,7 +67,7 @@ def cmd_connections(args: argparse.Namespace) -> None:
     from atlas.jobs.queue import JobQueue
     from atlas.jobs.records import JobSpec
 
-    catalog = Catalog.open(args.db, args.blobs, args.user)
+    catalog = open_catalog(args)
     pairs = layer_pairs(catalog, args.model, args.pair)
     base = {"model": args.model, "kind": args.edge_kind, "k": args.k, "replace": args.force}
     if args.edge_kind == "attribution":
@@ -85,7 +86,7 @@ def _input_size(catalog: Catalog, model: str) -> int:
 
 
 def cmd_examples(args: argparse.Namespace) -> None:
-    catalog = Catalog.open(args.db, args.blobs, args.user)
+    catalog = open_catalog(args)
     dataset = parse_dataset(args.dataset, _input_size(catalog, args.model))
     _run_chunks(args, "examples", {"dataset": dataset, "k": args.k, "force": args.force})
 
