@@ -109,16 +109,25 @@ class ReadingMixin:
         return ids
 
     def cancel_job(self, job_id: int, author: str | None = None) -> bool:
+        """Cancel a queued or running job (curators); False when it is in another state."""
+        return self._job_act("cancel", job_id, author)
+
+    def retry_job(self, job_id: int, author: str | None = None) -> bool:
+        """Queue a failed or cancelled job again (curators); False otherwise."""
+        return self._job_act("retry", job_id, author)
+
+    def _job_act(self, act: str, job_id: int, author: str | None) -> bool:
         from atlas.jobs.queue import JobQueue
 
         with self.reading() as session:
-            actor = require_role(session, self._author(author), "curator", "cancel jobs").name
+            actor = require_role(session, self._author(author), "curator", f"{act} jobs").name
         # The queue writes in its own transaction: on SQLite, holding ours would block it.
-        cancelled = JobQueue(self.engine).cancel(job_id)
-        if cancelled:
+        queue = JobQueue(self.engine)
+        changed = (queue.cancel if act == "cancel" else queue.retry)(job_id)
+        if changed:
             with self.writing() as session:
-                audit.record(session, actor, "jobs.cancel", "job", str(job_id), None, None)
-        return cancelled
+                audit.record(session, actor, f"jobs.{act}", "job", str(job_id), None, None)
+        return changed
 
     # -- artifacts -------------------------------------------------------------------
 

@@ -388,9 +388,11 @@ def test_jobs_cli_list_show_retry_cancel(catalog: Catalog, queue: JobQueue, db_u
     assert code == 0 and out.count("cancelled") == 2
     code, out, _ = atlas("jobs", "cancel", str(waiting))
     assert code == 1 and "is cancelled: only queued or running jobs can be cancelled" in out
-    assert [e.action for e in catalog.audit_log(limit=5)][:2] == ["jobs.cancel", "jobs.cancel"]
+    assert [e.action for e in catalog.audit_log(limit=5)][:3] == ["jobs.cancel", "jobs.cancel", "jobs.retry"]
     code, _, err = atlas("jobs", "cancel", str(waiting), user="vic")
     assert code == 1 and "viewer" in err
+    code, _, err = atlas("jobs", "retry", str(broken), user="vic")
+    assert code == 1 and "viewer" in err and queue.get(broken).status == "cancelled"
     code, _, err = atlas("jobs", "show", "999999")
     assert code == 1 and "no job 999999" in err
     code, _, err = atlas("worker", "--device", "cpu", "--import", "no_such_module_here")

@@ -104,8 +104,8 @@ def _for_each(args: argparse.Namespace, act: str, ids: list[int]) -> int:
     done, applies_to = _ACTIONS[act]
     with _catalog(args) as catalog:
         queue = JobQueue(catalog.engine)
-        # Cancelling goes through the catalogue: a curator's act, recorded in the audit log.
-        action = queue.retry if act == "retry" else catalog.cancel_job
+        # Through the catalogue: a curator's act, recorded in the audit log.
+        action = catalog.retry_job if act == "retry" else catalog.cancel_job
         refused = 0
         for job_id in ids:
             if action(job_id):
