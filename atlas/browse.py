@@ -6,11 +6,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from atlas.current import current_versions, is_current
 from atlas.db.models import (
-    Artifact, Circuit, CircuitNode, Edge, Evidence, Family, FamilyMember, Feature, Label, Layer, Model, User,
+    Artifact,
+    Circuit,
+    CircuitNode,
+    Edge,
+    Evidence,
+    Family,
+    FamilyMember,
+    Feature,
+    Label,
+    Layer,
+    Model,
+    User,
 )
 from atlas.errors import InvalidInput
 from atlas.lookup import get_feature, get_layer
@@ -35,10 +47,6 @@ class LayerPage:
     total: int  # units matching the filters, over all pages
 
 
-def _latest_labels():  # noqa: ANN202
-    return select(Label.feature_id, func.max(Label.version).label("version")).group_by(Label.feature_id).subquery()
-
-
 def layer_page(
     session: Session, layer: str, offset: int = 0, limit: int = 64, labelled: str = "all",
     status: str | None = None, family: str | None = None,
@@ -48,10 +56,10 @@ def layer_page(
     if not 1 <= limit <= 1000 or offset < 0:
         raise InvalidInput("limit must be 1 to 1000 and offset at least 0")
     layer_row, model = get_layer(session, layer)
-    latest = _latest_labels()
+    latest = current_versions()
     current = (
         select(Label, User.name.label("author"))
-        .join(latest, and_(latest.c.feature_id == Label.feature_id, latest.c.version == Label.version))
+        .join(latest, is_current(latest))
         .join(User, User.id == Label.author_id)
         .subquery()
     )
@@ -92,10 +100,10 @@ def layer_page(
 
 def review_queue(session: Session, statuses: tuple[str, ...] = ("proposed", "disputed"), limit: int = 100) -> list[LabelInfo]:
     """Current labels waiting for a reviewer, oldest first."""
-    latest = _latest_labels()
+    latest = current_versions()
     rows = session.execute(
         select(Label, User.name, Feature, Layer.name, Model.name)
-        .join(latest, and_(latest.c.feature_id == Label.feature_id, latest.c.version == Label.version))
+        .join(latest, is_current(latest))
         .join(User, User.id == Label.author_id)
         .join(Feature, Feature.id == Label.feature_id)
         .join(Layer, Layer.id == Feature.layer_id)
@@ -123,7 +131,7 @@ def circuits_of(session: Session, address: str) -> list[str]:
 
 
 def stats(session: Session) -> dict[str, int]:
-    latest = _latest_labels()
+    latest = current_versions()
     count = lambda column: session.scalar(select(func.count(column)))  # noqa: E731
     return {
         "models": count(Model.id),
@@ -132,7 +140,7 @@ def stats(session: Session) -> dict[str, int]:
         "labelled": session.scalar(select(func.count()).select_from(latest)),
         "accepted": session.scalar(
             select(func.count(Label.id)).join(
-                latest, and_(latest.c.feature_id == Label.feature_id, latest.c.version == Label.version))
+                latest, is_current(latest))
             .where(Label.status == "accepted")),
         "edges": count(Edge.id),
         "circuits": count(Circuit.id),

@@ -13,9 +13,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import and_, column, delete, exists, func, insert, literal_column, select, table, text
+from sqlalchemy import (
+    column,
+    delete,
+    exists,
+    func,
+    insert,
+    literal_column,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.orm import Session
 
+from atlas.current import current_versions, is_current
 from atlas.db.models import (
     Circuit,
     CircuitClaim,
@@ -126,9 +137,9 @@ def reindex(session: Session) -> int:
     """Rebuild every search document from the curated tables in bulk; returns their number."""
     session.execute(delete(SearchDoc))
     authors = dict(session.execute(select(User.id, User.name)).all())
-    latest = select(Label.feature_id, func.max(Label.version).label("version")).group_by(Label.feature_id).subquery()
+    latest = current_versions()
     current = session.scalars(
-        select(Label).join(latest, and_(latest.c.feature_id == Label.feature_id, latest.c.version == Label.version))
+        select(Label).join(latest, is_current(latest))
     ).all()
     evidence = session.scalars(select(Evidence).where(Evidence.kind.in_(SEARCHABLE_EVIDENCE))).all()
     names = addresses_of(session, {l.feature_id for l in current} | {e.feature_id for e in evidence if e.feature_id})

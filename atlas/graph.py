@@ -12,9 +12,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from atlas.current import current_versions, is_current
 from atlas.db.ids import id_in
 from atlas.db.models import EDGE_KINDS, Artifact, Edge, Feature, Label, Layer, Model
 from atlas.errors import InvalidInput
@@ -179,15 +180,12 @@ def subgraph(session: Session, addresses: Sequence[str], kinds: Sequence[str] = 
 def _nodes(session: Session, ids: set[int]) -> dict[int, GraphNode]:
     out = {}
     for chunk in _chunks(ids):
-        latest = (
-            select(Label.feature_id, func.max(Label.version).label("version"))
-            .where(id_in(session, Label.feature_id, chunk)).group_by(Label.feature_id).subquery()
-        )
+        latest = current_versions(id_in(session, Label.feature_id, chunk))
         labels = {
             fid: (text, status)
             for fid, text, status in session.execute(
                 select(Label.feature_id, Label.text, Label.status)
-                .join(latest, and_(latest.c.feature_id == Label.feature_id, latest.c.version == Label.version))
+                .join(latest, is_current(latest))
             )
         }
         thumbs = {

@@ -12,11 +12,12 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from atlas import circuits, evidence, families, labels
 from atlas.blobs import BlobStore
+from atlas.current import current_versions, is_current
 from atlas.db.models import Circuit, CircuitClaim, Evidence, Family, Label, User
 from atlas.errors import AtlasError, InvalidInput, NotFound
 from atlas.lookup import get_feature, get_model, require_role
@@ -103,13 +104,8 @@ def _current_labels(session: Session, feature_ids: list[int]) -> dict[int, Label
     out: dict[int, Label] = {}
     for start in range(0, len(feature_ids), 500):
         chunk = feature_ids[start:start + 500]
-        latest = (
-            select(Label.feature_id, func.max(Label.version).label("version"))
-            .where(Label.feature_id.in_(chunk)).group_by(Label.feature_id).subquery()
-        )
-        out.update((label.feature_id, label) for label in session.scalars(
-            select(Label).join(latest, and_(latest.c.feature_id == Label.feature_id, latest.c.version == Label.version))
-        ))
+        latest = current_versions(Label.feature_id.in_(chunk))
+        out.update((label.feature_id, label) for label in session.scalars(select(Label).join(latest, is_current(latest))))
     return out
 
 
