@@ -176,6 +176,88 @@ def test_cancel_and_retry(queue: JobQueue):
         queue.cancel(999_999)
 
 
+# -- dependencies ------------------------------------------------------------------------
+
+
+def run_one(queue: JobQueue, worker: str = "w1"):  # noqa: ANN201
+    """Claim and complete one test.noop job; returns it (None when none is runnable)."""
+    job = queue.claim(worker, ["test.noop"], 60)
+    if job is not None:
+        queue.complete(job, {})
+    return job
+
+
+def test_a_job_waits_until_everything_it_needs_is_done(queue: JobQueue):
+    first, second = queue.enqueue("test.noop"), queue.enqueue("test.noop")
+    final = queue.enqueue_many([JobSpec("test.noop", after=(first, second), dedupe_key="final")])[0]
+    assert queue.get(final).status == "waiting"
+    assert queue.dependencies(final) == [(first, "queued"), (second, "queued")]
+    assert run_one(queue).id == first
+    assert queue.get(final).status == "waiting"
+    assert run_one(queue).id == second
+    assert queue.get(final).status == "queued"
+    assert run_one(queue).id == final
+    # Enqueued again by its dedupe key: the same job; after finished jobs: queued at once.
+    assert queue.enqueue_many([JobSpec("test.noop", after=(first,), dedupe_key="final")]) == [final]
+    late = queue.enqueue_many([JobSpec("test.noop", after=(first, second))])[0]
+    assert queue.get(late).status == "queued"
+    with pytest.raises(NotFound, match="do not exist"):
+        queue.enqueue_many([JobSpec("test.noop", after=(999_999,))])
+
+
+def test_a_failed_dependency_cancels_the_chain_and_retrying_it_brings_it_back(queue: JobQueue):
+    chunk = queue.enqueue("test.noop", max_attempts=1)
+    other = queue.enqueue("test.noop")
+    rank = queue.enqueue_many([JobSpec("test.noop", after=(chunk, other))])[0]
+    report = queue.enqueue_many([JobSpec("test.noop", after=(rank,))])[0]
+    job = queue.claim("w1", ["test.noop"], 60)
+    assert job.id == chunk and queue.fail(job, "boom", 0) == "failed"
+    for job_id in (rank, report):
+        blocked = queue.get(job_id)
+        assert blocked.status == "cancelled" and blocked.error.startswith("blocked:")
+    assert queue.retry(chunk)
+    assert [queue.get(i).status for i in (chunk, rank, report)] == ["queued", "waiting", "waiting"]
+    assert {run_one(queue).id, run_one(queue).id} == {chunk, other}
+    assert run_one(queue).id == rank and run_one(queue).id == report
+    assert run_one(queue) is None
+
+
+def test_cancelling_a_dependency_cancels_its_dependents_and_retrying_a_blocked_job_waits(queue: JobQueue):
+    chunk = queue.enqueue("test.noop")
+    rank = queue.enqueue_many([JobSpec("test.noop", after=(chunk,))])[0]
+    assert queue.cancel(chunk)
+    assert queue.get(rank).status == "cancelled"
+    # Retrying only the dependent: it is blocked again at once, its dependency still cancelled.
+    assert queue.retry(rank)
+    assert queue.get(rank).status == "cancelled"
+    assert queue.cancel(queue.enqueue("test.noop")) and not queue.cancel(rank)
+    waiting = queue.enqueue_many([JobSpec("test.noop", after=(queue.enqueue("test.noop"),))])[0]
+    assert queue.cancel(waiting) and queue.get(waiting).status == "cancelled"
+
+
+def test_dependents_of_jobs_completing_at_once_are_queued_exactly_once(catalog: Catalog, queue: JobQueue):
+    chunks = [queue.enqueue("test.noop", {"i": i}) for i in range(24)]
+    final = queue.enqueue_many([JobSpec("test.noop", after=tuple(chunks))])[0]
+    claimed = [queue.claim(f"w{i}", ["test.noop"], 60) for i in range(24)]
+    assert {job.id for job in claimed} == set(chunks)
+    errors: list[BaseException] = []
+
+    def complete(job) -> None:  # noqa: ANN001
+        try:
+            queue.complete(job, {})
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=complete, args=(job,)) for job in claimed]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert queue.get(final).status == "queued"  # no sweep needed: the completions saw each other
+    assert run_one(queue).id == final
+
+
 def test_progress_is_written_at_most_once_per_interval(queue: JobQueue):
     job_id = queue.enqueue("test.noop")
     job = queue.claim("w1", ["test.noop"], 60)
@@ -387,8 +469,12 @@ def test_jobs_cli_list_show_retry_cancel(catalog: Catalog, queue: JobQueue, db_u
     code, out, _ = atlas("jobs", "cancel", str(broken), str(waiting))
     assert code == 0 and out.count("cancelled") == 2
     code, out, _ = atlas("jobs", "cancel", str(waiting))
-    assert code == 1 and "is cancelled: only queued or running jobs can be cancelled" in out
+    assert code == 1 and "is cancelled: only waiting, queued or running jobs can be cancelled" in out
+    after = queue.enqueue_many([JobSpec("test.noop", after=(broken,))])[0]
+    code, out, _ = atlas("jobs", "show", str(after))
+    assert code == 0 and f"waits for:  {broken} (cancelled)" in out and "blocked:" in out
     assert [e.action for e in catalog.audit_log(limit=5)][:3] == ["jobs.cancel", "jobs.cancel", "jobs.retry"]
+    assert atlas("jobs", "list", "--status", "waiting")[0] == 0
     code, _, err = atlas("jobs", "cancel", str(waiting), user="vic")
     assert code == 1 and "viewer" in err
     code, _, err = atlas("jobs", "retry", str(broken), user="vic")

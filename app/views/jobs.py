@@ -13,6 +13,7 @@ from identity import can_write
 from session import page
 
 from atlas import AtlasError
+from atlas.db.models import JOB_STATUSES
 
 REFRESH = timedelta(seconds=2)
 # atlas.optvis.objectives.VIS_KINDS, not imported: that module would load torch into the app.
@@ -35,7 +36,7 @@ def table(jobs: list) -> pd.DataFrame:
 @st.fragment(run_every=REFRESH)
 def queue_view() -> None:
     counts = cat.job_counts()
-    for column, status in zip(st.columns(5), ("queued", "running", "done", "failed", "cancelled")):
+    for column, status in zip(st.columns(len(JOB_STATUSES)), JOB_STATUSES):
         column.metric(status, counts.get(status, 0))
     jobs = cat.jobs(limit=100)
     if not jobs:

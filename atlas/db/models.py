@@ -49,7 +49,8 @@ EVIDENCE_KINDS = (
 )
 CIRCUIT_STATUSES = ("draft", "proposed", "accepted", "disputed", "rejected")
 CLAIM_STATUSES = ("untested", "supported", "refuted")
-JOB_STATUSES = ("queued", "running", "done", "failed", "cancelled")
+# "waiting": queued behind other jobs (JobDependency) that are not done yet.
+JOB_STATUSES = ("waiting", "queued", "running", "done", "failed", "cancelled")
 
 
 def utcnow() -> datetime:
@@ -354,6 +355,17 @@ class Job(Base):
     created_at: Mapped[datetime] = _created()
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class JobDependency(Base):
+    """Job ``job_id`` waits (status ``waiting``) until job ``needs_job_id`` is done: a step
+    that needs the results of many chunk jobs, such as ranking a layer pair's connections."""
+
+    __tablename__ = "job_dependencies"
+    __table_args__ = (Index("ix_job_dependencies_needs_job_id", "needs_job_id"),)
+    job_id: Mapped[int] = mapped_column(BigId, ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    needs_job_id: Mapped[int] = mapped_column(BigId, ForeignKey("jobs.id", ondelete="CASCADE"),
+                                              primary_key=True)
 
 
 class Dataset(Base):

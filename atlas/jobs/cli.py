@@ -77,7 +77,9 @@ def cmd_jobs_list(args: argparse.Namespace) -> None:
 
 def cmd_jobs_show(args: argparse.Namespace) -> None:
     with _catalog(args) as catalog:
-        job = JobQueue(catalog.engine).get(args.id)
+        queue = JobQueue(catalog.engine)
+        job = queue.get(args.id)
+        waits_for = queue.dependencies(job.id)
     print(f"job {job.id}  {job.kind}  {job.status}")
     print(f"  params:     {json.dumps(job.params, sort_keys=True)}")
     print(f"  priority:   {job.priority}   dedupe key: {job.dedupe_key or '-'}")
@@ -85,6 +87,8 @@ def cmd_jobs_show(args: argparse.Namespace) -> None:
           + (f"   next try after {_when(job.run_after)}" if job.status == "queued" and job.attempts else ""))
     lease = f" (lease until {_when(job.lease_expires_at)})" if job.status == "running" else ""
     print(f"  worker:     {job.lease_owner or '-'}{lease}")
+    if waits_for:
+        print(f"  waits for:  {', '.join(f'{i} ({status})' for i, status in waits_for)}")
     print(f"  progress:   {_progress(job)}" + (f"  {job.progress_message}" if job.progress_message else ""))
     print(f"  created:    {_when(job.created_at)}   started: {_when(job.started_at)}   "
           f"finished: {_when(job.finished_at)}")
@@ -97,7 +101,8 @@ def cmd_jobs_show(args: argparse.Namespace) -> None:
 
 
 # What each action does, and to which jobs it applies.
-_ACTIONS = {"retry": ("queued again", "failed or cancelled"), "cancel": ("cancelled", "queued or running")}
+_ACTIONS = {"retry": ("queued again", "failed or cancelled"),
+            "cancel": ("cancelled", "waiting, queued or running")}
 
 
 def _for_each(args: argparse.Namespace, act: str, ids: list[int]) -> int:

@@ -10,6 +10,12 @@ Claims: ``UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED LIMIT 1) RETU
 PostgreSQL; the same statement inside ``BEGIN IMMEDIATE`` on SQLite, where the write lock
 serializes claimers. Times come from the database's clock on PostgreSQL, so the clocks of
 many worker machines never need to agree; SQLite is one machine, so Python's clock is it.
+
+Dependencies: a job enqueued ``after`` other jobs is ``waiting`` until they are all done.
+The completion of each of them locks its waiting dependents and queues those with nothing
+left to wait for, so of two dependencies completing at once the second sees the first.
+A dependency that fails or is cancelled cancels its dependents (marked ``BLOCKED``);
+retrying it brings them back to waiting.
 """
 
 from __future__ import annotations
@@ -19,14 +25,14 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, Engine, create_engine, event, func, select
+from sqlalchemy import Connection, CursorResult, Engine, create_engine, event, func, insert, select
 from sqlalchemy.orm import Session
 
 from atlas.db.engine import WRITE
 from atlas.db.models import utcnow
 from atlas.errors import InvalidInput, NotFound
 from atlas.jobs.records import JobInfo, JobSpec, LeaseLost, Write
-from atlas.jobs.sql import COLUMNS, JOBS, info, statements, token
+from atlas.jobs.sql import COLUMNS, DEPENDENCIES, JOBS, info, statements, token
 
 
 def _asynchronous_commit(dbapi_connection: Any, _record: Any) -> None:
@@ -84,10 +90,9 @@ class JobQueue:
         return {name: now + timedelta(seconds=s) for name, s in seconds_from_now.items()}
 
     def _write(self, stmt: Any, params: dict[str, Any],
-               read: Callable[[CursorResult], Any] = lambda result: result.rowcount,
-               durable: bool = False) -> Any:
-        """Execute ``stmt`` in its own write transaction; ``read`` its result before commit."""
-        with (self._writer if durable else self._worker_engines()[0]).begin() as conn:
+               read: Callable[[CursorResult], Any] = lambda result: result.rowcount) -> Any:
+        """Execute ``stmt`` in the worker's own write transaction; ``read`` its result before commit."""
+        with self._worker_engines()[0].begin() as conn:
             return read(conn.execute(stmt, params))
 
     def _update_mine(self, stmt: Any, job: JobInfo, **params: Any) -> bool:
@@ -101,7 +106,8 @@ class JobQueue:
         return self.enqueue_many([JobSpec(kind, params or {}, priority, dedupe_key, max_attempts)])[0]
 
     def enqueue_many(self, specs: Iterable[JobSpec]) -> list[int]:
-        """Add jobs in one transaction; ids in the order of ``specs``."""
+        """Add jobs in one transaction; ids in the order of ``specs``. A job with ``after``
+        waits until those jobs are done (a job found by its dedupe key keeps its own)."""
         ids = []
         with self._writer.begin() as conn:
             for spec in specs:
@@ -109,15 +115,54 @@ class JobQueue:
                     raise InvalidInput("a job needs a kind")
                 if spec.max_attempts < 1:
                     raise InvalidInput(f"max_attempts must be at least 1, not {spec.max_attempts}")
+                after = sorted(set(spec.after))
+                self._check_exist(conn, after)
                 job_id = conn.execute(self._sql.enqueue, {
                     "kind": spec.kind, "params": spec.params, "priority": spec.priority,
                     "dedupe_key": spec.dedupe_key, "max_attempts": spec.max_attempts,
+                    "status": "waiting" if after else "queued",
                     "created_at": utcnow(), **self._moments(now=0),
                 }).scalar()
                 if job_id is None:
                     job_id = conn.scalar(select(JOBS.c.id).where(JOBS.c.dedupe_key == spec.dedupe_key))
+                elif after:
+                    conn.execute(insert(DEPENDENCIES), [{"job_id": job_id, "needs_job_id": n} for n in after])
                 ids.append(job_id)
+            if any(spec.after for spec in specs):
+                self._settle_waiting(conn)  # what they wait for may be done or failed already
         return ids
+
+    @staticmethod
+    def _check_exist(conn: Connection, job_ids: Sequence[int]) -> None:
+        if not job_ids:
+            return
+        found = set(conn.scalars(select(JOBS.c.id).where(JOBS.c.id.in_(job_ids))))
+        missing = [i for i in job_ids if i not in found]
+        if missing:
+            raise NotFound(f"cannot wait for jobs that do not exist: {missing[:10]}")
+
+    def _settle_waiting(self, conn: Connection) -> int:
+        """Cancel waiting jobs behind failed or cancelled ones (down whole chains), then
+        queue those whose dependencies are all done. Returns how many were queued."""
+        params = self._moments(now=0)
+        while conn.execute(self._sql.block, params).rowcount:
+            pass
+        return conn.execute(self._sql.promote, params).rowcount
+
+    def settle_waiting(self) -> int:
+        """Bring every waiting job up to date with what it waits for; workers call this now
+        and then, as a safety net for a dependency completing while its dependent was being
+        enqueued (two transactions that cannot see each other). Returns how many were queued."""
+        with self._worker_engines()[1].begin() as conn:
+            return self._settle_waiting(conn)
+
+    def dependencies(self, job_id: int) -> list[tuple[int, str]]:
+        """(id, status) of the jobs that ``job_id`` waits for."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(
+                select(JOBS.c.id, JOBS.c.status).join(DEPENDENCIES, DEPENDENCIES.c.needs_job_id == JOBS.c.id)
+                .where(DEPENDENCIES.c.job_id == job_id).order_by(JOBS.c.id)
+            ).tuples())
 
     # -- the worker's side ---------------------------------------------------------
 
@@ -143,8 +188,13 @@ class JobQueue:
         Raises LeaseLost (and writes nothing) when the job is no longer ours."""
         with self._worker_engines()[1 if write else 0].begin() as conn:
             params = {**token(job), "output": result, **self._moments(now=0)}
-            if conn.execute(self._sql.complete, params).rowcount != 1:
+            has_dependents = conn.execute(self._sql.complete, params).scalar()
+            if has_dependents is None:
                 raise LeaseLost(f"job {job.id} is no longer ours: nothing written")
+            if has_dependents:
+                waiting = list(conn.scalars(self._sql.lock_dependents, {"job_id": job.id}))
+                if waiting:
+                    conn.execute(self._sql.promote_among, {"ids": waiting, **self._moments(now=0)})
             if write is not None:
                 with Session(bind=conn) as session:
                     write(session)
@@ -158,6 +208,8 @@ class JobQueue:
         }, CursorResult.scalar)
         if status is None:
             raise LeaseLost(f"job {job.id} is no longer ours: failure not recorded")
+        if status == "failed":
+            self.settle_waiting()
         return status
 
     def release(self, job: JobInfo) -> bool:
@@ -167,20 +219,37 @@ class JobQueue:
     def reap_expired(self) -> int:
         """Requeue running jobs whose lease expired (their worker died or hung); a job that
         has used all its attempts this way fails. Returns how many jobs were reaped."""
-        return self._write(self._sql.reap, self._moments(now=0))
+        reaped = self._write(self._sql.reap, self._moments(now=0))
+        if reaped:
+            self.settle_waiting()  # a reaped job out of attempts failed
+        return reaped
 
     # -- the user's side -----------------------------------------------------------
 
     def cancel(self, job_id: int) -> bool:
-        """Cancel a queued or running job (its worker stops at its next heartbeat and its
-        results are discarded). False when the job had already finished."""
+        """Cancel a waiting, queued or running job (its worker stops at its next heartbeat
+        and its results are discarded), and the jobs waiting for it. False when the job
+        had already finished."""
         self.get(job_id)
-        return self._write(self._sql.cancel, {"job_id": job_id, **self._moments(now=0)}, durable=True) == 1
+        with self._writer.begin() as conn:
+            if conn.execute(self._sql.cancel, {"job_id": job_id, **self._moments(now=0)}).rowcount != 1:
+                return False
+            self._settle_waiting(conn)
+        return True
 
     def retry(self, job_id: int) -> bool:
-        """Queue a failed or cancelled job again with fresh attempts. False otherwise."""
+        """Queue a failed or cancelled job again with fresh attempts (waiting, if it waits
+        for jobs not done yet), and bring back the jobs that were cancelled because this one
+        failed. False when the job is in another state."""
         self.get(job_id)
-        return self._write(self._sql.retry, {"job_id": job_id, **self._moments(now=0)}, durable=True) == 1
+        with self._writer.begin() as conn:
+            if conn.execute(self._sql.retry, {"job_id": job_id, **self._moments(now=0)}).rowcount != 1:
+                return False
+            revived = [job_id]
+            while revived:
+                revived = list(conn.scalars(self._sql.revive, {"ids": revived}))
+            self._settle_waiting(conn)
+        return True
 
     def get(self, job_id: int) -> JobInfo:
         with self.engine.connect() as conn:

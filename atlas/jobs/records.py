@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 from atlas.errors import AtlasError
 
 FINISHED = ("done", "failed", "cancelled")
-PENDING = ("queued", "running")
+PENDING = ("waiting", "queued", "running")
+# The error of a waiting job cancelled because a job it waits for failed or was cancelled.
+BLOCKED = "blocked: a job it waits for failed or was cancelled (retrying that job brings this one back)"
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -44,6 +46,7 @@ class JobSpec:
     priority: int = 0
     dedupe_key: str | None = None
     max_attempts: int = 3
+    after: tuple[int, ...] = ()  # ids of jobs that must be done before this one runs
 
 
 @dataclass(frozen=True)

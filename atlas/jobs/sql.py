@@ -11,15 +11,27 @@ from dataclasses import dataclass, fields
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Interval, and_, bindparam, case, func, literal, select, update
+from sqlalchemy import Interval, and_, bindparam, case, exists, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import ColumnElement
 
-from atlas.db.models import Job, UTCDateTime
-from atlas.jobs.records import PENDING, JobInfo
+from atlas.db.models import Job, JobDependency, UTCDateTime
+from atlas.jobs.records import BLOCKED, PENDING, JobInfo
 
 JOBS = Job.__table__
+DEPENDENCIES = JobDependency.__table__
 COLUMNS = [JOBS.c[f.name] for f in fields(JobInfo)]
+_NEEDED = JOBS.alias("needed")
+
+
+def _needs(*condition: ColumnElement) -> ColumnElement:
+    """The job (the statement's ``jobs`` row) waits for a job that meets ``condition``."""
+    return exists().where(DEPENDENCIES.c.job_id == JOBS.c.id, DEPENDENCIES.c.needs_job_id == _NEEDED.c.id,
+                          *condition)
+
+
+_WAITS_FOR_UNDONE = _needs(_NEEDED.c.status != "done")
+_WAITS_FOR_FAILED = _needs(_NEEDED.c.status.in_(("failed", "cancelled")))
 
 
 def info(row: Any) -> JobInfo:
@@ -56,6 +68,11 @@ class Statements:
     reap: Any
     cancel: Any
     retry: Any
+    promote: Any
+    promote_among: Any
+    block: Any
+    revive: Any
+    lock_dependents: Any
 
 
 @cache
@@ -79,10 +96,13 @@ def statements(postgres: bool) -> Statements:
         .scalar_subquery()
     )
     mine = update(JOBS).where(MINE)
+    # Waiting jobs whose dependencies are all done become runnable.
+    promote = (update(JOBS).where(JOBS.c.status == "waiting", ~_WAITS_FOR_UNDONE)
+               .values(status="queued", run_after=now))
     return Statements(
         # NULL dedupe keys never conflict, so one statement serves jobs with and without.
         enqueue=insert(JOBS)
-        .values(status="queued", attempts=0, progress_done=0, run_after=now)
+        .values(status=bindparam("status"), attempts=0, progress_done=0, run_after=now)
         .on_conflict_do_nothing(index_elements=[JOBS.c.dedupe_key])
         .returning(JOBS.c.id),
         claim=update(JOBS).where(JOBS.c.id == pick)
@@ -93,7 +113,8 @@ def statements(postgres: bool) -> Statements:
         progress=mine.values(progress_done=bindparam("done"), progress_total=bindparam("total"),
                              progress_message=bindparam("message")),
         complete=mine.values(status="done", result=bindparam("output", type_=JOBS.c.result.type),
-                             error=None, finished_at=now, lease_expires_at=None),
+                             error=None, finished_at=now, lease_expires_at=None)
+        .returning(exists().where(DEPENDENCIES.c.needs_job_id == JOBS.c.id)),
         fail=mine.values(
             status=case((_OUT_OF_ATTEMPTS, "failed"), else_="queued"), error=bindparam("failure"),
             finished_at=case((_OUT_OF_ATTEMPTS, now), else_=None), lease_expires_at=None,
@@ -111,8 +132,26 @@ def statements(postgres: bool) -> Statements:
         cancel=update(JOBS).where(JOBS.c.id == bindparam("job_id"), JOBS.c.status.in_(PENDING))
         .values(status="cancelled", finished_at=now, lease_expires_at=None),
         retry=update(JOBS).where(JOBS.c.id == bindparam("job_id"), JOBS.c.status.in_(("failed", "cancelled")))
-        .values(status="queued", attempts=0, error=None, result=None, finished_at=None,
-                progress_done=0, progress_total=None, progress_message=None, run_after=now),
+        .values(status=case((_WAITS_FOR_UNDONE, "waiting"), else_="queued"), attempts=0, error=None,
+                result=None, finished_at=None, progress_done=0, progress_total=None,
+                progress_message=None, run_after=now),
+        promote=promote,
+        promote_among=promote.where(JOBS.c.id.in_(bindparam("ids", expanding=True))),
+        # Waiting jobs behind a failed or cancelled job can never run: they are cancelled,
+        # marked BLOCKED so that retrying what blocked them brings them back (``revive``).
+        block=update(JOBS).where(JOBS.c.status == "waiting", _WAITS_FOR_FAILED)
+        .values(status="cancelled", error=BLOCKED, finished_at=now),
+        revive=update(JOBS).where(
+            JOBS.c.status == "cancelled", JOBS.c.error == BLOCKED,
+            JOBS.c.id.in_(select(DEPENDENCIES.c.job_id)
+                          .where(DEPENDENCIES.c.needs_job_id.in_(bindparam("ids", expanding=True)))),
+        ).values(status="waiting", error=None, finished_at=None).returning(JOBS.c.id),
+        # Taken by a completing job before it promotes: of two dependencies completing at
+        # once, the second waits for the first to commit, then sees both done.
+        lock_dependents=select(JOBS.c.id).where(
+            JOBS.c.status == "waiting",
+            JOBS.c.id.in_(select(DEPENDENCIES.c.job_id).where(DEPENDENCIES.c.needs_job_id == bindparam("job_id"))),
+        ).with_for_update(),
     )
 
 

@@ -26,7 +26,7 @@ BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total_fmt} jobs [{elaps
 
 def format_counts(counts: Mapping[str, int]) -> str:
     """E.g. ``"3 done, 1 running, 2 queued"`` (statuses in lifecycle order)."""
-    order = ("done", "running", "queued", "failed", "cancelled")
+    order = ("done", "running", "queued", "waiting", "failed", "cancelled")
     return ", ".join(f"{counts[s]} {s}" for s in order if counts.get(s))
 
 

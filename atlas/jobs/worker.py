@@ -2,6 +2,9 @@
 
 - Crashes: a killed worker's lease runs out and any worker requeues the job
   (``reap_expired``); nothing it computed was committed, so nothing is duplicated.
+- Dependencies: a job waiting for others is queued by the completion of the last of them;
+  workers also settle waiting jobs now and then (``settle_waiting``), which catches a
+  dependency that completed while its dependent was being enqueued.
 - Shutdown: the first SIGTERM/SIGINT asks the running handler to stop (``should_stop``);
   the job is completed if the handler finishes, or released (queued again, attempt not
   counted) if it raises JobInterrupted. A second signal interrupts the handler outright.
@@ -110,6 +113,7 @@ class Worker:
         return finished
 
     def _idle(self) -> bool:
+        self._with_db("settle waiting jobs", self.queue.settle_waiting, give_up_on_stop=True)
         counts = self._with_db("count", lambda: self.queue.counts(self.kinds), give_up_on_stop=True)
         return counts is not None and not any(counts.get(s, 0) for s in ("queued", "running"))
 
@@ -120,6 +124,7 @@ class Worker:
             reaped = self._with_db("reap", self.queue.reap_expired, give_up_on_stop=True)
             if reaped:
                 log.warning("requeued %d job(s) whose worker stopped heartbeating", reaped)
+            self._with_db("settle waiting jobs", self.queue.settle_waiting, give_up_on_stop=True)
 
     # -- one job -------------------------------------------------------------------
 
