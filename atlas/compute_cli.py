@@ -28,13 +28,14 @@ def _layers(catalog: Catalog, args: argparse.Namespace) -> list[str]:
     return [args.layer] if args.layer else [l.name for l in catalog.layers(args.model) if l.spatial_shape]
 
 
-def _finish(catalog: Catalog, args: argparse.Namespace, kind: str, ids: list[int], what: str) -> list:
+def _finish(catalog: Catalog, args: argparse.Namespace, kinds: tuple[str, ...], ids: list[int],
+            what: str) -> list:
     from atlas.compute import run_jobs
 
-    print(f"{len(ids)} {kind} jobs for {args.model} ({what})")
+    print(f"{len(ids)} {kinds[0]} jobs for {args.model} ({what})")
     if args.no_wait:
         return []
-    return run_jobs(catalog, ids, [kind], args.device, local=not args.wait, description=kind)
+    return run_jobs(catalog, ids, kinds, args.device, local=not args.wait, description=kinds[0])
 
 
 def _run_chunks(args: argparse.Namespace, kind: str, params: dict) -> None:
@@ -46,7 +47,7 @@ def _run_chunks(args: argparse.Namespace, kind: str, params: dict) -> None:
     for layer in layers:
         ids += enqueue_layer_chunks(catalog, kind, args.model, layer, parse_units(args.units),
                                     args.chunk_size, params)
-    jobs = _finish(catalog, args, kind, ids, ", ".join(layers))
+    jobs = _finish(catalog, args, (kind,), ids, ", ".join(layers))
     if jobs:
         print(f"done: {sum((j.result or {}).get('rendered', 0) for j in jobs)} new, "
               f"{sum((j.result or {}).get('skipped', 0) for j in jobs)} already there")
@@ -64,30 +65,25 @@ def layer_pairs(catalog: Catalog, model: str, pair: str | None) -> list[tuple[st
 
 
 def cmd_connections(args: argparse.Namespace) -> None:
-    from atlas.jobs.queue import JobQueue
-    from atlas.jobs.records import JobSpec
+    from atlas.connections.jobs import CONNECTION_KINDS, enqueue_connections
 
     catalog = open_catalog(args)
     pairs = layer_pairs(catalog, args.model, args.pair)
-    base = {"model": args.model, "kind": args.edge_kind, "k": args.k, "replace": args.force}
+    dataset = None
     if args.edge_kind == "attribution":
-        base["dataset"] = parse_dataset(args.dataset, _input_size(catalog, args.model))
-    specs = [JobSpec("connections", {**base, "src": s, "dst": d}, dedupe_key=f"connections:{args.edge_kind}:"
-                     f"{args.model}/{s}->{d}:k{args.k}" + (":force" if args.force else "")) for s, d in pairs]
-    ids = JobQueue(catalog.engine).enqueue_many(specs)
-    jobs = _finish(catalog, args, "connections", ids, ", ".join(f"{s}->{d}" for s, d in pairs))
+        dataset = parse_dataset(args.dataset, catalog.model(args.model).input_size)
+    ids = []
+    for src, dst in pairs:
+        ids += enqueue_connections(catalog, args.model, src, dst, args.edge_kind, args.k, args.chunk_size,
+                                   args.force, dataset)
+    jobs = _finish(catalog, args, CONNECTION_KINDS, ids, ", ".join(f"{s}->{d}" for s, d in pairs))
     if jobs:
         print(f"done: {sum((j.result or {}).get('edges', 0) for j in jobs)} {args.edge_kind} edges")
 
 
-def _input_size(catalog: Catalog, model: str) -> int:
-    spec = catalog.model(model).input_spec or {}
-    return int(spec.get("shape", [3, 224, 224])[-1])
-
-
 def cmd_examples(args: argparse.Namespace) -> None:
     catalog = open_catalog(args)
-    dataset = parse_dataset(args.dataset, _input_size(catalog, args.model))
+    dataset = parse_dataset(args.dataset, catalog.model(args.model).input_size)
     _run_chunks(args, "examples", {"dataset": dataset, "k": args.k, "force": args.force})
 
 
@@ -97,12 +93,13 @@ def cmd_vis(args: argparse.Namespace) -> None:
     _run_chunks(args, "vis", {"kinds": kinds, "render": render, "force": args.force})
 
 
-def _common(parser: argparse.ArgumentParser, chunk: int | None) -> None:
+def _common(parser: argparse.ArgumentParser, chunk: int, units: bool = True) -> None:
     parser.add_argument("--model", required=True)
-    if chunk is not None:
+    if units:
         parser.add_argument("--layer", help="one layer (default: every layer of the model)")
         parser.add_argument("--units", help="e.g. 0,3,8-15 (default: every unit)")
-        parser.add_argument("--chunk-size", type=int, default=chunk, help="units per job")
+    parser.add_argument("--chunk-size", type=int, default=chunk,
+                        help=f"units per job (default: {chunk})" + ("" if units else "; destination units"))
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--force", action="store_true", help="recompute and replace what exists")
     mode = parser.add_mutually_exclusive_group()
@@ -131,9 +128,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                              ("attribution", "activation x gradient edges averaged over a dataset")):
         name = "connections" if edge_kind == "direct" else edge_kind
         command = compute_sub.add_parser(name, help=about, description=f"{about}; top-k inputs and outputs "
-                                         "per unit with their kernels. One job per layer pair.")
+                                         "per unit with their kernels. A layer pair is computed in jobs of "
+                                         "--chunk-size destination units, then ranked by one more job.")
         command.set_defaults(handler=cmd_connections, edge_kind=edge_kind)
-        _common(command, chunk=None)
+        _common(command, chunk=128, units=False)
         command.add_argument("--pair", help="SRC:DST (default: every pair of adjacent layers)")
         command.add_argument("-k", type=int, default=20, help="inputs and outputs kept per unit")
         if edge_kind == "attribution":

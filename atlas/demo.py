@@ -13,11 +13,10 @@ from dataclasses import dataclass
 
 from atlas.catalog import Catalog
 from atlas.compute import run_jobs
+from atlas.connections.jobs import CONNECTION_KINDS, enqueue_connections
 from atlas.datasets.spec import parse_dataset
 from atlas.errors import NotFound
 from atlas.jobs.chunks import enqueue_layer_chunks
-from atlas.jobs.queue import JobQueue
-from atlas.jobs.records import JobSpec
 from atlas.models import SEED_DEMO_DIR
 from atlas.registration import register_model
 from atlas.seed import SEED_DIR
@@ -34,6 +33,7 @@ class DemoSettings:
     examples: str = "synthetic:1200"
     examples_k: int = 6
     connections_k: int = 12
+    connections_chunk: int = 32  # destination units per connections job
     device: str = "auto"
 
 
@@ -52,26 +52,21 @@ def register_demo_models(catalog: Catalog) -> list[str]:
 
 
 def enqueue_demo_atlas(catalog: Catalog, settings: DemoSettings) -> dict[str, list[int]]:
-    jobs: dict[str, list[int]] = {"vis": [], "connections": [], "examples": []}
-    queue = JobQueue(catalog.engine)
+    jobs: dict[tuple[str, ...], list[int]] = {("vis",): [], CONNECTION_KINDS: [], ("examples",): []}
     render = {"size": settings.vis_size, "steps": settings.vis_steps}
     for model in DEMO_MODELS:
         layers = [layer.name for layer in catalog.layers(model) if layer.spatial_shape]
-        dataset = parse_dataset(settings.examples, int(catalog.model(model).input_spec["shape"][-1]))
+        dataset = parse_dataset(settings.examples, catalog.model(model).input_size)
         for layer in layers:
-            jobs["vis"] += enqueue_layer_chunks(
+            jobs[("vis",)] += enqueue_layer_chunks(
                 catalog, "vis", model, layer, None, 32, {"kinds": ["channel"], "render": render, "force": False})
-            jobs["examples"] += enqueue_layer_chunks(
+            jobs[("examples",)] += enqueue_layer_chunks(
                 catalog, "examples", model, layer, None, 64,
                 {"dataset": dataset, "k": settings.examples_k, "force": False})
-        specs = [
-            JobSpec("connections", {"model": model, "kind": kind, "k": settings.connections_k, "src": src,
-                                    "dst": dst, "replace": False},
-                    dedupe_key=f"connections:{kind}:{model}/{src}->{dst}:k{settings.connections_k}")
-            for src, dst in zip(layers, layers[1:])
-            for kind in ("direct", "expanded")
-        ]
-        jobs["connections"] += queue.enqueue_many(specs)
+        for src, dst in zip(layers, layers[1:]):
+            for kind in ("direct", "expanded"):
+                jobs[CONNECTION_KINDS] += enqueue_connections(catalog, model, src, dst, kind, settings.connections_k,
+                                                              settings.connections_chunk)
     return jobs
 
 
@@ -82,8 +77,8 @@ def build_demo(catalog: Catalog, settings: DemoSettings = DemoSettings()) -> Non
     if (SEED_DIR / "demo.seed.json").exists():
         print(f"demo seed: {catalog.load_seed('demo').summary()}")
     jobs = enqueue_demo_atlas(catalog, settings)
-    for kind, ids in jobs.items():
-        run_jobs(catalog, ids, [kind], settings.device, local=True, description=f"demo {kind}")
+    for kinds, ids in jobs.items():
+        run_jobs(catalog, ids, kinds, settings.device, local=True, description=f"demo {kinds[0]}")
     stats = catalog.stats()
     print(f"demo atlas: {stats['units']} units, {stats['labelled']} labelled, {stats['edges']} edges, "
           f"{stats['circuits']} circuits")

@@ -24,6 +24,11 @@ class ModelInfo:
     source: str | None
     input_spec: dict | None
 
+    @property
+    def input_size(self) -> int:
+        """Side of the square images the model takes (224 when the spec does not say)."""
+        return int((self.input_spec or {}).get("shape", [3, 224, 224])[-1])
+
 
 @dataclass(frozen=True)
 class LayerInfo:

@@ -159,7 +159,7 @@ def test_review_queue_lists_waiting_labels(app: AppTest):
 @sqlite_only
 def test_jobs_page_for_a_viewer_only_watches(app: AppTest):
     open_page(app, "jobs", user="vic")
-    assert [m.label for m in app.metric] == ["queued", "running", "done", "failed", "cancelled"]
+    assert [m.label for m in app.metric] == ["waiting", "queued", "running", "done", "failed", "cancelled"]
     assert "vic is a viewer" in texts(app, "caption")
 
 

@@ -9,7 +9,7 @@ cost grows with the destination's width: meant for chosen layers, not whole mode
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -26,10 +26,11 @@ class _Reached(Exception):
 
 
 def attribution_matrix(model: nn.Module, src: str, dst: str, dataset: Dataset,
-                       batch_size: int = 32,
+                       units: Sequence[int] | None = None, batch_size: int = 32,
                        progress: Progress | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``(mean, positive, negative)`` ``(C_dst, C_src)`` matrices: the mean attribution and
-    the mean positive and negative (magnitude) parts of its per-position terms."""
+    """``(mean, positive, negative)`` ``(units, C_src)`` matrices (all of dst's units by
+    default): the mean attribution and the mean positive and negative (magnitude) parts of
+    its per-position terms."""
     modules = dict(model.named_modules())
     for name in (src, dst):
         if name not in modules:
@@ -62,13 +63,16 @@ def attribution_matrix(model: nn.Module, src: str, dst: str, dataset: Dataset,
                     raise InvalidInput(f"layer {dst} must run after {src}")
                 a, y = seen["src"], seen["dst"]
                 per_unit = y.flatten(2).sum(2)  # (N, C_dst)
+                wanted = range(per_unit.shape[1]) if units is None else units
+                if any(not 0 <= unit < per_unit.shape[1] for unit in wanted):
+                    raise InvalidInput(f"units outside {dst} (0 to {per_unit.shape[1] - 1})")
                 rows = []
-                for unit in range(per_unit.shape[1]):
+                for unit in wanted:
                     (g,) = torch.autograd.grad(per_unit[:, unit].sum(), a, retain_graph=True)
                     terms = (a * g).detach().flatten(2)  # (N, C_src, positions)
                     rows.append(torch.stack([terms.sum(2).sum(0), terms.clamp(min=0).sum(2).sum(0),
                                              (-terms).clamp(min=0).sum(2).sum(0)]))
-            batch_totals = torch.stack(rows, dim=1)  # (3, C_dst, C_src)
+            batch_totals = torch.stack(rows, dim=1)  # (3, units, C_src)
             totals = batch_totals if totals is None else totals + batch_totals
             count += images.shape[0]
             if progress is not None:

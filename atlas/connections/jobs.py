@@ -1,58 +1,90 @@
 """Job kinds for connections and dataset examples.
 
-``connections`` computes one layer pair (direct, expanded or attribution edges): top-k
-outputs of a source unit need every destination unit, so a pair is one job. ``examples``
-is chunked by units, so several workers share a layer. Kernels and image crops go to the
-blob store while the job runs; edges and artifact rows are written in the transaction
-that completes the job.
+A layer pair's connections are chunk jobs over the destination's units (``connections``:
+measures and candidate kernels to the blob store) and one ``connections.rank`` job that
+waits for them, ranks the whole pair and writes its edges in the transaction that
+completes it (see ``atlas.connections.chunks``). ``examples`` is chunked by units too.
+Kernels and image crops go to the blob store while a job runs; rows are written only
+when the job completes.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from sqlalchemy.orm import Session
 
 from atlas import artifacts
-from atlas.connections import (
-    attribution_connections,
-    direct_connections,
-    expanded_connections,
-    put_kernel_blobs,
-    write_connections,
-)
+from atlas.catalog import Catalog
+from atlas.connections.chunks import pair_chunk, rank_chunks, store_chunk
+from atlas.connections.store import write_connections
 from atlas.datasets.spec import open_dataset
+from atlas.errors import InvalidInput
 from atlas.examples import example_blobs, top_examples
+from atlas.jobs.chunks import enqueue_layer_chunks
 from atlas.jobs.kinds import JobContext, JobOutput, job_kind
+from atlas.jobs.queue import JobQueue
+from atlas.jobs.records import JobSpec
 from atlas.lookup import get_feature
 from atlas.registration import load_registered
 
+CONNECTION_KINDS = ("connections", "connections.rank")
+DEFAULT_CHUNK_UNITS = 128
 
-def input_size(ctx: JobContext) -> int:
-    spec = ctx.catalog.model(ctx.params["model"]).input_spec or {}
-    return int(spec.get("shape", [3, 224, 224])[-1])
+
+def enqueue_connections(catalog: Catalog, model: str, src: str, dst: str, kind: str, k: int = 20,
+                        chunk_size: int = DEFAULT_CHUNK_UNITS, replace: bool = False,
+                        dataset: dict | None = None, priority: int = 0) -> list[int]:
+    """Enqueue the ``kind`` connections of ``model``'s ``src -> dst``: chunk jobs of
+    ``chunk_size`` destination units, then the ranking job that waits for them. Returns
+    all their ids (the ranking job last); enqueueing the same again finds the same jobs."""
+    if k < 1:
+        raise InvalidInput(f"k must be at least 1, not {k}")
+    if kind == "attribution" and dataset is None:
+        raise InvalidInput("attribution edges need a dataset")
+    catalog.layer(f"{model}/{src}")  # NotFound for an unknown source layer
+    params = {"src": src, "kind": kind, "k": k, "force": replace,
+              **({"dataset": dataset} if kind == "attribution" else {})}
+    chunks = enqueue_layer_chunks(catalog, "connections", model, dst, None, chunk_size, params, priority)
+    digest = hashlib.sha256(json.dumps(chunks).encode()).hexdigest()[:16]
+    rank = JobSpec("connections.rank", {"model": model, "src": src, "dst": dst, "kind": kind, "k": k,
+                                        "replace": replace}, priority,
+                   f"connections.rank:{kind}:{model}/{src}->{dst}:k{k}:{digest}", after=tuple(chunks))
+    return [*chunks, *JobQueue(catalog.engine).enqueue_many([rank])]
 
 
 @job_kind("connections")
-def connections_job(ctx: JobContext) -> JobOutput:
+def connections_chunk_job(ctx: JobContext) -> JobOutput:
     p = ctx.params
     model = load_registered(ctx.catalog, p["model"], ctx.device)
-    kind, k = p["kind"], int(p.get("k", 20))
-    ctx.progress(0, None, f"{kind} {p['src']} -> {p['dst']}")
-    if kind == "direct":
-        conn = direct_connections(model, p["src"], p["dst"], k, ctx.device, input_size(ctx))
-    elif kind == "expanded":
-        conn = expanded_connections(model, p["src"], p["dst"], k, ctx.device, input_size=input_size(ctx),
-                                    progress=ctx.progress)
-    else:
-        conn = attribution_connections(model, p["src"], p["dst"], open_dataset(p["dataset"]), k, ctx.device,
-                                       progress=ctx.progress)
+    ctx.progress(0, None, f"{p['kind']} {p['src']} -> {p['layer']} units {p['units'][0]}-{p['units'][-1]}")
+    chunk = pair_chunk(model, p["kind"], p["src"], p["layer"], p["units"], ctx.catalog.model(p["model"]).input_size,
+                       open_dataset(p["dataset"]) if p["kind"] == "attribution" else None,
+                       progress=ctx.progress)
     ctx.check_stop()
-    shas = put_kernel_blobs(ctx.catalog.blobs, conn)
-    written = {"edges": 0}
+    return JobOutput(result=store_chunk(ctx.catalog.blobs, chunk, int(p["k"])))
+
+
+@job_kind("connections.rank")
+def connections_rank_job(ctx: JobContext) -> JobOutput:
+    p = ctx.params
+    queue = JobQueue(ctx.catalog.engine)
+    chunks = queue.get_many([job_id for job_id, _status in queue.dependencies(ctx.job_id)])
+    unfinished = [job.id for job in chunks if job.status != "done"]
+    if unfinished:
+        raise InvalidInput(f"chunk jobs {unfinished[:10]} are not done")
+    channels = ctx.catalog.layer(f"{p['model']}/{p['dst']}").channels
+    ctx.progress(0, None, f"ranking {p['src']} -> {p['dst']} from {len(chunks)} chunks")
+    conn, shas = rank_chunks(ctx.catalog.blobs, p["src"], p["dst"], p["kind"], int(p["k"]), channels,
+                             [job.result for job in chunks])
+    ctx.check_stop()
 
     def write(session: Session) -> None:
-        written["edges"] = write_connections(session, p["model"], conn, shas, bool(p.get("replace")))
+        write_connections(session, p["model"], conn, shas, bool(p.get("replace")))
 
-    return JobOutput(result={"edges": len(conn), "pair": f"{p['src']}->{p['dst']}"}, write=write)
+    return JobOutput(result={"edges": len(conn), "pair": f"{p['src']}->{p['dst']}", "chunks": len(chunks)},
+                     write=write)
 
 
 @job_kind("examples")

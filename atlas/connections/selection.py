@@ -77,9 +77,7 @@ def select_top(src_layer: str, dst_layer: str, kind: str, k: int, strength: torc
     )
 
 
-def from_kernels(src_layer: str, dst_layer: str, kind: str, kernels: torch.Tensor, k: int,
-                 connected: torch.Tensor | None = None) -> ConnectionSet:
-    """Measures of ``(C_dst, C_src, kh, kw)`` kernels and their top-k connections."""
+def kernel_measures(kernels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(strength, positive mass, negative mass) of ``(C_dst, C_src, kh, kw)`` kernels."""
     flat = kernels.flatten(2)
-    return select_top(src_layer, dst_layer, kind, k, flat.norm(dim=2),
-                      flat.clamp(min=0).sum(2), (-flat).clamp(min=0).sum(2), kernels, connected)
+    return flat.norm(dim=2), flat.clamp(min=0).sum(2), (-flat).clamp(min=0).sum(2)
