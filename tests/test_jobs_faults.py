@@ -142,6 +142,32 @@ def test_four_workers_share_200_jobs_each_done_exactly_once(queue: JobQueue, wor
     assert len({job.result["pid"] for job in queue.get_many(ids)}) >= 2  # the work was shared
 
 
+@pytest.mark.parametrize("dialect", ["postgresql"])
+def test_workers_share_the_chunks_of_one_layer_pair(catalog: Catalog, queue: JobQueue, workers: Workers):
+    from atlas.connections import attribution_connections
+    from atlas.connections.jobs import enqueue_connections
+    from atlas.datasets.spec import open_dataset, parse_dataset
+    from atlas.demo import register_demo_models
+    from atlas.registration import load_registered
+
+    register_demo_models(catalog)
+    for _ in range(3):
+        workers.start()
+    workers.wait_started()
+    dataset = parse_dataset("synthetic:48", 64)
+    ids = enqueue_connections(catalog, "demo", "conv2", "conv3", "attribution", k=3, chunk_size=6, dataset=dataset)
+    assert workers.stop_when_done(queue, len(ids)) == [0, 0, 0], workers.logs()[-3000:]
+    jobs = queue.get_many(ids)
+    assert all(job.status == "done" and job.attempts == 1 for job in jobs)
+    assert len({job.lease_owner for job in jobs[:-1]}) >= 2  # several workers computed the pair
+    model = load_registered(catalog, "demo", "cpu")
+    whole = attribution_connections(model, "conv2", "conv3", open_dataset(dataset), k=3)
+    assert jobs[-1].result["edges"] == len(whole) == catalog.stats()["edges"]
+    top = catalog.top_outputs("demo/conv2/0", k=3, kind="attribution")
+    expected = sorted(zip(whole.rank_out[whole.src == 0], whole.dst[whole.src == 0]))[:3]
+    assert [(edge.rank, edge.dst) for edge in top] == [(int(r), f"demo/conv3/{d}") for r, d in expected]
+
+
 @pytest.mark.parametrize("dialect", ["sqlite"])
 def test_two_sqlite_workers_never_hit_database_is_locked(queue: JobQueue, workers: Workers):
     workers.start()
