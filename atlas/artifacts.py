@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from atlas.db.models import Artifact
@@ -40,42 +41,44 @@ def params_key(params: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def exists(session: Session, feature_id: int, kind: str, params: dict) -> bool:
-    return session.scalar(
-        select(Artifact.id).where(
-            Artifact.feature_id == feature_id,
-            Artifact.kind == kind,
-            Artifact.params_key == params_key(params),
-        )
-    ) is not None
+@dataclass(frozen=True)
+class NewArtifact:
+    feature_id: int
+    kind: str
+    params: dict
+    blobs: dict
 
 
-def put(
-    session: Session,
-    feature_id: int,
-    kind: str,
-    params: dict,
-    blobs: dict,
-    job_id: int | None = None,
-    replace: bool = False,
-) -> bool:
-    """Store an artifact; False (and nothing written) when it exists and not ``replace``."""
-    if not kind or len(kind) > MAX_KIND_CHARS:
-        raise InvalidInput(f"artifact kind must be 1 to {MAX_KIND_CHARS} characters")
-    key = params_key(params)
-    if exists(session, feature_id, kind, params):
-        if not replace:
-            return False
-        session.execute(
-            delete(Artifact).where(
-                Artifact.feature_id == feature_id, Artifact.kind == kind, Artifact.params_key == key
-            )
-        )
-    session.add(
-        Artifact(feature_id=feature_id, kind=kind, params=params, params_key=key, blobs=blobs, job_id=job_id)
-    )
-    session.flush()
-    return True
+def put_many(session: Session, new: Sequence[NewArtifact], job_id: int | None = None,
+             replace: bool = False) -> int:
+    """Store artifacts in a few statements whatever their number (a job's chunk of units
+    writes them in its completion transaction); those that exist are skipped, or replaced
+    when ``replace``. Returns how many were written."""
+    for artifact in new:
+        if not artifact.kind or len(artifact.kind) > MAX_KIND_CHARS:
+            raise InvalidInput(f"artifact kind must be 1 to {MAX_KIND_CHARS} characters")
+    rows = {(a.feature_id, a.kind, params_key(a.params)): a for a in new}
+    if not rows:
+        return 0
+    same = tuple_(Artifact.feature_id, Artifact.kind, Artifact.params_key).in_(list(rows))
+    existing = set(session.execute(select(Artifact.feature_id, Artifact.kind, Artifact.params_key).where(same)).tuples())
+    if existing and replace:
+        session.execute(delete(Artifact).where(same), execution_options={"synchronize_session": False})
+    elif existing:
+        rows = {key: a for key, a in rows.items() if key not in existing}
+    if rows:
+        session.execute(insert(Artifact), [
+            {"feature_id": a.feature_id, "kind": a.kind, "params": a.params, "params_key": key[2],
+             "blobs": a.blobs, "job_id": job_id}
+            for key, a in rows.items()
+        ])
+    return len(rows)
+
+
+def put(session: Session, feature_id: int, kind: str, params: dict, blobs: dict, job_id: int | None = None,
+        replace: bool = False) -> bool:
+    """Store one artifact; False (and nothing written) when it exists and not ``replace``."""
+    return put_many(session, [NewArtifact(feature_id, kind, params, blobs)], job_id, replace) == 1
 
 
 def of_feature(session: Session, feature_id: int, address: str, kind: str | None = None) -> list[ArtifactInfo]:

@@ -27,7 +27,7 @@ from atlas.errors import InvalidInput
 from atlas.lookup import get_feature
 from atlas.records import EdgeInfo
 
-__all__ = ["EdgeColumns", "NewEdge", "add", "assign_ranks", "channel_ids", "count_between", "delete_between",
+__all__ = ["EdgeColumns", "NewEdge", "add", "assign_ranks", "count_between", "delete_between",
            "kernel_from_table", "kernel_table", "load", "top"]
 
 
@@ -121,17 +121,6 @@ def kernel_from_table(table: np.ndarray, src_channel: int) -> np.ndarray | None:
     """The kernel of the edge from ``src_channel`` in a kernel blob, or None if absent."""
     rows = table[table["src"] == src_channel]
     return rows["kernel"][0] if len(rows) else None
-
-
-def channel_ids(session: Session, layer_id: int) -> np.ndarray:
-    """Feature ids of a layer's units indexed by channel (one query)."""
-    rows = session.execute(
-        select(Feature.channel, Feature.id).where(Feature.layer_id == layer_id, Feature.kind == "unit")
-    ).all()
-    ids = np.full(max((c for c, _ in rows), default=-1) + 1, -1, dtype=np.int64)
-    for channel, fid in rows:
-        ids[channel] = fid
-    return ids
 
 
 def _between(src_layer_id: int, dst_layer_id: int, kind: str):

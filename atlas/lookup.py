@@ -5,6 +5,7 @@ Shared by every part of the catalogue so that "unknown layer" reads the same eve
 
 from __future__ import annotations
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -152,3 +153,15 @@ def addresses_of(session: Session, feature_ids: set[int]) -> dict[int, str]:
             last = f"dir:{name}" if kind == "direction" else str(channel)
             out[fid] = f"{model_name}/{layer_name}/{last}"
     return out
+
+
+def unit_ids(session: Session, layer: str | LayerAddress) -> np.ndarray:
+    """Feature ids of a layer's units indexed by channel (one query once the layer is known)."""
+    layer_row, _model = get_layer(session, layer)
+    rows = session.execute(
+        select(Feature.channel, Feature.id).where(Feature.layer_id == layer_row.id, Feature.kind == "unit")
+    ).all()
+    ids = np.full(layer_row.channels, -1, dtype=np.int64)
+    for channel, feature_id in rows:
+        ids[channel] = feature_id
+    return ids

@@ -26,8 +26,8 @@ from sqlalchemy.engine import make_url
 from atlas import Catalog
 from atlas.db.engine import normalize_url
 from atlas.db.models import Edge
-from atlas.edge_store import EdgeColumns, channel_ids
-from atlas.lookup import get_layer
+from atlas.edge_store import EdgeColumns
+from atlas.lookup import unit_ids
 
 NAIVE_ROWS = 20_000
 QUERIES = 300
@@ -43,8 +43,8 @@ def make_catalog(url: str, blobs: str, width: int) -> Catalog:
 def edge_columns(cat: Catalog, rows: int, src: str, dst: str, seed: int = 0) -> EdgeColumns:
     """``rows`` edges between two layers with random strengths, ranks and kernel names."""
     with cat.reading() as session:
-        src_ids = channel_ids(session, get_layer(session, f"bench/{src}")[0].id)
-        dst_ids = channel_ids(session, get_layer(session, f"bench/{dst}")[0].id)
+        src_ids = unit_ids(session, f"bench/{src}")
+        dst_ids = unit_ids(session, f"bench/{dst}")
     pairs = np.random.default_rng(seed).permutation(len(src_ids) * len(dst_ids))[:rows]
     s, d = np.divmod(pairs, len(dst_ids))
     strength = np.random.default_rng(seed + 1).standard_normal(rows)

@@ -7,15 +7,15 @@ import pytest
 from sqlalchemy import inspect
 
 from atlas import Catalog, edge_load
-from atlas.edge_store import EdgeColumns, channel_ids
+from atlas.edge_store import EdgeColumns
 from atlas.errors import InvalidInput
-from atlas.lookup import get_layer
+from atlas.lookup import unit_ids
 
 
 def _columns(catalog: Catalog, kind: str = "direct") -> EdgeColumns:
     with catalog.reading() as session:
-        src = channel_ids(session, get_layer(session, "demo/conv2")[0].id)
-        dst = channel_ids(session, get_layer(session, "demo/conv3")[0].id)
+        src = unit_ids(session, "demo/conv2")
+        dst = unit_ids(session, "demo/conv3")
     s, d = np.divmod(np.arange(len(src) * len(dst)), len(dst))
     strength = np.linspace(1, 2, len(s))
     return EdgeColumns(src=src[s], dst=dst[d], kind=kind, strength=strength,

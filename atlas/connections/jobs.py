@@ -16,6 +16,7 @@ import json
 from sqlalchemy.orm import Session
 
 from atlas import artifacts
+from atlas.artifacts import NewArtifact
 from atlas.catalog import Catalog
 from atlas.connections.chunks import pair_chunk, rank_chunks, store_chunk
 from atlas.connections.store import write_connections
@@ -26,7 +27,7 @@ from atlas.jobs.chunks import enqueue_layer_chunks
 from atlas.jobs.kinds import JobContext, JobOutput, job_kind
 from atlas.jobs.queue import JobQueue
 from atlas.jobs.records import JobSpec
-from atlas.lookup import get_feature
+from atlas.lookup import unit_ids
 from atlas.registration import load_registered
 
 CONNECTION_KINDS = ("connections", "connections.rank")
@@ -95,12 +96,11 @@ def examples_job(ctx: JobContext) -> JobOutput:
                           ctx.device, progress=ctx.progress)
     ctx.check_stop()
     params = {"dataset": p["dataset"], "k": int(p.get("k", 9)), "field": list(result.field)}
-    rows = [(f"{p['model']}/{p['layer']}/{unit}", example_blobs(ctx.catalog.blobs, result, row))
-            for row, unit in enumerate(result.units)]
+    rows = [(unit, example_blobs(ctx.catalog.blobs, result, row)) for row, unit in enumerate(result.units)]
 
     def write(session: Session) -> None:
-        for address, blobs in rows:
-            artifacts.put(session, get_feature(session, address)[0].id, "examples", params, blobs, ctx.job_id,
-                          bool(p.get("force")))
+        ids = unit_ids(session, f"{p['model']}/{p['layer']}")
+        artifacts.put_many(session, [NewArtifact(int(ids[unit]), "examples", params, blobs) for unit, blobs in rows],
+                           ctx.job_id, bool(p.get("force")))
 
     return JobOutput(result={"rendered": len(rows)}, write=write)

@@ -24,7 +24,7 @@ from atlas.blobs import BlobStore
 from atlas.connections.selection import ConnectionSet
 from atlas.edge_store import EdgeColumns
 from atlas.errors import InvalidInput
-from atlas.lookup import get_layer
+from atlas.lookup import get_layer, unit_ids
 
 if TYPE_CHECKING:
     from atlas.catalog import Catalog
@@ -55,8 +55,8 @@ def write_connections(session: Session, model: str, conn: ConnectionSet,
     """Insert the edges of ``conn`` in the session's transaction (for job writes)."""
     src_layer, _ = get_layer(session, f"{model}/{conn.src_layer}")
     dst_layer, _ = get_layer(session, f"{model}/{conn.dst_layer}")
-    src_ids = edge_store.channel_ids(session, src_layer.id)
-    dst_ids = edge_store.channel_ids(session, dst_layer.id)
+    src_ids = unit_ids(session, f"{model}/{conn.src_layer}")
+    dst_ids = unit_ids(session, f"{model}/{conn.dst_layer}")
     if len(conn) and (conn.src.max() >= len(src_ids) or conn.dst.max() >= len(dst_ids)):
         raise InvalidInput(f"connections {conn.src_layer} -> {conn.dst_layer} do not match "
                            f"the registered layers' channel counts")

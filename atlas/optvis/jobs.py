@@ -10,8 +10,9 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from atlas import artifacts
+from atlas.artifacts import NewArtifact
 from atlas.jobs.kinds import JobContext, JobOutput, job_kind
-from atlas.lookup import get_feature
+from atlas.lookup import unit_ids
 from atlas.optvis.render import RenderParams
 from atlas.optvis.store import artifact_kind, encode, plan, render_planned
 from atlas.registration import load_registered
@@ -41,11 +42,11 @@ def render_chunk(ctx: JobContext) -> JobOutput:
     rows = []
     for (kind, unit), result in render_planned(model, p["layer"], todo, params, ctx.device,
                                                p.get("max_batch", 64), step, ctx.check_stop):
-        rows.append((f"{p['model']}/{p['layer']}/{unit}", artifact_kind(kind), params.to_dict(kind),
-                     encode(ctx.catalog, kind, result)))
+        rows.append((unit, artifact_kind(kind), params.to_dict(kind), encode(ctx.catalog, kind, result)))
 
     def write(session: Session) -> None:
-        for address, kind, knobs, blobs in rows:
-            artifacts.put(session, get_feature(session, address)[0].id, kind, knobs, blobs, ctx.job_id, force)
+        ids = unit_ids(session, f"{p['model']}/{p['layer']}")
+        artifacts.put_many(session, [NewArtifact(int(ids[unit]), kind, knobs, blobs)
+                                     for unit, kind, knobs, blobs in rows], ctx.job_id, force)
 
     return JobOutput(result={"rendered": len(rows), "skipped": len(skipped)}, write=write)
