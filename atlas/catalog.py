@@ -67,7 +67,11 @@ class Catalog(CurationMixin, ReadingMixin):
         """Open an existing, migrated catalogue; a clear error otherwise."""
         url = url or dbengine.default_database_url()
         engine = dbengine.make_engine(url)
-        dbengine.check_connection(engine)
+        try:
+            dbengine.check_connection(engine)
+        except DatabaseError:
+            engine.dispose()
+            raise
         current, head = migrate.current_revision(engine), migrate.head_revision()
         if current != head:
             engine.dispose()

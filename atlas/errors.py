@@ -32,3 +32,7 @@ class PermissionDenied(AtlasError):
 
 class DatabaseError(AtlasError):
     """The database is unreachable or not migrated."""
+
+
+class DatabaseUnreachable(DatabaseError):
+    """No connection to the database right now (server down, network, credentials)."""

@@ -300,10 +300,13 @@ def test_workers_ride_out_a_postgres_restart(private_postgres: PrivateServer, bl
         workers.start("--exit-when-idle", "--lease", "15")
         wait_until(lambda: queue.counts().get("done", 0) >= 6, what="the first jobs")
         private_postgres.stop()
-        time.sleep(2)  # an outage: connections refused
+        # A worker started during the outage waits for the database instead of exiting.
+        workers.start("--exit-when-idle", "--lease", "15", "--wait-for-db", "60")
+        wait_until(lambda: "waiting for the database" in workers.log(2), what="the late worker to wait")
         private_postgres.start()
-        assert workers.wait(90) == [0, 0], workers.logs()[-3000:]
+        assert workers.wait(90) == [0, 0, 0], workers.logs()[-3000:]
         assert "database unavailable" in workers.logs()
+        assert " started: kinds " in workers.log(2)
         assert_each_done_once(queue, ids, workers.logs())
     finally:
         workers.kill_all()

@@ -5,6 +5,7 @@ Crashes, signals and outages with real processes are in test_jobs_faults.py."""
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 
@@ -15,7 +16,7 @@ import jobkinds_for_tests  # noqa: F401 - registers the test.* kinds
 from atlas import Catalog
 from atlas.cli import main
 from atlas.db.models import Dataset
-from atlas.errors import InvalidInput, NotFound
+from atlas.errors import DatabaseUnreachable, InvalidInput, NotFound
 from atlas.jobs import (
     JobContext,
     JobOutput,
@@ -29,6 +30,7 @@ from atlas.jobs import (
     wait_for_jobs,
 )
 from atlas.jobs.progress import ThrottledProgress
+from atlas.jobs.worker import open_when_reachable
 
 FAST = dict(lease_seconds=3.0, poll_seconds=0.05, retry_backoff_seconds=0.05, exit_when_idle=True)
 
@@ -483,3 +485,28 @@ def test_jobs_cli_list_show_retry_cancel(catalog: Catalog, queue: JobQueue, db_u
     assert code == 1 and "no job 999999" in err
     code, _, err = atlas("worker", "--device", "cpu", "--import", "no_such_module_here")
     assert code == 1 and "cannot import job kinds from 'no_such_module_here'" in err
+
+
+@pytest.mark.parametrize("dialect", ["postgresql"])  # a server to be down; SQLite has none
+def test_a_worker_waits_a_while_for_an_unreachable_database_then_says_why(
+    empty_db_url: str, blob_dir: str, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture
+):
+    with socket.socket() as sock:  # a port where no server listens
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    down = f"postgresql://postgres@127.0.0.1:{port}/atlas"
+    calls: list[float] = []
+
+    def open_catalog() -> Catalog:
+        calls.append(time.monotonic())
+        return Catalog.open(down, blob_dir)
+
+    with caplog.at_level(logging.WARNING, logger="atlas.jobs"), pytest.raises(DatabaseUnreachable):
+        open_when_reachable(open_catalog, timeout=1.0)
+    assert len(calls) >= 2 and "waiting for the database" in caplog.text
+    assert main(["--db", down, "--blobs", blob_dir, "worker", "--wait-for-db", "0"]) == 1
+    assert f"cannot connect to database postgresql+psycopg://postgres@127.0.0.1:{port}/atlas" in capsys.readouterr().err
+    # A reachable database that is not migrated is not worth waiting for.
+    started = time.monotonic()
+    assert main(["--db", empty_db_url, "--blobs", blob_dir, "worker", "--wait-for-db", "60"]) == 1
+    assert time.monotonic() - started < 10 and "not migrated" in capsys.readouterr().err

@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from atlas.errors import DatabaseError
+from atlas.errors import DatabaseError, DatabaseUnreachable
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 WRITE = {"sqlite_begin": "IMMEDIATE"}
@@ -100,7 +100,7 @@ def check_connection(engine: Engine) -> None:
             conn.execute(text("SELECT 1"))
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise DatabaseError(
+        raise DatabaseUnreachable(
             f"cannot connect to database {redact(str(engine.url))}: {reason}"
         ) from None
 

@@ -15,7 +15,7 @@ from atlas.jobs.kinds import import_kind_modules
 from atlas.jobs.queue import JobQueue
 from atlas.jobs.records import JobInfo
 from atlas.jobs.watch import format_counts
-from atlas.jobs.worker import Worker, WorkerConfig
+from atlas.jobs.worker import Worker, WorkerConfig, open_when_reachable
 
 
 def _positive(value: str) -> float:
@@ -53,7 +53,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         poll_seconds=args.poll, retry_backoff_seconds=args.retry_backoff,
         retry_backoff_max_seconds=args.retry_backoff_max, exit_when_idle=args.exit_when_idle,
     )
-    with _catalog(args) as catalog:
+    with open_when_reachable(lambda: _catalog(args), args.wait_for_db) as catalog:
         worker = Worker(catalog, config)
         with worker.stopping_on_signals():
             worker.run()
@@ -164,6 +164,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="wait before retrying a failed job, doubled each attempt (default: 2)")
     worker.add_argument("--retry-backoff-max", type=_positive, default=300.0, metavar="SECONDS",
                         help="longest wait before a retry (default: 300)")
+    worker.add_argument("--wait-for-db", type=float, default=300.0, metavar="SECONDS",
+                        help="at start, keep trying to reach the database this long "
+                        "(default: 300; 0: fail at once)")
     worker.add_argument("--exit-when-idle", action="store_true",
                         help="exit once no job of its kinds is queued or running")
 

@@ -8,9 +8,10 @@
 - Shutdown: the first SIGTERM/SIGINT asks the running handler to stop (``should_stop``);
   the job is completed if the handler finishes, or released (queued again, attempt not
   counted) if it raises JobInterrupted. A second signal interrupts the handler outright.
-- Database outages: every database call is retried with capped exponential backoff
-  (PostgreSQL's ``pool_pre_ping`` replaces dead connections); a completion is retried
-  until it commits or the job turns out to be someone else's.
+- Database outages: a worker started while the database is down waits for it
+  (``open_when_reachable``); once running, every database call is retried with capped
+  exponential backoff (PostgreSQL's ``pool_pre_ping`` replaces dead connections); a
+  completion is retried until it commits or the job turns out to be someone else's.
 - Errors in a handler: the attempt fails with its traceback, and the job is retried
   after ``backoff * 2**(attempt-1)`` seconds (capped) until ``max_attempts``.
 """
@@ -30,7 +31,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from atlas.errors import InvalidInput
+from atlas.errors import DatabaseUnreachable, InvalidInput
 from atlas.jobs.heartbeat import Heartbeat
 from atlas.jobs.kinds import (
     JobContext,
@@ -59,6 +60,23 @@ class WorkerConfig:
     retry_backoff_seconds: float = 2.0
     retry_backoff_max_seconds: float = 300.0
     exit_when_idle: bool = False  # stop once no job of our kinds is queued or running
+
+
+def open_when_reachable(open_catalog: Callable[[], Catalog], timeout: float) -> Catalog:
+    """``open_catalog()``, retried with backoff for up to ``timeout`` seconds while the
+    database cannot be reached: workers started with (or before) a database server wait
+    for it instead of exiting. Other errors (not migrated, bad URL) fail at once."""
+    deadline = time.monotonic() + timeout
+    delay = 0.5
+    while True:
+        try:
+            return open_catalog()
+        except DatabaseUnreachable as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            log.warning("%s; waiting for the database, retrying in %.2gs", exc, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)
 
 
 def new_worker_id() -> str:
