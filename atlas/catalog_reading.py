@@ -3,7 +3,7 @@ audit log. Part of the Catalog API (mixed into ``atlas.catalog.Catalog``)."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from sqlalchemy import select
@@ -99,13 +99,35 @@ class ReadingMixin:
         ids (existing ones for work already queued)."""
         from atlas.jobs.chunks import enqueue_layer_chunks
 
+        model, _, layer_name = layer.partition("/")
+        return self._enqueue(author, layer, {"kind": kind, "chunk_size": chunk_size, "params": params},
+                             lambda: enqueue_layer_chunks(self, kind, model, layer_name, chunk_size=chunk_size,
+                                                          params=params))
+
+    def enqueue_connections(
+        self, src: str, dst: str, kind: str = "direct", k: int = 20, chunk_size: int = 128,
+        author: str | None = None,
+    ) -> list[int]:
+        """Queue the ``kind`` connections from layer ``src`` to layer ``dst`` (addresses in
+        one model): chunk jobs of destination units and the ranking job that waits for
+        them (the last id)."""
+        from atlas.jobs.pairs import enqueue_connections
+
+        src_layer, dst_layer = self.layer(src), self.layer(dst)
+        if src_layer.model != dst_layer.model:
+            raise InvalidInput(f"{src} and {dst} are layers of different models")
+        return self._enqueue(author, dst, {"kind": f"connections.{kind}", "src": src, "k": k,
+                                           "chunk_size": chunk_size},
+                             lambda: enqueue_connections(self, dst_layer.model, src_layer.name, dst_layer.name,
+                                                         kind, k, chunk_size))
+
+    def _enqueue(self, author: str | None, layer: str, details: dict, enqueue: Callable[[], list[int]]) -> list[int]:
+        """Queue jobs as a curator's act, recorded in the audit log with their ids."""
         with self.reading() as session:
             actor = require_role(session, self._author(author), "curator", "queue compute jobs").name
-        model, _, layer_name = layer.partition("/")
-        ids = enqueue_layer_chunks(self, kind, model, layer_name, chunk_size=chunk_size, params=params)
+        ids = enqueue()
         with self.writing() as session:
-            audit.record(session, actor, "jobs.enqueue", "layer", layer, None,
-                         {"kind": kind, "chunk_size": chunk_size, "params": params, "jobs": ids})
+            audit.record(session, actor, "jobs.enqueue", "layer", layer, None, {**details, "jobs": ids})
         return ids
 
     def cancel_job(self, job_id: int, author: str | None = None) -> bool:

@@ -8,6 +8,7 @@ from atlas.catalog import Catalog
 from atlas.cli_common import open_catalog
 from atlas.datasets.spec import parse_dataset
 from atlas.errors import InvalidInput
+from atlas.jobs.pairs import DEFAULT_CHUNK_UNITS
 
 
 def parse_units(text: str | None) -> list[int] | None:
@@ -65,7 +66,7 @@ def layer_pairs(catalog: Catalog, model: str, pair: str | None) -> list[tuple[st
 
 
 def cmd_connections(args: argparse.Namespace) -> None:
-    from atlas.connections.jobs import CONNECTION_KINDS, enqueue_connections
+    from atlas.jobs.pairs import CONNECTION_KINDS, enqueue_connections
 
     catalog = open_catalog(args)
     pairs = layer_pairs(catalog, args.model, args.pair)
@@ -131,7 +132,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                          "per unit with their kernels. A layer pair is computed in jobs of "
                                          "--chunk-size destination units, then ranked by one more job.")
         command.set_defaults(handler=cmd_connections, edge_kind=edge_kind)
-        _common(command, chunk=128, units=False)
+        _common(command, chunk=DEFAULT_CHUNK_UNITS, units=False)
         command.add_argument("--pair", help="SRC:DST (default: every pair of adjacent layers)")
         command.add_argument("-k", type=int, default=20, help="inputs and outputs kept per unit")
         if edge_kind == "attribution":

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from atlas.catalog import Catalog
 from atlas.compute import run_jobs
-from atlas.connections.jobs import CONNECTION_KINDS, enqueue_connections
 from atlas.datasets.spec import parse_dataset
 from atlas.errors import NotFound
 from atlas.jobs.chunks import enqueue_layer_chunks
+from atlas.jobs.pairs import CONNECTION_KINDS, enqueue_connections
 from atlas.models import SEED_DEMO_DIR
 from atlas.registration import register_model
 from atlas.seed import SEED_DIR

@@ -310,3 +310,22 @@ def test_jobs_are_queued_and_cancelled(app: AppTest, cat: Catalog):
     rerun(app.button(key="FormSubmitter:cancel-Cancel job").click().run())
     assert cat.job_counts() == {"queued": 1, "cancelled": 1}
     assert [e.action for e in cat.audit_log(limit=2)] == ["jobs.cancel", "jobs.enqueue"]
+
+
+def test_connections_of_a_layer_pair_are_queued_with_their_ranking_job(app: AppTest, cat: Catalog):
+    open_page(app, "jobs")
+    app.selectbox(key="jobs-conn-src").set_value("conv2")
+    app.selectbox(key="jobs-conn-dst").set_value("conv3")
+    app.selectbox(key="jobs-conn-kind").set_value("expanded")
+    app.number_input(key="jobs-conn-chunk").set_value(20)
+    rerun(app.button(key="FormSubmitter:connections-Queue").click().run())
+    assert app.success[0].value == ("Queued 2 expanded connection jobs for demo/conv2 → conv3 and one ranking "
+                                    "job that waits for them.")
+    jobs = sorted(cat.jobs(), key=lambda job: job.id)
+    assert [(j.kind, j.status) for j in jobs] == [
+        ("connections", "queued"), ("connections", "queued"), ("connections.rank", "waiting")]
+    assert jobs[0].params["units"] == list(range(20)) and jobs[0].params["src"] == "conv2"
+    assert cat.audit_log(limit=1)[0].action == "jobs.enqueue"
+    app.selectbox(key="jobs-conn-src").set_value("conv3")  # backwards: refused, nothing queued
+    app.button(key="FormSubmitter:connections-Queue").click().run()
+    assert "does not come before conv3" in app.error[0].value and len(cat.jobs()) == 3

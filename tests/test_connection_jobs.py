@@ -18,7 +18,7 @@ from atlas.connections import (
     rank_chunks,
     store_chunk,
 )
-from atlas.connections.jobs import CONNECTION_KINDS, enqueue_connections
+from atlas.jobs.pairs import CONNECTION_KINDS, enqueue_connections
 from atlas.datasets.spec import open_dataset, parse_dataset
 from atlas.demo import register_demo_models
 from atlas.errors import InvalidInput, NotFound
@@ -121,6 +121,10 @@ def test_enqueue_connections_checks_its_input(demo: Catalog):
         enqueue_connections(demo, "demo", "conv2", "conv3", "attribution")
     with pytest.raises(InvalidInput, match="k must be"):
         enqueue_connections(demo, "demo", "conv2", "conv3", "direct", k=0)
+    with pytest.raises(InvalidInput, match="connections go forwards"):
+        enqueue_connections(demo, "demo", "conv3", "conv2", "direct")
+    with pytest.raises(InvalidInput, match="unknown connection kind 'weights'"):
+        enqueue_connections(demo, "demo", "conv2", "conv3", "weights")
     assert JobQueue(demo.engine).recent() == []
 
 

@@ -145,7 +145,7 @@ def test_four_workers_share_200_jobs_each_done_exactly_once(queue: JobQueue, wor
 @pytest.mark.parametrize("dialect", ["postgresql"])
 def test_workers_share_the_chunks_of_one_layer_pair(catalog: Catalog, queue: JobQueue, workers: Workers):
     from atlas.connections import attribution_connections
-    from atlas.connections.jobs import enqueue_connections
+    from atlas.jobs.pairs import enqueue_connections
     from atlas.datasets.spec import open_dataset, parse_dataset
     from atlas.demo import register_demo_models
     from atlas.registration import load_registered

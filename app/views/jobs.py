@@ -70,7 +70,31 @@ with left, st.form("enqueue"):
             st.error(str(exc))
         else:
             flash(f"Queued {len(ids)} visualization job{'s' if len(ids) != 1 else ''} for {layer}.")
-with right, st.form("cancel"):
+with right:
+    st.markdown("**Connections between two layers** (top-k inputs and outputs per unit)")
+    # Outside the form: the layers offered below follow the model at once.
+    model = st.selectbox("Model", [m.name for m in cat.models()], key="jobs-conn-model")
+with right, st.form("connections"):
+    names = [layer.name for layer in cat.layers(model) if layer.spatial_shape] if model else []
+    ends = st.columns(2)
+    src = ends[0].selectbox("From", names, key="jobs-conn-src")
+    dst = ends[1].selectbox("To", names, index=min(1, len(names) - 1) if names else 0, key="jobs-conn-dst")
+    knobs = st.columns(3)
+    edge_kind = knobs[0].selectbox("Kind", ("direct", "expanded"), key="jobs-conn-kind",
+                                   help="attribution needs a dataset: `atlas compute attribution`")
+    k = knobs[1].number_input("Top k", 1, 200, 20, key="jobs-conn-k")
+    chunk = knobs[2].number_input("Units per job", 1, 4096, 128, key="jobs-conn-chunk")
+    if st.form_submit_button("Queue"):
+        try:
+            ids = cat.enqueue_connections(f"{model}/{src}", f"{model}/{dst}", edge_kind, int(k), int(chunk),
+                                          author=user.name)
+        except AtlasError as exc:
+            st.error(str(exc))
+        else:
+            flash(f"Queued {len(ids) - 1} {edge_kind} connection job{'s' if len(ids) != 2 else ''} for "
+                  f"{model}/{src} → {dst} and one ranking job that waits for them.")
+
+with st.form("cancel"):
     st.markdown("**Cancel a job**")
     job_id = st.number_input("Job id", 1, step=1, key="jobs-cancel-id")
     if st.form_submit_button("Cancel job"):

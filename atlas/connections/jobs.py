@@ -10,49 +10,19 @@ when the job completes.
 
 from __future__ import annotations
 
-import hashlib
-import json
-
 from sqlalchemy.orm import Session
 
 from atlas import artifacts
 from atlas.artifacts import NewArtifact
-from atlas.catalog import Catalog
 from atlas.connections.chunks import pair_chunk, rank_chunks, store_chunk
 from atlas.connections.store import write_connections
 from atlas.datasets.spec import open_dataset
 from atlas.errors import InvalidInput
 from atlas.examples import example_blobs, top_examples
-from atlas.jobs.chunks import enqueue_layer_chunks
 from atlas.jobs.kinds import JobContext, JobOutput, job_kind
 from atlas.jobs.queue import JobQueue
-from atlas.jobs.records import JobSpec
 from atlas.lookup import unit_ids
 from atlas.registration import load_registered
-
-CONNECTION_KINDS = ("connections", "connections.rank")
-DEFAULT_CHUNK_UNITS = 128
-
-
-def enqueue_connections(catalog: Catalog, model: str, src: str, dst: str, kind: str, k: int = 20,
-                        chunk_size: int = DEFAULT_CHUNK_UNITS, replace: bool = False,
-                        dataset: dict | None = None, priority: int = 0) -> list[int]:
-    """Enqueue the ``kind`` connections of ``model``'s ``src -> dst``: chunk jobs of
-    ``chunk_size`` destination units, then the ranking job that waits for them. Returns
-    all their ids (the ranking job last); enqueueing the same again finds the same jobs."""
-    if k < 1:
-        raise InvalidInput(f"k must be at least 1, not {k}")
-    if kind == "attribution" and dataset is None:
-        raise InvalidInput("attribution edges need a dataset")
-    catalog.layer(f"{model}/{src}")  # NotFound for an unknown source layer
-    params = {"src": src, "kind": kind, "k": k, "force": replace,
-              **({"dataset": dataset} if kind == "attribution" else {})}
-    chunks = enqueue_layer_chunks(catalog, "connections", model, dst, None, chunk_size, params, priority)
-    digest = hashlib.sha256(json.dumps(chunks).encode()).hexdigest()[:16]
-    rank = JobSpec("connections.rank", {"model": model, "src": src, "dst": dst, "kind": kind, "k": k,
-                                        "replace": replace}, priority,
-                   f"connections.rank:{kind}:{model}/{src}->{dst}:k{k}:{digest}", after=tuple(chunks))
-    return [*chunks, *JobQueue(catalog.engine).enqueue_many([rank])]
 
 
 @job_kind("connections")

@@ -1,0 +1,48 @@
+"""Enqueueing the connections of a layer pair: chunk jobs over the destination's units, then
+one ranking job that waits for them all (the job kinds are in ``atlas.connections.jobs``).
+
+Kept free of torch, so the app and the CLI can queue work without loading it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING
+
+from atlas.errors import InvalidInput
+from atlas.jobs.chunks import enqueue_layer_chunks
+from atlas.jobs.queue import JobQueue
+from atlas.jobs.records import JobSpec
+
+if TYPE_CHECKING:
+    from atlas.catalog import Catalog
+
+CONNECTION_KINDS = ("connections", "connections.rank")
+EDGE_KINDS_COMPUTED = ("direct", "expanded", "attribution")
+DEFAULT_CHUNK_UNITS = 128
+
+
+def enqueue_connections(catalog: Catalog, model: str, src: str, dst: str, kind: str, k: int = 20,
+                        chunk_size: int = DEFAULT_CHUNK_UNITS, replace: bool = False,
+                        dataset: dict | None = None, priority: int = 0) -> list[int]:
+    """Enqueue the ``kind`` connections of ``model``'s ``src -> dst``: chunk jobs of
+    ``chunk_size`` destination units, then the ranking job that waits for them. Returns
+    all their ids (the ranking job last); enqueueing the same again finds the same jobs."""
+    if kind not in EDGE_KINDS_COMPUTED:
+        raise InvalidInput(f"unknown connection kind {kind!r} ({', '.join(EDGE_KINDS_COMPUTED)})")
+    if k < 1:
+        raise InvalidInput(f"k must be at least 1, not {k}")
+    if kind == "attribution" and dataset is None:
+        raise InvalidInput("attribution edges need a dataset")
+    src_layer, dst_layer = catalog.layer(f"{model}/{src}"), catalog.layer(f"{model}/{dst}")
+    if src_layer.order >= dst_layer.order:
+        raise InvalidInput(f"{model}/{src} does not come before {dst}: connections go forwards")
+    params = {"src": src, "kind": kind, "k": k, "force": replace,
+              **({"dataset": dataset} if kind == "attribution" else {})}
+    chunks = enqueue_layer_chunks(catalog, "connections", model, dst, None, chunk_size, params, priority)
+    digest = hashlib.sha256(json.dumps(chunks).encode()).hexdigest()[:16]
+    rank = JobSpec("connections.rank", {"model": model, "src": src, "dst": dst, "kind": kind, "k": k,
+                                        "replace": replace}, priority,
+                   f"connections.rank:{kind}:{model}/{src}->{dst}:k{k}:{digest}", after=tuple(chunks))
+    return [*chunks, *JobQueue(catalog.engine).enqueue_many([rank])]
