@@ -1,5 +1,6 @@
 """Registering models in the catalogue: real weights, safe loading, nothing on failure."""
 
+import os
 import pickle
 
 import pytest
@@ -7,7 +8,7 @@ import torch
 
 from atlas import Catalog
 from atlas.errors import InvalidInput
-from atlas.registration import load_registered, register_model
+from atlas.registration import ModelCache, load_registered, register_model
 from tiny_models import tiny
 
 
@@ -38,6 +39,21 @@ def test_changed_weights_are_refused_at_compute_time(catalog: Catalog, weights):
     torch.save(tiny().state_dict(), weights)  # another initialisation
     with pytest.raises(InvalidInput, match="have changed since it was registered"):
         load_registered(catalog, "tiny", "cpu")
+
+
+def test_a_worker_loads_a_model_once_and_again_when_its_weights_change(catalog: Catalog, weights, tmp_path):
+    register_model(catalog, "tiny", "tiny_models:tiny", weights)
+    other = tmp_path / "other.pt"
+    torch.save(tiny().state_dict(), other)
+    register_model(catalog, "other", "tiny_models:tiny", other)
+    models = ModelCache(catalog, "cpu", size=1)
+    first = models.get("tiny")
+    assert models.get("tiny") is first  # cached
+    assert models.get("other") is not first and models.get("tiny") is not first  # size 1: evicted
+    torch.save(tiny().state_dict(), weights)  # another initialisation under the same name
+    os.utime(weights, ns=(1, 1))  # a different modification time even on a coarse clock
+    with pytest.raises(InvalidInput, match="have changed since it was registered"):
+        models.get("tiny")
 
 
 class Exploit:

@@ -22,13 +22,12 @@ from atlas.examples import example_blobs, top_examples
 from atlas.jobs.kinds import JobContext, JobOutput, job_kind
 from atlas.jobs.queue import JobQueue
 from atlas.lookup import unit_ids
-from atlas.registration import load_registered
 
 
 @job_kind("connections")
 def connections_chunk_job(ctx: JobContext) -> JobOutput:
     p = ctx.params
-    model = load_registered(ctx.catalog, p["model"], ctx.device)
+    model = ctx.model(p["model"])
     ctx.progress(0, None, f"{p['kind']} {p['src']} -> {p['layer']} units {p['units'][0]}-{p['units'][-1]}")
     chunk = pair_chunk(model, p["kind"], p["src"], p["layer"], p["units"], ctx.catalog.model(p["model"]).input_size,
                        open_dataset(p["dataset"]) if p["kind"] == "attribution" else None,
@@ -61,7 +60,7 @@ def connections_rank_job(ctx: JobContext) -> JobOutput:
 @job_kind("examples")
 def examples_job(ctx: JobContext) -> JobOutput:
     p = ctx.params
-    model = load_registered(ctx.catalog, p["model"], ctx.device)
+    model = ctx.model(p["model"])
     result = top_examples(model, p["layer"], open_dataset(p["dataset"]), p["units"], int(p.get("k", 9)),
                           ctx.device, progress=ctx.progress)
     ctx.check_stop()

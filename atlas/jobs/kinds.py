@@ -27,7 +27,10 @@ from atlas.errors import InvalidInput, NotFound
 from atlas.jobs.records import JobInfo, Write
 
 if TYPE_CHECKING:
+    from torch import nn
+
     from atlas.catalog import Catalog
+    from atlas.registration import ModelCache
 
 # Modules that register the project's compute kinds; a worker imports them all. Each
 # compute issue adds its module here (e.g. "atlas.optvis.jobs").
@@ -55,12 +58,18 @@ class JobContext:
     """What a handler gets: the job, the catalogue, the device, progress and stop signals."""
 
     def __init__(self, job: JobInfo, catalog: Catalog, device: str, progress: ProgressFn,
-                 stopping: Callable[[], bool]):
+                 stopping: Callable[[], bool], models: ModelCache):
         self.job = job
         self.catalog = catalog
         self.device = device
         self._progress = progress
         self._stopping = stopping
+        self._models = models
+
+    def model(self, name: str) -> nn.Module:
+        """The registered model ``name`` on this worker's device, loaded once per worker
+        (shared by its jobs: do not change its weights)."""
+        return self._models.get(name)
 
     @property
     def params(self) -> dict:

@@ -89,9 +89,11 @@ class Worker:
     def __init__(self, catalog: Catalog, config: WorkerConfig, worker_id: str | None = None):
         self.catalog = catalog
         self.config = config
-        from atlas.device import resolve_device  # imports torch: only workers need it
+        from atlas.device import resolve_device  # these import torch: only workers need it
+        from atlas.registration import ModelCache
 
         self.device = str(resolve_device(config.device))
+        self._models = ModelCache(catalog, self.device)
         self.queue = JobQueue(catalog.engine)
         self.worker_id = worker_id or new_worker_id()
         self.kinds = list(config.kinds) if config.kinds is not None else registered_kinds()
@@ -157,7 +159,7 @@ class Worker:
         try:
             with heartbeat.keeping(job) as lost:
                 ctx = JobContext(job, self.catalog, self.device, progress,
-                                 lambda: self._stop.is_set() or lost.is_set() or progress.lost)
+                                 lambda: self._stop.is_set() or lost.is_set() or progress.lost, self._models)
                 self._running = job
                 try:
                     output = handler_for(job.kind)(ctx)

@@ -15,7 +15,6 @@ from atlas.jobs.kinds import JobContext, JobOutput, job_kind
 from atlas.lookup import unit_ids
 from atlas.optvis.render import RenderParams
 from atlas.optvis.store import artifact_kind, encode, plan, render_planned
-from atlas.registration import load_registered
 
 KIND = "vis"
 RENDER_KNOBS = ("size", "steps", "lr", "seed", "param", "diversity_n", "diversity_weight")
@@ -34,7 +33,7 @@ def render_chunk(ctx: JobContext) -> JobOutput:
     todo, skipped = plan(ctx.catalog, p["model"], p["layer"], p["units"], p["kinds"], params, force)
     if not todo:
         return JobOutput(result={"rendered": 0, "skipped": len(skipped)})
-    model = load_registered(ctx.catalog, p["model"], ctx.device)
+    model = ctx.model(p["model"])
 
     def step(done: int, total: int) -> None:
         ctx.progress(done, total, f"{p['layer']} units {p['units'][0]}–{p['units'][-1]}")
