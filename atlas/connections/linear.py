@@ -24,6 +24,7 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 
 import torch
 import torch.nn.functional as F
@@ -173,9 +174,21 @@ def _window(model: nn.Module, src: str, dst: str, size: int) -> Window | None:
                   (int(rows[0]), int(rows[-1]) + 1), (int(cols[0]), int(cols[-1]) + 1))
 
 
+# Windows found per model object: a worker keeps its model between jobs (ModelCache), and
+# every chunk job of a layer pair needs the same window (a bisection of ~8 passes).
+_WINDOWS: WeakKeyDictionary[nn.Module, dict[tuple[str, str, int], Window]] = WeakKeyDictionary()
+
+
 def smallest_window(model: nn.Module, src: str, dst: str, input_size: int) -> Window:
     """The centre unit's receptive field in L1 at the smallest input size (bisection from
     8 pixels to ``input_size``) whose L1 map still holds all of it."""
+    found = _WINDOWS.setdefault(model, {})
+    if (src, dst, input_size) not in found:
+        found[(src, dst, input_size)] = _bisect_window(model, src, dst, input_size)
+    return found[(src, dst, input_size)]
+
+
+def _bisect_window(model: nn.Module, src: str, dst: str, input_size: int) -> Window:
     reference = _window(model, src, dst, input_size)
     if reference is None:
         raise InvalidInput(f"{dst} does not depend on {src}")
