@@ -108,8 +108,10 @@ def test_rank_chunks_refuses_chunks_that_miss_or_repeat_units(tmp_path):
         rank_chunks(blobs, "conv1", "conv2", "direct", K, 6, [first])
     with pytest.raises(InvalidInput, match="overlap"):
         rank_chunks(blobs, "conv1", "conv2", "direct", K, 6, [first, rest, first])
-    with pytest.raises(InvalidInput, match="units outside conv2"):
-        pair_chunk(model, "direct", "conv1", "conv2", [6], 32)
+    images = open_dataset(parse_dataset("synthetic:2", 32))
+    for kind in ("direct", "expanded", "attribution"):
+        with pytest.raises(InvalidInput, match="units outside conv2"):
+            pair_chunk(model, kind, "conv1", "conv2", [6], 32, images)
 
 
 def test_enqueue_connections_checks_its_input(demo: Catalog):
