@@ -61,7 +61,8 @@ def put_many(session: Session, new: Sequence[NewArtifact], job_id: int | None = 
     if not rows:
         return 0
     same = tuple_(Artifact.feature_id, Artifact.kind, Artifact.params_key).in_(list(rows))
-    existing = set(session.execute(select(Artifact.feature_id, Artifact.kind, Artifact.params_key).where(same)).tuples())
+    keys = select(Artifact.feature_id, Artifact.kind, Artifact.params_key).where(same)
+    existing = set(session.execute(keys).tuples())
     if existing and replace:
         session.execute(delete(Artifact).where(same), execution_options={"synchronize_session": False})
     elif existing:

@@ -72,17 +72,17 @@ def test_claim_takes_priority_then_age_and_only_given_kinds(queue: JobQueue):
     low = queue.enqueue("test.noop", priority=0)
     high = queue.enqueue("test.noop", priority=5)
     other = queue.enqueue("test.sleep", priority=9)
-    first = queue.claim("w1", ["test.noop"], 60)
+    first = queue.claim_next_job("w1", ["test.noop"], 60)
     assert first.id == high and first.status == "running" and first.attempts == 1
     assert first.lease_owner == "w1" and first.lease_expires_at > first.started_at
-    assert queue.claim("w2", ["test.noop"], 60).id == low
-    assert queue.claim("w3", ["test.noop"], 60) is None
-    assert queue.claim("w3", ["test.noop", "test.sleep"], 60).id == other
+    assert queue.claim_next_job("w2", ["test.noop"], 60).id == low
+    assert queue.claim_next_job("w3", ["test.noop"], 60) is None
+    assert queue.claim_next_job("w3", ["test.noop", "test.sleep"], 60).id == other
 
 
 def test_complete_writes_result_and_rows_in_one_transaction(catalog: Catalog, queue: JobQueue):
     job_id = queue.enqueue("test.sleep")
-    job = queue.claim("w1", ["test.sleep"], 60)
+    job = queue.claim_next_job("w1", ["test.sleep"], 60)
     queue.complete(job, {"answer": 42}, record("row-1"))
     done = queue.get(job_id)
     assert done.status == "done" and done.result == {"answer": 42} and done.finished_at
@@ -91,7 +91,7 @@ def test_complete_writes_result_and_rows_in_one_transaction(catalog: Catalog, qu
 
 def test_a_failing_write_leaves_neither_rows_nor_completion(catalog: Catalog, queue: JobQueue):
     job_id = queue.enqueue("test.sleep")
-    job = queue.claim("w1", ["test.sleep"], 60)
+    job = queue.claim_next_job("w1", ["test.sleep"], 60)
 
     def write(session) -> None:  # noqa: ANN001
         record("row-1")(session)
@@ -105,12 +105,12 @@ def test_a_failing_write_leaves_neither_rows_nor_completion(catalog: Catalog, qu
 
 def test_a_worker_whose_lease_expired_writes_nothing(catalog: Catalog, queue: JobQueue):
     job_id = queue.enqueue("test.sleep")
-    slow = queue.claim("slow", ["test.sleep"], 60)
+    slow = queue.claim_next_job("slow", ["test.sleep"], 60)
     expire(queue, slow)
     assert queue.reap_expired() == 1
     reaped = queue.get(job_id)
     assert reaped.status == "queued" and "lease expired: worker slow" in reaped.error
-    fast = queue.claim("fast", ["test.sleep"], 60)
+    fast = queue.claim_next_job("fast", ["test.sleep"], 60)
     assert fast.attempts == 2
     with pytest.raises(LeaseLost):
         queue.complete(slow, {"by": "slow"}, record("row"))
@@ -121,7 +121,7 @@ def test_a_worker_whose_lease_expired_writes_nothing(catalog: Catalog, queue: Jo
 
 def test_a_job_out_of_attempts_fails_when_its_lease_expires(queue: JobQueue):
     job_id = queue.enqueue("test.noop", max_attempts=1)
-    expire(queue, queue.claim("w1", ["test.noop"], 60))
+    expire(queue, queue.claim_next_job("w1", ["test.noop"], 60))
     queue.reap_expired()
     job = queue.get(job_id)
     assert job.status == "failed" and job.finished_at and "stopped heartbeating" in job.error
@@ -129,13 +129,13 @@ def test_a_job_out_of_attempts_fails_when_its_lease_expires(queue: JobQueue):
 
 def test_fail_retries_after_backoff_then_fails_with_the_error(queue: JobQueue):
     backing_off = queue.enqueue("test.fail", max_attempts=2)
-    assert queue.fail(queue.claim("w1", ["test.fail"], 60), "Traceback: x", backoff_seconds=60) == "queued"
-    assert queue.claim("w1", ["test.fail"], 60) is None
+    assert queue.fail(queue.claim_next_job("w1", ["test.fail"], 60), "Traceback: x", backoff_seconds=60) == "queued"
+    assert queue.claim_next_job("w1", ["test.fail"], 60) is None
     assert queue.get(backing_off).status == "queued"
 
     job_id = queue.enqueue("test.fail", max_attempts=2)
-    assert queue.fail(queue.claim("w1", ["test.fail"], 60), "Traceback: first", backoff_seconds=0) == "queued"
-    job = queue.claim("w1", ["test.fail"], 60)
+    assert queue.fail(queue.claim_next_job("w1", ["test.fail"], 60), "Traceback: first", backoff_seconds=0) == "queued"
+    job = queue.claim_next_job("w1", ["test.fail"], 60)
     assert job.id == job_id and job.attempts == 2
     assert queue.fail(job, "Traceback: second", backoff_seconds=0) == "failed"
     failed = queue.get(job_id)
@@ -146,7 +146,7 @@ def test_fail_retries_after_backoff_then_fails_with_the_error(queue: JobQueue):
 
 def test_heartbeat_extends_the_lease_until_cancelled(queue: JobQueue):
     job_id = queue.enqueue("test.noop")
-    job = queue.claim("w1", ["test.noop"], 5)
+    job = queue.claim_next_job("w1", ["test.noop"], 5)
     before = queue.get(job_id).lease_expires_at
     assert queue.heartbeat(job, 600)
     assert queue.get(job_id).lease_expires_at > before
@@ -159,18 +159,18 @@ def test_heartbeat_extends_the_lease_until_cancelled(queue: JobQueue):
 
 def test_release_gives_the_job_back_without_counting_the_attempt(queue: JobQueue):
     job_id = queue.enqueue("test.noop")
-    assert queue.release(queue.claim("w1", ["test.noop"], 60))
+    assert queue.release(queue.claim_next_job("w1", ["test.noop"], 60))
     job = queue.get(job_id)
     assert job.status == "queued" and job.attempts == 0
-    assert queue.claim("w2", ["test.noop"], 60).attempts == 1
+    assert queue.claim_next_job("w2", ["test.noop"], 60).attempts == 1
 
 
 def test_cancel_and_retry(queue: JobQueue):
     job_id = queue.enqueue("test.noop")
     assert queue.cancel(job_id) and not queue.cancel(job_id)
-    assert queue.claim("w1", ["test.noop"], 60) is None
+    assert queue.claim_next_job("w1", ["test.noop"], 60) is None
     assert queue.retry(job_id)
-    job = queue.claim("w1", ["test.noop"], 60)
+    job = queue.claim_next_job("w1", ["test.noop"], 60)
     assert job.attempts == 1
     queue.complete(job, {})
     assert not queue.retry(job_id) and not queue.cancel(job_id)
@@ -183,7 +183,7 @@ def test_cancel_and_retry(queue: JobQueue):
 
 def run_one(queue: JobQueue, worker: str = "w1"):  # noqa: ANN201
     """Claim and complete one test.noop job; returns it (None when none is runnable)."""
-    job = queue.claim(worker, ["test.noop"], 60)
+    job = queue.claim_next_job(worker, ["test.noop"], 60)
     if job is not None:
         queue.complete(job, {})
     return job
@@ -212,7 +212,7 @@ def test_a_failed_dependency_cancels_the_chain_and_retrying_it_brings_it_back(qu
     other = queue.enqueue("test.noop")
     rank = queue.enqueue_many([JobSpec("test.noop", after=(chunk, other))])[0]
     report = queue.enqueue_many([JobSpec("test.noop", after=(rank,))])[0]
-    job = queue.claim("w1", ["test.noop"], 60)
+    job = queue.claim_next_job("w1", ["test.noop"], 60)
     assert job.id == chunk and queue.fail(job, "boom", 0) == "failed"
     for job_id in (rank, report):
         blocked = queue.get(job_id)
@@ -240,7 +240,7 @@ def test_cancelling_a_dependency_cancels_its_dependents_and_retrying_a_blocked_j
 def test_dependents_of_jobs_completing_at_once_are_queued_exactly_once(catalog: Catalog, queue: JobQueue):
     chunks = [queue.enqueue("test.noop", {"i": i}) for i in range(24)]
     final = queue.enqueue_many([JobSpec("test.noop", after=tuple(chunks))])[0]
-    claimed = [queue.claim(f"w{i}", ["test.noop"], 60) for i in range(24)]
+    claimed = [queue.claim_next_job(f"w{i}", ["test.noop"], 60) for i in range(24)]
     assert {job.id for job in claimed} == set(chunks)
     errors: list[BaseException] = []
 
@@ -262,7 +262,7 @@ def test_dependents_of_jobs_completing_at_once_are_queued_exactly_once(catalog: 
 
 def test_progress_is_written_at_most_once_per_interval(queue: JobQueue):
     job_id = queue.enqueue("test.noop")
-    job = queue.claim("w1", ["test.noop"], 60)
+    job = queue.claim_next_job("w1", ["test.noop"], 60)
     writes = []
 
     def write(done, total, message) -> bool:  # noqa: ANN001

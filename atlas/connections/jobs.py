@@ -29,9 +29,9 @@ def connections_chunk_job(ctx: JobContext) -> JobOutput:
     p = ctx.params
     model = ctx.model(p["model"])
     ctx.progress(0, None, f"{p['kind']} {p['src']} -> {p['layer']} units {p['units'][0]}-{p['units'][-1]}")
-    chunk = pair_chunk(model, p["kind"], p["src"], p["layer"], p["units"], ctx.catalog.model(p["model"]).input_size,
-                       open_dataset(p["dataset"]) if p["kind"] == "attribution" else None,
-                       progress=ctx.progress)
+    dataset = open_dataset(p["dataset"]) if p["kind"] == "attribution" else None
+    chunk = pair_chunk(model, p["kind"], p["src"], p["layer"], p["units"],
+                       ctx.catalog.model(p["model"]).input_size, dataset, progress=ctx.progress)
     ctx.check_stop()
     return JobOutput(result=store_chunk(ctx.catalog.blobs, chunk, int(p["k"])))
 
@@ -69,7 +69,7 @@ def examples_job(ctx: JobContext) -> JobOutput:
 
     def write(session: Session) -> None:
         ids = unit_ids(session, f"{p['model']}/{p['layer']}")
-        artifacts.put_many(session, [NewArtifact(int(ids[unit]), "examples", params, blobs) for unit, blobs in rows],
-                           ctx.job_id, bool(p.get("force")))
+        new = [NewArtifact(int(ids[unit]), "examples", params, blobs) for unit, blobs in rows]
+        artifacts.put_many(session, new, ctx.job_id, bool(p.get("force")))
 
     return JobOutput(result={"rendered": len(rows)}, write=write)

@@ -166,7 +166,7 @@ class JobQueue:
 
     # -- the worker's side ---------------------------------------------------------
 
-    def claim(self, worker_id: str, kinds: Sequence[str], lease_seconds: float) -> JobInfo | None:
+    def claim_next_job(self, worker_id: str, kinds: Sequence[str], lease_seconds: float) -> JobInfo | None:
         """Take the most urgent runnable job of one of ``kinds`` (higher priority first,
         then the longest waiting), or None when there is none."""
         row = self._write(self._sql.claim, {

@@ -150,7 +150,8 @@ def statements(postgres: bool) -> Statements:
         # once, the second waits for the first to commit, then sees both done.
         lock_dependents=select(JOBS.c.id).where(
             JOBS.c.status == "waiting",
-            JOBS.c.id.in_(select(DEPENDENCIES.c.job_id).where(DEPENDENCIES.c.needs_job_id == bindparam("job_id"))),
+            JOBS.c.id.in_(select(DEPENDENCIES.c.job_id)
+                          .where(DEPENDENCIES.c.needs_job_id == bindparam("job_id"))),
         ).with_for_update(),
     )
 

@@ -121,7 +121,7 @@ class Worker:
         with heartbeat, closing(self.queue):
             while not self._stop.is_set():
                 self._reap_now_and_then()
-                job = self._with_db("claim", lambda: self.queue.claim(
+                job = self._with_db("claim", lambda: self.queue.claim_next_job(
                     self.worker_id, self.kinds, self.config.lease_seconds), give_up_on_stop=True)
                 if job is not None:
                     finished += self._run_job(job, heartbeat) in ("done", "failed")
