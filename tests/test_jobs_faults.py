@@ -143,6 +143,26 @@ def test_four_workers_share_200_jobs_each_done_exactly_once(queue: JobQueue, wor
 
 
 @pytest.mark.parametrize("dialect", ["postgresql"])
+def test_four_workers_run_each_final_job_once_after_all_its_chunks(queue: JobQueue, workers: Workers):
+    for _ in range(4):
+        workers.start()
+    workers.wait_started()
+    groups = []
+    for g in range(30):
+        chunks = queue.enqueue_many(JobSpec("test.sleep", {"name": f"g{g:02d}-chunk{c}", "seconds": 0.02})
+                                    for c in range(5))
+        [final] = queue.enqueue_many([JobSpec("test.sleep", {"name": f"g{g:02d}-final"}, after=tuple(chunks))])
+        groups.append((chunks, final))
+    ids = [job for chunks, final in groups for job in (*chunks, final)]
+    assert workers.stop_when_done(queue, len(ids)) == [0, 0, 0, 0], workers.logs()[-3000:]
+    assert_each_done_once(queue, ids, workers.logs())
+    for chunks, final in groups:
+        last_chunk = max(job.finished_at for job in queue.get_many(chunks))
+        assert queue.get(final).started_at >= last_chunk
+    assert len({job.result["pid"] for job in queue.get_many(ids)}) >= 2
+
+
+@pytest.mark.parametrize("dialect", ["postgresql"])
 def test_workers_share_the_chunks_of_one_layer_pair(catalog: Catalog, queue: JobQueue, workers: Workers):
     from atlas.connections import attribution_connections
     from atlas.jobs.pairs import enqueue_connections
