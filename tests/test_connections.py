@@ -10,13 +10,18 @@ import torch.nn.functional as F
 from torch import nn
 
 from atlas import Catalog
+from atlas.blobs import BlobStore
 from atlas.connections import (
     attribution_connections,
     direct_connections,
     expanded_connections,
+    pair_chunk,
+    rank_chunks,
+    store_chunk,
     store_connections,
 )
 from atlas.connections.linear import expanded_kernels
+from atlas.edge_store import kernel_from_table
 from atlas.errors import InvalidInput
 from atlas.models.demo_cnn import DemoCNN
 from atlas.models.inceptionv1 import InceptionV1
@@ -88,6 +93,23 @@ def test_direct_weights_follow_branches_and_concat_slices(inception: InceptionV1
     assert float(sliced.strength[i]) == pytest.approx(float(w1[sliced.dst[i], 64 + sliced.src[i]].abs().sum()), rel=1e-5)
     with pytest.raises(InvalidInput, match="expanded"):
         direct_connections(inception, "mixed3a", "mixed3b_3x3", input_size=64)
+
+
+def test_direct_weights_in_chunks_keep_only_connected_pairs(inception: InceptionV1, tmp_path):
+    """mixed3b's 3x3 branch (units 128..319) is the only part that reads the bottleneck:
+    ranking chunks must keep the connected mask, or unconnected pairs would be kept."""
+    blobs = BlobStore(str(tmp_path / "blobs"))
+    src, dst = "mixed3b_3x3_bottleneck", "mixed3b"
+    stored = [store_chunk(blobs, pair_chunk(inception, "direct", src, dst, range(start, min(start + 100, 480)), 64), 3)
+              for start in range(0, 480, 100)]
+    conn, shas = rank_chunks(blobs, src, dst, "direct", 3, 480, stored)
+    whole = direct_connections(inception, src, dst, k=3, input_size=64)
+    assert set(np.unique(conn.dst)) == set(range(128, 320))
+    for name in ("src", "dst", "rank_in", "rank_out"):
+        np.testing.assert_array_equal(getattr(conn, name), getattr(whole, name))
+    i = len(conn) // 2
+    table = blobs.get_array(shas[i].decode())
+    np.testing.assert_array_equal(kernel_from_table(table, int(conn.src[i])), whole.kernels[i])
 
 
 def test_top_k_keeps_every_units_strongest_inputs_and_outputs():
