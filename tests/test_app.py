@@ -310,6 +310,11 @@ def test_jobs_are_queued_and_cancelled(app: AppTest, cat: Catalog):
     rerun(app.button(key="FormSubmitter:cancel-Cancel job").click().run())
     assert cat.job_counts() == {"queued": 1, "cancelled": 1}
     assert [e.action for e in cat.audit_log(limit=2)] == ["jobs.cancel", "jobs.enqueue"]
+    app.button(key="FormSubmitter:cancel-Cancel job").click().run()  # cancelled already
+    assert app.warning[0].value == f"Job {cat.jobs()[0].id} is not waiting, queued or running: nothing to do."
+    rerun(app.button(key="FormSubmitter:cancel-Retry job").click().run())
+    assert cat.job_counts() == {"queued": 2}
+    assert cat.audit_log(limit=1)[0].action == "jobs.retry"
 
 
 def test_connections_of_a_layer_pair_are_queued_with_their_ranking_job(app: AppTest, cat: Catalog):

@@ -14,6 +14,7 @@ from session import page
 
 from atlas import AtlasError
 from atlas.db.models import JOB_STATUSES
+from atlas.jobs.records import USER_ACTIONS
 
 REFRESH = timedelta(seconds=2)
 # atlas.optvis.objectives.VIS_KINDS, not imported: that module would load torch into the app.
@@ -95,15 +96,19 @@ with right, st.form("connections"):
                   f"{model}/{src} → {dst} and one ranking job that waits for them.")
 
 with st.form("cancel"):
-    st.markdown("**Cancel a job**")
+    st.markdown("**Cancel or retry a job** (cancelling also cancels the jobs waiting for it; retrying a "
+                "failed job brings them back)")
     job_id = st.number_input("Job id", 1, step=1, key="jobs-cancel-id")
-    if st.form_submit_button("Cancel job"):
+    buttons = st.columns(2)
+    cancel, retry = buttons[0].form_submit_button("Cancel job"), buttons[1].form_submit_button("Retry job")
+    if cancel or retry:
+        done, applies = USER_ACTIONS["cancel" if cancel else "retry"]
         try:
-            cancelled = cat.cancel_job(int(job_id), author=user.name)
+            changed = (cat.cancel_job if cancel else cat.retry_job)(int(job_id), author=user.name)
         except AtlasError as exc:
             st.error(str(exc))
         else:
-            if not cancelled:
-                st.warning(f"Job {job_id} had already finished.")
+            if changed:
+                flash(f"Job {job_id} {done}.")
             else:
-                flash(f"Job {job_id} cancelled.")
+                st.warning(f"Job {job_id} is not {applies}: nothing to do.")

@@ -13,7 +13,7 @@ from atlas.catalog import Catalog
 from atlas.db.models import JOB_STATUSES
 from atlas.jobs.kinds import import_kind_modules
 from atlas.jobs.queue import JobQueue
-from atlas.jobs.records import JobInfo
+from atlas.jobs.records import USER_ACTIONS, JobInfo
 from atlas.jobs.watch import format_counts
 from atlas.jobs.worker import Worker, WorkerConfig, open_when_reachable
 
@@ -100,13 +100,8 @@ def cmd_jobs_show(args: argparse.Namespace) -> None:
             print(f"    {line}")
 
 
-# What each action does, and to which jobs it applies.
-_ACTIONS = {"retry": ("queued again", "failed or cancelled"),
-            "cancel": ("cancelled", "waiting, queued or running")}
-
-
 def _for_each(args: argparse.Namespace, act: str, ids: list[int]) -> int:
-    done, applies_to = _ACTIONS[act]
+    done, applies_to = USER_ACTIONS[act]
     with _catalog(args) as catalog:
         queue = JobQueue(catalog.engine)
         # Through the catalogue: a curator's act, recorded in the audit log.
