@@ -201,8 +201,8 @@ def test_a_job_waits_until_everything_it_needs_is_done(queue: JobQueue):
     assert run_one(queue).id == final
     # Enqueued again by its dedupe key: the same job; after finished jobs: queued at once.
     assert queue.enqueue_many([JobSpec("test.noop", after=(first,), dedupe_key="final")]) == [final]
-    late = queue.enqueue_many([JobSpec("test.noop", after=(first, second))])[0]
-    assert queue.get(late).status == "queued"
+    late = queue.enqueue_many(JobSpec("test.noop", after=(first, second)) for _ in range(1))[0]
+    assert queue.get(late).status == "queued"  # specs from a generator too
     with pytest.raises(NotFound, match="do not exist"):
         queue.enqueue_many([JobSpec("test.noop", after=(999_999,))])
 

@@ -108,7 +108,7 @@ class JobQueue:
     def enqueue_many(self, specs: Iterable[JobSpec]) -> list[int]:
         """Add jobs in one transaction; ids in the order of ``specs``. A job with ``after``
         waits until those jobs are done (a job found by its dedupe key keeps its own)."""
-        ids = []
+        ids, waiting = [], False
         with self._writer.begin() as conn:
             for spec in specs:
                 if not spec.kind:
@@ -127,8 +127,9 @@ class JobQueue:
                     job_id = conn.scalar(select(JOBS.c.id).where(JOBS.c.dedupe_key == spec.dedupe_key))
                 elif after:
                     conn.execute(insert(DEPENDENCIES), [{"job_id": job_id, "needs_job_id": n} for n in after])
+                    waiting = True
                 ids.append(job_id)
-            if any(spec.after for spec in specs):
+            if waiting:
                 self._settle_waiting(conn)  # what they wait for may be done or failed already
         return ids
 
