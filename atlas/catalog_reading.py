@@ -105,13 +105,15 @@ class ReadingMixin:
                                                           params=params))
 
     def enqueue_connections(
-        self, src: str, dst: str, kind: str = "direct", k: int = 20, chunk_size: int = 128,
+        self, src: str, dst: str, kind: str = "direct", k: int = 20, chunk_size: int | None = None,
         author: str | None = None,
     ) -> list[int]:
         """Queue the ``kind`` connections from layer ``src`` to layer ``dst`` (addresses in
-        one model): chunk jobs of destination units and the ranking job that waits for
-        them (the last id)."""
-        from atlas.jobs.pairs import enqueue_connections
+        one model): chunk jobs of destination units (128 by default) and the ranking job
+        that waits for them (the last id)."""
+        from atlas.jobs.pairs import DEFAULT_CHUNK_UNITS, enqueue_connections
+
+        chunk_size = chunk_size or DEFAULT_CHUNK_UNITS
 
         src_layer, dst_layer = self.layer(src), self.layer(dst)
         if src_layer.model != dst_layer.model:

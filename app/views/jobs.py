@@ -14,6 +14,7 @@ from session import page
 
 from atlas import AtlasError
 from atlas.db.models import JOB_STATUSES
+from atlas.jobs.pairs import DEFAULT_CHUNK_UNITS
 from atlas.jobs.records import USER_ACTIONS
 
 REFRESH = timedelta(seconds=2)
@@ -84,7 +85,7 @@ with right, st.form("connections"):
     edge_kind = knobs[0].selectbox("Kind", ("direct", "expanded"), key="jobs-conn-kind",
                                    help="attribution needs a dataset: `atlas compute attribution`")
     k = knobs[1].number_input("Top k", 1, 200, 20, key="jobs-conn-k")
-    chunk = knobs[2].number_input("Units per job", 1, 4096, 128, key="jobs-conn-chunk")
+    chunk = knobs[2].number_input("Units per job", 1, 4096, DEFAULT_CHUNK_UNITS, key="jobs-conn-chunk")
     if st.form_submit_button("Queue"):
         try:
             ids = cat.enqueue_connections(f"{model}/{src}", f"{model}/{dst}", edge_kind, int(k), int(chunk),
