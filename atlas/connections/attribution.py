@@ -16,6 +16,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from atlas.capture import model_device
+from atlas.connections.selection import check_units
 from atlas.errors import InvalidInput
 
 Progress = Callable[[int, "int | None", "str | None"], None]
@@ -64,8 +65,7 @@ def attribution_matrix(model: nn.Module, src: str, dst: str, dataset: Dataset,
                 a, y = seen["src"], seen["dst"]
                 per_unit = y.flatten(2).sum(2)  # (N, C_dst)
                 wanted = range(per_unit.shape[1]) if units is None else units
-                if any(not 0 <= unit < per_unit.shape[1] for unit in wanted):
-                    raise InvalidInput(f"units outside {dst} (0 to {per_unit.shape[1] - 1})")
+                check_units(wanted, per_unit.shape[1], dst)
                 rows = []
                 for unit in wanted:
                     (g,) = torch.autograd.grad(per_unit[:, unit].sum(), a, retain_graph=True)

@@ -28,7 +28,7 @@ from atlas.blobs import BlobStore
 from atlas.connections.attribution import attribution_matrix
 from atlas.connections.direct import direct_kernels
 from atlas.connections.linear import expanded_kernels
-from atlas.connections.selection import ConnectionSet, kernel_measures, select_top
+from atlas.connections.selection import ConnectionSet, check_units, kernel_measures, select_top
 from atlas.connections.store import put_kernel_blobs
 from atlas.errors import InvalidInput
 
@@ -66,7 +66,7 @@ def pair_chunk(model: nn.Module, kind: str, src: str, dst: str, units: Sequence[
     if kind == "direct":
         kernels, connected = direct_kernels(model, src, dst, input_size)
         rows = torch.arange(kernels.shape[0]) if units is None else torch.as_tensor(list(units))
-        _check_units(rows, kernels.shape[0], dst)
+        check_units(rows, kernels.shape[0], dst)
         kernels, connected = kernels[rows.to(kernels.device)], connected[rows.to(kernels.device)]
     elif kind == "expanded":
         rows = None if units is None else torch.as_tensor(list(units))
@@ -83,11 +83,6 @@ def pair_chunk(model: nn.Module, kind: str, src: str, dst: str, units: Sequence[
         raise InvalidInput(f"unknown connection kind {kind!r} (direct, expanded or attribution)")
     strength, positive, negative = kernel_measures(kernels)
     return PairChunk(src, dst, kind, rows.numpy(), strength, positive, negative, connected, kernels)
-
-
-def _check_units(units: torch.Tensor, channels: int, layer: str) -> None:
-    if len(units) and (int(units.min()) < 0 or int(units.max()) >= channels):
-        raise InvalidInput(f"units outside {layer} (0 to {channels - 1})")
 
 
 def store_chunk(blobs: BlobStore, chunk: PairChunk, k: int) -> dict:
@@ -118,8 +113,7 @@ def rank_chunks(blobs: BlobStore, src_layer: str, dst_layer: str, kind: str, k: 
     for chunk in chunks:
         units = np.asarray(chunk["units"], dtype=np.int64)
         part = blobs.get_array(chunk["measures"])
-        if len(units) and (units.min() < 0 or units.max() >= dst_channels):
-            raise InvalidInput(f"a chunk of {src_layer} -> {dst_layer} has units outside {dst_layer}")
+        check_units(units, dst_channels, dst_layer)
         if part.shape[:2] != (4, len(units)):
             raise InvalidInput(f"a chunk of {src_layer} -> {dst_layer} stored measures of shape {part.shape}")
         if measures is None:

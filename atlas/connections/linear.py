@@ -32,6 +32,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from atlas.capture import model_device
+from atlas.connections.selection import check_units
 from atlas.errors import InvalidInput
 
 Progress = Callable[[int, "int | None", "str | None"], None]
@@ -211,8 +212,7 @@ def expanded_kernels(model: nn.Module, src: str, dst: str, input_size: int,
     units per backward pass."""
     window = smallest_window(model, src, dst, input_size)
     units = torch.arange(window.dst_shape[1]) if units is None else torch.as_tensor(units)
-    if len(units) and (int(units.min()) < 0 or int(units.max()) >= window.dst_shape[1]):
-        raise InvalidInput(f"units outside {dst} (0 to {window.dst_shape[1] - 1})")
+    check_units(units, window.dst_shape[1], dst)
     (r0, r1), (c0, c1) = window.rows, window.cols
     cy, cx = window.centre
     parts = []

@@ -11,10 +11,13 @@ positive entries and of the magnitudes of the negative ones) saying which it is.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+
+from atlas.errors import InvalidInput
 
 
 @dataclass
@@ -36,6 +39,13 @@ class ConnectionSet:
 
     def __len__(self) -> int:
         return len(self.src)
+
+
+def check_units(units: Sequence[int] | torch.Tensor | np.ndarray, channels: int, layer: str) -> None:
+    """A clear error for unit indices outside ``layer``'s ``channels`` (before indexing fails)."""
+    values = np.asarray(units.cpu() if isinstance(units, torch.Tensor) else list(units), dtype=np.int64)
+    if len(values) and (values.min() < 0 or values.max() >= channels):
+        raise InvalidInput(f"units outside {layer} (0 to {channels - 1})")
 
 
 def _ranks(score: torch.Tensor, dim: int) -> torch.Tensor:
