@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from atlas.errors import InvalidInput
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}$")
+# User names may be e-mail shaped (``cora@lab-b.org``): an OIDC e-mail claim, or the
+# provenance of a label imported from another lab (``cora@lab-b``).
+USER_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+\-]{0,63}(@[A-Za-z0-9][A-Za-z0-9.\-]{0,34})?$")
 
 
 def check_name(name: str, what: str) -> str:
@@ -20,6 +23,16 @@ def check_name(name: str, what: str) -> str:
         raise InvalidInput(
             f"invalid {what} name {name!r}: use letters, digits, '_', '-' and '.' "
             "(not starting with '.' or '-', no '..')"
+        )
+    return name
+
+
+def check_user_name(name: str) -> str:
+    """A user name: a plain name or an e-mail-shaped one, at most 100 characters."""
+    if not isinstance(name, str) or not USER_NAME_RE.match(name) or ".." in name:
+        raise InvalidInput(
+            f"invalid user name {name!r}: use letters, digits, '_', '-', '.' and '+', "
+            "optionally @ and a domain (e.g. cora or cora@lab-b.org)"
         )
     return name
 

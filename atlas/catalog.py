@@ -26,7 +26,7 @@ from atlas import (
     audit,
     labels,
 )
-from atlas.address import check_name, parse_feature
+from atlas.address import check_name, check_user_name, parse_feature
 from atlas.blobs import BlobStore
 from atlas.catalog_curation import CurationMixin
 from atlas.catalog_reading import ReadingMixin
@@ -105,13 +105,17 @@ class Catalog(CurationMixin, ReadingMixin):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # Raw sessions are internal: every write goes through a method that checks the role
+    # and audits. (Someone with the database URL can still connect directly; what roles
+    # can and cannot protect against is in docs/security.md.)
+
     @contextmanager
-    def reading(self) -> Iterator[Session]:
+    def _reading(self) -> Iterator[Session]:
         with self._guard(), self._read() as session, session.begin():
             yield session
 
     @contextmanager
-    def writing(self) -> Iterator[Session]:
+    def _writing(self) -> Iterator[Session]:
         with self._guard(), self._write() as session, session.begin():
             yield session
 
@@ -130,10 +134,10 @@ class Catalog(CurationMixin, ReadingMixin):
 
     def add_user(self, name: str, role: str, by: str | None = None) -> UserInfo:
         """Add a user; the first user needs no admin, later ones are added by an admin."""
-        check_name(name, "user")
+        check_user_name(name)
         if role not in ROLES:
             raise InvalidInput(f"unknown role {role!r} (one of {', '.join(ROLES)})")
-        with self.writing() as session:
+        with self._writing() as session:
             first = session.scalar(select(func.count(User.id))) == 0
             actor = name if first else require_role(session, self._author(by), "admin", "add users").name
             if session.scalar(select(User.id).where(User.name == name)) is not None:
@@ -143,11 +147,11 @@ class Catalog(CurationMixin, ReadingMixin):
         return UserInfo(name, role)
 
     def users(self) -> list[UserInfo]:
-        with self.reading() as session:
+        with self._reading() as session:
             return [UserInfo(u.name, u.role) for u in session.scalars(select(User).order_by(User.name))]
 
     def get_user(self, name: str | None = None) -> UserInfo:
-        with self.reading() as session:
+        with self._reading() as session:
             user = get_user(session, self._author(name))
             return UserInfo(user.name, user.role)
 
@@ -167,7 +171,7 @@ class Catalog(CurationMixin, ReadingMixin):
         and a unit feature for every channel, all in one transaction: a bad layer leaves
         nothing registered."""
         check_name(name, "model")
-        with self.writing() as session:
+        with self._writing() as session:
             actor = require_role(session, self._author(author), "curator", "add models")
             if session.scalar(select(Model.id).where(Model.name == name)) is not None:
                 raise InvalidInput(f"a model named {name!r} already exists")
@@ -194,7 +198,7 @@ class Catalog(CurationMixin, ReadingMixin):
         spatial_shape: Sequence[int] | None = None,
         author: str | None = None,
     ) -> LayerInfo:
-        with self.writing() as session:
+        with self._writing() as session:
             actor = require_role(session, self._author(author), "curator", "add layers")
             model_row = get_model(session, model)
             order = session.scalar(
@@ -213,7 +217,7 @@ class Catalog(CurationMixin, ReadingMixin):
         """A direction feature: a vector in the layer's channel space, stored as a blob."""
         check_name(name, "direction")
         vector = np.asarray(vector, dtype=np.float32)
-        with self.writing() as session:
+        with self._writing() as session:
             actor = require_role(session, self._author(author), "curator", "add directions")
             layer_row, model = get_layer(session, layer)
             if vector.shape != (layer_row.channels,) or not np.all(np.isfinite(vector)):
@@ -233,25 +237,25 @@ class Catalog(CurationMixin, ReadingMixin):
         return self.feature(address)
 
     def model(self, name: str) -> ModelInfo:
-        with self.reading() as session:
+        with self._reading() as session:
             m = get_model(session, name)
             return ModelInfo(m.name, m.architecture, m.weights_sha256, m.source, m.input_spec)
 
     def models(self) -> list[ModelInfo]:
-        with self.reading() as session:
+        with self._reading() as session:
             return [
                 ModelInfo(m.name, m.architecture, m.weights_sha256, m.source, m.input_spec)
                 for m in session.scalars(select(Model).order_by(Model.name))
             ]
 
     def layers(self, model: str) -> list[LayerInfo]:
-        with self.reading() as session:
+        with self._reading() as session:
             model_row = get_model(session, model)
             rows = session.scalars(select(Layer).where(Layer.model_id == model_row.id).order_by(Layer.order))
             return [self._layer_info(layer, model_row) for layer in rows]
 
     def layer(self, address: str) -> LayerInfo:
-        with self.reading() as session:
+        with self._reading() as session:
             return self._layer_info(*get_layer(session, address))
 
     @staticmethod
@@ -260,7 +264,7 @@ class Catalog(CurationMixin, ReadingMixin):
         return LayerInfo(model.name, layer.name, layer.kind, layer.channels, shape, layer.order)
 
     def feature(self, address: str) -> FeatureInfo:
-        with self.reading() as session:
+        with self._reading() as session:
             row, layer, model = get_feature(session, address)
             canonical = str(parse_feature(address))
             current = labels.current(session, row.id)
@@ -285,7 +289,7 @@ class Catalog(CurationMixin, ReadingMixin):
         address = str(parse_feature(feature))
         author = self._author(author)
         try:
-            with self.writing() as session:
+            with self._writing() as session:
                 return labels.append(
                     session, address, text, status, confidence, author, expected_version, reason
                 )
@@ -311,7 +315,7 @@ class Catalog(CurationMixin, ReadingMixin):
         self, address: str, author: str, text: str, status: str,
         expected_version: int | None, conflict: VersionConflict,
     ) -> None:
-        with self.writing() as session:
+        with self._writing() as session:
             audit.record(
                 session, author, "label.conflict", "feature", address,
                 {"version": conflict.current_version},
@@ -334,5 +338,5 @@ class Catalog(CurationMixin, ReadingMixin):
         return self.set_label(feature, current.text, status, current.confidence, author, base, reason)
 
     def label_history(self, feature: str) -> list[LabelInfo]:
-        with self.reading() as session:
+        with self._reading() as session:
             return labels.history(session, str(parse_feature(feature)))

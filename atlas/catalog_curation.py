@@ -43,7 +43,7 @@ class CurationMixin:
         blobs: Sequence[str] = (),
         author: str | None = None,
     ) -> EvidenceInfo:
-        with self.writing() as session:
+        with self._writing() as session:
             actor = require_role(session, self._author(author), "curator", "add evidence")
             target, ids = self._evidence_target(session, feature, circuit, edge_id)
             row = evidence.add(session, self.blobs, target, ids, kind, body, list(blobs), actor)
@@ -52,7 +52,7 @@ class CurationMixin:
     def evidence(
         self, *, feature: str | None = None, circuit: str | None = None, edge_id: int | None = None
     ) -> list[EvidenceInfo]:
-        with self.reading() as session:
+        with self._reading() as session:
             target, ids = self._evidence_target(session, feature, circuit, edge_id)
             return evidence.listed(session, target, ids)
 
@@ -76,23 +76,23 @@ class CurationMixin:
     def create_circuit(
         self, name: str, description: str = "", status: str = "draft", author: str | None = None
     ) -> CircuitInfo:
-        with self.writing() as session:
+        with self._writing() as session:
             actor = require_role(session, self._author(author), "curator", "create circuits")
             return circuits.describe(session, circuits.create(session, name, description, status, actor))
 
     def circuit(self, name: str) -> CircuitInfo:
-        with self.reading() as session:
+        with self._reading() as session:
             return circuits.describe(session, circuits.get(session, name))
 
     def circuits(self) -> list[str]:
-        with self.reading() as session:
+        with self._reading() as session:
             return list(session.scalars(select(Circuit.name).order_by(Circuit.name)))
 
     def update_circuit(
         self, name: str, expected_version: int, description: str | None = None,
         status: str | None = None, author: str | None = None,
     ) -> CircuitInfo:
-        with self.writing() as session:
+        with self._writing() as session:
             actor = require_role(session, self._author(author), "curator", "edit circuits")
             circuit = circuits.get(session, name)
             return circuits.describe(
@@ -100,7 +100,7 @@ class CurationMixin:
             )
 
     def _edit_circuit(self, name: str, author: str | None, edit, *args) -> CircuitInfo:  # noqa: ANN001
-        with self.writing() as session:
+        with self._writing() as session:
             actor = require_role(session, self._author(author), "curator", "edit circuits")
             circuit = circuits.get(session, name)
             edit(session, circuit, *args, actor)
@@ -132,20 +132,20 @@ class CurationMixin:
 
     def set_claim_status(self, claim_id: int, status: str, result: str | None = None,
                          author: str | None = None) -> None:
-        with self.writing() as session:
+        with self._writing() as session:
             actor = require_role(session, self._author(author), "reviewer", "judge claims")
             circuits.set_claim_status(session, claim_id, status, result, actor)
 
     # -- families --------------------------------------------------------------------
 
     def create_family(self, name: str, description: str = "", author: str | None = None) -> FamilyInfo:
-        with self.writing() as session:
+        with self._writing() as session:
             actor = require_role(session, self._author(author), "curator", "create families")
             return families.describe(session, families.create(session, name, description, actor))
 
     def add_family_member(self, family: str, feature: str, note: str | None = None,
                           author: str | None = None) -> FamilyInfo:
-        with self.writing() as session:
+        with self._writing() as session:
             actor = require_role(session, self._author(author), "curator", "edit families")
             row = families.get(session, family)
             families.add_member(session, row, str(parse_feature(feature)), note, actor)
@@ -153,18 +153,18 @@ class CurationMixin:
             return families.describe(session, row)
 
     def family(self, name: str) -> FamilyInfo:
-        with self.reading() as session:
+        with self._reading() as session:
             return families.describe(session, families.get(session, name))
 
     def families_of(self, feature: str) -> list[str]:
-        with self.reading() as session:
+        with self._reading() as session:
             return families.of_feature(session, get_feature(session, feature)[0].id)
 
     # -- bundles ---------------------------------------------------------------------
 
     def export_bundle(self, target: str | IO[bytes], models: Sequence[str] | None = None) -> dict[str, int]:
         """Write the catalogue (or some models of it) as a bundle zip; returns counts."""
-        with self.reading() as session:
+        with self._reading() as session:
             if isinstance(target, str):
                 with open(target, "wb") as handle:
                     return write_bundle(session, self.blobs, handle, list(models) if models else None)
@@ -172,7 +172,7 @@ class CurationMixin:
 
     def import_bundle(self, source: str | IO[bytes], author: str | None = None) -> ImportReport:
         """Merge a bundle in one transaction; a bad bundle is rejected with nothing written."""
-        with self.writing() as session:
+        with self._writing() as session:
             user = require_role(session, self._author(author), "admin", "import bundles")
             return import_bundle(session, self.blobs, source, user)
 
@@ -180,5 +180,5 @@ class CurationMixin:
 
     def load_seed(self, name_or_path: str, author: str | None = None) -> seed.SeedReport:
         """Load a seed catalogue (``inceptionv1``, ``demo`` or a path) in one transaction."""
-        with self.writing() as session:
+        with self._writing() as session:
             return seed.load_seed(session, self.blobs, name_or_path, self._author(author))

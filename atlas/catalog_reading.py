@@ -44,25 +44,25 @@ class ReadingMixin:
     ) -> browse.LayerPage:
         """One page of a layer's units with current labels and thumbnails, filtered by
         labelled/unlabelled, label status and family."""
-        with self.reading() as session:
+        with self._reading() as session:
             return browse.layer_page(session, layer, offset, limit, labelled, status, family)
 
     def review_queue(self, statuses: Sequence[str] = ("proposed", "disputed"), limit: int = 100) -> list[LabelInfo]:
-        with self.reading() as session:
+        with self._reading() as session:
             return browse.review_queue(session, tuple(statuses), limit)
 
     def stats(self) -> dict[str, int]:
         """Catalogue figures for the home page."""
-        with self.reading() as session:
+        with self._reading() as session:
             return browse.stats(session)
 
     def family_names(self) -> list[str]:
-        with self.reading() as session:
+        with self._reading() as session:
             return list(session.scalars(select(Family.name).order_by(Family.name)))
 
     def circuits_of(self, feature: str) -> list[str]:
         """The circuits that have ``feature`` as a node."""
-        with self.reading() as session:
+        with self._reading() as session:
             return browse.circuits_of(session, feature)
 
     def add_image_evidence(
@@ -73,7 +73,7 @@ class ReadingMixin:
         before anything is stored (the role is checked first, so a viewer stores nothing)."""
         from atlas.uploads import clean_image
 
-        with self.reading() as session:
+        with self._reading() as session:
             require_role(session, self._author(author), "curator", "add evidence")
         sha = self.blobs.put_bytes(clean_image(data))
         return self.add_evidence("image", caption, feature=feature, circuit=circuit,
@@ -125,10 +125,10 @@ class ReadingMixin:
 
     def _enqueue(self, author: str | None, layer: str, details: dict, enqueue: Callable[[], list[int]]) -> list[int]:
         """Queue jobs as a curator's act, recorded in the audit log with their ids."""
-        with self.reading() as session:
+        with self._reading() as session:
             actor = require_role(session, self._author(author), "curator", "queue compute jobs").name
         ids = enqueue()
-        with self.writing() as session:
+        with self._writing() as session:
             audit.record(session, actor, "jobs.enqueue", "layer", layer, None, {**details, "jobs": ids})
         return ids
 
@@ -143,13 +143,13 @@ class ReadingMixin:
     def _job_act(self, act: str, job_id: int, author: str | None) -> bool:
         from atlas.jobs.queue import JobQueue
 
-        with self.reading() as session:
+        with self._reading() as session:
             actor = require_role(session, self._author(author), "curator", f"{act} jobs").name
         # The queue writes in its own transaction: on SQLite, holding ours would block it.
         queue = JobQueue(self.engine)
         changed = (queue.cancel if act == "cancel" else queue.retry)(job_id)
         if changed:
-            with self.writing() as session:
+            with self._writing() as session:
                 audit.record(session, actor, f"jobs.{act}", "job", str(job_id), None, None)
         return changed
 
@@ -165,12 +165,12 @@ class ReadingMixin:
         replace: bool = False,
     ) -> bool:
         """Store a computed artifact (blobs already in the store); False if it existed."""
-        with self.writing() as session:
+        with self._writing() as session:
             row = get_feature(session, feature)[0]
             return artifacts.put(session, row.id, kind, params, blobs, job_id, replace)
 
     def artifacts(self, feature: str, kind: str | None = None) -> list[ArtifactInfo]:
-        with self.reading() as session:
+        with self._reading() as session:
             row = get_feature(session, feature)[0]
             return artifacts.of_feature(session, row.id, str(parse_feature(feature)), kind)
 
@@ -178,7 +178,7 @@ class ReadingMixin:
 
     def add_edges(self, edges: Sequence[NewEdge]) -> int:
         """Bulk-insert computed edges (no audit: edges are computed, not curated)."""
-        with self.writing() as session:
+        with self._writing() as session:
             try:
                 return edge_store.add(session, list(edges))
             except IntegrityError as exc:
@@ -187,7 +187,7 @@ class ReadingMixin:
     def load_edges(self, edges: edge_store.EdgeColumns) -> int:
         """Bulk-load edges given as columns of feature ids: the path for computed
         connections (COPY on PostgreSQL), one transaction."""
-        with self.writing() as session:
+        with self._writing() as session:
             try:
                 return edge_store.load(session, edges)
             except IntegrityError as exc:
@@ -201,11 +201,11 @@ class ReadingMixin:
         return edge_store.kernel_from_table(table, parse_feature(edge.src).channel)
 
     def top_inputs(self, feature: str, k: int = 10, kind: str = "direct") -> list[EdgeInfo]:
-        with self.reading() as session:
+        with self._reading() as session:
             return edge_store.top(session, feature, k, kind, "in")
 
     def top_outputs(self, feature: str, k: int = 10, kind: str = "direct") -> list[EdgeInfo]:
-        with self.reading() as session:
+        with self._reading() as session:
             return edge_store.top(session, feature, k, kind, "out")
 
     # -- graph queries ---------------------------------------------------------------
@@ -215,22 +215,22 @@ class ReadingMixin:
         kinds: Sequence[str] = ("direct",), direction: str = "both",
     ) -> graph.Subgraph:
         """The features within ``hops`` of one, following each node's k strongest edges."""
-        with self.reading() as session:
+        with self._reading() as session:
             return graph.neighbourhood(session, feature, hops, k_per_node, min_strength, kinds, direction)
 
     def paths(self, src: str, dst: str, max_len: int = 3, kinds: Sequence[str] = ("direct",)) -> graph.Subgraph:
-        with self.reading() as session:
+        with self._reading() as session:
             return graph.paths(session, src, dst, max_len, kinds)
 
     def subgraph(self, features: Sequence[str], kinds: Sequence[str] = ("direct",)) -> graph.Subgraph:
-        with self.reading() as session:
+        with self._reading() as session:
             return graph.subgraph(session, features, kinds)
 
     def circuit_graph(self, name: str, kinds: Sequence[str] = ("direct", "expanded")) -> graph.Subgraph:
         """A circuit as a graph: its nodes, its curated edges with the stored weights when
         there are any (strength 0 where a curated edge has no stored weight)."""
         info = self.circuit(name)
-        with self.reading() as session:
+        with self._reading() as session:
             sub = graph.subgraph(session, [a for a, _ in info.nodes], kinds)
         stored = {(e.src, e.dst): e for e in sub.edges}
         sub.edges = [
@@ -252,12 +252,12 @@ class ReadingMixin:
         except TypeError:
             known = ", ".join(SearchFilters.__dataclass_fields__)
             raise InvalidInput(f"unknown search filter in {sorted(filters)} (filters: {known})") from None
-        with self.reading() as session:
+        with self._reading() as session:
             return fulltext.search(session, query, scope, limit)
 
     def reindex(self) -> int:
         """Rebuild the full-text index from the curated tables (``atlas db reindex``)."""
-        with self.writing() as session:
+        with self._writing() as session:
             return fulltext.reindex(session)
 
     def audit_log(self, entity: str | None = None, limit: int = 50) -> list[AuditInfo]:
@@ -267,7 +267,7 @@ class ReadingMixin:
             entity_type, _, entity_id = entity.partition(":") if ":" in entity.split("/")[0] else (
                 "feature", "", str(parse_feature(entity))
             )
-        with self.reading() as session:
+        with self._reading() as session:
             return [
                 AuditInfo(e.user_name, e.action, e.entity_type, e.entity_id, e.before, e.after, e.created_at)
                 for e in audit.entries(session, entity_type, entity_id, limit)

@@ -78,7 +78,7 @@ def model_with_units(cat: Catalog, name: str, layers: int, channels: int) -> Non
 
 
 def feature_ids(cat: Catalog, model: str) -> dict[tuple[int, int], int]:
-    with cat.reading() as session:
+    with cat._reading() as session:
         rows = session.execute(
             select(Layer.order, Feature.channel, Feature.id).join(Layer, Layer.id == Feature.layer_id)
             .join(Model, Model.id == Layer.model_id).where(Model.name == model))
@@ -91,7 +91,7 @@ def bench_search(cat: Catalog, n_labels: int, rng: random.Random) -> dict:
     model_with_units(cat, "big", layers, channels)
     ids = feature_ids(cat, "big")
     now = datetime.now(timezone.utc)
-    with cat.writing() as session:
+    with cat._writing() as session:
         author = session.scalar(select(User.id).where(User.name == "bench"))
         rows = [
             {"feature_id": fid, "version": 1, "status": rng.choice(("proposed", "accepted", "disputed")),
@@ -114,7 +114,7 @@ def bench_search(cat: Catalog, n_labels: int, rng: random.Random) -> dict:
     naive = []
     for query in queries[:40]:
         t0 = time.perf_counter()
-        with cat.reading() as session:
+        with cat._reading() as session:
             latest = select(Label.feature_id, func.max(Label.version).label("v")).group_by(Label.feature_id).subquery()
             statement = select(Label.feature_id, Label.text).join(
                 latest, (latest.c.feature_id == Label.feature_id) & (latest.c.v == Label.version))
@@ -157,7 +157,7 @@ def bench_neighbourhood(cat: Catalog, n_edges: int, rng: random.Random) -> dict:
                           positive_mass=np.abs(strength_a), negative_mass=np.zeros_like(strength_a),
                           rank_in=ranked_in, rank_out=ranked_out, kernel_sha256=None)
     started = time.perf_counter()
-    with cat.writing() as session:
+    with cat._writing() as session:
         load(session, columns)
     load_s = time.perf_counter() - started
     centres = [f"graph/l{rng.randint(1, 3)}/{rng.randrange(channels)}" for _ in range(60)]
@@ -189,7 +189,7 @@ def bench_bundle(cat: Catalog, other: Catalog, n_features: int, rng: random.Rand
     ids = feature_ids(cat, "bundled")
     now = datetime.now(timezone.utc)
     np_rng = np.random.default_rng(1)
-    with cat.writing() as session:
+    with cat._writing() as session:
         author = session.scalar(select(User.id).where(User.name == "bench"))
         session.execute(insert(Label), [
             {"feature_id": fid, "version": 1, "status": "proposed", "text": " ".join(rng.sample(WORDS, 3)),

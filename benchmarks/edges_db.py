@@ -42,7 +42,7 @@ def make_catalog(url: str, blobs: str, width: int) -> Catalog:
 
 def edge_columns(cat: Catalog, rows: int, src: str, dst: str, seed: int = 0) -> EdgeColumns:
     """``rows`` edges between two layers with random strengths, ranks and kernel names."""
-    with cat.reading() as session:
+    with cat._reading() as session:
         src_ids = unit_ids(session, f"bench/{src}")
         dst_ids = unit_ids(session, f"bench/{dst}")
     pairs = np.random.default_rng(seed).permutation(len(src_ids) * len(dst_ids))[:rows]
@@ -58,7 +58,7 @@ def edge_columns(cat: Catalog, rows: int, src: str, dst: str, seed: int = 0) -> 
 
 def naive_insert(cat: Catalog, cols: EdgeColumns) -> float:
     start = time.perf_counter()
-    with cat.writing() as session:
+    with cat._writing() as session:
         for i in range(len(cols)):
             session.add(Edge(
                 src_feature_id=int(cols.src[i]), dst_feature_id=int(cols.dst[i]), kind=cols.kind,

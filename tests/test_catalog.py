@@ -196,13 +196,13 @@ def test_artifacts_are_idempotent_by_parameters(demo_catalog: Catalog):
 def test_put_many_skips_or_replaces_what_exists_and_writes_the_rest(demo_catalog: Catalog):
     old, new = {"image": "a" * 64}, {"image": "b" * 64}
     demo_catalog.add_artifact("demo/conv2/1", "vis.channel", {"steps": 4}, old)
-    with demo_catalog.writing() as session:
+    with demo_catalog._writing() as session:
         ids = unit_ids(session, "demo/conv2")
         batch = [NewArtifact(int(ids[unit]), "vis.channel", {"steps": 4}, new) for unit in (0, 1, 2)]
         assert artifacts.put_many(session, batch, job_id=None) == 2  # unit 1 exists: skipped
     assert [a.blobs for a in demo_catalog.artifacts("demo/conv2/1")] == [old]
     assert [a.blobs for a in demo_catalog.artifacts("demo/conv2/2")] == [new]
-    with demo_catalog.writing() as session:
+    with demo_catalog._writing() as session:
         assert artifacts.put_many(session, batch, replace=True) == 3
         assert artifacts.put_many(session, []) == 0
         with pytest.raises(InvalidInput, match="artifact kind"):

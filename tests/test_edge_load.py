@@ -13,7 +13,7 @@ from atlas.lookup import unit_ids
 
 
 def _columns(catalog: Catalog, kind: str = "direct") -> EdgeColumns:
-    with catalog.reading() as session:
+    with catalog._reading() as session:
         src = unit_ids(session, "demo/conv2")
         dst = unit_ids(session, "demo/conv3")
     s, d = np.divmod(np.arange(len(src) * len(dst)), len(dst))

@@ -41,7 +41,7 @@ def queue(catalog: Catalog) -> JobQueue:
 
 
 def datasets(catalog: Catalog) -> list[str]:
-    with catalog.reading() as session:
+    with catalog._reading() as session:
         return sorted(session.scalars(select(Dataset.name)))
 
 

@@ -2,7 +2,9 @@
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import DBAPIError
 
 from atlas.db import migrate
 from atlas.db.engine import make_engine
@@ -11,7 +13,7 @@ from atlas.db.models import Base
 TABLES = {
     "models", "layers", "features", "artifacts", "edges", "labels", "evidence", "circuits",
     "circuit_nodes", "circuit_edges", "circuit_claims", "families", "family_members", "users",
-    "audit_log", "jobs", "job_dependencies", "datasets", "search_docs",
+    "audit_log", "jobs", "job_dependencies", "datasets", "search_docs", "settings",
 }
 
 
@@ -63,3 +65,27 @@ def test_hot_query_indexes_exist(db_url):
     feature_uniques = [u["column_names"] for u in inspector.get_unique_constraints("features")]
     assert ["layer_id", "channel"] in feature_uniques
     engine.dispose()
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE audit_log SET user_name = 'nobody'",
+    "DELETE FROM audit_log",
+])
+def test_audit_log_is_append_only_in_the_database(catalog, statement):
+    """Anyone who can connect (a viewer with a database URL) still cannot rewrite history."""
+    before = catalog.audit_log(limit=100)
+    assert before
+    with pytest.raises(DBAPIError, match="append-only"):
+        with catalog.engine.begin() as conn:
+            conn.execute(text(statement))
+    assert catalog.audit_log(limit=100) == before
+    catalog.add_user("newcomer", "viewer")  # appending still works
+    assert len(catalog.audit_log(limit=100)) == len(before) + 1
+
+
+def test_audit_log_cannot_be_truncated_on_postgresql(catalog):
+    if catalog.engine.dialect.name != "postgresql":
+        pytest.skip("TRUNCATE is a PostgreSQL statement")
+    with pytest.raises(DBAPIError, match="append-only"):
+        with catalog.engine.begin() as conn:
+            conn.execute(text("TRUNCATE audit_log"))

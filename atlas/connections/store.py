@@ -80,5 +80,5 @@ def store_connections(catalog: Catalog, model: str, conn: ConnectionSet,
     """Kernels to the blob store, then the edges in one transaction; the number of edges
     inserted (0 when these layers already have edges of this kind and not ``replace``)."""
     shas = put_kernel_blobs(catalog.blobs, conn)
-    with catalog.writing() as session:
+    with catalog._writing() as session:
         return write_connections(session, model, conn, shas, replace)

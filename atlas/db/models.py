@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Float,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
@@ -106,6 +108,10 @@ class Model(Base):
     weights_sha256: Mapped[str | None] = mapped_column(String(64))
     source: Mapped[str | None] = mapped_column(Text)
     input_spec: Mapped[dict | None] = mapped_column(JsonType)
+    # Where an imported model came from (a bundle); None for a model registered on this
+    # catalogue. An imported model is inert metadata: nothing is computed on it until an
+    # admin registers it here with a local weights file (`atlas model add`).
+    origin: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = _created()
 
 
@@ -209,6 +215,8 @@ class Label(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     reason: Mapped[str | None] = mapped_column(Text)
     author_id: Mapped[int] = _fk("users.id", ondelete="RESTRICT")
+    # A reviewer deciding on a label text they wrote themselves: kept and shown as such.
+    self_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = _created()
 
 
@@ -311,8 +319,17 @@ class FamilyMember(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
+class Setting(Base):
+    """Catalogue-wide settings by key, e.g. the identity of the blob store it belongs to."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
 class AuditEntry(Base):
-    """Who changed what curated data, with the state before and after."""
+    """Who changed what curated data, with the state before and after. Append-only in the
+    database itself (triggers refuse UPDATE and DELETE; migration 0004)."""
 
     __tablename__ = "audit_log"
     __table_args__ = (
@@ -321,6 +338,8 @@ class AuditEntry(Base):
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_name: Mapped[str] = mapped_column(String(100))
+    # An admin acting for another user: user_name is the admin, this is the other user.
+    on_behalf_of: Mapped[str | None] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(60))
     entity_type: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[str] = mapped_column(String(300))
