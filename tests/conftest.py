@@ -15,12 +15,14 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from atlas import Catalog
 from atlas.db import migrate
 from atlas.db.engine import normalize_url
+from tests.availability import unavailable
 
 DIALECTS = ["sqlite", "postgresql"]
 RUN_ID = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
@@ -29,9 +31,7 @@ RUN_ID = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
 def postgres_admin_url() -> str:
     url = os.environ.get("ATLAS_TEST_POSTGRES_URL")
     if not url:
-        if os.environ.get("CI"):
-            pytest.fail("ATLAS_TEST_POSTGRES_URL is not set: CI must test PostgreSQL too")
-        pytest.skip("ATLAS_TEST_POSTGRES_URL is not set")
+        unavailable("ATLAS_TEST_POSTGRES_URL is not set: CI must test PostgreSQL too")
     return normalize_url(url)
 
 

@@ -16,11 +16,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
 from app_seed import RICH, seed
 from conftest import DEMO_LAYERS
 
 from atlas import Catalog
 from atlas.launch import app_command
+from tests.availability import unavailable
 
 CHROMIUM = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -29,12 +31,6 @@ STARTUP_SECONDS = 60
 STEP_MS = 30_000
 
 pytestmark = pytest.mark.slow
-
-
-def unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"the browser test cannot run under CI: {reason}")
-    pytest.skip(reason)
 
 
 def chromium() -> str:

@@ -17,6 +17,7 @@ from atlas.demo_training import (
     train_demo_model,
 )
 from atlas.models import SEED_DEMO_DIR, discover_layers, load_model, weights_sha256
+from tests.availability import unavailable
 
 DEMOS = ["demo", "demo-b"]
 
@@ -43,7 +44,7 @@ def shipped(request):
     name = request.param
     sidecar = SEED_DEMO_DIR / f"{name}.json"
     if not sidecar.exists():
-        pytest.skip(f"{sidecar} not trained yet: train_demo_model(DemoTrainConfig({name!r}))")
+        unavailable(f"{sidecar} not trained yet: train_demo_model(DemoTrainConfig({name!r}))")
     report = json.loads(sidecar.read_text())
     model, info = load_model(name)
     return name, report, model, info

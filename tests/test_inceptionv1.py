@@ -20,6 +20,7 @@ import torch
 from atlas.capture import capture
 from atlas.models import discover_layers, load_model
 from atlas.models.inceptionv1 import BLOCKS, STUDIED_LAYERS, InceptionV1, same_pad
+from tests.availability import unavailable
 
 LUCID_CHANNELS = {"conv2d0": 64, "conv2d1": 64, "conv2d2": 192, "mixed3a": 256,
                   "mixed3b": 480, "mixed4a": 508, "mixed4b": 512, "mixed4c": 512,
@@ -30,7 +31,7 @@ LUCID_CHANNELS = {"conv2d0": 64, "conv2d1": 64, "conv2d2": 192, "mixed3a": 256,
 def lucent_cls():
     spec = importlib.util.find_spec("lucent")
     if spec is None:
-        pytest.skip("torch-lucent not installed (pip install --no-deps torch-lucent==0.1.8)")
+        unavailable("torch-lucent not installed (pip install --no-deps torch-lucent==0.1.8)")
     root = Path(spec.submodule_search_locations[0]) / "modelzoo"
     before = {name for name in sys.modules if name.startswith("lucent")}
     for name, path in (("lucent.modelzoo", root), ("lucent.modelzoo.inceptionv1",

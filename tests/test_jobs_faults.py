@@ -20,6 +20,7 @@ from glob import glob
 from pathlib import Path
 
 import pytest
+
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
@@ -28,6 +29,7 @@ from atlas.cli import main
 from atlas.db import migrate
 from atlas.db.models import Dataset
 from atlas.jobs import JobQueue, JobSpec
+from tests.availability import unavailable
 
 pytestmark = pytest.mark.slow
 
@@ -285,9 +287,7 @@ def _free_port() -> int:
 def private_postgres() -> Iterator[PrivateServer]:
     bindirs = sorted(glob("/usr/lib/postgresql/*/bin"))
     if not bindirs or (os.geteuid() == 0 and not shutil.which("runuser")):
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL server binaries are needed for the restart test")
-        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl) to run a private server")
+        unavailable("no PostgreSQL server binaries (initdb, pg_ctl) to run a private server")
     datadir = tempfile.mkdtemp(prefix="atlas-pg-")
     if os.geteuid() == 0:
         shutil.chown(datadir, "postgres")
