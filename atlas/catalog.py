@@ -42,9 +42,10 @@ from atlas.records import (
     ModelInfo,
     UserInfo,
 )
-from atlas.registry import insert_layer
+from atlas.registry import adopt_layers, insert_layer
 
 MODEL_FIELDS = ("name", "architecture", "weights_sha256", "source", "input_spec")
+ADOPTED_FIELDS = ("architecture", "weights_sha256", "source", "input_spec", "origin")
 
 
 def default_user() -> str:
@@ -189,6 +190,34 @@ class Catalog(CurationMixin, ReadingMixin):
             )
             return ModelInfo(name, architecture, weights_sha256, source, input_spec)
 
+    def adopt_model(
+        self,
+        name: str,
+        architecture: str,
+        layers: Sequence[dict],
+        weights_sha256: str | None,
+        source: str | None,
+        input_spec: dict | None,
+        author: str | None = None,
+    ) -> ModelInfo:
+        """Register here a model imported from a bundle (inert until now), keeping its
+        labels, edges and artifacts: an admin's decision, since workers will then run its
+        architecture on these weights. ``layers`` are those discovered by loading it here
+        and must be the imported ones (names, channels); the model's architecture, weights
+        and source are set and its origin cleared in one audited transaction."""
+        with self._writing() as session:
+            actor = require_role(session, self._author(author), "admin", "register imported models")
+            model = get_model(session, name)
+            if model.origin is None:
+                raise InvalidInput(f"a model named {name!r} already exists")
+            before = audit.snapshot(model, ADOPTED_FIELDS)
+            adopt_layers(session, model, layers)
+            model.architecture, model.weights_sha256, model.source = architecture, weights_sha256, source
+            model.input_spec, model.origin = input_spec, None
+            audit.record(session, actor.name, "model.adopt", "model", name, before,
+                         audit.snapshot(model, ADOPTED_FIELDS))
+            return self._model_info(model)
+
     def add_layer(
         self,
         model: str,
@@ -238,15 +267,15 @@ class Catalog(CurationMixin, ReadingMixin):
 
     def model(self, name: str) -> ModelInfo:
         with self._reading() as session:
-            m = get_model(session, name)
-            return ModelInfo(m.name, m.architecture, m.weights_sha256, m.source, m.input_spec)
+            return self._model_info(get_model(session, name))
 
     def models(self) -> list[ModelInfo]:
         with self._reading() as session:
-            return [
-                ModelInfo(m.name, m.architecture, m.weights_sha256, m.source, m.input_spec)
-                for m in session.scalars(select(Model).order_by(Model.name))
-            ]
+            return [self._model_info(m) for m in session.scalars(select(Model).order_by(Model.name))]
+
+    @staticmethod
+    def _model_info(m: Model) -> ModelInfo:
+        return ModelInfo(m.name, m.architecture, m.weights_sha256, m.source, m.input_spec, m.origin)
 
     def layers(self, model: str) -> list[LayerInfo]:
         with self._reading() as session:

@@ -234,9 +234,11 @@ def build_parser() -> argparse.ArgumentParser:
     model_add = _add(model_sub, "add", cmd_model_add, "register a model: load its weights safely and "
                      "discover its layers")
     model_add.add_argument("name")
-    model_add.add_argument("--arch", required=True, help="inceptionv1, demo, demo-b, or package.module:factory")
-    model_add.add_argument("--weights", help="state_dict (.pt, loaded with weights_only), .safetensors or "
-                           "TorchScript; optional for the demo models")
+    model_add.add_argument("--arch", required=True, help="inceptionv1, demo, demo-b, or package.module:factory "
+                           "from a module allowed by ATLAS_ALLOWED_FACTORY_MODULES")
+    model_add.add_argument("--weights", help="state_dict (.pt, loaded with weights_only) or .safetensors; "
+                           "TorchScript archives are refused (they run code when loaded); optional for the "
+                           "demo models. On a model imported from a bundle, an admin registers it here")
     _add(model_sub, "list", cmd_model_list, "registered models")
 
     show = _add(sub, "show", cmd_show, "show a feature: label, families, connections, evidence")

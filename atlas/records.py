@@ -23,6 +23,8 @@ class ModelInfo:
     weights_sha256: str | None
     source: str | None
     input_spec: dict | None
+    # Set for a model imported from a bundle: metadata only until an admin registers it here.
+    origin: str | None = None
 
     @property
     def input_size(self) -> int:

@@ -10,6 +10,8 @@ from atlas.errors import InvalidInput
 from atlas.registration import register_model
 from tiny_models import tiny
 
+pytestmark = pytest.mark.usefixtures("allow_test_factories")
+
 
 @pytest.fixture
 def registered(catalog: Catalog, tmp_path) -> Catalog:

@@ -90,13 +90,21 @@ class Importer:
         return self.report
 
     def models(self) -> None:
+        """New models come in as inert metadata: their layers (and so their units' labels,
+        edges and artifacts) are added, but the model is marked with its origin, keeps its
+        architecture only as text and no source path, and workers refuse it until an admin
+        registers it here with local weights (``atlas model add``)."""
         layers = defaultdict(list)
         for layer in self.table("layers"):
             layers[layer["model"]].append(layer)
+        origin = f"bundle imported by {self.importer.name} on {utcnow():%Y-%m-%d}"
         for row in self.table("models"):
             existing = self.session.scalar(select(Model).where(Model.name == row["name"]))
             if existing is None:
-                model = Model(**{k: row[k] for k in ("name", "architecture", "weights_sha256", "source", "input_spec")})
+                if not isinstance(row["architecture"], str) or len(row["architecture"]) > 200:
+                    raise BundleError(f"models.jsonl: model {row['name']!r} has an invalid architecture")
+                model = Model(**{k: row[k] for k in ("name", "architecture", "weights_sha256", "input_spec")},
+                              source=None, origin=origin)
                 self.session.add(model)
                 self.session.flush()
                 for layer in sorted(layers[row["name"]], key=lambda r: r["order"]):
