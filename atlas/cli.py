@@ -37,7 +37,7 @@ def _label_line(label: LabelInfo | None) -> str:
 
 
 def cmd_init(args: argparse.Namespace) -> None:
-    catalog = Catalog.init(args.db, args.blobs, args.admin or args.user)
+    catalog = Catalog.init(args.db, args.blobs, args.user if args.admin is None else args.admin)
     print(f"catalogue ready at {dbengine.redact(str(catalog.engine.url))}")
     print(f"users: {', '.join(f'{u.name} ({u.role})' for u in catalog.users())}")
 

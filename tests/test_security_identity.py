@@ -165,8 +165,9 @@ def test_an_empty_user_is_an_error_not_the_login_name(demo_catalog: Catalog, db_
     assert state(demo_catalog) == before
 
 
-def test_init_with_an_empty_user_creates_nothing(empty_db_url: str, tmp_path, capsys):
-    code = main(["--db", empty_db_url, "--blobs", str(tmp_path / "blobs"), "--user", "", "init"])
+@pytest.mark.parametrize("names", [("--user", "", "init"), ("--user", "ada", "init", "--admin", "")])
+def test_init_with_an_empty_user_creates_nothing(empty_db_url: str, tmp_path, capsys, names):
+    code = main(["--db", empty_db_url, "--blobs", str(tmp_path / "blobs"), *names])
     assert code == 1 and "the acting user name is empty" in capsys.readouterr().err
     if empty_db_url.startswith("sqlite"):
         assert not Path(make_url(empty_db_url).database).exists()
