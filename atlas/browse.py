@@ -93,7 +93,7 @@ def layer_page(
         label = None
         if row["version"] is not None:
             label = LabelInfo(address, row["version"], row["text"], row["status"], row["confidence"],
-                              row["author"], row["created_at"], row["reason"])
+                              row["author"], row["created_at"], row["reason"], row["self_review"])
         cards.append(UnitCard(address, row["channel"], label, (thumbs.get(row["id"]) or {}).get("image")))
     return LayerPage(cards, total)
 
@@ -117,7 +117,7 @@ def review_queue(session: Session, statuses: tuple[str, ...] = ("proposed", "dis
         last = f"dir:{feature.name}" if feature.kind == "direction" else str(feature.channel)
         address = f"{model}/{layer}/{last}"
         out.append(LabelInfo(address, label.version, label.text, label.status, label.confidence, author,
-                             label.created_at, label.reason))
+                             label.created_at, label.reason, label.self_review))
     return out
 
 

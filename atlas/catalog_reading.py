@@ -74,7 +74,7 @@ class ReadingMixin:
         from atlas.uploads import clean_image
 
         with self._reading() as session:
-            require_role(session, self._author(author), "curator", "add evidence")
+            require_role(session, self._author(session, author), "curator", "add evidence")
         sha = self.blobs.put_bytes(clean_image(data))
         return self.add_evidence("image", caption, feature=feature, circuit=circuit,
                                  edge_id=edge_id, blobs=[sha], author=author)
@@ -126,10 +126,11 @@ class ReadingMixin:
     def _enqueue(self, author: str | None, layer: str, details: dict, enqueue: Callable[[], list[int]]) -> list[int]:
         """Queue jobs as a curator's act, recorded in the audit log with their ids."""
         with self._reading() as session:
-            actor = require_role(session, self._author(author), "curator", "queue compute jobs").name
+            require_role(session, self._author(session, author), "curator", "queue compute jobs")
         ids = enqueue()
         with self._writing() as session:
-            audit.record(session, actor, "jobs.enqueue", "layer", layer, None, {**details, "jobs": ids})
+            audit.record(session, self._author(session, author), "jobs.enqueue", "layer", layer, None,
+                         {**details, "jobs": ids})
         return ids
 
     def cancel_job(self, job_id: int, author: str | None = None) -> bool:
@@ -144,13 +145,13 @@ class ReadingMixin:
         from atlas.jobs.queue import JobQueue
 
         with self._reading() as session:
-            actor = require_role(session, self._author(author), "curator", f"{act} jobs").name
+            require_role(session, self._author(session, author), "curator", f"{act} jobs")
         # The queue writes in its own transaction: on SQLite, holding ours would block it.
         queue = JobQueue(self.engine)
         changed = (queue.cancel if act == "cancel" else queue.retry)(job_id)
         if changed:
             with self._writing() as session:
-                audit.record(session, actor, f"jobs.{act}", "job", str(job_id), None, None)
+                audit.record(session, self._author(session, author), f"jobs.{act}", "job", str(job_id), None, None)
         return changed
 
     # -- artifacts -------------------------------------------------------------------
@@ -269,6 +270,7 @@ class ReadingMixin:
             )
         with self._reading() as session:
             return [
-                AuditInfo(e.user_name, e.action, e.entity_type, e.entity_id, e.before, e.after, e.created_at)
+                AuditInfo(e.user_name, e.action, e.entity_type, e.entity_id, e.before, e.after, e.created_at,
+                          e.on_behalf_of)
                 for e in audit.entries(session, entity_type, entity_id, limit)
             ]

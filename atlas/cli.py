@@ -29,14 +29,15 @@ def _label_line(label: LabelInfo | None) -> str:
     if label is None:
         return "(unlabelled)"
     confidence = "" if label.confidence is None else f", confidence {label.confidence:.2f}"
-    return f"{label.text!r} [{label.status}{confidence}] v{label.version} by {label.author}"
+    review = " (self-review)" if label.self_review else ""
+    return f"{label.text!r} [{label.status}{confidence}] v{label.version} by {label.author}{review}"
 
 
 # -- commands ------------------------------------------------------------------------
 
 
 def cmd_init(args: argparse.Namespace) -> None:
-    catalog = Catalog.init(args.db, args.blobs, args.admin or args.user)
+    catalog = Catalog.init(args.db, args.blobs, args.user if args.admin is None else args.admin)
     print(f"catalogue ready at {dbengine.redact(str(catalog.engine.url))}")
     print(f"users: {', '.join(f'{u.name} ({u.role})' for u in catalog.users())}")
 
@@ -161,7 +162,7 @@ def cmd_db_reindex(args: argparse.Namespace) -> None:
 
 def cmd_audit(args: argparse.Namespace) -> None:
     for entry in _catalog(args).audit_log(args.entity, args.limit):
-        print(f"{entry.created_at:%Y-%m-%d %H:%M:%S}  {entry.user:<12} {entry.action:<20} "
+        print(f"{entry.created_at:%Y-%m-%d %H:%M:%S}  {entry.actor:<12} {entry.action:<20} "
               f"{entry.entity_type}:{entry.entity_id}")
 
 

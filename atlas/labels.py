@@ -21,7 +21,9 @@ from atlas.records import LabelInfo
 MAX_LABEL_CHARS = 2000
 # Accepting or rejecting a label is a review decision.
 REVIEW_STATUSES = ("accepted", "rejected")
-LABEL_FIELDS = ("version", "text", "status", "confidence", "reason")
+# Decisions on a text, by whoever makes them: made by the text's author, a self-review.
+JUDGING_STATUSES = (*REVIEW_STATUSES, "disputed")
+LABEL_FIELDS = ("version", "text", "status", "confidence", "reason", "self_review")
 
 
 def validate(text: str, status: str, confidence: float | None) -> str:
@@ -53,6 +55,7 @@ def info(label: Label, address: str, author: str) -> LabelInfo:
         author=author,
         created_at=label.created_at,
         reason=label.reason,
+        self_review=bool(label.self_review),
     )
 
 
@@ -98,13 +101,30 @@ def append(
     feature, _layer, _model = get_feature(session, address, for_update=True)
     latest = current(session, feature.id)
     check_version(session, address, latest, expected_version)
-    label = append_version(session, feature.id, address, latest, text, status, confidence, user, reason)
+    self_review = status in JUDGING_STATUSES and wrote_text(session, feature.id, text, user)
+    label = append_version(session, feature.id, address, latest, text, status, confidence, user, reason,
+                           self_review)
     return info(label, address, author)
+
+
+def wrote_text(session: Session, feature_id: int, text: str, user: User) -> bool:
+    """Whether ``user`` wrote ``text`` as the feature has it: they authored the latest
+    version that changed the text to this (a text new to the feature is theirs). A
+    reviewer judging that text is reviewing their own work, which is recorded as such."""
+    author_id = user.id
+    versions = session.execute(
+        select(Label.text, Label.author_id).where(Label.feature_id == feature_id).order_by(Label.version.desc())
+    )
+    for version_text, version_author in versions:
+        if version_text != text:
+            break
+        author_id = version_author
+    return author_id == user.id
 
 
 def append_version(
     session: Session, feature_id: int, address: str, latest: Label | None, text: str,
-    status: str, confidence: float | None, user: User, reason: str | None,
+    status: str, confidence: float | None, user: User, reason: str | None, self_review: bool = False,
 ) -> Label:
     """The write itself, for callers that have already checked the user and the version
     (bulk loads resolve thousands of features up front)."""
@@ -116,6 +136,7 @@ def append_version(
         confidence=confidence,
         reason=reason,
         author_id=user.id,
+        self_review=self_review,
     )
     session.add(label)
     fulltext.sync_label(session, label, address, user.name)
