@@ -134,6 +134,9 @@ def test_catalogue_methods_bound_their_numbers(demo_catalog: Catalog):
         "job": lambda n: JobQueue(cat.engine).get(n),
         "cancel_job": lambda n: cat.cancel_job(n),
         "retry_job": lambda n: cat.retry_job(n),
+        "evidence_on_edge": lambda n: cat.add_evidence("note", "n", edge_id=n),
+        "evidence_of_edge": lambda n: cat.evidence(edge_id=n),
+        "claim": lambda n: cat.set_claim_status(n, "supported"),
     }
     for name, call in calls.items():
         for bad in (10**20, -5, 1e20, 2.0, True, "3"):
@@ -163,6 +166,18 @@ def test_names_refuse_control_characters(name: str):
         check_name(name, "layer")
     with pytest.raises(InvalidInput):
         check_user_name(name)
+
+
+def test_a_real_process_prints_one_line(demo_catalog: Catalog, db_url: str, blob_dir: str):
+    """`python -m atlas.cli`, not just main(): the same one line from the real entry point."""
+    before = state(demo_catalog)
+    done = subprocess.run(
+        [sys.executable, "-m", "atlas.cli", "--db", db_url, "--blobs", blob_dir, "--user", "alice",
+         "label", f"demo/conv3/{UNITS_26}", "curve"],
+        capture_output=True, text=True, timeout=120,
+    )
+    _one_line_error(done.returncode, done.stdout, done.stderr)
+    assert state(demo_catalog) == before
 
 
 def test_output_into_a_closed_pipe_ends_quietly(demo_catalog: Catalog, db_url: str, blob_dir: str):
