@@ -15,6 +15,7 @@ from atlas import (
     seed,
 )
 from atlas.address import parse_feature
+from atlas.bounds import check_id
 from atlas.bundle.read import ImportReport, import_bundle
 from atlas.bundle.write import write_bundle
 from atlas.db.models import Circuit, Edge
@@ -67,7 +68,7 @@ class CurationMixin:
             return str(parse_feature(feature)), {"feature_id": get_feature(session, feature)[0].id}
         if circuit is not None:
             return f"circuit:{circuit}", {"circuit_id": circuits.get(session, circuit).id}
-        if session.get(Edge, edge_id) is None:
+        if session.get(Edge, check_id(edge_id, "edge id")) is None:
             raise InvalidInput(f"unknown edge {edge_id}")
         return f"edge:{edge_id}", {"edge_id": edge_id}
 

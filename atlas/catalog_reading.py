@@ -19,6 +19,7 @@ from atlas import (
 )
 from atlas.address import parse_feature
 from atlas.artifacts import ArtifactInfo
+from atlas.bounds import check_limit, check_plain_text
 from atlas.db.models import Family
 from atlas.edge_store import NewEdge
 from atlas.errors import InvalidInput
@@ -263,6 +264,8 @@ class ReadingMixin:
 
     def audit_log(self, entity: str | None = None, limit: int = 50) -> list[AuditInfo]:
         """Recent audit entries, newest first; ``entity`` is an address or ``circuit:NAME``."""
+        check_limit(limit, "limit")
+        check_plain_text(entity, "entity")
         entity_type = entity_id = None
         if entity is not None:
             entity_type, _, entity_id = entity.partition(":") if ":" in entity.split("/")[0] else (

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from atlas import audit, fulltext
 from atlas.address import check_name
+from atlas.bounds import check_id
 from atlas.db.models import (
     CIRCUIT_STATUSES,
     CLAIM_STATUSES,
@@ -217,7 +218,7 @@ def set_claim_status(
 ) -> CircuitClaim:
     if status not in CLAIM_STATUSES:
         raise InvalidInput(f"unknown claim status {status!r} (one of {', '.join(CLAIM_STATUSES)})")
-    claim = session.get(CircuitClaim, claim_id)
+    claim = session.get(CircuitClaim, check_id(claim_id, "claim id"))
     if claim is None:
         raise NotFound(f"unknown claim {claim_id}")
     before = {"status": claim.status, "result": claim.result}

@@ -21,6 +21,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from atlas.address import parse_feature
+from atlas.bounds import check_limit
 from atlas.db.models import EDGE_KINDS, Edge, Evidence, Feature, Layer, Model
 from atlas.edge_load import SMALL_LOAD, EdgeColumns, insert_rows, load
 from atlas.errors import InvalidInput
@@ -155,8 +156,7 @@ def top(session: Session, address: str, k: int, kind: str, direction: str) -> li
     one index range scan joined to the other end's address (two round trips in all, with
     resolving ``address``)."""
     _check_kind(kind)
-    if k < 1:
-        raise InvalidInput(f"k must be at least 1, got {k}")
+    check_limit(k, "k")
     feature, _layer, _model = get_feature(session, address)
     here = str(parse_feature(address))
     if direction == "in":

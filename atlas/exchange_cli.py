@@ -6,10 +6,12 @@ import argparse
 import sys
 
 from atlas import export
+from atlas.bounds import MAX_ROWS
 from atlas.cli_common import add_command as _add
+from atlas.cli_common import bounded_int
 from atlas.cli_common import open_catalog as _catalog
 from atlas.errors import InvalidInput
-from atlas.graph import Subgraph
+from atlas.graph import MAX_HOPS, Subgraph
 
 
 def _emit(data: bytes, out: str | None, fmt: str) -> None:
@@ -77,14 +79,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     graph_sub = graph.add_subparsers(dest="graph_command", metavar="COMMAND", required=True)
     near = _add(graph_sub, "neighbourhood", cmd_graph, "features within some hops of one")
     near.add_argument("address")
-    near.add_argument("--hops", type=int, default=1)
-    near.add_argument("-k", type=int, default=10, help="strongest edges followed per node and direction")
+    near.add_argument("--hops", type=bounded_int(1, MAX_HOPS), default=1)
+    near.add_argument("-k", type=bounded_int(1, MAX_ROWS), default=10,
+                      help="strongest edges followed per node and direction")
     near.add_argument("--min-strength", type=float, default=0.0)
     near.add_argument("--direction", choices=("in", "out", "both"), default="both")
     paths = _add(graph_sub, "paths", cmd_graph, "paths of stored edges from one feature to another")
     paths.add_argument("src")
     paths.add_argument("dst")
-    paths.add_argument("--max-len", type=int, default=3)
+    paths.add_argument("--max-len", type=bounded_int(1, MAX_HOPS), default=3)
     induced = _add(graph_sub, "subgraph", cmd_graph, "some features and the edges among them")
     induced.add_argument("addresses", nargs="+")
     for walk in (near, paths, induced):

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import Connection, CursorResult, Engine, create_engine, event, func, insert, select
 from sqlalchemy.orm import Session
 
+from atlas.bounds import check_id, check_limit
 from atlas.db.engine import WRITE
 from atlas.db.models import utcnow
 from atlas.errors import InvalidInput, NotFound
@@ -253,6 +254,9 @@ class JobQueue:
         return True
 
     def get(self, job_id: int) -> JobInfo:
+        """The job; every user-side act on a job id (show, cancel, retry) starts here, so the
+        id is checked here to fit the BIGINT column it is compared with."""
+        check_id(job_id, "job id")
         with self.engine.connect() as conn:
             row = conn.execute(select(*COLUMNS).where(JOBS.c.id == job_id)).first()
         if row is None:
@@ -271,6 +275,8 @@ class JobQueue:
     def recent(self, status: str | None = None, kind: str | None = None,
                limit: int | None = 50) -> list[JobInfo]:
         """Most recent jobs first, optionally of one status and kind (``limit=None``: all)."""
+        if limit is not None:
+            check_limit(limit, "limit")
         stmt = select(*COLUMNS).order_by(JOBS.c.id.desc()).limit(limit)
         if status is not None:
             stmt = stmt.where(JOBS.c.status == status)
