@@ -53,7 +53,7 @@ def cmd_export_circuit(args: argparse.Namespace) -> None:
 
 
 def cmd_export_bundle(args: argparse.Namespace) -> None:
-    counts = _catalog(args).export_bundle(args.out, args.model or None)
+    counts = _catalog(args).export_bundle(args.out, args.model or None, args.origin)
     print(f"wrote {args.out}: " + ", ".join(f"{n} {t}" for t, n in counts.items()))
 
 
@@ -102,6 +102,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     bundle_out = _add(export_sub, "bundle", cmd_export_bundle, "the catalogue as a zip another lab can import")
     bundle_out.add_argument("out", help="the .zip to write")
     bundle_out.add_argument("--model", action="append", help="only this model (repeatable)")
+    bundle_out.add_argument("--origin", help="this catalogue's name in the bundle: its authors travel as "
+                            "NAME@ORIGIN (default: the catalogue_name setting, else a stable id)")
 
     importer = sub.add_parser("import", help="import seeds and bundles", description="import seeds and bundles")
     import_sub = importer.add_subparsers(dest="import_command", metavar="COMMAND", required=True)
