@@ -14,6 +14,7 @@ from atlas import (
     audit,
     browse,
     edge_store,
+    evidence,
     fulltext,
     graph,
 )
@@ -75,6 +76,7 @@ class ReadingMixin:
 
         with self._reading() as session:
             require_role(session, self._author(author), "curator", "add evidence")
+        evidence.check_body("image", caption)  # a refused caption stores no image
         sha = self.blobs.put_bytes(clean_image(data))
         return self.add_evidence("image", caption, feature=feature, circuit=circuit,
                                  edge_id=edge_id, blobs=[sha], author=author)

@@ -22,6 +22,7 @@ from atlas.exchange_cli import register as register_exchange
 from atlas.jobs.cli import register as register_jobs
 from atlas.launch import run_app
 from atlas.records import LabelInfo
+from atlas.text import printable
 
 
 
@@ -29,7 +30,8 @@ def _label_line(label: LabelInfo | None) -> str:
     if label is None:
         return "(unlabelled)"
     confidence = "" if label.confidence is None else f", confidence {label.confidence:.2f}"
-    return f"{label.text!r} [{label.status}{confidence}] v{label.version} by {label.author}"
+    # repr escapes control characters in the text; printable does the same elsewhere.
+    return f"{label.text!r} [{label.status}{confidence}] v{label.version} by {printable(label.author)}"
 
 
 # -- commands ------------------------------------------------------------------------
@@ -104,7 +106,7 @@ def cmd_show(args: argparse.Namespace) -> None:
     print(f"  kind:     {feature.kind}")
     print(f"  label:    {_label_line(feature.label)}")
     families = catalog.families_of(feature.address)
-    print(f"  families: {', '.join(families) if families else '-'}")
+    print(f"  families: {printable(', '.join(families)) if families else '-'}")
     for title, edges, other in (
         ("top inputs", catalog.top_inputs(feature.address, args.k, args.kind), "src"),
         ("top outputs", catalog.top_outputs(feature.address, args.k, args.kind), "dst"),
@@ -117,7 +119,7 @@ def cmd_show(args: argparse.Namespace) -> None:
     evidence = catalog.evidence(feature=feature.address)
     print(f"  evidence: {len(evidence)}")
     for item in evidence:
-        print(f"    [{item.kind}] {item.body[:100]} ({item.author})")
+        print(f"    [{item.kind}] {printable(item.body[:100])} ({printable(item.author)})")
 
 
 def cmd_label(args: argparse.Namespace) -> None:
@@ -137,7 +139,7 @@ def cmd_history(args: argparse.Namespace) -> None:
     if not history:
         print(f"{args.address}: no labels yet")
     for label in history:
-        reason = f"  reason: {label.reason}" if label.reason else ""
+        reason = f"  reason: {printable(label.reason)}" if label.reason else ""
         print(f"v{label.version}  {label.created_at:%Y-%m-%d %H:%M}  {_label_line(label)}{reason}")
 
 
@@ -152,7 +154,7 @@ def cmd_search(args: argparse.Namespace) -> None:
         print("no matches")
     for hit in hits:
         snippet = " ".join((hit.snippet or hit.text).split())
-        print(f"{hit.kind:<9} {hit.target:<28} {snippet[:110]}")
+        print(f"{hit.kind:<9} {printable(hit.target):<28} {printable(snippet[:110])}")
 
 
 def cmd_db_reindex(args: argparse.Namespace) -> None:
@@ -161,8 +163,8 @@ def cmd_db_reindex(args: argparse.Namespace) -> None:
 
 def cmd_audit(args: argparse.Namespace) -> None:
     for entry in _catalog(args).audit_log(args.entity, args.limit):
-        print(f"{entry.created_at:%Y-%m-%d %H:%M:%S}  {entry.user:<12} {entry.action:<20} "
-              f"{entry.entity_type}:{entry.entity_id}")
+        print(f"{entry.created_at:%Y-%m-%d %H:%M:%S}  {printable(entry.user):<12} {printable(entry.action):<20} "
+              f"{printable(entry.entity_type)}:{printable(entry.entity_id)}")
 
 
 def cmd_demo(args: argparse.Namespace) -> int | None:
@@ -297,7 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args) or 0
     except AtlasError as exc:
-        print(f"atlas: error: {exc}", file=sys.stderr)
+        print(f"atlas: error: {printable(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("atlas: interrupted", file=sys.stderr)

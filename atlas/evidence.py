@@ -24,10 +24,9 @@ MAX_BODY_CHARS = 100_000
 EVIDENCE_FIELDS = ("id", "kind", "body", "blobs", "feature_id", "edge_id", "circuit_id")
 
 
-def validate(kind: str, body: str, blobs: list[str], has_blob: Callable[[str], bool]) -> str:
-    """The stripped body, once kind, body and blobs are all valid; ``has_blob`` says whether
-    a blob is available (in the store, or staged from the bundle being imported). The one
-    check of evidence: the API, seeds and bundle imports all call it."""
+def check_body(kind: str, body: str) -> str:
+    """The stripped body, once the kind is known and the body fits it (a caption is
+    checked before its image is stored)."""
     if kind not in EVIDENCE_KINDS:
         raise InvalidInput(f"unknown evidence kind {kind!r} (one of {', '.join(EVIDENCE_KINDS)})")
     # A link is one line: urlparse silently drops tabs and newlines, which would hide them.
@@ -39,6 +38,14 @@ def validate(kind: str, body: str, blobs: list[str], has_blob: Callable[[str], b
             raise InvalidInput(f"a link must be an http or https URL, got {body!r}")
     elif kind == "note" and not body:
         raise InvalidInput("a note needs some text")
+    return body
+
+
+def validate(kind: str, body: str, blobs: list[str], has_blob: Callable[[str], bool]) -> str:
+    """The stripped body, once kind, body and blobs are all valid; ``has_blob`` says whether
+    a blob is available (in the store, or staged from the bundle being imported). The one
+    check of evidence: the API, seeds and bundle imports all call it."""
+    body = check_body(kind, body)
     if kind in ("image", "visualization") and not blobs:
         raise InvalidInput(f"{kind} evidence needs at least one stored image")
     if not isinstance(blobs, list) or not all(isinstance(sha, str) and SHA256_RE.match(sha) for sha in blobs):

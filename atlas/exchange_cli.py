@@ -10,6 +10,7 @@ from atlas.cli_common import add_command as _add
 from atlas.cli_common import open_catalog as _catalog
 from atlas.errors import InvalidInput
 from atlas.graph import Subgraph
+from atlas.text import printable
 
 
 def _emit(data: bytes, out: str | None, fmt: str) -> None:
@@ -61,7 +62,7 @@ def cmd_import_bundle(args: argparse.Namespace) -> None:
     report = _catalog(args).import_bundle(args.path)
     print(report.summary())
     for conflict in report.conflicts[:50]:
-        print(f"  conflict: {conflict}")
+        print(f"  conflict: {printable(conflict)}")
 
 
 def cmd_import_seed(args: argparse.Namespace) -> None:
