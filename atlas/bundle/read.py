@@ -36,7 +36,7 @@ from atlas.bundle.format import BundleError, StagedBundle, table_member
 from atlas.db.models import (
     Artifact, Circuit, CircuitClaim, Edge, Evidence, Family, Feature, Label, Model, User, utcnow,
 )
-from atlas.bundle.write import _shas, catalogue_origin, stamp
+from atlas.bundle.write import blob_refs, catalogue_origin, stamp
 from atlas.errors import AtlasError, InvalidInput
 from atlas.lookup import get_feature, get_layer
 from atlas.registry import insert_layer
@@ -50,6 +50,12 @@ class ImportReport:
     def summary(self) -> str:
         added = ", ".join(f"{n} {t}" for t, n in sorted(self.added.items()) if n) or "nothing new"
         return f"added {added}; {len(self.conflicts)} conflicts"
+
+
+# Types of row fields, for _typed.
+NUMBER = (int, float)
+OPTIONAL_NUMBER = (int, float, type(None))
+OPTIONAL_INT = (int, type(None))
 
 
 @contextmanager
@@ -78,11 +84,6 @@ def _typed(row: dict, **kinds: type | tuple[type, ...]) -> None:
             raise InvalidInput(f"{key} must be a finite number, got {value!r}")
 
 
-NUMBER = (int, float)
-OPTIONAL_NUMBER = (int, float, type(None))
-OPTIONAL_INT = (int, type(None))
-
-
 class Importer:
     def __init__(self, session: Session, store: BlobStore, importer: User, bundle: StagedBundle):
         self.session, self.store, self.importer, self.bundle = session, store, importer, bundle
@@ -108,7 +109,7 @@ class Importer:
         return sha in self.bundle.blobs or self.store.exists(sha)
 
     def check_blobs(self, value: object) -> None:
-        for sha in _shas(value):
+        for sha in blob_refs(value):
             if not SHA256_RE.match(sha) or not self.has_blob(sha):
                 raise InvalidInput(f"refers to blob {sha!r:.80}, which is neither in the bundle nor in the blob store")
 
@@ -398,7 +399,7 @@ def referenced_blobs(bundle: StagedBundle) -> set[str]:
     for table, fields in (("directions", ("vector_sha256",)), ("edges", ("kernel_sha256",)),
                           ("artifacts", ("blobs",)), ("evidence", ("blobs",))):
         for _number, row in bundle.records(table):
-            refs |= set().union(*(_shas(row.get(name)) for name in fields))
+            refs |= set().union(*(blob_refs(row.get(name)) for name in fields))
     return refs
 
 

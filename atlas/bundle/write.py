@@ -135,7 +135,7 @@ def collect(
     for artifact in session.scalars(_of_models(select(Artifact), Artifact.feature_id, model_ids)):
         out["artifacts"].append({"address": names[artifact.feature_id], "kind": artifact.kind,
                                  "params": _without_paths(artifact.params), "blobs": artifact.blobs})
-        blobs |= _shas(artifact.blobs)
+        blobs |= blob_refs(artifact.blobs)
     _circuits(session, out, names, users, blobs)
     _evidence(session, out, names, edges, users, blobs)
     for family in session.scalars(select(Family)):
@@ -190,14 +190,14 @@ def _evidence(session: Session, out: dict, names: dict, edges: dict, users: dict
         blobs |= set(row.blobs or [])
 
 
-def _shas(value: object) -> set[str]:
+def blob_refs(value: object) -> set[str]:
     """Blob hashes anywhere in an artifact's blobs (a dict of names to a hash or a list)."""
     if isinstance(value, str):
         return {value}
     if isinstance(value, dict):
-        return set().union(*(_shas(v) for v in value.values())) if value else set()
+        return set().union(*(blob_refs(v) for v in value.values())) if value else set()
     if isinstance(value, list):
-        return set().union(*(_shas(v) for v in value)) if value else set()
+        return set().union(*(blob_refs(v) for v in value)) if value else set()
     return set()
 
 
