@@ -41,6 +41,11 @@ def params_key(params: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def check_kind(kind: str) -> None:
+    if not isinstance(kind, str) or not kind or len(kind) > MAX_KIND_CHARS:
+        raise InvalidInput(f"artifact kind must be 1 to {MAX_KIND_CHARS} characters")
+
+
 @dataclass(frozen=True)
 class NewArtifact:
     feature_id: int
@@ -55,8 +60,7 @@ def put_many(session: Session, new: Sequence[NewArtifact], job_id: int | None = 
     writes them in its completion transaction); those that exist are skipped, or replaced
     when ``replace``. Returns how many were written."""
     for artifact in new:
-        if not artifact.kind or len(artifact.kind) > MAX_KIND_CHARS:
-            raise InvalidInput(f"artifact kind must be 1 to {MAX_KIND_CHARS} characters")
+        check_kind(artifact.kind)
     rows = {(a.feature_id, a.kind, params_key(a.params)): a for a in new}
     if not rows:
         return 0

@@ -5,13 +5,12 @@ its cause: PostgreSQL refuses the statement (``DataError: integer out of range``
 must not be negative``) and SQLite's driver overflows (``OverflowError: Python int too
 large to convert to SQLite INTEGER``). PostgreSQL text cannot hold a NUL byte at all.
 Checking here, before a session opens, makes each of these one line that names the
-argument, the same on both databases.
+argument, the same on both databases. (Filter text goes through ``atlas.text``.)
 """
 
 from __future__ import annotations
 
 import operator
-import unicodedata
 
 from atlas.errors import InvalidInput
 
@@ -41,11 +40,3 @@ def check_id(value: object, what: str) -> int:
     """A row id: positive and small enough for a BIGINT column."""
     return check_int(value, what, 1, MAX_INT64)
 
-
-def check_plain_text(value: str | None, what: str) -> str | None:
-    """Filter text (a name, an author, an audit entity) without control characters: NUL
-    cannot reach PostgreSQL at all, and no stored name contains one, so such a filter
-    could only fail or match nothing."""
-    if value is not None and any(unicodedata.category(ch) == "Cc" for ch in value):
-        raise InvalidInput(f"invalid {what} {value!r}: control characters are not allowed")
-    return value

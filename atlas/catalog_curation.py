@@ -16,7 +16,7 @@ from atlas import (
 )
 from atlas.address import parse_feature
 from atlas.bounds import check_id
-from atlas.bundle.read import ImportReport, import_bundle
+from atlas.bundle.read import ImportReport, import_bundle, stage_bundle
 from atlas.bundle.write import write_bundle
 from atlas.db.models import Circuit, Edge
 from atlas.errors import InvalidInput
@@ -163,19 +163,27 @@ class CurationMixin:
 
     # -- bundles ---------------------------------------------------------------------
 
-    def export_bundle(self, target: str | IO[bytes], models: Sequence[str] | None = None) -> dict[str, int]:
-        """Write the catalogue (or some models of it) as a bundle zip; returns counts."""
+    def export_bundle(
+        self, target: str | IO[bytes], models: Sequence[str] | None = None, origin: str | None = None
+    ) -> dict[str, int]:
+        """Write the catalogue (or some models of it) as a bundle zip; returns counts.
+        ``origin`` names this catalogue in it (default: the ``catalogue_name`` setting)."""
         with self._reading() as session:
-            if isinstance(target, str):
-                with open(target, "wb") as handle:
-                    return write_bundle(session, self.blobs, handle, list(models) if models else None)
-            return write_bundle(session, self.blobs, target, list(models) if models else None)
+            return write_bundle(session, self.blobs, target, list(models) if models else None, origin)
 
     def import_bundle(self, source: str | IO[bytes], author: str | None = None) -> ImportReport:
-        """Merge a bundle in one transaction; a bad bundle is rejected with nothing written."""
-        with self._writing() as session:
-            user = require_role(session, self._author(session, author), "admin", "import bundles")
-            return import_bundle(session, self.blobs, source, user)
+        """Merge a bundle in one transaction; a bad bundle is rejected with nothing written.
+        Its blobs are staged while it is checked and moved into the store only once the
+        transaction has committed."""
+        with self._reading() as session:
+            require_role(session, self._author(session, author), "admin", "import bundles")
+        with self.blobs.staging() as folder, stage_bundle(source, folder) as bundle:
+            with self._writing() as session:
+                user = require_role(session, self._author(session, author), "admin", "import bundles")
+                report = import_bundle(session, self.blobs, bundle, user)
+            for sha, path in bundle.blobs.items():
+                self.blobs.put_file(path, sha)
+        return report
 
     # -- seeds -----------------------------------------------------------------------
 

@@ -14,12 +14,14 @@ from atlas import (
     audit,
     browse,
     edge_store,
+    evidence,
     fulltext,
     graph,
 )
 from atlas.address import parse_feature
 from atlas.artifacts import ArtifactInfo
-from atlas.bounds import check_limit, check_plain_text
+from atlas.bounds import check_limit
+from atlas.text import check_optional
 from atlas.db.models import Family
 from atlas.edge_store import NewEdge
 from atlas.errors import InvalidInput
@@ -76,6 +78,7 @@ class ReadingMixin:
 
         with self._reading() as session:
             require_role(session, self._author(session, author), "curator", "add evidence")
+        evidence.check_body("image", caption)  # a refused caption stores no image
         sha = self.blobs.put_bytes(clean_image(data))
         return self.add_evidence("image", caption, feature=feature, circuit=circuit,
                                  edge_id=edge_id, blobs=[sha], author=author)
@@ -265,7 +268,7 @@ class ReadingMixin:
     def audit_log(self, entity: str | None = None, limit: int = 50) -> list[AuditInfo]:
         """Recent audit entries, newest first; ``entity`` is an address or ``circuit:NAME``."""
         check_limit(limit, "limit")
-        check_plain_text(entity, "entity")
+        check_optional(entity, "entity")
         entity_type = entity_id = None
         if entity is not None:
             entity_type, _, entity_id = entity.partition(":") if ":" in entity.split("/")[0] else (

@@ -30,6 +30,7 @@ from atlas.fulltext import MAX_HITS, SEARCH_SYNTAX
 from atlas.jobs.cli import register as register_jobs
 from atlas.launch import run_app
 from atlas.records import LabelInfo
+from atlas.text import printable
 
 
 
@@ -38,7 +39,9 @@ def _label_line(label: LabelInfo | None) -> str:
         return "(unlabelled)"
     confidence = "" if label.confidence is None else f", confidence {label.confidence:.2f}"
     review = " (self-review)" if label.self_review else ""
-    return f"{label.text!r} [{label.status}{confidence}] v{label.version} by {label.author}{review}"
+    # repr escapes control characters in the text; printable does the same elsewhere.
+    return (f"{label.text!r} [{label.status}{confidence}] v{label.version} by {printable(label.author)}"
+            f"{review}")
 
 
 # -- commands ------------------------------------------------------------------------
@@ -113,7 +116,7 @@ def cmd_show(args: argparse.Namespace) -> None:
     print(f"  kind:     {feature.kind}")
     print(f"  label:    {_label_line(feature.label)}")
     families = catalog.families_of(feature.address)
-    print(f"  families: {', '.join(families) if families else '-'}")
+    print(f"  families: {printable(', '.join(families)) if families else '-'}")
     for title, edges, other in (
         ("top inputs", catalog.top_inputs(feature.address, args.k, args.kind), "src"),
         ("top outputs", catalog.top_outputs(feature.address, args.k, args.kind), "dst"),
@@ -126,7 +129,7 @@ def cmd_show(args: argparse.Namespace) -> None:
     evidence = catalog.evidence(feature=feature.address)
     print(f"  evidence: {len(evidence)}")
     for item in evidence:
-        print(f"    [{item.kind}] {item.body[:100]} ({item.author})")
+        print(f"    [{item.kind}] {printable(item.body[:100])} ({printable(item.author)})")
 
 
 def cmd_label(args: argparse.Namespace) -> None:
@@ -146,7 +149,7 @@ def cmd_history(args: argparse.Namespace) -> None:
     if not history:
         print(f"{args.address}: no labels yet")
     for label in history:
-        reason = f"  reason: {label.reason}" if label.reason else ""
+        reason = f"  reason: {printable(label.reason)}" if label.reason else ""
         print(f"v{label.version}  {label.created_at:%Y-%m-%d %H:%M}  {_label_line(label)}{reason}")
 
 
@@ -161,7 +164,7 @@ def cmd_search(args: argparse.Namespace) -> None:
         print("no matches")
     for hit in hits:
         snippet = " ".join((hit.snippet or hit.text).split())
-        print(f"{hit.kind:<9} {hit.target:<28} {snippet[:110]}")
+        print(f"{hit.kind:<9} {printable(hit.target):<28} {printable(snippet[:110])}")
 
 
 def cmd_db_reindex(args: argparse.Namespace) -> None:
@@ -170,8 +173,8 @@ def cmd_db_reindex(args: argparse.Namespace) -> None:
 
 def cmd_audit(args: argparse.Namespace) -> None:
     for entry in _catalog(args).audit_log(args.entity, args.limit):
-        print(f"{entry.created_at:%Y-%m-%d %H:%M:%S}  {entry.actor:<12} {entry.action:<20} "
-              f"{entry.entity_type}:{entry.entity_id}")
+        print(f"{entry.created_at:%Y-%m-%d %H:%M:%S}  {printable(entry.actor):<12} {printable(entry.action):<20} "
+              f"{printable(entry.entity_type)}:{printable(entry.entity_id)}")
 
 
 def cmd_demo(args: argparse.Namespace) -> int | None:
@@ -341,7 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # a closed pipe shows up here rather than at interpreter exit
         return code
     except AtlasError as exc:
-        print(f"atlas: error: {exc}", file=sys.stderr)
+        print(f"atlas: error: {printable(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("atlas: interrupted", file=sys.stderr)

@@ -12,6 +12,7 @@ from atlas.cli_common import bounded_int
 from atlas.cli_common import open_catalog as _catalog
 from atlas.errors import InvalidInput
 from atlas.graph import MAX_HOPS, Subgraph
+from atlas.text import printable
 
 
 def _emit(data: bytes, out: str | None, fmt: str) -> None:
@@ -55,7 +56,7 @@ def cmd_export_circuit(args: argparse.Namespace) -> None:
 
 
 def cmd_export_bundle(args: argparse.Namespace) -> None:
-    counts = _catalog(args).export_bundle(args.out, args.model or None)
+    counts = _catalog(args).export_bundle(args.out, args.model or None, args.origin)
     print(f"wrote {args.out}: " + ", ".join(f"{n} {t}" for t, n in counts.items()))
 
 
@@ -63,7 +64,7 @@ def cmd_import_bundle(args: argparse.Namespace) -> None:
     report = _catalog(args).import_bundle(args.path)
     print(report.summary())
     for conflict in report.conflicts[:50]:
-        print(f"  conflict: {conflict}")
+        print(f"  conflict: {printable(conflict)}")
 
 
 def cmd_import_seed(args: argparse.Namespace) -> None:
@@ -105,6 +106,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     bundle_out = _add(export_sub, "bundle", cmd_export_bundle, "the catalogue as a zip another lab can import")
     bundle_out.add_argument("out", help="the .zip to write")
     bundle_out.add_argument("--model", action="append", help="only this model (repeatable)")
+    bundle_out.add_argument("--origin", help="this catalogue's name in the bundle: its authors travel as "
+                            "NAME@ORIGIN (default: the catalogue_name setting, else a stable id)")
 
     importer = sub.add_parser("import", help="import seeds and bundles", description="import seeds and bundles")
     import_sub = importer.add_subparsers(dest="import_command", metavar="COMMAND", required=True)

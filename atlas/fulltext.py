@@ -33,7 +33,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from atlas.bounds import check_limit, check_plain_text
+from atlas.bounds import check_limit
+from atlas.text import check_optional
 from atlas.current import current_versions, is_current
 from atlas.db.models import (
     Circuit,
@@ -91,7 +92,7 @@ class SearchFilters:
 
     def __post_init__(self) -> None:
         for name in ("model", "layer", "status", "family", "author"):
-            check_plain_text(getattr(self, name), f"{name} filter")
+            check_optional(getattr(self, name), f"{name} filter")
 
     def about_features(self) -> bool:
         return any(

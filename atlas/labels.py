@@ -17,6 +17,7 @@ from atlas.db.models import LABEL_STATUSES, Label, User
 from atlas.errors import InvalidInput, VersionConflict
 from atlas.lookup import get_feature, require_role
 from atlas.records import LabelInfo
+from atlas.text import check_optional, check_text
 
 MAX_LABEL_CHARS = 2000
 # Accepting or rejecting a label is a review decision.
@@ -26,16 +27,19 @@ JUDGING_STATUSES = (*REVIEW_STATUSES, "disputed")
 LABEL_FIELDS = ("version", "text", "status", "confidence", "reason", "self_review")
 
 
-def validate(text: str, status: str, confidence: float | None) -> str:
-    text = (text or "").strip()
+def validate(text: str, status: str, confidence: float | None, reason: str | None = None) -> str:
+    """The stripped label text, once text, status, confidence and reason are all valid.
+    The one check of a label version: the API, seeds and bundle imports all call it."""
+    text = check_text(text if text is not None else "", "label text", max_len=MAX_LABEL_CHARS, strip=True)
     if not text:
         raise InvalidInput("a label needs some text")
-    if len(text) > MAX_LABEL_CHARS:
-        raise InvalidInput(f"label text is {len(text)} characters; the limit is {MAX_LABEL_CHARS}")
     if status not in LABEL_STATUSES:
         raise InvalidInput(f"unknown label status {status!r} (one of {', '.join(LABEL_STATUSES)})")
-    if confidence is not None and not 0.0 <= confidence <= 1.0:
-        raise InvalidInput(f"confidence must be between 0 and 1, got {confidence}")
+    if confidence is not None and (
+        isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0.0 <= confidence <= 1.0
+    ):
+        raise InvalidInput(f"confidence must be between 0 and 1, got {confidence!r}")
+    check_optional(reason, "reason")
     return text
 
 
@@ -95,7 +99,7 @@ def append(
     reason: str | None = None,
 ) -> LabelInfo:
     """Append a new label version inside the caller's write transaction."""
-    text = validate(text, status, confidence)
+    text = validate(text, status, confidence, reason)
     needed = "reviewer" if status in REVIEW_STATUSES else "curator"
     user = require_role(session, author, needed, f"set a label to {status!r}")
     feature, _layer, _model = get_feature(session, address, for_update=True)
@@ -131,7 +135,7 @@ def append_version(
     label = Label(
         feature_id=feature_id,
         version=(latest.version if latest else 0) + 1,
-        text=validate(text, status, confidence),
+        text=validate(text, status, confidence, reason),
         status=status,
         confidence=confidence,
         reason=reason,
