@@ -68,7 +68,7 @@ def test_bad_values_are_one_line_and_change_nothing(hostile, demo_catalog: Catal
 
 @pytest.mark.parametrize("args", [("label", "demo/conv3/1", "x\x00y"),
                                   ("label", "demo/conv3/1", "xy", "--reason", "a\x00b")], ids=["text", "reason"])
-def test_nul_in_a_label_is_one_line(hostile, demo_catalog: Catalog, dialect: str, args):
+def test_nul_in_a_label_is_one_line(hostile, demo_catalog: Catalog, args):
     """Refused by the control-character check on both databases (SQLite would store it;
     PostgreSQL cannot)."""
     before = state(demo_catalog)
