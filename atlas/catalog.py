@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from atlas import (
     audit,
     labels,
+    store_identity,
 )
 from atlas.address import check_name, check_user_name, parse_feature
 from atlas.blobs import BlobStore
@@ -97,19 +98,32 @@ class Catalog(CurationMixin, ReadingMixin):
             raise DatabaseError(
                 f"database {dbengine.redact(url)} is {state}: run `atlas db upgrade`"
             )
-        return cls(engine, BlobStore(blob_url or dbengine.default_blob_url()), user)
+        blobs = BlobStore(blob_url or dbengine.default_blob_url())
+        try:
+            store_identity.check(engine, blobs)  # the catalogue's own blob store, not another
+        except Exception:
+            engine.dispose()
+            raise
+        return cls(engine, blobs, user)
 
     @classmethod
     def init(
         cls, url: str | None = None, blob_url: str | None = None, admin: str | None = None
     ) -> "Catalog":
-        """Create (or upgrade) a catalogue and make ``admin`` its first user."""
+        """Create (or upgrade) a catalogue and make ``admin`` its first user. A new
+        catalogue and its blob store get a store id (``atlas.store_identity``); a store
+        that has one already (a database re-created on it) lends it its id."""
         admin = acting_user(admin)
         url = url or dbengine.default_database_url()
         probe = dbengine.make_engine(url, create_sqlite_file=True)
         dbengine.check_connection(probe)
         probe.dispose()
         migrate.upgrade(url)
+        engine = dbengine.make_engine(url)
+        try:
+            store_identity.check(engine, BlobStore(blob_url or dbengine.default_blob_url()), adopt=True)
+        finally:
+            engine.dispose()
         catalog = cls.open(url, blob_url, admin)
         if not catalog.users():
             catalog.add_user(catalog.user, "admin")
@@ -241,7 +255,7 @@ class Catalog(CurationMixin, ReadingMixin):
         and must be the imported ones (names, channels); the model's architecture, weights
         and source are set and its origin cleared in one audited transaction."""
         with self._writing() as session:
-            actor = require_role(session, self._author(author), "admin", "register imported models")
+            actor = require_role(session, self._author(session, author), "admin", "register imported models")
             model = get_model(session, name)
             if model.origin is None:
                 raise InvalidInput(f"a model named {name!r} already exists")

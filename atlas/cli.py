@@ -24,7 +24,7 @@ from atlas.compute_cli import register as register_compute
 from atlas.db import engine as dbengine
 from atlas.db import migrate
 from atlas.db.models import LABEL_STATUSES, ROLES
-from atlas.errors import AtlasError
+from atlas.errors import AtlasError, InvalidInput
 from atlas.exchange_cli import register as register_exchange
 from atlas.fulltext import MAX_HITS, SEARCH_SYNTAX
 from atlas.jobs.cli import register as register_jobs
@@ -63,8 +63,22 @@ def cmd_db_upgrade(args: argparse.Namespace) -> None:
 
 
 def cmd_db_downgrade(args: argparse.Namespace) -> None:
+    """Admins only, and only with --yes: a downgrade drops tables with their data (to
+    ``base``: every table). The user is resolved in the catalogue before anything changes."""
     url = args.db or dbengine.default_database_url()
-    dbengine.check_connection(dbengine.make_engine(url))
+    engine = dbengine.make_engine(url)
+    try:
+        dbengine.check_connection(engine)
+        current = migrate.current_revision(engine)
+        migrate.require_admin(engine, args.user or default_user(), "downgrade the database")
+    finally:
+        engine.dispose()
+    undone = migrate.revisions_undone(current, args.revision)
+    if not args.yes:
+        dropped = "every table and all their data" if args.revision == "base" else "what they added, with its data"
+        raise InvalidInput(f"downgrading {dbengine.redact(url)} to {args.revision} would undo "
+                           f"{', '.join(undone) or 'nothing'}, dropping {dropped}: nothing changed "
+                           f"(add --yes to downgrade)")
     migrate.downgrade(url, args.revision)
     print(f"database at {args.revision}")
 
@@ -232,6 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("revision", nargs="?", default="head")
     down = _add(db_sub, "downgrade", cmd_db_downgrade, "migrate the schema down (e.g. base)")
     down.add_argument("revision")
+    down.add_argument("--yes", action="store_true", help="really downgrade (admins only): drops tables and data")
     _add(db_sub, "current", cmd_db_current, "show the schema revision of the database")
     _add(db_sub, "reindex", cmd_db_reindex, "rebuild the full-text search index")
 

@@ -251,13 +251,13 @@ def lab_b(other_db_url: str, tmp_path: Path, allow_test_factories) -> Catalog:  
 def hostile_bundle(source: Catalog, row_changes: dict) -> bytes:
     """``source`` exported, its model rows changed and the manifest rewritten to match."""
     buffer = io.BytesIO()
-    source.export_bundle(buffer)
+    source.export_bundle(buffer, origin="lab-b")
     with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as archive:
         members = {name: archive.read(name) for name in archive.namelist() if name != "manifest.json"}
     rows = [json.loads(line) for line in members["models.jsonl"].decode().splitlines()]
     members["models.jsonl"] = "".join(json.dumps({**row, **row_changes}) + "\n" for row in rows).encode()
     out = io.BytesIO()
-    write_zip(out, members)
+    write_zip(out, members, origin="lab-b")
     return out.getvalue()
 
 

@@ -36,7 +36,7 @@ from atlas.bundle.format import BundleError, StagedBundle, table_member
 from atlas.db.models import (
     Artifact, Circuit, CircuitClaim, Edge, Evidence, Family, Feature, Label, Model, User, utcnow,
 )
-from atlas.bundle.write import blob_refs, catalogue_origin, stamp
+from atlas.bundle.write import catalogue_origin, stamp
 from atlas.errors import AtlasError, InvalidInput
 from atlas.lookup import get_feature, get_layer
 from atlas.registry import insert_layer
@@ -109,7 +109,7 @@ class Importer:
         return sha in self.bundle.blobs or self.store.exists(sha)
 
     def check_blobs(self, value: object) -> None:
-        for sha in blob_refs(value):
+        for sha in artifacts.blob_names(value):
             if not SHA256_RE.match(sha) or not self.has_blob(sha):
                 raise InvalidInput(f"refers to blob {sha!r:.80}, which is neither in the bundle nor in the blob store")
 
@@ -407,7 +407,7 @@ def referenced_blobs(bundle: StagedBundle) -> set[str]:
     for table, fields in (("directions", ("vector_sha256",)), ("edges", ("kernel_sha256",)),
                           ("artifacts", ("blobs",)), ("evidence", ("blobs",))):
         for _number, row in bundle.records(table):
-            refs |= set().union(*(blob_refs(row.get(name)) for name in fields))
+            refs |= set().union(*(artifacts.blob_names(row.get(name)) for name in fields))
     return refs
 
 

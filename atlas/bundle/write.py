@@ -22,6 +22,7 @@ from typing import IO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from atlas.artifacts import blob_names
 from atlas.blobs import BlobStore
 from atlas.bundle.format import TABLES, check_origin, jsonl, table_member, write_zip
 from atlas.db.models import (
@@ -135,7 +136,7 @@ def collect(
     for artifact in session.scalars(_of_models(select(Artifact), Artifact.feature_id, model_ids)):
         out["artifacts"].append({"address": names[artifact.feature_id], "kind": artifact.kind,
                                  "params": _without_paths(artifact.params), "blobs": artifact.blobs})
-        blobs |= blob_refs(artifact.blobs)
+        blobs |= blob_names(artifact.blobs)
     _circuits(session, out, names, users, blobs)
     _evidence(session, out, names, edges, users, blobs)
     for family in session.scalars(select(Family)):
@@ -188,17 +189,6 @@ def _evidence(session: Session, out: dict, names: dict, edges: dict, users: dict
         out["evidence"].append({"target": target, "kind": row.kind, "body": row.body, "blobs": list(row.blobs or []),
                                 "author": users[row.author_id], "created_at": stamp(row.created_at)})
         blobs |= set(row.blobs or [])
-
-
-def blob_refs(value: object) -> set[str]:
-    """Blob hashes anywhere in an artifact's blobs (a dict of names to a hash or a list)."""
-    if isinstance(value, str):
-        return {value}
-    if isinstance(value, dict):
-        return set().union(*(blob_refs(v) for v in value.values())) if value else set()
-    if isinstance(value, list):
-        return set().union(*(blob_refs(v) for v in value)) if value else set()
-    return set()
 
 
 def _sort_key(table: str):  # noqa: ANN202
