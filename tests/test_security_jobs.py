@@ -49,7 +49,7 @@ def refused(code: int, err: str, *words: str) -> None:
 
 
 @pytest.fixture
-def registered(catalog: Catalog, tmp_path: Path) -> Catalog:
+def registered(catalog: Catalog, tmp_path: Path, allow_test_factories: str) -> Catalog:
     """The catalogue with ``tiny`` (layers 1 and 3 are spatial) and its weights."""
     torch.manual_seed(0)
     path = tmp_path / "tiny.pt"
