@@ -6,10 +6,11 @@ Three ways to know the user, chosen by ``ATLAS_AUTH`` (see docs/app.md):
   a name from the users table in the sidebar. Convenient, and no security at all.
 - ``header``: a trusted reverse proxy (oauth2-proxy, an SSO gateway) authenticates people
   and passes the user name in a header (``ATLAS_AUTH_HEADER``, default
-  ``X-Forwarded-User``). Only safe when the app is reachable through that proxy alone.
+  ``X-Forwarded-User``). Only safe when the app is reachable through that proxy alone,
+  and the proxy overwrites the header; a request carrying it twice is refused.
 - ``oidc``: Streamlit's own ``st.login`` against an OpenID Connect provider configured in
-  ``.streamlit/secrets.toml``; the ``ATLAS_AUTH_CLAIM`` claim (default ``email``) names
-  the user.
+  ``.streamlit/secrets.toml``; the ``ATLAS_AUTH_CLAIM`` claim (default ``email``, used
+  only when the provider says ``email_verified``) names the user.
 
 Whatever the mode, the name must be in the users table, whose role decides what the pages
 offer. The catalogue checks roles again on every write, so a page that offered too much
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from typing import Any, NoReturn
 
 import streamlit as st
 
@@ -42,24 +44,71 @@ def can_review(user: UserInfo) -> bool:
     return ROLES.index(user.role) >= ROLES.index("reviewer")
 
 
+class Refused(Exception):
+    """A request whose identity cannot be trusted; the message says why."""
+
+
+def refuse(message: str) -> NoReturn:
+    """Show why, and act as nobody: the page stops before anything is read or written."""
+    st.error(message)
+    st.stop()
+
+
 def known_user(name: str | None, users: Sequence[UserInfo], source: str) -> UserInfo:
     """The users-table entry for an authenticated name; stops the page otherwise."""
     match = next((u for u in users if u.name == name), None)
     if match is None:
-        st.error(f"{source} names {name!r}, who is not a user of this catalogue: "
-                 "ask an admin to add you (`atlas user add`).")
-        st.stop()
+        refuse(f"{source} names {name!r}, who is not a user of this catalogue: "
+               "ask an admin to add you (`atlas user add`).")
     return match
+
+
+def header_values(headers: Mapping[str, str], header: str) -> list[str]:
+    """Every value the request gave ``header``. Streamlit's headers keep repeated ones,
+    but their ``[]`` and ``get`` return only one of them; ``get_all`` returns all."""
+    if hasattr(headers, "get_all"):
+        return headers.get_all(header)
+    return [value for key, value in headers.items() if key.lower() == header.lower()]
+
+
+def name_in_header(headers: Mapping[str, str], header: str) -> str:
+    """The user name the proxy put in ``header``, exactly one. A proxy that appends rather
+    than overwrites leaves a client's own copy in the request, ahead of its own or joined
+    to it with a comma, and reading that copy would let anyone pick who they are: so
+    several values, or a comma in one, are refused (user names never contain commas)."""
+    values = header_values(headers, header)
+    if len(values) > 1 or any("," in value for value in values):
+        raise Refused(f"the request carries the {header} header more than once: refused. "
+                      "The authenticating proxy must overwrite this header, not append to it.")
+    name = values[0].strip() if values else ""
+    if not name:
+        raise Refused(f"ATLAS_AUTH=header but the request has no {header} header: "
+                      "open the app through the authenticating proxy.")
+    return name
 
 
 def user_from_headers(headers: Mapping[str, str], users: Sequence[UserInfo]) -> UserInfo:
     header = os.environ.get("ATLAS_AUTH_HEADER", DEFAULT_HEADER)
-    name = headers.get(header)
-    if not name:
-        st.error(f"ATLAS_AUTH=header but the request has no {header} header: "
-                 "open the app through the authenticating proxy.")
-        st.stop()
-    return known_user(name.strip(), users, f"the {header} header")
+    try:
+        name = name_in_header(headers, header)
+    except Refused as exc:
+        refuse(str(exc))
+    return known_user(name, users, f"the {header} header")
+
+
+def name_in_claims(claims: Mapping[str, Any], claim: str) -> str:
+    """The user name in the login's ``claim``. An e-mail address is only an identity once
+    the provider has verified it (``email_verified``): an unverified one is whatever the
+    person typed at sign-up, perhaps a colleague's."""
+    value = claims.get(claim)
+    if claim == "email" and claims.get("email_verified") is not True:
+        raise Refused("your login's e-mail address is not verified by the provider, so it "
+                      "cannot name you: ask an admin to set ATLAS_AUTH_CLAIM to an immutable "
+                      "claim such as 'sub'.")
+    if not isinstance(value, str) or not value:
+        raise Refused(f"your login has no {claim!r} claim to name you: ask an admin to set "
+                      "ATLAS_AUTH_CLAIM to a claim your provider sends (e.g. 'sub').")
+    return value
 
 
 def user_from_oidc(users: Sequence[UserInfo]) -> UserInfo:
@@ -70,7 +119,11 @@ def user_from_oidc(users: Sequence[UserInfo]) -> UserInfo:
         st.stop()
     claim = os.environ.get("ATLAS_AUTH_CLAIM", DEFAULT_CLAIM)
     st.sidebar.button("Log out", on_click=st.logout)
-    return known_user(st.user.get(claim), users, f"your login's {claim!r}")
+    try:
+        name = name_in_claims(st.user, claim)
+    except Refused as exc:
+        refuse(str(exc))
+    return known_user(name, users, f"your login's {claim!r}")
 
 
 def user_picked(users: Sequence[UserInfo], default: str) -> UserInfo:

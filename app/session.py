@@ -19,9 +19,10 @@ def current_user(cat: Catalog) -> UserInfo:
 
 
 def page() -> tuple[Catalog, UserInfo]:
-    """The start of every page: the catalogue, who is acting, and the confirmation of the
-    write that caused this rerun, if any."""
+    """The start of every page: the catalogue acting as the user this session has
+    established (so their writes are theirs, not an admin's on their behalf), who that is,
+    and the confirmation of the write that caused this rerun, if any."""
     cat = catalog()
     user = current_user(cat)
     show_flash()
-    return cat, user
+    return cat.as_user(user.name), user

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from atlas.bounds import MAX_INT32
 from atlas.errors import InvalidInput
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}$")
@@ -19,7 +20,7 @@ USER_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+\-]{0,63}(@[A-Za-z0-9][A-Z
 
 
 def check_name(name: str, what: str) -> str:
-    if not isinstance(name, str) or not NAME_RE.match(name) or ".." in name:
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name) or ".." in name:
         raise InvalidInput(
             f"invalid {what} name {name!r}: use letters, digits, '_', '-' and '.' "
             "(not starting with '.' or '-', no '..')"
@@ -29,7 +30,7 @@ def check_name(name: str, what: str) -> str:
 
 def check_user_name(name: str) -> str:
     """A user name: a plain name or an e-mail-shaped one, at most 100 characters."""
-    if not isinstance(name, str) or not USER_NAME_RE.match(name) or ".." in name:
+    if not isinstance(name, str) or not USER_NAME_RE.fullmatch(name) or ".." in name:
         raise InvalidInput(
             f"invalid user name {name!r}: use letters, digits, '_', '-', '.' and '+', "
             "optionally @ and a domain (e.g. cora or cora@lab-b.org)"
@@ -77,7 +78,11 @@ def parse_feature(text: str) -> FeatureAddress:
             f"invalid unit {last!r} in address {text!r}: a unit is a non-negative integer "
             "channel index (or dir:NAME for a direction)"
         )
-    return FeatureAddress(model, layer, channel=int(last))
+    digits = last.lstrip("0") or "0"
+    if len(digits) > len(str(MAX_INT32)) or int(digits) > MAX_INT32:
+        # Larger than any layer, and than the INTEGER column the channel is compared with.
+        raise InvalidInput(f"invalid unit {last!r} in address {text!r}: a unit index is below 2**31")
+    return FeatureAddress(model, layer, channel=int(digits))
 
 
 def _split(text: str, count: int, shape: str) -> list[str]:

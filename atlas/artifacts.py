@@ -41,6 +41,20 @@ def params_key(params: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def check_kind(kind: str) -> None:
+    if not isinstance(kind, str) or not kind or len(kind) > MAX_KIND_CHARS:
+        raise InvalidInput(f"artifact kind must be 1 to {MAX_KIND_CHARS} characters")
+
+
+def blob_names(blobs: object) -> set[str]:
+    """Blob hashes anywhere in an artifact's blobs (names to a hash or a list of them):
+    what a job's rows reference, for the worker to check before it commits."""
+    if isinstance(blobs, str):
+        return {blobs}
+    values = blobs.values() if isinstance(blobs, dict) else blobs if isinstance(blobs, list) else ()
+    return set().union(*(blob_names(v) for v in values))
+
+
 @dataclass(frozen=True)
 class NewArtifact:
     feature_id: int
@@ -55,8 +69,7 @@ def put_many(session: Session, new: Sequence[NewArtifact], job_id: int | None = 
     writes them in its completion transaction); those that exist are skipped, or replaced
     when ``replace``. Returns how many were written."""
     for artifact in new:
-        if not artifact.kind or len(artifact.kind) > MAX_KIND_CHARS:
-            raise InvalidInput(f"artifact kind must be 1 to {MAX_KIND_CHARS} characters")
+        check_kind(artifact.kind)
     rows = {(a.feature_id, a.kind, params_key(a.params)): a for a in new}
     if not rows:
         return 0

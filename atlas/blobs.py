@@ -10,10 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
+import shutil
+import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import fsspec
+from fsspec.implementations.local import LocalFileSystem
 import numpy as np
 from PIL import Image
 
@@ -84,6 +91,36 @@ class BlobStore:
             handle.write(data)
         self.fs.mv(temp, final)
         return sha256
+
+    @contextmanager
+    def staging(self) -> Iterator[Path]:
+        """A private local folder for files on their way into the store (a bundle's blobs
+        while it is checked), removed with everything in it when done. For a local store it
+        lies under the store's ``tmp/`` so that ``put_file`` is a rename, not a copy."""
+        parent = None
+        if isinstance(self.fs, LocalFileSystem):
+            parent = f"{self.root}/tmp"
+            self.fs.makedirs(parent, exist_ok=True)
+        folder = tempfile.mkdtemp(prefix="staging-", dir=parent)
+        try:
+            yield Path(folder)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def put_file(self, path: Path, sha256: str) -> None:
+        """Move a local file whose content the caller has hashed to ``sha256`` into the store
+        (a rename for a local store, an upload and a rename otherwise)."""
+        final = self.path(sha256)
+        if self.fs.exists(final):
+            return
+        self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
+        if isinstance(self.fs, LocalFileSystem):
+            os.replace(path, final)
+            return
+        temp = f"{self.root}/tmp/{uuid.uuid4().hex}"
+        self.fs.makedirs(f"{self.root}/tmp", exist_ok=True)
+        self.fs.put_file(str(path), temp)
+        self.fs.mv(temp, final)
 
     def get_bytes(self, sha256: str) -> bytes:
         path = self.path(sha256)

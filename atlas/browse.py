@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from atlas.bounds import MAX_INT32, check_int, check_limit
 from atlas.current import current_versions, is_current
 from atlas.db.models import (
     Artifact,
@@ -29,6 +30,7 @@ from atlas.lookup import get_feature, get_layer
 from atlas.records import LabelInfo
 
 LABEL_FILTERS = ("all", "labelled", "unlabelled")
+MAX_PAGE = 1000  # units on one page of a layer
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,8 @@ def layer_page(
 ) -> LayerPage:
     if labelled not in LABEL_FILTERS:
         raise InvalidInput(f"labelled must be one of {', '.join(LABEL_FILTERS)}")
-    if not 1 <= limit <= 1000 or offset < 0:
-        raise InvalidInput("limit must be 1 to 1000 and offset at least 0")
+    check_limit(limit, "limit", MAX_PAGE)
+    check_int(offset, "offset", 0, MAX_INT32)
     layer_row, model = get_layer(session, layer)
     latest = current_versions()
     current = (
@@ -93,13 +95,14 @@ def layer_page(
         label = None
         if row["version"] is not None:
             label = LabelInfo(address, row["version"], row["text"], row["status"], row["confidence"],
-                              row["author"], row["created_at"], row["reason"])
+                              row["author"], row["created_at"], row["reason"], row["self_review"])
         cards.append(UnitCard(address, row["channel"], label, (thumbs.get(row["id"]) or {}).get("image")))
     return LayerPage(cards, total)
 
 
 def review_queue(session: Session, statuses: tuple[str, ...] = ("proposed", "disputed"), limit: int = 100) -> list[LabelInfo]:
     """Current labels waiting for a reviewer, oldest first."""
+    check_limit(limit, "limit")
     latest = current_versions()
     rows = session.execute(
         select(Label, User.name, Feature, Layer.name, Model.name)
@@ -117,7 +120,7 @@ def review_queue(session: Session, statuses: tuple[str, ...] = ("proposed", "dis
         last = f"dir:{feature.name}" if feature.kind == "direction" else str(feature.channel)
         address = f"{model}/{layer}/{last}"
         out.append(LabelInfo(address, label.version, label.text, label.status, label.confidence, author,
-                             label.created_at, label.reason))
+                             label.created_at, label.reason, label.self_review))
     return out
 
 

@@ -4,13 +4,15 @@
     cat = Catalog.open("sqlite:///atlas-data/atlas.db", user="alice")
     cat.set_label("demo/conv3/17", "curve detector", expected_version=0)
 
-Each method is one transaction. Writes of curated data are attributed to a user (the
-catalogue's ``user`` unless a method is given ``author``), checked against that user's
-role, and recorded in the audit log in the same transaction.
+Each method is one transaction. Writes of curated data are attributed to the catalogue's
+``user``, checked against that user's role, and recorded in the audit log in the same
+transaction. Only an admin may name another user (``author=``, ``by=``): the write is then
+theirs and the audit entry records both (see ``Catalog._author``).
 """
 
 from __future__ import annotations
 
+import copy
 import getpass
 import os
 from collections.abc import Iterator
@@ -25,6 +27,7 @@ from sqlalchemy.orm import Session
 from atlas import (
     audit,
     labels,
+    store_identity,
 )
 from atlas.address import check_name, check_user_name, parse_feature
 from atlas.blobs import BlobStore
@@ -42,20 +45,35 @@ from atlas.records import (
     ModelInfo,
     UserInfo,
 )
-from atlas.registry import insert_layer
+from atlas.registry import adopt_layers, insert_layer
 
 MODEL_FIELDS = ("name", "architecture", "weights_sha256", "source", "input_spec")
+ADOPTED_FIELDS = ("architecture", "weights_sha256", "source", "input_spec", "origin")
 
 
 def default_user() -> str:
     return os.environ.get("ATLAS_USER") or getpass.getuser()
 
 
+def acting_user(user: str | None) -> str:
+    """The name a catalogue acts as: ``user``, or $ATLAS_USER or the login name when none
+    is given. An empty name is refused, not replaced: `--user ""` must never quietly act
+    as whoever runs the command."""
+    if user is None:
+        return default_user()
+    if not user.strip():
+        raise InvalidInput(
+            "the acting user name is empty: name a user (--user NAME), or leave it out "
+            "to act as $ATLAS_USER or the login name"
+        )
+    return user
+
+
 class Catalog(CurationMixin, ReadingMixin):
     def __init__(self, engine, blobs: BlobStore, user: str | None = None):  # noqa: ANN001
         self.engine = engine
         self.blobs = blobs
-        self.user = user or default_user()
+        self.user = acting_user(user)
         self._read, self._write = dbengine.session_factory(engine)
 
     # -- opening ---------------------------------------------------------------------
@@ -65,6 +83,7 @@ class Catalog(CurationMixin, ReadingMixin):
         cls, url: str | None = None, blob_url: str | None = None, user: str | None = None
     ) -> "Catalog":
         """Open an existing, migrated catalogue; a clear error otherwise."""
+        user = acting_user(user)
         url = url or dbengine.default_database_url()
         engine = dbengine.make_engine(url)
         try:
@@ -79,18 +98,32 @@ class Catalog(CurationMixin, ReadingMixin):
             raise DatabaseError(
                 f"database {dbengine.redact(url)} is {state}: run `atlas db upgrade`"
             )
-        return cls(engine, BlobStore(blob_url or dbengine.default_blob_url()), user)
+        blobs = BlobStore(blob_url or dbengine.default_blob_url())
+        try:
+            store_identity.check(engine, blobs)  # the catalogue's own blob store, not another
+        except Exception:
+            engine.dispose()
+            raise
+        return cls(engine, blobs, user)
 
     @classmethod
     def init(
         cls, url: str | None = None, blob_url: str | None = None, admin: str | None = None
     ) -> "Catalog":
-        """Create (or upgrade) a catalogue and make ``admin`` its first user."""
+        """Create (or upgrade) a catalogue and make ``admin`` its first user. A new
+        catalogue and its blob store get a store id (``atlas.store_identity``); a store
+        that has one already (a database re-created on it) lends it its id."""
+        admin = acting_user(admin)
         url = url or dbengine.default_database_url()
         probe = dbengine.make_engine(url, create_sqlite_file=True)
         dbengine.check_connection(probe)
         probe.dispose()
         migrate.upgrade(url)
+        engine = dbengine.make_engine(url)
+        try:
+            store_identity.check(engine, BlobStore(blob_url or dbengine.default_blob_url()), adopt=True)
+        finally:
+            engine.dispose()
         catalog = cls.open(url, blob_url, admin)
         if not catalog.users():
             catalog.add_user(catalog.user, "admin")
@@ -127,8 +160,25 @@ class Catalog(CurationMixin, ReadingMixin):
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             raise DatabaseError(f"database error: {reason}") from None
 
-    def _author(self, author: str | None) -> str:
-        return author or self.user
+    def _author(self, session: Session, author: str | None) -> str:
+        """The user a write is attributed to: the catalogue's user, or ``author`` when the
+        catalogue's user is an admin acting for them. The one place an override is allowed:
+        anyone else naming another user is refused before anything is written, and an
+        admin's act is marked on the session so that every audit entry of the write names
+        both the admin and the user (``audit.act_for``)."""
+        if author is None or author == self.user:
+            return self.user
+        require_role(session, self.user, "admin", f"act for user {author!r}")
+        audit.act_for(session, self.user, author)
+        return author
+
+    def as_user(self, name: str) -> "Catalog":
+        """This catalogue (same engine and blob store) acting as ``name``: for a front end
+        that has authenticated its user (the app), so their writes are their own rather
+        than an admin's on their behalf. Close the original, not this."""
+        view = copy.copy(self)
+        view.user = acting_user(name)
+        return view
 
     # -- users -----------------------------------------------------------------------
 
@@ -139,7 +189,7 @@ class Catalog(CurationMixin, ReadingMixin):
             raise InvalidInput(f"unknown role {role!r} (one of {', '.join(ROLES)})")
         with self._writing() as session:
             first = session.scalar(select(func.count(User.id))) == 0
-            actor = name if first else require_role(session, self._author(by), "admin", "add users").name
+            actor = name if first else require_role(session, self._author(session, by), "admin", "add users").name
             if session.scalar(select(User.id).where(User.name == name)) is not None:
                 raise InvalidInput(f"user {name!r} already exists")
             session.add(User(name=name, role=role))
@@ -152,7 +202,7 @@ class Catalog(CurationMixin, ReadingMixin):
 
     def get_user(self, name: str | None = None) -> UserInfo:
         with self._reading() as session:
-            user = get_user(session, self._author(name))
+            user = get_user(session, name or self.user)
             return UserInfo(user.name, user.role)
 
     # -- models, layers, features ----------------------------------------------------
@@ -172,7 +222,7 @@ class Catalog(CurationMixin, ReadingMixin):
         nothing registered."""
         check_name(name, "model")
         with self._writing() as session:
-            actor = require_role(session, self._author(author), "curator", "add models")
+            actor = require_role(session, self._author(session, author), "curator", "add models")
             if session.scalar(select(Model.id).where(Model.name == name)) is not None:
                 raise InvalidInput(f"a model named {name!r} already exists")
             model = Model(
@@ -189,6 +239,34 @@ class Catalog(CurationMixin, ReadingMixin):
             )
             return ModelInfo(name, architecture, weights_sha256, source, input_spec)
 
+    def adopt_model(
+        self,
+        name: str,
+        architecture: str,
+        layers: Sequence[dict],
+        weights_sha256: str | None,
+        source: str | None,
+        input_spec: dict | None,
+        author: str | None = None,
+    ) -> ModelInfo:
+        """Register here a model imported from a bundle (inert until now), keeping its
+        labels, edges and artifacts: an admin's decision, since workers will then run its
+        architecture on these weights. ``layers`` are those discovered by loading it here
+        and must be the imported ones (names, channels); the model's architecture, weights
+        and source are set and its origin cleared in one audited transaction."""
+        with self._writing() as session:
+            actor = require_role(session, self._author(session, author), "admin", "register imported models")
+            model = get_model(session, name)
+            if model.origin is None:
+                raise InvalidInput(f"a model named {name!r} already exists")
+            before = audit.snapshot(model, ADOPTED_FIELDS)
+            adopt_layers(session, model, layers)
+            model.architecture, model.weights_sha256, model.source = architecture, weights_sha256, source
+            model.input_spec, model.origin = input_spec, None
+            audit.record(session, actor.name, "model.adopt", "model", name, before,
+                         audit.snapshot(model, ADOPTED_FIELDS))
+            return self._model_info(model)
+
     def add_layer(
         self,
         model: str,
@@ -199,7 +277,7 @@ class Catalog(CurationMixin, ReadingMixin):
         author: str | None = None,
     ) -> LayerInfo:
         with self._writing() as session:
-            actor = require_role(session, self._author(author), "curator", "add layers")
+            actor = require_role(session, self._author(session, author), "curator", "add layers")
             model_row = get_model(session, model)
             order = session.scalar(
                 select(func.coalesce(func.max(Layer.order) + 1, 0)).where(Layer.model_id == model_row.id)
@@ -218,7 +296,7 @@ class Catalog(CurationMixin, ReadingMixin):
         check_name(name, "direction")
         vector = np.asarray(vector, dtype=np.float32)
         with self._writing() as session:
-            actor = require_role(session, self._author(author), "curator", "add directions")
+            actor = require_role(session, self._author(session, author), "curator", "add directions")
             layer_row, model = get_layer(session, layer)
             if vector.shape != (layer_row.channels,) or not np.all(np.isfinite(vector)):
                 raise InvalidInput(
@@ -238,15 +316,15 @@ class Catalog(CurationMixin, ReadingMixin):
 
     def model(self, name: str) -> ModelInfo:
         with self._reading() as session:
-            m = get_model(session, name)
-            return ModelInfo(m.name, m.architecture, m.weights_sha256, m.source, m.input_spec)
+            return self._model_info(get_model(session, name))
 
     def models(self) -> list[ModelInfo]:
         with self._reading() as session:
-            return [
-                ModelInfo(m.name, m.architecture, m.weights_sha256, m.source, m.input_spec)
-                for m in session.scalars(select(Model).order_by(Model.name))
-            ]
+            return [self._model_info(m) for m in session.scalars(select(Model).order_by(Model.name))]
+
+    @staticmethod
+    def _model_info(m: Model) -> ModelInfo:
+        return ModelInfo(m.name, m.architecture, m.weights_sha256, m.source, m.input_spec, m.origin)
 
     def layers(self, model: str) -> list[LayerInfo]:
         with self._reading() as session:
@@ -287,11 +365,11 @@ class Catalog(CurationMixin, ReadingMixin):
         for none) a stale edit raises VersionConflict naming the newer version; the
         rejected attempt is kept in the audit log."""
         address = str(parse_feature(feature))
-        author = self._author(author)
         try:
             with self._writing() as session:
                 return labels.append(
-                    session, address, text, status, confidence, author, expected_version, reason
+                    session, address, text, status, confidence, self._author(session, author),
+                    expected_version, reason,
                 )
         except IntegrityError:
             # A concurrent writer took the same version number between our read and insert.
@@ -312,12 +390,12 @@ class Catalog(CurationMixin, ReadingMixin):
         )
 
     def _audit_conflict(
-        self, address: str, author: str, text: str, status: str,
+        self, address: str, author: str | None, text: str, status: str,
         expected_version: int | None, conflict: VersionConflict,
     ) -> None:
         with self._writing() as session:
             audit.record(
-                session, author, "label.conflict", "feature", address,
+                session, self._author(session, author), "label.conflict", "feature", address,
                 {"version": conflict.current_version},
                 {"text": text, "status": status, "expected_version": expected_version},
             )

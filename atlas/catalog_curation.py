@@ -15,7 +15,8 @@ from atlas import (
     seed,
 )
 from atlas.address import parse_feature
-from atlas.bundle.read import ImportReport, import_bundle
+from atlas.bounds import check_id
+from atlas.bundle.read import ImportReport, import_bundle, stage_bundle
 from atlas.bundle.write import write_bundle
 from atlas.db.models import Circuit, Edge
 from atlas.errors import InvalidInput
@@ -44,7 +45,7 @@ class CurationMixin:
         author: str | None = None,
     ) -> EvidenceInfo:
         with self._writing() as session:
-            actor = require_role(session, self._author(author), "curator", "add evidence")
+            actor = require_role(session, self._author(session, author), "curator", "add evidence")
             target, ids = self._evidence_target(session, feature, circuit, edge_id)
             row = evidence.add(session, self.blobs, target, ids, kind, body, list(blobs), actor)
             return EvidenceInfo(row.id, target, row.kind, row.body, row.blobs, actor.name, row.created_at)
@@ -67,7 +68,7 @@ class CurationMixin:
             return str(parse_feature(feature)), {"feature_id": get_feature(session, feature)[0].id}
         if circuit is not None:
             return f"circuit:{circuit}", {"circuit_id": circuits.get(session, circuit).id}
-        if session.get(Edge, edge_id) is None:
+        if session.get(Edge, check_id(edge_id, "edge id")) is None:
             raise InvalidInput(f"unknown edge {edge_id}")
         return f"edge:{edge_id}", {"edge_id": edge_id}
 
@@ -77,7 +78,7 @@ class CurationMixin:
         self, name: str, description: str = "", status: str = "draft", author: str | None = None
     ) -> CircuitInfo:
         with self._writing() as session:
-            actor = require_role(session, self._author(author), "curator", "create circuits")
+            actor = require_role(session, self._author(session, author), "curator", "create circuits")
             return circuits.describe(session, circuits.create(session, name, description, status, actor))
 
     def circuit(self, name: str) -> CircuitInfo:
@@ -93,7 +94,7 @@ class CurationMixin:
         status: str | None = None, author: str | None = None,
     ) -> CircuitInfo:
         with self._writing() as session:
-            actor = require_role(session, self._author(author), "curator", "edit circuits")
+            actor = require_role(session, self._author(session, author), "curator", "edit circuits")
             circuit = circuits.get(session, name)
             return circuits.describe(
                 session, circuits.update(session, circuit, actor, expected_version, description, status)
@@ -101,7 +102,7 @@ class CurationMixin:
 
     def _edit_circuit(self, name: str, author: str | None, edit, *args) -> CircuitInfo:  # noqa: ANN001
         with self._writing() as session:
-            actor = require_role(session, self._author(author), "curator", "edit circuits")
+            actor = require_role(session, self._author(session, author), "curator", "edit circuits")
             circuit = circuits.get(session, name)
             edit(session, circuit, *args, actor)
             session.flush()
@@ -133,20 +134,20 @@ class CurationMixin:
     def set_claim_status(self, claim_id: int, status: str, result: str | None = None,
                          author: str | None = None) -> None:
         with self._writing() as session:
-            actor = require_role(session, self._author(author), "reviewer", "judge claims")
+            actor = require_role(session, self._author(session, author), "reviewer", "judge claims")
             circuits.set_claim_status(session, claim_id, status, result, actor)
 
     # -- families --------------------------------------------------------------------
 
     def create_family(self, name: str, description: str = "", author: str | None = None) -> FamilyInfo:
         with self._writing() as session:
-            actor = require_role(session, self._author(author), "curator", "create families")
+            actor = require_role(session, self._author(session, author), "curator", "create families")
             return families.describe(session, families.create(session, name, description, actor))
 
     def add_family_member(self, family: str, feature: str, note: str | None = None,
                           author: str | None = None) -> FamilyInfo:
         with self._writing() as session:
-            actor = require_role(session, self._author(author), "curator", "edit families")
+            actor = require_role(session, self._author(session, author), "curator", "edit families")
             row = families.get(session, family)
             families.add_member(session, row, str(parse_feature(feature)), note, actor)
             session.flush()
@@ -162,23 +163,31 @@ class CurationMixin:
 
     # -- bundles ---------------------------------------------------------------------
 
-    def export_bundle(self, target: str | IO[bytes], models: Sequence[str] | None = None) -> dict[str, int]:
-        """Write the catalogue (or some models of it) as a bundle zip; returns counts."""
+    def export_bundle(
+        self, target: str | IO[bytes], models: Sequence[str] | None = None, origin: str | None = None
+    ) -> dict[str, int]:
+        """Write the catalogue (or some models of it) as a bundle zip; returns counts.
+        ``origin`` names this catalogue in it (default: the ``catalogue_name`` setting)."""
         with self._reading() as session:
-            if isinstance(target, str):
-                with open(target, "wb") as handle:
-                    return write_bundle(session, self.blobs, handle, list(models) if models else None)
-            return write_bundle(session, self.blobs, target, list(models) if models else None)
+            return write_bundle(session, self.blobs, target, list(models) if models else None, origin)
 
     def import_bundle(self, source: str | IO[bytes], author: str | None = None) -> ImportReport:
-        """Merge a bundle in one transaction; a bad bundle is rejected with nothing written."""
-        with self._writing() as session:
-            user = require_role(session, self._author(author), "admin", "import bundles")
-            return import_bundle(session, self.blobs, source, user)
+        """Merge a bundle in one transaction; a bad bundle is rejected with nothing written.
+        Its blobs are staged while it is checked and moved into the store only once the
+        transaction has committed."""
+        with self._reading() as session:
+            require_role(session, self._author(session, author), "admin", "import bundles")
+        with self.blobs.staging() as folder, stage_bundle(source, folder) as bundle:
+            with self._writing() as session:
+                user = require_role(session, self._author(session, author), "admin", "import bundles")
+                report = import_bundle(session, self.blobs, bundle, user)
+            for sha, path in bundle.blobs.items():
+                self.blobs.put_file(path, sha)
+        return report
 
     # -- seeds -----------------------------------------------------------------------
 
     def load_seed(self, name_or_path: str, author: str | None = None) -> seed.SeedReport:
         """Load a seed catalogue (``inceptionv1``, ``demo`` or a path) in one transaction."""
         with self._writing() as session:
-            return seed.load_seed(session, self.blobs, name_or_path, self._author(author))
+            return seed.load_seed(session, self.blobs, name_or_path, self._author(session, author))

@@ -8,17 +8,21 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from atlas import (
     artifacts,
     audit,
     browse,
     edge_store,
+    evidence,
     fulltext,
     graph,
 )
 from atlas.address import parse_feature
 from atlas.artifacts import ArtifactInfo
+from atlas.bounds import check_limit
+from atlas.text import check_optional
 from atlas.db.models import Family
 from atlas.edge_store import NewEdge
 from atlas.errors import InvalidInput
@@ -74,7 +78,8 @@ class ReadingMixin:
         from atlas.uploads import clean_image
 
         with self._reading() as session:
-            require_role(session, self._author(author), "curator", "add evidence")
+            require_role(session, self._author(session, author), "curator", "add evidence")
+        evidence.check_body("image", caption)  # a refused caption stores no image
         sha = self.blobs.put_bytes(clean_image(data))
         return self.add_evidence("image", caption, feature=feature, circuit=circuit,
                                  edge_id=edge_id, blobs=[sha], author=author)
@@ -92,44 +97,55 @@ class ReadingMixin:
 
     def enqueue_layer_compute(
         self, kind: str, layer: str, chunk_size: int = 16, params: dict | None = None,
-        author: str | None = None,
+        author: str | None = None, units: Sequence[int] | None = None,
     ) -> list[int]:
         """Queue ``kind`` (e.g. ``vis`` with ``{"kinds": ["channel"], "render": {...}}``)
-        over every unit of ``model/layer`` in chunk jobs for the workers; returns the job
-        ids (existing ones for work already queued)."""
+        over ``units`` of ``model/layer`` (default: every unit) in chunk jobs for the
+        workers; returns the job ids (existing ones for work already queued). The
+        parameters are checked here (``atlas.jobs.params``), so a bad one is one line now,
+        not a worker's failure later."""
         from atlas.jobs.chunks import enqueue_layer_chunks
+        from atlas.jobs.params import check_params
 
         model, _, layer_name = layer.partition("/")
-        return self._enqueue(author, layer, {"kind": kind, "chunk_size": chunk_size, "params": params},
-                             lambda: enqueue_layer_chunks(self, kind, model, layer_name, chunk_size=chunk_size,
-                                                          params=params))
+        actor = self._job_actor(author, "queue compute jobs")
+        params = check_params(kind, dict(params or {}))
+        return self._enqueue(actor, layer, {"kind": kind, "chunk_size": chunk_size, "params": params},
+                             lambda: enqueue_layer_chunks(self, kind, model, layer_name, units, chunk_size,
+                                                          params))
 
     def enqueue_connections(
         self, src: str, dst: str, kind: str = "direct", k: int = 20, chunk_size: int | None = None,
-        author: str | None = None,
+        author: str | None = None, force: bool = False, dataset: dict | None = None,
     ) -> list[int]:
         """Queue the ``kind`` connections from layer ``src`` to layer ``dst`` (addresses in
         one model): chunk jobs of destination units (128 by default) and the ranking job
-        that waits for them (the last id)."""
+        that waits for them (the last id). ``force`` replaces edges already stored;
+        attribution needs a ``dataset`` spec (``atlas.datasets.spec``)."""
         from atlas.jobs.pairs import DEFAULT_CHUNK_UNITS, enqueue_connections
 
-        chunk_size = chunk_size or DEFAULT_CHUNK_UNITS
-
+        chunk_size = DEFAULT_CHUNK_UNITS if chunk_size is None else chunk_size
+        actor = self._job_actor(author, "queue compute jobs")
         src_layer, dst_layer = self.layer(src), self.layer(dst)
         if src_layer.model != dst_layer.model:
             raise InvalidInput(f"{src} and {dst} are layers of different models")
-        return self._enqueue(author, dst, {"kind": f"connections.{kind}", "src": src, "k": k,
-                                           "chunk_size": chunk_size},
+        return self._enqueue(actor, dst, {"kind": f"connections.{kind}", "src": src, "k": k,
+                                          "chunk_size": chunk_size, "force": force},
                              lambda: enqueue_connections(self, dst_layer.model, src_layer.name, dst_layer.name,
-                                                         kind, k, chunk_size))
+                                                         kind, k, chunk_size, force, dataset))
 
-    def _enqueue(self, author: str | None, layer: str, details: dict, enqueue: Callable[[], list[int]]) -> list[int]:
-        """Queue jobs as a curator's act, recorded in the audit log with their ids."""
+    def _job_actor(self, author: str | None, action: str) -> str:
+        """The acting user's name if they may ``action`` (curators and above)."""
         with self._reading() as session:
-            actor = require_role(session, self._author(author), "curator", "queue compute jobs").name
+            return require_role(session, self._author(session, author), "curator", action).name
+
+    def _enqueue(self, author: str, layer: str, details: dict, enqueue: Callable[[], list[int]]) -> list[int]:
+        """Queue jobs as a curator's act (``author``, checked by ``_job_actor``), recorded
+        in the audit log with their ids."""
         ids = enqueue()
         with self._writing() as session:
-            audit.record(session, actor, "jobs.enqueue", "layer", layer, None, {**details, "jobs": ids})
+            audit.record(session, self._author(session, author), "jobs.enqueue", "layer", layer, None,
+                         {**details, "jobs": ids})
         return ids
 
     def cancel_job(self, job_id: int, author: str | None = None) -> bool:
@@ -143,14 +159,13 @@ class ReadingMixin:
     def _job_act(self, act: str, job_id: int, author: str | None) -> bool:
         from atlas.jobs.queue import JobQueue
 
-        with self._reading() as session:
-            actor = require_role(session, self._author(author), "curator", f"{act} jobs").name
+        self._job_actor(author, f"{act} jobs")
         # The queue writes in its own transaction: on SQLite, holding ours would block it.
         queue = JobQueue(self.engine)
         changed = (queue.cancel if act == "cancel" else queue.retry)(job_id)
         if changed:
             with self._writing() as session:
-                audit.record(session, actor, f"jobs.{act}", "job", str(job_id), None, None)
+                audit.record(session, self._author(session, author), f"jobs.{act}", "job", str(job_id), None, None)
         return changed
 
     # -- artifacts -------------------------------------------------------------------
@@ -164,10 +179,16 @@ class ReadingMixin:
         job_id: int | None = None,
         replace: bool = False,
     ) -> bool:
-        """Store a computed artifact (blobs already in the store); False if it existed."""
+        """Store a computed artifact (blobs already in the store); False if it existed.
+        Curators and above; audited (jobs write theirs on completion, audited per job)."""
         with self._writing() as session:
+            actor = self._computing_actor(session)
             row = get_feature(session, feature)[0]
-            return artifacts.put(session, row.id, kind, params, blobs, job_id, replace)
+            added = artifacts.put(session, row.id, kind, params, blobs, job_id, replace)
+            if added:
+                audit.record(session, actor, "artifact.add", "feature", str(parse_feature(feature)), None,
+                             {"kind": kind, "replace": replace})
+            return added
 
     def artifacts(self, feature: str, kind: str | None = None) -> list[ArtifactInfo]:
         with self._reading() as session:
@@ -177,21 +198,31 @@ class ReadingMixin:
     # -- edges -----------------------------------------------------------------------
 
     def add_edges(self, edges: Sequence[NewEdge]) -> int:
-        """Bulk-insert computed edges (no audit: edges are computed, not curated)."""
+        """Bulk-insert computed edges (curators and above; one audit entry with the count)."""
         with self._writing() as session:
+            actor = self._computing_actor(session)
             try:
-                return edge_store.add(session, list(edges))
+                added = edge_store.add(session, list(edges))
             except IntegrityError as exc:
                 raise InvalidInput(f"edges already stored or invalid: {exc.orig}") from None
+            audit.record(session, actor, "edges.add", "edges", "computed", None, {"edges": added})
+            return added
 
     def load_edges(self, edges: edge_store.EdgeColumns) -> int:
         """Bulk-load edges given as columns of feature ids: the path for computed
-        connections (COPY on PostgreSQL), one transaction."""
+        connections (COPY on PostgreSQL), one transaction. Curators and above; audited."""
         with self._writing() as session:
+            actor = self._computing_actor(session)
             try:
-                return edge_store.load(session, edges)
+                added = edge_store.load(session, edges)
             except IntegrityError as exc:
                 raise InvalidInput(f"edges already stored or invalid: {exc.orig}") from None
+            audit.record(session, actor, "edges.load", "edges", "computed", None, {"edges": added})
+            return added
+
+    def _computing_actor(self, session: Session) -> str:
+        """The acting user, if they may store computed results (curators and above)."""
+        return require_role(session, self.user, "curator", "store computed results").name
 
     def edge_kernel(self, edge: EdgeInfo) -> np.ndarray | None:
         """The float16 kernel of an edge (from its destination unit's kernel blob)."""
@@ -255,13 +286,20 @@ class ReadingMixin:
         with self._reading() as session:
             return fulltext.search(session, query, scope, limit)
 
-    def reindex(self) -> int:
-        """Rebuild the full-text index from the curated tables (``atlas db reindex``)."""
+    def reindex(self, author: str | None = None) -> int:
+        """Rebuild the full-text index from the curated tables (``atlas db reindex``).
+        Admins only: it rewrites every search document of the catalogue, maintenance
+        rather than curation. Audited with the number of documents."""
         with self._writing() as session:
-            return fulltext.reindex(session)
+            actor = require_role(session, self._author(session, author), "admin", "reindex the catalogue").name
+            documents = fulltext.reindex(session)
+            audit.record(session, actor, "db.reindex", "catalogue", "search", None, {"documents": documents})
+            return documents
 
     def audit_log(self, entity: str | None = None, limit: int = 50) -> list[AuditInfo]:
         """Recent audit entries, newest first; ``entity`` is an address or ``circuit:NAME``."""
+        check_limit(limit, "limit")
+        check_optional(entity, "entity")
         entity_type = entity_id = None
         if entity is not None:
             entity_type, _, entity_id = entity.partition(":") if ":" in entity.split("/")[0] else (
@@ -269,6 +307,7 @@ class ReadingMixin:
             )
         with self._reading() as session:
             return [
-                AuditInfo(e.user_name, e.action, e.entity_type, e.entity_id, e.before, e.after, e.created_at)
+                AuditInfo(e.user_name, e.action, e.entity_type, e.entity_id, e.before, e.after, e.created_at,
+                          e.on_behalf_of)
                 for e in audit.entries(session, entity_type, entity_id, limit)
             ]

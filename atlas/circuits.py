@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from atlas import audit, fulltext
 from atlas.address import check_name
+from atlas.bounds import check_id
 from atlas.db.models import (
     CIRCUIT_STATUSES,
     CLAIM_STATUSES,
@@ -25,6 +26,7 @@ from atlas.db.models import (
 from atlas.errors import InvalidInput, NotFound, VersionConflict
 from atlas.lookup import addresses_of, get_feature
 from atlas.records import CircuitInfo, ClaimInfo
+from atlas.text import MAX_NOTE_CHARS, check_optional, check_text
 
 CIRCUIT_FIELDS = ("name", "description", "status", "version")
 
@@ -36,11 +38,35 @@ def get(session: Session, name: str) -> Circuit:
     return circuit
 
 
+def check(name: str, description: str, status: str) -> None:
+    """A circuit's own fields, for the API and the bundle importer alike."""
+    check_name(name, "circuit")
+    check_description(description)
+    _check_status(status)
+
+
+def check_description(description: str) -> None:
+    check_text(description, "circuit description", multiline=True, max_len=MAX_NOTE_CHARS)
+
+
+def check_prediction(prediction: str) -> str:
+    """The stripped prediction of a claim: one line of text, not empty."""
+    prediction = check_text(prediction if prediction is not None else "", "claim prediction", strip=True)
+    if not prediction:
+        raise InvalidInput("a claim needs a prediction: what should an experiment show?")
+    return prediction
+
+
+def check_claim_status(status: str, result: str | None) -> None:
+    if status not in CLAIM_STATUSES:
+        raise InvalidInput(f"unknown claim status {status!r} (one of {', '.join(CLAIM_STATUSES)})")
+    check_optional(result, "claim result", multiline=True, max_len=MAX_NOTE_CHARS)
+
+
 def create(
     session: Session, name: str, description: str, status: str, author: User
 ) -> Circuit:
-    check_name(name, "circuit")
-    _check_status(status)
+    check(name, description, status)
     if session.scalar(select(Circuit.id).where(Circuit.name == name)) is not None:
         raise InvalidInput(f"a circuit named {name!r} already exists")
     circuit = Circuit(name=name, description=description, status=status, author_id=author.id)
@@ -73,6 +99,7 @@ def update(
         _check_status(status)
         circuit.status = status
     if description is not None:
+        check_description(description)
         circuit.description = description
     touch(circuit)
     session.flush()
@@ -92,6 +119,7 @@ def touch(circuit: Circuit) -> None:
 def add_node(
     session: Session, circuit: Circuit, address: str, role: str | None, author: User
 ) -> None:
+    check_optional(role, "node role")
     feature, _layer, _model = get_feature(session, address)
     exists = session.scalar(
         select(CircuitNode.id).where(
@@ -136,6 +164,7 @@ def add_edge(
     """Connect two features in the circuit, adding them as nodes when needed."""
     if src == dst:
         raise InvalidInput("a circuit edge needs two different features")
+    check_optional(note, "circuit edge note", multiline=True, max_len=MAX_NOTE_CHARS)
     for address in (src, dst):
         add_node(session, circuit, address, None, author)
     src_feature, dst_feature = get_feature(session, src)[0], get_feature(session, dst)[0]
@@ -191,9 +220,7 @@ def remove_edge(session: Session, circuit: Circuit, src: str, dst: str, author: 
 def add_claim(
     session: Session, circuit: Circuit, prediction: str, experiment: dict | None, author: User
 ) -> CircuitClaim:
-    prediction = (prediction or "").strip()
-    if not prediction:
-        raise InvalidInput("a claim needs a prediction: what should an experiment show?")
+    prediction = check_prediction(prediction)
     claim = CircuitClaim(
         circuit_id=circuit.id,
         prediction=prediction,
@@ -215,9 +242,8 @@ def add_claim(
 def set_claim_status(
     session: Session, claim_id: int, status: str, result: str | None, author: User
 ) -> CircuitClaim:
-    if status not in CLAIM_STATUSES:
-        raise InvalidInput(f"unknown claim status {status!r} (one of {', '.join(CLAIM_STATUSES)})")
-    claim = session.get(CircuitClaim, claim_id)
+    check_claim_status(status, result)
+    claim = session.get(CircuitClaim, check_id(claim_id, "claim id"))
     if claim is None:
         raise NotFound(f"unknown claim {claim_id}")
     before = {"status": claim.status, "result": claim.result}

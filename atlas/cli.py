@@ -1,27 +1,36 @@
 """The ``atlas`` command line: a thin layer over ``atlas.catalog``.
 
 Errors the catalogue raises on purpose print as one line on stderr with exit code 1;
-usage errors exit with 2 (argparse). Nothing here talks SQL.
+usage errors exit with 2 (argparse). A value refused below the catalogue (by the database
+driver, the file system or alembic) is one line and exit 1 too. Nothing here talks SQL.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
+from alembic.util import CommandError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
+
+from atlas.bounds import MAX_INT32, MAX_ROWS
 from atlas.catalog import Catalog, default_user
 from atlas.cli_common import add_command as _add
+from atlas.cli_common import bounded_int
 from atlas.cli_common import open_catalog as _catalog
 from atlas.compute_cli import register as register_compute
 from atlas.db import engine as dbengine
 from atlas.db import migrate
 from atlas.db.models import LABEL_STATUSES, ROLES
-from atlas.errors import AtlasError
+from atlas.errors import AtlasError, InvalidInput
 from atlas.exchange_cli import register as register_exchange
+from atlas.fulltext import MAX_HITS, SEARCH_SYNTAX
 from atlas.jobs.cli import register as register_jobs
 from atlas.launch import run_app
 from atlas.records import LabelInfo
+from atlas.text import printable
 
 
 
@@ -29,14 +38,17 @@ def _label_line(label: LabelInfo | None) -> str:
     if label is None:
         return "(unlabelled)"
     confidence = "" if label.confidence is None else f", confidence {label.confidence:.2f}"
-    return f"{label.text!r} [{label.status}{confidence}] v{label.version} by {label.author}"
+    review = " (self-review)" if label.self_review else ""
+    # repr escapes control characters in the text; printable does the same elsewhere.
+    return (f"{label.text!r} [{label.status}{confidence}] v{label.version} by {printable(label.author)}"
+            f"{review}")
 
 
 # -- commands ------------------------------------------------------------------------
 
 
 def cmd_init(args: argparse.Namespace) -> None:
-    catalog = Catalog.init(args.db, args.blobs, args.admin or args.user)
+    catalog = Catalog.init(args.db, args.blobs, args.user if args.admin is None else args.admin)
     print(f"catalogue ready at {dbengine.redact(str(catalog.engine.url))}")
     print(f"users: {', '.join(f'{u.name} ({u.role})' for u in catalog.users())}")
 
@@ -51,8 +63,22 @@ def cmd_db_upgrade(args: argparse.Namespace) -> None:
 
 
 def cmd_db_downgrade(args: argparse.Namespace) -> None:
+    """Admins only, and only with --yes: a downgrade drops tables with their data (to
+    ``base``: every table). The user is resolved in the catalogue before anything changes."""
     url = args.db or dbengine.default_database_url()
-    dbengine.check_connection(dbengine.make_engine(url))
+    engine = dbengine.make_engine(url)
+    try:
+        dbengine.check_connection(engine)
+        current = migrate.current_revision(engine)
+        migrate.require_admin(engine, args.user or default_user(), "downgrade the database")
+    finally:
+        engine.dispose()
+    undone = migrate.revisions_undone(current, args.revision)
+    if not args.yes:
+        dropped = "every table and all their data" if args.revision == "base" else "what they added, with its data"
+        raise InvalidInput(f"downgrading {dbengine.redact(url)} to {args.revision} would undo "
+                           f"{', '.join(undone) or 'nothing'}, dropping {dropped}: nothing changed "
+                           f"(add --yes to downgrade)")
     migrate.downgrade(url, args.revision)
     print(f"database at {args.revision}")
 
@@ -104,7 +130,7 @@ def cmd_show(args: argparse.Namespace) -> None:
     print(f"  kind:     {feature.kind}")
     print(f"  label:    {_label_line(feature.label)}")
     families = catalog.families_of(feature.address)
-    print(f"  families: {', '.join(families) if families else '-'}")
+    print(f"  families: {printable(', '.join(families)) if families else '-'}")
     for title, edges, other in (
         ("top inputs", catalog.top_inputs(feature.address, args.k, args.kind), "src"),
         ("top outputs", catalog.top_outputs(feature.address, args.k, args.kind), "dst"),
@@ -117,7 +143,7 @@ def cmd_show(args: argparse.Namespace) -> None:
     evidence = catalog.evidence(feature=feature.address)
     print(f"  evidence: {len(evidence)}")
     for item in evidence:
-        print(f"    [{item.kind}] {item.body[:100]} ({item.author})")
+        print(f"    [{item.kind}] {printable(item.body[:100])} ({printable(item.author)})")
 
 
 def cmd_label(args: argparse.Namespace) -> None:
@@ -137,7 +163,7 @@ def cmd_history(args: argparse.Namespace) -> None:
     if not history:
         print(f"{args.address}: no labels yet")
     for label in history:
-        reason = f"  reason: {label.reason}" if label.reason else ""
+        reason = f"  reason: {printable(label.reason)}" if label.reason else ""
         print(f"v{label.version}  {label.created_at:%Y-%m-%d %H:%M}  {_label_line(label)}{reason}")
 
 
@@ -152,7 +178,7 @@ def cmd_search(args: argparse.Namespace) -> None:
         print("no matches")
     for hit in hits:
         snippet = " ".join((hit.snippet or hit.text).split())
-        print(f"{hit.kind:<9} {hit.target:<28} {snippet[:110]}")
+        print(f"{hit.kind:<9} {printable(hit.target):<28} {printable(snippet[:110])}")
 
 
 def cmd_db_reindex(args: argparse.Namespace) -> None:
@@ -161,8 +187,8 @@ def cmd_db_reindex(args: argparse.Namespace) -> None:
 
 def cmd_audit(args: argparse.Namespace) -> None:
     for entry in _catalog(args).audit_log(args.entity, args.limit):
-        print(f"{entry.created_at:%Y-%m-%d %H:%M:%S}  {entry.user:<12} {entry.action:<20} "
-              f"{entry.entity_type}:{entry.entity_id}")
+        print(f"{entry.created_at:%Y-%m-%d %H:%M:%S}  {printable(entry.actor):<12} {printable(entry.action):<20} "
+              f"{printable(entry.entity_type)}:{printable(entry.entity_id)}")
 
 
 def cmd_demo(args: argparse.Namespace) -> int | None:
@@ -195,6 +221,7 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 # -- parser --------------------------------------------------------------------------
 
+PORT = bounded_int(1, 65535)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -219,6 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("revision", nargs="?", default="head")
     down = _add(db_sub, "downgrade", cmd_db_downgrade, "migrate the schema down (e.g. base)")
     down.add_argument("revision")
+    down.add_argument("--yes", action="store_true", help="really downgrade (admins only): drops tables and data")
     _add(db_sub, "current", cmd_db_current, "show the schema revision of the database")
     _add(db_sub, "reindex", cmd_db_reindex, "rebuild the full-text search index")
 
@@ -234,14 +262,16 @@ def build_parser() -> argparse.ArgumentParser:
     model_add = _add(model_sub, "add", cmd_model_add, "register a model: load its weights safely and "
                      "discover its layers")
     model_add.add_argument("name")
-    model_add.add_argument("--arch", required=True, help="inceptionv1, demo, demo-b, or package.module:factory")
-    model_add.add_argument("--weights", help="state_dict (.pt, loaded with weights_only), .safetensors or "
-                           "TorchScript; optional for the demo models")
+    model_add.add_argument("--arch", required=True, help="inceptionv1, demo, demo-b, or package.module:factory "
+                           "from a module allowed by ATLAS_ALLOWED_FACTORY_MODULES")
+    model_add.add_argument("--weights", help="state_dict (.pt, loaded with weights_only) or .safetensors; "
+                           "TorchScript archives are refused (they run code when loaded); optional for the "
+                           "demo models. On a model imported from a bundle, an admin registers it here")
     _add(model_sub, "list", cmd_model_list, "registered models")
 
     show = _add(sub, "show", cmd_show, "show a feature: label, families, connections, evidence")
     show.add_argument("address", help="model/layer/unit, e.g. demo/conv3/17")
-    show.add_argument("-k", type=int, default=5, help="connections to list each way")
+    show.add_argument("-k", type=bounded_int(1, MAX_ROWS), default=5, help="connections to list each way")
     show.add_argument("--kind", default="direct", help="edge kind: direct, expanded, attribution")
 
     label = _add(sub, "label", cmd_label, "propose (or, as a reviewer, decide) a label")
@@ -250,15 +280,16 @@ def build_parser() -> argparse.ArgumentParser:
     label.add_argument("--status", choices=LABEL_STATUSES, default="proposed")
     label.add_argument("--confidence", type=float)
     label.add_argument("--reason")
-    label.add_argument("--expected-version", type=int,
+    label.add_argument("--expected-version", type=bounded_int(0, MAX_INT32),
                        help="the version you edited; a newer one is a conflict (default: current)")
 
     history = _add(sub, "history", cmd_history, "all label versions of a feature")
     history.add_argument("address")
 
     search = _add(sub, "search", cmd_search, "search labels, notes, circuits and families")
-    search.add_argument("query")
-    search.add_argument("--limit", type=int, default=20)
+    search.epilog = f"query syntax: {SEARCH_SYNTAX}"
+    search.add_argument("query", help="words to look for (see below)")
+    search.add_argument("--limit", type=bounded_int(1, MAX_HITS), default=20)
     search.add_argument("--model")
     search.add_argument("--layer", help="layer name or model/layer")
     search.add_argument("--status", choices=LABEL_STATUSES, help="status of the current label")
@@ -268,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = _add(sub, "audit", cmd_audit, "recent changes to curated data")
     audit.add_argument("--entity", help="a feature address or circuit:NAME")
-    audit.add_argument("--limit", type=int, default=30)
+    audit.add_argument("--limit", type=bounded_int(1, MAX_ROWS), default=30)
 
     register_exchange(sub)
 
@@ -276,32 +307,70 @@ def build_parser() -> argparse.ArgumentParser:
                 "models on this machine) and open the app")
     demo.add_argument("--no-app", action="store_true", help="stop after building the atlas")
     demo.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    demo.add_argument("--port", type=int, default=8501)
+    demo.add_argument("--port", type=PORT, default=8501)
     demo_sub = demo.add_subparsers(dest="demo_command", metavar="COMMAND")
     train = _add(demo_sub, "train", cmd_demo_train, "train a demo model on the synthetic shapes")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=bounded_int(0, MAX_INT32), default=0)
     train.add_argument("--arch", choices=("demo", "demo-b"), help="which demo architecture "
                        "(default: demo for seed 0, demo-b otherwise)")
     train.add_argument("--out", help="directory for the weights (default: seed_data/demo)")
 
     app = _add(sub, "app", cmd_app, "start the Streamlit curation app on this catalogue")
-    app.add_argument("--port", type=int, default=8501)
+    app.add_argument("--port", type=PORT, default=8501)
 
     register_compute(sub)
     register_jobs(sub)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+# Raised below the catalogue by a value it did not check (a driver refusing a number or a
+# NUL byte, a file that cannot be written, an unknown migration): still the user's input,
+# so still one line. Nothing was written: the transaction that saw it rolled back.
+REFUSED_BELOW = (StatementError, OverflowError, OSError, CommandError)
+
+
+def _one_line(exc: Exception) -> str:
+    """What went wrong, in one line, for the exceptions in ``REFUSED_BELOW``."""
+    if isinstance(exc, StatementError):
+        cause = (str(exc.orig).strip() or type(exc.orig).__name__).splitlines()[0]
+        what = "change" if isinstance(exc, IntegrityError) else "value"
+        return f"the database refused the {what}: {cause}"
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"cannot use {exc.filename!r}: {exc.strerror or exc}"
+    if isinstance(exc, CommandError):
+        return f"migration: {exc}"
+    return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+def _quiet_closed_pipe() -> int:
+    """stdout's reader went away (``atlas search … | head -1``): stop quietly, as cat does,
+    with stdout pointed at /dev/null so that Python's flush at exit does not fail again."""
     try:
-        return args.handler(args) or 0
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a file descriptor (captured in tests)
+        pass
+    return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        code = args.handler(args) or 0
+        sys.stdout.flush()  # a closed pipe shows up here rather than at interpreter exit
+        return code
     except AtlasError as exc:
-        print(f"atlas: error: {exc}", file=sys.stderr)
+        print(f"atlas: error: {printable(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("atlas: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _quiet_closed_pipe()
+    except REFUSED_BELOW as exc:
+        if isinstance(exc, DBAPIError) and not isinstance(exc, (DataError, IntegrityError)):
+            raise  # a lost connection or a bug in our SQL: not the user's input
+        print(f"atlas: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

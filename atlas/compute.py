@@ -28,12 +28,14 @@ def run_jobs(
     catalog: Catalog, job_ids: Sequence[int], kinds: Sequence[str], device: str = "auto",
     local: bool = True, description: str = "compute", progress=tqdm,  # noqa: ANN001
 ) -> list[JobInfo]:
-    """Wait for the jobs to finish, running them here when ``local``; a failed or
-    cancelled job is an error naming it (its traceback is in `atlas jobs show ID`)."""
+    """Wait for the jobs to finish, running them here when ``local`` (these jobs only,
+    never others in the queue); a failed or cancelled job is an error naming it (its
+    traceback is in `atlas jobs show ID`)."""
     worker = None
     if local:
         import_kind_modules()
-        worker = Worker(catalog, WorkerConfig(kinds=list(kinds), device=device, exit_when_idle=True))
+        worker = Worker(catalog, WorkerConfig(kinds=list(kinds), device=device, exit_when_idle=True,
+                                              job_ids=list(job_ids)))
         thread = threading.Thread(target=worker.run, name="atlas-local-worker", daemon=True)
         thread.start()
     try:

@@ -9,46 +9,73 @@ from atlas.cli_common import open_catalog
 from atlas.datasets.spec import parse_dataset
 from atlas.errors import InvalidInput
 from atlas.jobs.pairs import DEFAULT_CHUNK_UNITS
+from atlas.jobs.records import JobInfo
+from atlas.records import LayerInfo
+
+MAX_UNIT = 1_000_000  # no layer has this many channels: a bound before any range() is made
 
 
-def parse_units(text: str | None) -> list[int] | None:
-    """``0,3,8-15`` -> [0, 3, 8, …, 15]; None means every unit."""
+def parse_units(text: str | None, limit: int = MAX_UNIT) -> list[int] | None:
+    """``0,3,8-15`` -> [0, 3, 8, …, 15]; None means every unit. Every number is checked
+    against ``limit`` (a layer's channel count, or a bound no layer reaches) before a
+    range is made, so ``0-300000000`` is one line at once, not gigabytes of list."""
     if not text:
         return None
     units: list[int] = []
-    try:
-        for part in text.split(","):
-            first, _, last = part.strip().partition("-")
-            units += list(range(int(first), int(last or first) + 1))
-    except ValueError:
-        raise InvalidInput(f"invalid --units {text!r}: use e.g. 0,3,8-15") from None
+    for part in text.split(","):
+        first, _, last = part.strip().partition("-")
+        low, high = _unit(first, text, limit), _unit(last or first, text, limit)
+        if low > high:
+            raise InvalidInput(f"invalid --units {text!r}: {part.strip()} is an empty range")
+        units += range(low, high + 1)
     return units
 
 
-def _layers(catalog: Catalog, args: argparse.Namespace) -> list[str]:
-    return [args.layer] if args.layer else [l.name for l in catalog.layers(args.model) if l.spatial_shape]
+def _unit(number: str, text: str, limit: int) -> int:
+    if not (number.isascii() and number.isdigit()):
+        raise InvalidInput(f"invalid --units {text!r}: use e.g. 0,3,8-15")
+    if len(number) > len(str(limit)) or int(number) >= limit:
+        raise InvalidInput(f"invalid --units {text!r}: unit {number} is out of range (units 0 to {limit - 1})")
+    return int(number)
+
+
+def _layers(catalog: Catalog, args: argparse.Namespace) -> list[LayerInfo]:
+    if args.layer:
+        return [catalog.layer(f"{args.model}/{args.layer}")]
+    return [layer for layer in catalog.layers(args.model) if layer.spatial_shape]
 
 
 def _finish(catalog: Catalog, args: argparse.Namespace, kinds: tuple[str, ...], ids: list[int],
-            what: str) -> list:
+            what: str) -> list[JobInfo]:
+    """Say what was queued, then run the jobs here (only these: never other users'
+    queued jobs), or watch workers run them (--wait), or return (--no-wait)."""
     from atlas.compute import run_jobs
+    from atlas.jobs.queue import JobQueue
 
     print(f"{len(ids)} {kinds[0]} jobs for {args.model} ({what})")
+    # Jobs are deduplicated: the same compute queued again finds its jobs, done ones too.
+    done = {job.id for job in JobQueue(catalog.engine).get_many(ids) if job.status == "done"}
+    if ids and len(done) == len(ids):
+        print(f"all {len(ids)} jobs were already done: nothing recomputed"
+              + ("" if args.force else " (use --force to recompute)"))
+        return []
+    if done:
+        print(f"{len(done)} of them were already done")
     if args.no_wait:
         return []
-    return run_jobs(catalog, ids, kinds, args.device, local=not args.wait, description=kinds[0])
+    jobs = run_jobs(catalog, ids, kinds, args.device, local=not args.wait, description=kinds[0])
+    return [job for job in jobs if job.id not in done]
 
 
 def _run_chunks(args: argparse.Namespace, kind: str, params: dict) -> None:
-    from atlas.jobs.chunks import enqueue_layer_chunks
-
     catalog = open_catalog(args)
     layers = _layers(catalog, args)
     ids = []
     for layer in layers:
-        ids += enqueue_layer_chunks(catalog, kind, args.model, layer, parse_units(args.units),
-                                    args.chunk_size, params)
-    jobs = _finish(catalog, args, (kind,), ids, ", ".join(layers))
+        units = parse_units(args.units, layer.channels)
+        ids += catalog.enqueue_layer_compute(kind, f"{args.model}/{layer.name}", args.chunk_size, params,
+                                             units=units)
+    jobs = _finish(catalog, args, (kind,), ids, ", ".join(layer.name for layer in layers))
     if jobs:
         print(f"done: {sum((j.result or {}).get('rendered', 0) for j in jobs)} new, "
               f"{sum((j.result or {}).get('skipped', 0) for j in jobs)} already there")
@@ -66,7 +93,7 @@ def layer_pairs(catalog: Catalog, model: str, pair: str | None) -> list[tuple[st
 
 
 def cmd_connections(args: argparse.Namespace) -> None:
-    from atlas.jobs.pairs import CONNECTION_KINDS, enqueue_connections
+    from atlas.jobs.pairs import CONNECTION_KINDS
 
     catalog = open_catalog(args)
     pairs = layer_pairs(catalog, args.model, args.pair)
@@ -75,8 +102,8 @@ def cmd_connections(args: argparse.Namespace) -> None:
         dataset = parse_dataset(args.dataset, catalog.model(args.model).input_size)
     ids = []
     for src, dst in pairs:
-        ids += enqueue_connections(catalog, args.model, src, dst, args.edge_kind, args.k, args.chunk_size,
-                                   args.force, dataset)
+        ids += catalog.enqueue_connections(f"{args.model}/{src}", f"{args.model}/{dst}", args.edge_kind, args.k,
+                                           args.chunk_size, force=args.force, dataset=dataset)
     jobs = _finish(catalog, args, CONNECTION_KINDS, ids, ", ".join(f"{s}->{d}" for s, d in pairs))
     if jobs:
         print(f"done: {sum((j.result or {}).get('edges', 0) for j in jobs)} {args.edge_kind} edges")

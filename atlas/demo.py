@@ -15,8 +15,7 @@ from atlas.catalog import Catalog
 from atlas.compute import run_jobs
 from atlas.datasets.spec import parse_dataset
 from atlas.errors import NotFound
-from atlas.jobs.chunks import enqueue_layer_chunks
-from atlas.jobs.pairs import CONNECTION_KINDS, enqueue_connections
+from atlas.jobs.pairs import CONNECTION_KINDS
 from atlas.models import SEED_DEMO_DIR
 from atlas.registration import register_model
 from atlas.seed import SEED_DIR
@@ -51,22 +50,22 @@ def register_demo_models(catalog: Catalog) -> list[str]:
     return added
 
 
-def enqueue_demo_atlas(catalog: Catalog, settings: DemoSettings) -> dict[str, list[int]]:
+def enqueue_demo_atlas(catalog: Catalog, settings: DemoSettings) -> dict[tuple[str, ...], list[int]]:
+    """Queue the demo's compute through the catalogue (the user's role checked, audited)."""
     jobs: dict[tuple[str, ...], list[int]] = {("vis",): [], CONNECTION_KINDS: [], ("examples",): []}
     render = {"size": settings.vis_size, "steps": settings.vis_steps}
     for model in DEMO_MODELS:
-        layers = [layer.name for layer in catalog.layers(model) if layer.spatial_shape]
+        layers = [f"{model}/{layer.name}" for layer in catalog.layers(model) if layer.spatial_shape]
         dataset = parse_dataset(settings.examples, catalog.model(model).input_size)
         for layer in layers:
-            jobs[("vis",)] += enqueue_layer_chunks(
-                catalog, "vis", model, layer, None, 32, {"kinds": ["channel"], "render": render, "force": False})
-            jobs[("examples",)] += enqueue_layer_chunks(
-                catalog, "examples", model, layer, None, 64,
-                {"dataset": dataset, "k": settings.examples_k, "force": False})
+            jobs[("vis",)] += catalog.enqueue_layer_compute(
+                "vis", layer, 32, {"kinds": ["channel"], "render": render, "force": False})
+            jobs[("examples",)] += catalog.enqueue_layer_compute(
+                "examples", layer, 64, {"dataset": dataset, "k": settings.examples_k, "force": False})
         for src, dst in zip(layers, layers[1:]):
             for kind in ("direct", "expanded"):
-                jobs[CONNECTION_KINDS] += enqueue_connections(catalog, model, src, dst, kind, settings.connections_k,
-                                                              settings.connections_chunk)
+                jobs[CONNECTION_KINDS] += catalog.enqueue_connections(src, dst, kind, settings.connections_k,
+                                                                      settings.connections_chunk)
     return jobs
 
 

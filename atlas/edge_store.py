@@ -21,6 +21,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from atlas.address import parse_feature
+from atlas.bounds import check_limit
 from atlas.db.models import EDGE_KINDS, Edge, Evidence, Feature, Layer, Model
 from atlas.edge_load import SMALL_LOAD, EdgeColumns, insert_rows, load
 from atlas.errors import InvalidInput
@@ -44,7 +45,7 @@ class NewEdge:
     rank_out: int | None = None
 
 
-def _check_kind(kind: str) -> None:
+def check_kind(kind: str) -> None:
     if kind not in EDGE_KINDS:
         raise InvalidInput(f"unknown edge kind {kind!r} (one of {', '.join(EDGE_KINDS)})")
 
@@ -72,7 +73,7 @@ def add(session: Session, edges: list[NewEdge], resolve: dict[str, int] | None =
     given for all edges of a kind or for none)."""
     ids = dict(resolve or {})
     for edge in edges:
-        _check_kind(edge.kind)
+        check_kind(edge.kind)
         for address in (edge.src, edge.dst):
             if address not in ids:
                 ids[address] = get_feature(session, address)[0].id
@@ -139,7 +140,7 @@ def delete_between(session: Session, src_layer_id: int, dst_layer_id: int, kind:
     """Delete the ``kind`` edges from one layer to another (before storing a recomputation).
     Refused while any of them carries evidence: that is curated work, and a cascade would
     delete it silently."""
-    _check_kind(kind)
+    check_kind(kind)
     where = _between(src_layer_id, dst_layer_id, kind)
     attached = session.scalar(
         select(func.count(Evidence.id)).where(Evidence.edge_id.in_(select(Edge.id).where(*where)))
@@ -154,9 +155,8 @@ def top(session: Session, address: str, k: int, kind: str, direction: str) -> li
     """The k strongest inputs (``direction="in"``) or outputs (``"out"``) of a feature:
     one index range scan joined to the other end's address (two round trips in all, with
     resolving ``address``)."""
-    _check_kind(kind)
-    if k < 1:
-        raise InvalidInput(f"k must be at least 1, got {k}")
+    check_kind(kind)
+    check_limit(k, "k")
     feature, _layer, _model = get_feature(session, address)
     here = str(parse_feature(address))
     if direction == "in":

@@ -6,10 +6,13 @@ import argparse
 import sys
 
 from atlas import export
+from atlas.bounds import MAX_ROWS
 from atlas.cli_common import add_command as _add
+from atlas.cli_common import bounded_int
 from atlas.cli_common import open_catalog as _catalog
 from atlas.errors import InvalidInput
-from atlas.graph import Subgraph
+from atlas.graph import MAX_HOPS, Subgraph
+from atlas.text import printable
 
 
 def _emit(data: bytes, out: str | None, fmt: str) -> None:
@@ -53,7 +56,7 @@ def cmd_export_circuit(args: argparse.Namespace) -> None:
 
 
 def cmd_export_bundle(args: argparse.Namespace) -> None:
-    counts = _catalog(args).export_bundle(args.out, args.model or None)
+    counts = _catalog(args).export_bundle(args.out, args.model or None, args.origin)
     print(f"wrote {args.out}: " + ", ".join(f"{n} {t}" for t, n in counts.items()))
 
 
@@ -61,7 +64,7 @@ def cmd_import_bundle(args: argparse.Namespace) -> None:
     report = _catalog(args).import_bundle(args.path)
     print(report.summary())
     for conflict in report.conflicts[:50]:
-        print(f"  conflict: {conflict}")
+        print(f"  conflict: {printable(conflict)}")
 
 
 def cmd_import_seed(args: argparse.Namespace) -> None:
@@ -77,14 +80,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     graph_sub = graph.add_subparsers(dest="graph_command", metavar="COMMAND", required=True)
     near = _add(graph_sub, "neighbourhood", cmd_graph, "features within some hops of one")
     near.add_argument("address")
-    near.add_argument("--hops", type=int, default=1)
-    near.add_argument("-k", type=int, default=10, help="strongest edges followed per node and direction")
+    near.add_argument("--hops", type=bounded_int(1, MAX_HOPS), default=1)
+    near.add_argument("-k", type=bounded_int(1, MAX_ROWS), default=10,
+                      help="strongest edges followed per node and direction")
     near.add_argument("--min-strength", type=float, default=0.0)
     near.add_argument("--direction", choices=("in", "out", "both"), default="both")
     paths = _add(graph_sub, "paths", cmd_graph, "paths of stored edges from one feature to another")
     paths.add_argument("src")
     paths.add_argument("dst")
-    paths.add_argument("--max-len", type=int, default=3)
+    paths.add_argument("--max-len", type=bounded_int(1, MAX_HOPS), default=3)
     induced = _add(graph_sub, "subgraph", cmd_graph, "some features and the edges among them")
     induced.add_argument("addresses", nargs="+")
     for walk in (near, paths, induced):
@@ -102,6 +106,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     bundle_out = _add(export_sub, "bundle", cmd_export_bundle, "the catalogue as a zip another lab can import")
     bundle_out.add_argument("out", help="the .zip to write")
     bundle_out.add_argument("--model", action="append", help="only this model (repeatable)")
+    bundle_out.add_argument("--origin", help="this catalogue's name in the bundle: its authors travel as "
+                            "NAME@ORIGIN (default: the catalogue_name setting, else a stable id)")
 
     importer = sub.add_parser("import", help="import seeds and bundles", description="import seeds and bundles")
     import_sub = importer.add_subparsers(dest="import_command", metavar="COMMAND", required=True)

@@ -10,6 +10,7 @@ from atlas.db.models import Family, FamilyMember, User
 from atlas.errors import InvalidInput, NotFound
 from atlas.lookup import addresses_of, get_feature
 from atlas.records import FamilyInfo
+from atlas.text import MAX_NOTE_CHARS, check_optional, check_text
 
 
 def get(session: Session, name: str) -> Family:
@@ -19,10 +20,17 @@ def get(session: Session, name: str) -> Family:
     return family
 
 
-def create(session: Session, name: str, description: str, author: User) -> Family:
-    name = (name or "").strip()
-    if not name or len(name) > 200:
+def check(name: str, description: str) -> str:
+    """The stripped name, once name and description are valid (API and bundle import)."""
+    name = check_text(name if name is not None else "", "family name", max_len=200, strip=True)
+    if not name:
         raise InvalidInput("a family needs a name of 1 to 200 characters")
+    check_text(description, "family description", multiline=True, max_len=MAX_NOTE_CHARS)
+    return name
+
+
+def create(session: Session, name: str, description: str, author: User) -> Family:
+    name = check(name, description)
     if session.scalar(select(Family.id).where(Family.name == name)) is not None:
         raise InvalidInput(f"a family named {name!r} already exists")
     family = Family(name=name, description=description)
@@ -40,6 +48,7 @@ def add_member(
     session: Session, family: Family, address: str, note: str | None, author: User
 ) -> bool:
     """Add a feature to a family; False when it already was a member."""
+    check_optional(note, "family member note", multiline=True, max_len=MAX_NOTE_CHARS)
     feature, _layer, _model = get_feature(session, address)
     exists = session.scalar(
         select(FamilyMember.id).where(

@@ -6,6 +6,13 @@ index in step; ranking by bm25), PostgreSQL with a generated tsvector column und
 index (ranking by ts_rank). User queries are reduced to word tokens before they reach
 either engine, so query syntax characters can never break or widen a search; every token
 matches as a prefix ("curv" finds "curve" and "curves").
+
+There are no query operators, on purpose: FTS5 and tsquery disagree on what a dangling
+``OR``, a leading ``NOT`` or an unclosed quote mean, and reducing the query to words is what
+makes both engines return the same hits. PostgreSQL's English configuration leaves common
+words out of the index ("the", "or", "not", …); SQLite's porter tokenizer keeps them, so
+the same words are dropped from queries here, before either engine sees them
+(``SEARCH_SYNTAX`` is the user's version of this).
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from atlas.bounds import check_limit
+from atlas.text import check_optional
 from atlas.current import current_versions, is_current
 from atlas.db.models import (
     Circuit,
@@ -49,6 +58,25 @@ MAX_QUERY_CHARS = 500
 MARK = "**"
 FTS_TABLE = table("search_fts", column("rowid"))
 SEARCHABLE_EVIDENCE = ("note", "link", "ablation", "weight_edit", "tuning_curve")
+MAX_HITS = 1000
+# PostgreSQL's english.stop (the stop words of the 'english' text search configuration).
+STOP_WORDS = frozenset("""
+    i me my myself we our ours ourselves you your yours yourself yourselves he him his
+    himself she her hers herself it its itself they them their theirs themselves what which
+    who whom this that these those am is are was were be been being have has had having do
+    does did doing a an the and but if or because as until while of at by for with about
+    against between into through during before after above below to from up down in out on
+    off over under again further then once here there when where why how all any both each
+    few more most other some such no nor not only own same so than too very s t can will
+    just don should now
+""".split())
+SEARCH_SYNTAX = (
+    "Every word must occur in a document, as the start of a word, with the same stem "
+    "('curv' and 'curves' find 'curve' and 'curved'). There are no operators: punctuation, "
+    "quotes, '-', '*', parentheses and the words AND, OR, NOT are ignored, and so are very "
+    "common English words ('the', 'of', 'or', 'not', ...). 'curve OR', 'NOT curve' and "
+    "'-curve' all search for 'curve'; a query with nothing else left is refused."
+)
 
 
 @dataclass(frozen=True)
@@ -62,6 +90,10 @@ class SearchFilters:
     author: str | None = None
     has_evidence: bool | None = None
 
+    def __post_init__(self) -> None:
+        for name in ("model", "layer", "status", "family", "author"):
+            check_optional(getattr(self, name), f"{name} filter")
+
     def about_features(self) -> bool:
         return any(
             v is not None for v in (self.model, self.layer, self.status, self.family, self.has_evidence)
@@ -72,9 +104,11 @@ def terms(query: str) -> list[str]:
     query = (query or "").strip()
     if len(query) > MAX_QUERY_CHARS:
         raise InvalidInput(f"search query is longer than {MAX_QUERY_CHARS} characters")
-    words = re.findall(r"\w+", query.lower())[:MAX_TERMS]
+    # Letters and digits only: both engines split words at '_' as at any punctuation.
+    words = [w for w in re.findall(r"[^\W_]+", query.lower()) if w not in STOP_WORDS][:MAX_TERMS]
     if not words:
-        raise InvalidInput("empty search query: type a word to look for")
+        raise InvalidInput("empty search query: type a word to look for (punctuation, operators "
+                           "and common words such as 'the' or 'not' are ignored)")
     return words
 
 
@@ -202,8 +236,7 @@ def search(
 ) -> list[SearchHit]:
     words = terms(query)
     filters = filters or SearchFilters()
-    if not 1 <= limit <= 1000:
-        raise InvalidInput(f"limit must be between 1 and 1000, got {limit}")
+    check_limit(limit, "limit", MAX_HITS)
     match, order, snippet, fts_table, fts_join = _engine_parts(session, words)
     statement = select(SearchDoc.kind, SearchDoc.target, SearchDoc.title, SearchDoc.body, snippet)
     if fts_table is not None:

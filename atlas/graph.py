@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from atlas.bounds import check_int, check_limit
 from atlas.current import current_versions, is_current
 from atlas.db.ids import id_in
 from atlas.db.models import EDGE_KINDS, Artifact, Edge, Feature, Label, Layer, Model
@@ -23,6 +24,7 @@ from atlas.lookup import get_feature
 
 CHUNK = 2_000
 MAX_PATH_NODES = 50_000
+MAX_HOPS = 6  # hops of a neighbourhood, edges of a path
 MAX_PATHS = 1_000
 DIRECTIONS = ("in", "out", "both")
 
@@ -104,8 +106,8 @@ def neighbourhood(
     kinds: Sequence[str] = ("direct",), direction: str = "both",
 ) -> Subgraph:
     kinds = _check(kinds, direction)
-    if not 1 <= hops <= 6 or k_per_node < 1:
-        raise InvalidInput("hops must be 1 to 6 and k_per_node at least 1")
+    check_int(hops, "hops", 1, MAX_HOPS)
+    check_limit(k_per_node, "k_per_node")
     start = get_feature(session, address)[0].id
     seen, frontier, edges = {start}, {start}, {}
     sides = ("in", "out") if direction == "both" else (direction,)
@@ -129,8 +131,7 @@ def paths(
 ) -> Subgraph:
     """Every path of at most ``max_len`` stored edges from src to dst (up to 1,000)."""
     kinds = _check(kinds)
-    if not 1 <= max_len <= 6:
-        raise InvalidInput("max_len must be 1 to 6")
+    check_int(max_len, "max_len", 1, MAX_HOPS)
     source, target = get_feature(session, src)[0].id, get_feature(session, dst)[0].id
     outgoing: dict[int, list[Edge]] = defaultdict(list)
     frontier, seen = {source}, {source}

@@ -17,23 +17,29 @@ from atlas.db.models import LABEL_STATUSES, Label, User
 from atlas.errors import InvalidInput, VersionConflict
 from atlas.lookup import get_feature, require_role
 from atlas.records import LabelInfo
+from atlas.text import check_optional, check_text
 
 MAX_LABEL_CHARS = 2000
 # Accepting or rejecting a label is a review decision.
 REVIEW_STATUSES = ("accepted", "rejected")
-LABEL_FIELDS = ("version", "text", "status", "confidence", "reason")
+# Decisions on a text, by whoever makes them: made by the text's author, a self-review.
+JUDGING_STATUSES = (*REVIEW_STATUSES, "disputed")
+LABEL_FIELDS = ("version", "text", "status", "confidence", "reason", "self_review")
 
 
-def validate(text: str, status: str, confidence: float | None) -> str:
-    text = (text or "").strip()
+def validate(text: str, status: str, confidence: float | None, reason: str | None = None) -> str:
+    """The stripped label text, once text, status, confidence and reason are all valid.
+    The one check of a label version: the API, seeds and bundle imports all call it."""
+    text = check_text(text if text is not None else "", "label text", max_len=MAX_LABEL_CHARS, strip=True)
     if not text:
         raise InvalidInput("a label needs some text")
-    if len(text) > MAX_LABEL_CHARS:
-        raise InvalidInput(f"label text is {len(text)} characters; the limit is {MAX_LABEL_CHARS}")
     if status not in LABEL_STATUSES:
         raise InvalidInput(f"unknown label status {status!r} (one of {', '.join(LABEL_STATUSES)})")
-    if confidence is not None and not 0.0 <= confidence <= 1.0:
-        raise InvalidInput(f"confidence must be between 0 and 1, got {confidence}")
+    if confidence is not None and (
+        isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0.0 <= confidence <= 1.0
+    ):
+        raise InvalidInput(f"confidence must be between 0 and 1, got {confidence!r}")
+    check_optional(reason, "reason")
     return text
 
 
@@ -53,6 +59,7 @@ def info(label: Label, address: str, author: str) -> LabelInfo:
         author=author,
         created_at=label.created_at,
         reason=label.reason,
+        self_review=bool(label.self_review),
     )
 
 
@@ -92,30 +99,48 @@ def append(
     reason: str | None = None,
 ) -> LabelInfo:
     """Append a new label version inside the caller's write transaction."""
-    text = validate(text, status, confidence)
+    text = validate(text, status, confidence, reason)
     needed = "reviewer" if status in REVIEW_STATUSES else "curator"
     user = require_role(session, author, needed, f"set a label to {status!r}")
     feature, _layer, _model = get_feature(session, address, for_update=True)
     latest = current(session, feature.id)
     check_version(session, address, latest, expected_version)
-    label = append_version(session, feature.id, address, latest, text, status, confidence, user, reason)
+    self_review = status in JUDGING_STATUSES and wrote_text(session, feature.id, text, user)
+    label = append_version(session, feature.id, address, latest, text, status, confidence, user, reason,
+                           self_review)
     return info(label, address, author)
+
+
+def wrote_text(session: Session, feature_id: int, text: str, user: User) -> bool:
+    """Whether ``user`` wrote ``text`` as the feature has it: they authored the latest
+    version that changed the text to this (a text new to the feature is theirs). A
+    reviewer judging that text is reviewing their own work, which is recorded as such."""
+    author_id = user.id
+    versions = session.execute(
+        select(Label.text, Label.author_id).where(Label.feature_id == feature_id).order_by(Label.version.desc())
+    )
+    for version_text, version_author in versions:
+        if version_text != text:
+            break
+        author_id = version_author
+    return author_id == user.id
 
 
 def append_version(
     session: Session, feature_id: int, address: str, latest: Label | None, text: str,
-    status: str, confidence: float | None, user: User, reason: str | None,
+    status: str, confidence: float | None, user: User, reason: str | None, self_review: bool = False,
 ) -> Label:
     """The write itself, for callers that have already checked the user and the version
     (bulk loads resolve thousands of features up front)."""
     label = Label(
         feature_id=feature_id,
         version=(latest.version if latest else 0) + 1,
-        text=validate(text, status, confidence),
+        text=validate(text, status, confidence, reason),
         status=status,
         confidence=confidence,
         reason=reason,
         author_id=user.id,
+        self_review=self_review,
     )
     session.add(label)
     fulltext.sync_label(session, label, address, user.name)

@@ -23,6 +23,8 @@ class ModelInfo:
     weights_sha256: str | None
     source: str | None
     input_spec: dict | None
+    # Set for a model imported from a bundle: metadata only until an admin registers it here.
+    origin: str | None = None
 
     @property
     def input_size(self) -> int:
@@ -54,6 +56,8 @@ class LabelInfo:
     author: str
     created_at: datetime
     reason: str | None = None
+    # A review decision (accepted, rejected, disputed) by the author of the text it judges.
+    self_review: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,3 +145,10 @@ class AuditInfo:
     before: dict | None
     after: dict | None
     created_at: datetime
+    # Set when an admin (``user``) acted for this user: the write is theirs.
+    on_behalf_of: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """Who did it, as shown: ``alice``, or ``alice for cora`` when an admin acted for cora."""
+        return f"{self.user} for {self.on_behalf_of}" if self.on_behalf_of else self.user

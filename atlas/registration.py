@@ -1,9 +1,16 @@
 """Registering a model in the catalogue, and loading a registered model for compute.
 
 Registration loads the weights for real (safe readers only) and discovers the layers by a
-forward pass before anything is written, so a bad checkpoint registers nothing. Workers
-load a model by its catalogue name; the weights file must still hash to what was
-registered, so results are never silently computed on other weights.
+forward pass before anything is written, so a bad checkpoint registers nothing. Registering
+a model imported from a bundle under its name *adopts* it (an admin's act): its imported
+labels, edges and artifacts stay, and from then on it can be computed on.
+
+Workers load a model by its catalogue name, through ``_load`` only, and compute only on
+models registered on this catalogue: not on imported ones (their architecture and source
+came from someone else's bundle), and not without a weights hash unless the atlas ships
+the architecture. The weights file must hash to what was registered, checked before the
+file is parsed, so results are never computed on other weights and a swapped file is
+never read.
 """
 
 from __future__ import annotations
@@ -17,8 +24,9 @@ from torch import nn
 
 from atlas.catalog import Catalog
 from atlas.device import resolve_device
-from atlas.errors import InvalidInput
-from atlas.models import discover_layers, load_model
+from atlas.errors import InvalidInput, NotFound
+from atlas.models import discover_layers, list_architectures, load_model
+from atlas.models.loading import WeightsMismatch
 from atlas.records import ModelInfo
 
 
@@ -26,10 +34,13 @@ def register_model(
     catalog: Catalog, name: str, architecture: str, weights: str | Path | None = None,
     author: str | None = None,
 ) -> ModelInfo:
+    """Register ``name`` (or adopt the imported model of that name) with its architecture
+    and weights, loaded and checked here first."""
     model, info = load_model(architecture, weights, "cpu")
     layers = discover_layers(model, info.input_shape)
     spec = info.input_spec | ({"classes": list(info.classes)} if info.classes else {})
-    return catalog.add_model(
+    register = catalog.adopt_model if _imported(catalog, name) else catalog.add_model
+    return register(
         name,
         architecture,
         layers=[{"name": l.name, "kind": l.kind, "channels": l.channels, "spatial_shape": l.spatial_shape}
@@ -41,21 +52,46 @@ def register_model(
     )
 
 
+def _imported(catalog: Catalog, name: str) -> bool:
+    try:
+        return catalog.model(name).origin is not None
+    except NotFound:
+        return False
+
+
 def load_registered(catalog: Catalog, name: str, device: str | torch.device = "auto") -> nn.Module:
     return _load(catalog.model(name), device)[0]
 
 
-def _load(registered: ModelInfo, device: str | torch.device) -> tuple[nn.Module, str | None]:
-    """(model, its weights file) after checking the file still hashes to what was registered.
-    The weights are frozen: compute only reads them, and a model shared by a worker's jobs
-    (``ModelCache``) must not collect gradients in them from one job to the next."""
-    shape = tuple(registered.input_spec["shape"]) if registered.input_spec else None
-    model, info = load_model(registered.architecture, registered.source, resolve_device(device), shape)
-    if registered.weights_sha256 and info.weights_sha256 != registered.weights_sha256:
+def check_computable(registered: ModelInfo) -> None:
+    """Refuse a model workers must not load: imported (inert metadata), or without a
+    weights hash to check unless built from an architecture the atlas ships."""
+    name = registered.name
+    if registered.origin is not None:
         raise InvalidInput(
-            f"the weights of model {registered.name!r} ({info.weights_path}) have changed since it was "
-            f"registered (sha256 {info.weights_sha256[:12]}…, registered {registered.weights_sha256[:12]}…)"
+            f"model {name!r} was imported ({registered.origin}) and is not registered on this catalogue: "
+            f"an admin registers it with `atlas model add {name} --arch ARCH --weights FILE`"
         )
+    if registered.weights_sha256 is None and registered.architecture not in list_architectures():
+        raise InvalidInput(
+            f"model {name!r} has no weights hash and no architecture the atlas ships, so its weights "
+            f"cannot be checked: register it with `atlas model add NAME --arch ARCH --weights FILE`"
+        )
+
+
+def _load(registered: ModelInfo, device: str | torch.device) -> tuple[nn.Module, str | None]:
+    """(model, its weights file), for a computable model whose file hashes to what was
+    registered (checked before the file is parsed). The weights are frozen: compute only
+    reads them, and a model shared by a worker's jobs (``ModelCache``) must not collect
+    gradients in them from one job to the next."""
+    check_computable(registered)
+    shape = tuple(registered.input_spec["shape"]) if registered.input_spec else None
+    try:
+        model, info = load_model(registered.architecture, registered.source, resolve_device(device), shape,
+                                 expected_sha256=registered.weights_sha256)
+    except WeightsMismatch as e:
+        raise InvalidInput(f"the weights of model {registered.name!r} have changed since it was registered: "
+                           f"{e}") from None
     return model.requires_grad_(False), info.weights_path
 
 
@@ -79,7 +115,8 @@ class ModelCache:
 
     def get(self, name: str) -> nn.Module:
         registered = self.catalog.model(name)
-        key = (registered.name, registered.architecture, registered.source, registered.weights_sha256)
+        key = (registered.name, registered.architecture, registered.source, registered.weights_sha256,
+               registered.origin)
         cached = self._models.get(key)
         if cached is not None and _file_state(cached[1]) == cached[2]:
             self._models.move_to_end(key)

@@ -200,13 +200,13 @@ def bench_bundle(cat: Catalog, other: Catalog, n_features: int, rng: random.Rand
     cat.reindex()
     t0 = time.perf_counter()
     first = io.BytesIO()
-    counts = cat.export_bundle(first)
+    counts = cat.export_bundle(first, origin="bench")
     export_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     other.import_bundle(io.BytesIO(first.getvalue()))
     import_s = time.perf_counter() - t0
     second = io.BytesIO()
-    other.export_bundle(second)
+    other.export_bundle(second, origin="bench")  # same origin: same bytes
     return {"features": len(ids), "blobs": counts["blobs"], "bytes": len(first.getvalue()), "export_s": export_s,
             "import_s": import_s, "identical": first.getvalue() == second.getvalue()}
 

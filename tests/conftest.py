@@ -149,3 +149,14 @@ def demo_catalog(catalog: Catalog) -> Catalog:
 def other_db_url(dialect, _postgres, _sqlite_template, tmp_path) -> Iterator[str]:  # noqa: ANN001
     """A second fresh, migrated database of the same dialect (another lab's catalogue)."""
     yield from _fresh_url(dialect, True, _postgres, _sqlite_template, tmp_path)
+
+
+TEST_FACTORY_MODULES = "tiny_models,atlas.models.demo_cnn"
+
+
+@pytest.fixture
+def allow_test_factories(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Allow the factories tests register models with (``tiny_models:tiny``, ``DemoCNN``):
+    ``module:factory`` architectures are refused unless an admin allows their module."""
+    monkeypatch.setenv("ATLAS_ALLOWED_FACTORY_MODULES", TEST_FACTORY_MODULES)
+    return TEST_FACTORY_MODULES

@@ -220,6 +220,61 @@ def test_trusted_header_names_a_user(monkeypatch):
     assert not can_write(users[0])
 
 
+def test_trusted_header_sent_twice_or_joined_is_refused(monkeypatch):
+    """A proxy that appends leaves the client's own header in front of its own (Streamlit's
+    headers[...] returns the first), or joins both with a comma: neither may name anyone."""
+    monkeypatch.syspath_prepend(str(Path(APP).parent))
+    from identity import Refused, name_in_header
+    from streamlit.runtime.context import StreamlitHeaders
+
+    header = "X-Forwarded-User"
+    assert name_in_header(StreamlitHeaders([("x-forwarded-user", " rita ")]), header) == "rita"
+    for pairs in ([(header, "alice"), (header, "rita")], [(header, "alice"), ("x-forwarded-user", "rita")],
+                  [(header, "alice, rita")], [(header, "alice,rita")]):
+        with pytest.raises(Refused, match="carries the X-Forwarded-User header more than once"):
+            name_in_header(StreamlitHeaders(pairs), header)
+    for pairs in ([], [(header, "  ")]):
+        with pytest.raises(Refused, match="the request has no X-Forwarded-User header"):
+            name_in_header(StreamlitHeaders(pairs), header)
+
+
+def test_oidc_email_names_a_user_only_when_verified(monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(APP).parent))
+    from identity import Refused, name_in_claims
+
+    assert name_in_claims({"email": "cora@lab.example", "email_verified": True}, "email") == "cora@lab.example"
+    for claims in ({"email": "cora@lab.example"}, {"email": "cora@lab.example", "email_verified": False}):
+        with pytest.raises(Refused, match="not verified"):
+            name_in_claims(claims, "email")
+    assert name_in_claims({"sub": "248289761001", "email": "x@y.org"}, "sub") == "248289761001"
+    with pytest.raises(Refused, match="no 'sub' claim"):
+        name_in_claims({"email": "cora@lab.example", "email_verified": True}, "sub")
+
+
+@sqlite_only
+def test_oidc_login_by_verified_email(app: AppTest, cat: Catalog, monkeypatch):
+    monkeypatch.setenv("ATLAS_AUTH", "oidc")
+    cat.add_user("cora@lab.example", "reviewer")
+    app.user = {"is_logged_in": True, "email": "cora@lab.example", "email_verified": True}
+    open_page(app, "home")
+    assert "**cora@lab.example** · reviewer" in texts(app, "caption") and app.metric
+    app.user = {"is_logged_in": True, "email": "cora@lab.example", "email_verified": False}
+    open_page(app, "home")
+    assert "not verified" in app.error[0].value and not app.metric
+
+
+@sqlite_only
+def test_a_self_review_is_shown_in_history_and_queue(app: AppTest, cat: Catalog):
+    cat.review_label(RICH, "disputed", author="carl")  # carl wrote this label's text
+    open_page(app, "unit", address=RICH)
+    assert "disputed (self-review) · version 2 by carl" in texts(app, "caption")
+    history = [m.value for m in app.markdown if m.value.startswith("v")]
+    assert history[0].startswith("v2 · **curve detector** · disputed (self-review) · carl")
+    assert "(self-review)" not in history[1]
+    open_page(app, "review", user="rita")
+    assert "**curve detector** · disputed (self-review) · v2 by carl" in texts(app)
+
+
 # -- writing (both dialects) ------------------------------------------------------------
 
 
@@ -292,6 +347,7 @@ def test_reviewer_accepts_and_curator_disputes(app: AppTest, cat: Catalog):
     rerun(app.button(key="review-Accept-demo/conv3/1").click().run())
     label = cat.feature("demo/conv3/1").label
     assert (label.status, label.author, label.reason) == ("accepted", "rita", "clear dog heads in examples")
+    assert cat.audit_log("demo/conv3/1", limit=1)[0].actor == "rita"  # the app acts as rita, not for her
     open_page(app, "review", user="carl")
     assert {b.proto.label for b in app.button} == {"Dispute"}
     rerun(app.button(key=f"review-Dispute-{RICH}").click().run())

@@ -1,13 +1,15 @@
 """The app in a real browser: `streamlit run` on 127.0.0.1 driven by Playwright with
 Debian's Chromium. A curator opens a unit, proposes a label and finds it through search;
 then narrows a search with a filter and sees a hit go; the test saves a screenshot of each
-step.
+step. And the server's own websocket, spoken to directly, for requests no browser sends
+(an identity header given twice).
 
 Under CI (``CI`` set) a missing browser or Playwright fails the test instead of skipping.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -62,7 +64,14 @@ def wait_healthy(url: str, server: subprocess.Popen) -> None:
 
 
 @pytest.fixture
-def server(tmp_path: Path):
+def auth_env() -> dict[str, str]:
+    """ATLAS_AUTH and friends for the server (none: the sidebar picker); a test may
+    parametrize it."""
+    return {}
+
+
+@pytest.fixture
+def server(tmp_path: Path, auth_env: dict[str, str]):
     """A seeded SQLite catalogue served by `streamlit run`; yields the base URL."""
     url, blobs = f"sqlite:///{tmp_path / 'atlas.db'}", str(tmp_path / "blobs")
     with Catalog.init(url, blobs, admin="alice") as cat:
@@ -74,6 +83,7 @@ def server(tmp_path: Path):
     port = free_port()
     env = {**os.environ, "ATLAS_DATABASE_URL": url, "ATLAS_BLOB_URL": blobs, "ATLAS_USER": "carl"}
     env.pop("ATLAS_AUTH", None)
+    env.update(auth_env)
     server = subprocess.Popen(app_command(port), env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
     try:
@@ -139,3 +149,44 @@ def test_curator_proposes_a_label_and_finds_it(server, tmp_path: Path):
         label = cat.feature(RICH).label
     assert (label.text, label.author, label.version) == ("left-facing curve detector", "carl", 2)
     assert (tmp_path / "search.png").stat().st_size > 10_000
+
+
+async def _first_run(base: str, headers: list[tuple[str, str]]) -> list[str]:
+    """Open a session on the server's websocket with these request headers, run the
+    default page once and return its text elements (``error: …``, ``markdown: …``)."""
+    import websockets
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    stream = base.replace("http://", "ws://") + "/_stcore/stream"
+    async with websockets.connect(stream, additional_headers=headers, subprotocols=["streamlit"],
+                                  max_size=None) as socket_:
+        rerun = BackMsg()
+        rerun.rerun_script.query_string = ""
+        await socket_.send(rerun.SerializeToString())
+        shown = []
+        while True:
+            message = ForwardMsg()
+            message.ParseFromString(await asyncio.wait_for(socket_.recv(), STEP_MS / 1000))
+            kind = message.WhichOneof("type")
+            if kind == "script_finished":
+                return shown
+            if kind == "delta" and message.delta.WhichOneof("type") == "new_element":
+                element = message.delta.new_element
+                if element.WhichOneof("type") == "alert":
+                    shown.append(f"error: {element.alert.body}")
+                elif element.WhichOneof("type") == "markdown":
+                    shown.append(f"markdown: {element.markdown.body}")
+
+
+@pytest.mark.parametrize("auth_env", [{"ATLAS_AUTH": "header"}])
+def test_identity_header_sent_twice_is_refused_by_the_server(server):
+    """Behind a proxy that appends, the client's own X-Forwarded-User comes first: the
+    running server must refuse the request, not take the first (or last) name."""
+    base = server[0]
+    assert "markdown: **carl** · curator" in asyncio.run(_first_run(base, [("X-Forwarded-User", "carl")]))
+    for headers in ([("X-Forwarded-User", "alice"), ("X-Forwarded-User", "carl")],
+                    [("X-Forwarded-User", "alice, carl")]):
+        shown = asyncio.run(_first_run(base, headers))
+        assert shown == ["error: the request carries the X-Forwarded-User header more than once: refused. "
+                         "The authenticating proxy must overwrite this header, not append to it."]

@@ -43,27 +43,29 @@ def other(other_db_url: str, tmp_path) -> Catalog:
     cat.close()
 
 
-def export(cat: Catalog) -> bytes:
+def export(cat: Catalog, origin: str | None = None) -> bytes:
     buffer = io.BytesIO()
-    cat.export_bundle(buffer)
+    cat.export_bundle(buffer, origin=origin)
     return buffer.getvalue()
 
 
 def test_round_trip_into_an_empty_catalogue_is_byte_identical(rich: Catalog, other: Catalog):
-    first = export(rich)
+    first = export(rich, origin="lab-a")
     report = other.import_bundle(io.BytesIO(first))
     assert report.conflicts == []
     assert report.added["labels"] == 4 and report.added["edges"] == 2 and report.added["evidence"] == 3
     history = other.label_history("demo/conv2/3")
     assert [(h.text, h.status, h.author) for h in history] == [
-        ("edge", "proposed", "carl"), ("curve detector", "proposed", "cora"), ("curve detector", "accepted", "rita")]
-    assert {u.name: u.role for u in other.users()}["carl"] == "viewer"  # imports grant no rights
+        ("edge", "proposed", "carl@lab-a"), ("curve detector", "proposed", "cora@lab-a"),
+        ("curve detector", "accepted", "rita@lab-a")]
+    assert {u.name: u.role for u in other.users()}["carl@lab-a"] == "viewer"  # imports grant no rights
     assert other.top_inputs("demo/conv2/3")[0].kernel_sha256
     assert other.blobs.get_array(other.top_inputs("demo/conv2/3")[0].kernel_sha256)[4, 4] == 24
     assert other.circuit("curves").claims[0].prediction == "Zeroing conv1/1 lowers conv2/3"
     assert other.search("everywhere")[0].target == "demo/conv2/3"
     assert other.feature("demo/conv3/dir:roundness").kind == "direction"
-    assert export(other) == first
+    # Under the same origin, the same content is the same bytes.
+    assert export(other, origin="lab-a") == first
 
 
 def test_reimport_adds_nothing(rich: Catalog):
@@ -139,10 +141,10 @@ def test_truncated_bundle(rich: Catalog, other: Catalog):
 
 def test_manifest_must_name_every_member(tmp_path):
     out = io.BytesIO()
-    write_zip(out, {"models.jsonl": b""})
+    write_zip(out, {"models.jsonl": b""}, origin="lab-a")
     with zipfile.ZipFile(out, "a") as archive:
         archive.writestr("labels.jsonl", b"{}\n")
-    from atlas.bundle.format import read_zip
+    from atlas.bundle.format import StagedBundle
 
     with pytest.raises(BundleError, match="unlisted"):
-        read_zip(io.BytesIO(out.getvalue()))
+        StagedBundle(io.BytesIO(out.getvalue()), tmp_path)

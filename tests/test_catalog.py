@@ -62,7 +62,9 @@ def test_every_curated_write_is_audited_with_before_and_after(demo_catalog: Cata
     demo_catalog.set_label("demo/conv2/3", "edge", author="carl")
     demo_catalog.set_label("demo/conv2/3", "curve", author="cora")
     entries = demo_catalog.audit_log("demo/conv2/3")
-    assert [(e.user, e.action) for e in entries] == [("cora", "label.set"), ("carl", "label.set")]
+    # The fixture's catalogue acts as the admin alice, writing for carl and cora.
+    assert [(e.user, e.on_behalf_of, e.action) for e in entries] == [
+        ("alice", "cora", "label.set"), ("alice", "carl", "label.set")]
     assert entries[0].before["text"] == "edge" and entries[0].after["text"] == "curve"
     assert entries[1].before is None
 

@@ -10,6 +10,8 @@ from atlas.errors import InvalidInput
 from atlas.registration import register_model
 from tiny_models import tiny
 
+pytestmark = pytest.mark.usefixtures("allow_test_factories")
+
 
 @pytest.fixture
 def registered(catalog: Catalog, tmp_path) -> Catalog:
@@ -30,7 +32,8 @@ def test_compute_vis_runs_jobs_and_is_idempotent(registered: Catalog, db_url, bl
     assert registered.blobs.get_png(artifact.blobs["image"]).size == (32, 32)
     assert artifact.job_id is not None and artifact.params["steps"] == 4
     assert main(base) == 0  # the same jobs again: found by their dedupe keys, nothing recomputed
-    assert "2 vis jobs" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "2 vis jobs" in out and "all 2 jobs were already done: nothing recomputed" in out and "new" not in out
     again = registered.artifacts("tiny/3/5")
     assert len(again) == 1 and again[0].job_id == artifact.job_id
 

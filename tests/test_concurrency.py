@@ -30,11 +30,11 @@ def test_stale_edit_is_a_conflict_naming_the_newer_version(demo_catalog: Catalog
     assert conflict.current.text == "curve detector"
 
     assert [l.text for l in second.label_history("demo/conv2/3")] == ["edge detector", "curve detector"]
-    actions = [(e.user, e.action, e.after.get("text")) for e in demo_catalog.audit_log("demo/conv2/3")]
+    actions = [(e.actor, e.action, e.after.get("text")) for e in demo_catalog.audit_log("demo/conv2/3")]
     assert actions == [
         ("cora", "label.conflict", "line detector"),
-        ("carl", "label.set", "curve detector"),
-        ("carl", "label.set", "edge detector"),
+        ("alice for carl", "label.set", "curve detector"),
+        ("alice for carl", "label.set", "edge detector"),
     ]
     # Cora re-applies on top of the newer version: nothing is lost.
     second.set_label("demo/conv2/3", "line detector", expected_version=conflict.current_version)

@@ -48,7 +48,7 @@ class Workers:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")]))}
         log = open(self.log_dir / f"worker-{len(self.procs)}.log", "w")  # noqa: SIM115
         proc = subprocess.Popen(
-            [sys.executable, "-m", "atlas.cli", "--db", self.db_url, "--blobs", self.blob_dir,
+            [sys.executable, "-m", "atlas.cli", "--db", self.db_url, "--blobs", self.blob_dir, "--user", "alice",
              "worker", "--device", "cpu", "--import", "jobkinds_for_tests", "--poll", "0.05",
              *options],
             stdout=log, stderr=subprocess.STDOUT, env=env,
@@ -99,6 +99,8 @@ def workers(db_url: str, blob_dir: str, tmp_path: Path) -> Iterator[Workers]:
 @pytest.fixture
 def queue(db_url: str, blob_dir: str) -> Iterator[JobQueue]:
     catalog = Catalog.open(db_url, blob_dir, user="alice")
+    if not catalog.users():  # workers act as alice, who must be a curator or above
+        catalog.add_user("alice", "admin")
     yield JobQueue(catalog.engine)
     catalog.close()
 
@@ -222,7 +224,7 @@ def test_a_failing_job_is_retried_then_failed_with_its_error_shown(
     log = workers.log(0)
     assert log.count(f"job {job_id} test.fail error (ValueError: boom on attempt") == 2
     assert f"job {job_id} test.fail failed (ValueError: boom on attempt 3) after" in log
-    assert main(["--db", db_url, "jobs", "show", str(job_id)]) == 0
+    assert main(["--db", db_url, "--blobs", workers.blob_dir, "jobs", "show", str(job_id)]) == 0
     shown = capsys.readouterr().out
     assert "failed" in shown and "attempts:   3/3" in shown
     assert "Traceback (most recent call last)" in shown and "ValueError: boom on attempt 3" in shown
@@ -306,6 +308,7 @@ def test_workers_ride_out_a_postgres_restart(private_postgres: PrivateServer, bl
     url = private_postgres.url("atlas")
     migrate.upgrade(url)
     catalog = Catalog.open(url, blob_dir, user="alice")
+    catalog.add_user("alice", "admin")
     queue = JobQueue(catalog.engine)
     workers = Workers(url, blob_dir, tmp_path)
     try:

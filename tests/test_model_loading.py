@@ -15,6 +15,7 @@ from atlas.models.demo_cnn import DemoCNN
 from atlas.models.loading import ModelLoadError, read_state_dict
 
 FACTORY = "atlas.models.demo_cnn:DemoCNN"
+pytestmark = pytest.mark.usefixtures("allow_test_factories")
 
 
 class _Payload:
@@ -96,20 +97,15 @@ def test_non_state_dict_content(tmp_path):
         read_state_dict(path)
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.jit.trace/save
-@pytest.mark.parametrize("fmt", ["pt", "wrapped", "safetensors", "torchscript"])
+@pytest.mark.parametrize("fmt", ["pt", "wrapped", "safetensors"])
 def test_good_files_load_strictly(tmp_path, state, fmt):
     path = tmp_path / f"w.{'safetensors' if fmt == 'safetensors' else 'pt'}"
     if fmt == "pt":
         torch.save(state, path)
     elif fmt == "wrapped":
         torch.save({"state_dict": state}, path)
-    elif fmt == "safetensors":
-        save_file(state, str(path))
     else:
-        source = DemoCNN()
-        source.load_state_dict(state)
-        torch.jit.save(torch.jit.trace(source.eval(), torch.zeros(1, 3, 64, 64)), str(path))
+        save_file(state, str(path))
     model, info = load_model(FACTORY, path)
     assert not model.training
     for key, value in model.state_dict().items():
@@ -118,7 +114,19 @@ def test_good_files_load_strictly(tmp_path, state, fmt):
     assert info.weights_sha256 == weights_sha256(path)
 
 
-def test_registry_errors(tmp_path):
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.jit.trace/save
+def test_a_traced_torchscript_file_is_refused_with_one_line(tmp_path, state):
+    source = DemoCNN()
+    source.load_state_dict(state)
+    path = tmp_path / "traced.pt"
+    torch.jit.save(torch.jit.trace(source.eval(), torch.zeros(1, 3, 64, 64)), str(path))
+    with pytest.raises(ModelLoadError, match=r"^refused traced.pt: it is a TorchScript archive, which runs code "
+                       r"when loaded; save its weights with torch.save\(model.state_dict\(\)\)$"):
+        load_model(FACTORY, path)
+
+
+def test_registry_errors(tmp_path, monkeypatch):
+    monkeypatch.setenv("ATLAS_ALLOWED_FACTORY_MODULES", "atlas.models.demo_cnn,no_such_module_xyz,builtins")
     assert {"inceptionv1", "demo", "demo-b"} <= set(list_architectures())
     with pytest.raises(NotFound, match="unknown architecture 'resnet9'"):
         get_architecture("resnet9")

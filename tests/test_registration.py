@@ -11,6 +11,8 @@ from atlas.errors import InvalidInput
 from atlas.registration import ModelCache, load_registered, register_model
 from tiny_models import tiny
 
+pytestmark = pytest.mark.usefixtures("allow_test_factories")
+
 
 @pytest.fixture
 def weights(tmp_path):

@@ -90,6 +90,12 @@ def _conflict_message(theirs: LabelInfo | None, version: int) -> str:
             f"“{plain(theirs.text)}” ({theirs.status}).")
 
 
+def self_review(label: LabelInfo) -> str:
+    """The mark after a decision made by the author of the text it judges, so that nobody
+    takes it for an independent review."""
+    return " (self-review)" if label.self_review else ""
+
+
 def _merge(theirs: LabelInfo | None, mine: str) -> str:
     if theirs is None or theirs.text == mine:
         return mine

@@ -18,5 +18,5 @@ with st.form("home-search", clear_on_submit=True, border=False):
 
 st.subheader("Recent activity")
 for entry in cat.audit_log(limit=20):
-    st.markdown(f"`{entry.created_at:%Y-%m-%d %H:%M}` **{plain(entry.user)}** {entry.action} "
+    st.markdown(f"`{entry.created_at:%Y-%m-%d %H:%M}` **{plain(entry.actor)}** {entry.action} "
                 f"`{entry.entity_id}`")

@@ -15,11 +15,10 @@ from session import page
 from atlas import AtlasError
 from atlas.db.models import JOB_STATUSES
 from atlas.jobs.pairs import DEFAULT_CHUNK_UNITS
+from atlas.jobs.params import VIS_KINDS  # torch-free, the kinds a vis job accepts
 from atlas.jobs.records import USER_ACTIONS
 
 REFRESH = timedelta(seconds=2)
-# atlas.optvis.objectives.VIS_KINDS, not imported: that module would load torch into the app.
-VIS_KINDS = ("channel", "neuron", "negative", "diversity")
 
 cat, user = page()
 st.title("Jobs")

@@ -5,6 +5,7 @@ version shown, so a label that changed meanwhile is a conflict rather than a bli
 
 import streamlit as st
 from components.flash import remember
+from components.label_editor import self_review
 from components.links import unit_link
 from components.text import plain
 from components.thumbs import THUMBNAIL_PX, thumbnail
@@ -45,7 +46,8 @@ for item in queue:
         row[0].image(thumbnail(cat, thumbnails.get(item.address)), width=THUMBNAIL_PX // 2)
         with row[1]:
             unit_link(item.address)
-            st.markdown(f"**{plain(item.text)}** · {item.status} · v{item.version} by {plain(item.author)}"
+            st.markdown(f"**{plain(item.text)}** · {item.status}{self_review(item)} · v{item.version} by "
+                        f"{plain(item.author)}"
                         + (f" — {plain(item.reason)}" if item.reason else ""))
         if not allowed:
             continue

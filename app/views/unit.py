@@ -5,7 +5,7 @@ from components import evidence
 from components.blobview import show_blob
 from components.connections import connection_cards
 from components.flash import flash
-from components.label_editor import editor
+from components.label_editor import editor, self_review
 from components.links import circuit_link, from_url
 from components.text import plain
 from components.thumbs import blob_bytes
@@ -40,7 +40,7 @@ def shas(blobs: dict) -> list[str]:
 st.title(address)
 st.subheader(plain(label.text) if label else "(unlabelled)")
 if label:
-    st.caption(f"{label.status} · version {label.version} by {label.author}"
+    st.caption(f"{label.status}{self_review(label)} · version {label.version} by {label.author}"
                + (f" · confidence {label.confidence:.2f}" if label.confidence is not None else ""))
 families = cat.families_of(address)
 if families:
@@ -86,8 +86,8 @@ with right:
     with st.expander("Label history", expanded=True):
         for item in reversed(cat.label_history(address)):
             reason = f" — {plain(item.reason)}" if item.reason else ""
-            st.markdown(f"v{item.version} · **{plain(item.text)}** · {item.status} · {plain(item.author)} · "
-                        f"{item.created_at:%Y-%m-%d %H:%M}{reason}")
+            st.markdown(f"v{item.version} · **{plain(item.text)}** · {item.status}{self_review(item)} · "
+                        f"{plain(item.author)} · {item.created_at:%Y-%m-%d %H:%M}{reason}")
     st.markdown("**Circuits**")
     circuits = cat.circuits()
     if can_write(user) and circuits:

@@ -1,29 +1,75 @@
 """Exporting the catalogue (or some of its models) as a bundle.
 
 Records refer to each other by natural keys (addresses, names), never by database ids,
-and are sorted by those keys, so a bundle means the same thing in any catalogue.
+and are sorted by those keys, so a bundle means the same thing in any catalogue. Authors
+are qualified with the catalogue's origin (``cora`` of lab-b is ``cora@lab-b``), so their
+work keeps its provenance wherever it is imported. Nothing of the exporting machine goes
+out: a model's ``source`` (a weights path) is left out and folder paths in artifact
+parameters are cut to the folder's name.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import re
+import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import IO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from atlas.artifacts import blob_names
 from atlas.blobs import BlobStore
-from atlas.bundle.format import TABLES, jsonl, table_member, write_zip
+from atlas.bundle.format import TABLES, check_origin, jsonl, table_member, write_zip
 from atlas.db.models import (
     Artifact, Circuit, CircuitClaim, CircuitEdge, CircuitNode, Edge, Evidence, Family,
-    FamilyMember, Feature, Label, Layer, Model, User,
+    FamilyMember, Feature, Label, Layer, Model, Setting, User,
 )
+from atlas.errors import InvalidInput, NotFound
 from atlas.lookup import addresses_of
+
+# The settings key naming this catalogue in the bundles it exports.
+CATALOGUE_NAME = "catalogue_name"
+# An absolute path on any machine: /x, ~/x, C:\x or C:/x, \\server\share.
+ABSOLUTE_PATH = re.compile(r"^(/|~|[A-Za-z]:[\\/]|\\\\)")
 
 
 def stamp(value: datetime) -> str:
     return value.astimezone(timezone.utc).isoformat()
+
+
+def catalogue_origin(session: Session) -> str:
+    """This catalogue's name as the origin of its bundles: the ``catalogue_name`` setting,
+    else a short id that stays the same for the catalogue's life (a hash of its first
+    user), so exports stay deterministic without writing anything."""
+    named = session.scalar(select(Setting.value).where(Setting.key == CATALOGUE_NAME))
+    if named is not None:
+        return check_origin(named)
+    first = session.execute(select(User.name, User.created_at).order_by(User.id).limit(1)).first()
+    seed = f"{first[0]}|{stamp(first[1])}" if first else ""
+    return "atlas-" + hashlib.sha256(seed.encode()).hexdigest()[:10]
+
+
+def qualified(name: str, origin: str) -> str:
+    """A user name as it travels in a bundle: with a domain (its origin unless it has one)."""
+    return name if "@" in name else f"{name}@{origin}"
+
+
+def _without_paths(value: object) -> object:
+    """Artifact parameters with every absolute path cut to its last component (a dataset
+    folder is still recognisable by its name; where it lay on this machine is nobody's
+    business and means nothing elsewhere)."""
+    if isinstance(value, str) and ABSOLUTE_PATH.match(value):
+        return re.split(r"[\\/]", value.rstrip("/\\"))[-1]
+    if isinstance(value, dict):
+        return {k: _without_paths(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_paths(v) for v in value]
+    return value
 
 
 def _features(session: Session, model_ids: set[int]) -> dict[int, str]:
@@ -40,20 +86,27 @@ def _of_models(query, feature_column, model_ids: set[int]):  # noqa: ANN001, ANN
             .where(Layer.model_id.in_(model_ids)))
 
 
-def collect(session: Session, models: list[str] | None = None) -> tuple[dict[str, list[dict]], set[str]]:
-    """Every table's records and the blobs they reference."""
+def collect(
+    session: Session, models: list[str] | None = None, origin: str | None = None
+) -> tuple[dict[str, list[dict]], set[str]]:
+    """Every table's records and the blobs they reference; an unknown model is NotFound."""
     query = select(Model).order_by(Model.name)
     if models:
         query = query.where(Model.name.in_(models))
     model_rows = list(session.scalars(query))
+    unknown = sorted(set(models or ()) - {m.name for m in model_rows})
+    if unknown:
+        known = ", ".join(session.scalars(select(Model.name).order_by(Model.name))) or "none"
+        raise NotFound(f"unknown model {unknown[0]!r} (known: {known})")
     model_ids = {m.id for m in model_rows}
     names = _features(session, model_ids)
-    users = dict(session.execute(select(User.id, User.name)).all())
+    origin = origin or catalogue_origin(session)
+    users = {uid: qualified(name, origin) for uid, name in session.execute(select(User.id, User.name))}
     blobs: set[str] = set()
     out: dict[str, list[dict]] = {t: [] for t in TABLES}
     out["models"] = [
         {"name": m.name, "architecture": m.architecture, "weights_sha256": m.weights_sha256,
-         "source": m.source, "input_spec": m.input_spec}
+         "input_spec": m.input_spec}
         for m in model_rows
     ]
     model_names = {m.id: m.name for m in model_rows}
@@ -82,8 +135,8 @@ def collect(session: Session, models: list[str] | None = None) -> tuple[dict[str
             blobs.add(edge.kernel_sha256)
     for artifact in session.scalars(_of_models(select(Artifact), Artifact.feature_id, model_ids)):
         out["artifacts"].append({"address": names[artifact.feature_id], "kind": artifact.kind,
-                                 "params": artifact.params, "blobs": artifact.blobs})
-        blobs |= _shas(artifact.blobs)
+                                 "params": _without_paths(artifact.params), "blobs": artifact.blobs})
+        blobs |= blob_names(artifact.blobs)
     _circuits(session, out, names, users, blobs)
     _evidence(session, out, names, edges, users, blobs)
     for family in session.scalars(select(Family)):
@@ -138,17 +191,6 @@ def _evidence(session: Session, out: dict, names: dict, edges: dict, users: dict
         blobs |= set(row.blobs or [])
 
 
-def _shas(value: object) -> set[str]:
-    """Blob hashes anywhere in an artifact's blobs (a dict of names to a hash or a list)."""
-    if isinstance(value, str):
-        return {value}
-    if isinstance(value, dict):
-        return set().union(*(_shas(v) for v in value.values())) if value else set()
-    if isinstance(value, list):
-        return set().union(*(_shas(v) for v in value)) if value else set()
-    return set()
-
-
 def _sort_key(table: str):  # noqa: ANN202
     keys = {
         "models": ("name",), "layers": ("model", "order", "name"), "directions": ("address",),
@@ -161,9 +203,33 @@ def _sort_key(table: str):  # noqa: ANN202
     )
 
 
-def write_bundle(session: Session, store: BlobStore, target: IO[bytes], models: list[str] | None = None) -> dict[str, int]:
-    tables, blobs = collect(session, models)
+def write_bundle(
+    session: Session, store: BlobStore, target: IO[bytes] | str, models: list[str] | None = None,
+    origin: str | None = None,
+) -> dict[str, int]:
+    """Write the bundle to a file object or a path. A path is written whole or not at all
+    (a temporary file beside it, renamed at the end): an unknown model, a missing blob or
+    a full disk leaves no file behind."""
+    origin = check_origin(origin) if origin is not None else catalogue_origin(session)
+    tables, blobs = collect(session, models, origin)
     members = {table_member(t): jsonl(rows) for t, rows in tables.items()}
     members.update({f"blobs/{sha}": store.get_bytes(sha) for sha in sorted(blobs)})
-    write_zip(target, members)
+    if isinstance(target, str):
+        _write_file(Path(target), members, origin)
+    else:
+        write_zip(target, members, origin=origin)
     return {**{t: len(rows) for t, rows in tables.items()}, "blobs": len(blobs)}
+
+
+def _write_file(path: Path, members: dict[str, bytes], origin: str) -> None:
+    part = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
+    try:
+        with open(part, "xb") as handle:
+            write_zip(handle, members, origin=origin)
+        os.replace(part, path)
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        raise InvalidInput(f"cannot write {path}: {exc.strerror or exc}") from None
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise

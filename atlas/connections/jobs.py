@@ -13,7 +13,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from atlas import artifacts
-from atlas.artifacts import NewArtifact
+from atlas.artifacts import NewArtifact, blob_names
 from atlas.connections.chunks import pair_chunk, rank_chunks, store_chunk
 from atlas.connections.store import write_connections
 from atlas.datasets.spec import open_dataset
@@ -53,8 +53,9 @@ def connections_rank_job(ctx: JobContext) -> JobOutput:
     def write(session: Session) -> None:
         write_connections(session, p["model"], conn, shas, bool(p.get("replace")))
 
+    kernels = () if shas is None else tuple(sorted({sha.decode() for sha in set(shas.tolist()) if sha}))
     return JobOutput(result={"edges": len(conn), "pair": f"{p['src']}->{p['dst']}", "chunks": len(chunks)},
-                     write=write)
+                     write=write, blobs=kernels)
 
 
 @job_kind("examples")
@@ -72,4 +73,5 @@ def examples_job(ctx: JobContext) -> JobOutput:
         new = [NewArtifact(int(ids[unit]), "examples", params, blobs) for unit, blobs in rows]
         artifacts.put_many(session, new, ctx.job_id, bool(p.get("force")))
 
-    return JobOutput(result={"rendered": len(rows)}, write=write)
+    return JobOutput(result={"rendered": len(rows)}, write=write,
+                     blobs=tuple(sorted(blob_names([blobs for _, blobs in rows]))))

@@ -19,7 +19,7 @@ import numpy as np
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from atlas import edge_store
+from atlas import audit, edge_store
 from atlas.blobs import BlobStore
 from atlas.connections.selection import ConnectionSet
 from atlas.edge_store import EdgeColumns
@@ -78,7 +78,15 @@ def write_connections(session: Session, model: str, conn: ConnectionSet,
 def store_connections(catalog: Catalog, model: str, conn: ConnectionSet,
                       replace: bool = False) -> int:
     """Kernels to the blob store, then the edges in one transaction; the number of edges
-    inserted (0 when these layers already have edges of this kind and not ``replace``)."""
+    inserted (0 when these layers already have edges of this kind and not ``replace``).
+    The catalogue's user must be a curator or above (checked before any blob is stored);
+    the write is audited with its count."""
+    with catalog._reading() as session:
+        catalog._computing_actor(session)
     shas = put_kernel_blobs(catalog.blobs, conn)
     with catalog._writing() as session:
-        return write_connections(session, model, conn, shas, replace)
+        actor = catalog._computing_actor(session)
+        added = write_connections(session, model, conn, shas, replace)
+        audit.record(session, actor, "edges.load", "edges", f"{model}/{conn.src_layer}->{conn.dst_layer}", None,
+                     {"kind": conn.kind, "edges": added, "replace": replace})
+        return added

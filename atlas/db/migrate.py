@@ -12,9 +12,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from atlas.db.models import Base
+from atlas.errors import DatabaseError, InvalidInput
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,6 +37,29 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 def downgrade(url: str, revision: str) -> None:
     command.downgrade(alembic_config(url), revision)
+
+
+def revisions_undone(current: str | None, target: str) -> list[str]:
+    """``rev (what it did)`` of each migration that downgrading from ``current`` to
+    ``target`` undoes, newest first; InvalidInput for an unknown target."""
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    try:
+        revisions = list(script.iterate_revisions(current, target)) if current else []
+    except RevisionError as exc:
+        raise InvalidInput(f"cannot downgrade from {current} to {target!r}: {exc}") from None
+    return [f"{r.revision} ({r.doc})" for r in revisions]
+
+
+def require_admin(engine: Engine, name: str, action: str) -> None:
+    """``name`` must be an admin of the catalogue at ``engine``, which may be at any
+    revision (the users table is the same in all of them); checked before a downgrade."""
+    from atlas.lookup import require_role
+
+    try:
+        with Session(engine) as session:
+            require_role(session, name, "admin", action)
+    except DBAPIError:
+        raise DatabaseError(f"cannot check that {name!r} may {action}: this database has no users table") from None
 
 
 def head_revision() -> str:

@@ -7,6 +7,10 @@
 
     ids = enqueue_layer_chunks(catalog, "vis.channel", "demo", "conv3", chunk_size=8)
     wait_for_jobs(catalog, ids)          # while `atlas worker` processes run the chunks
+
+Users queue the project's computes through the catalogue (``Catalog.enqueue_layer_compute``,
+``Catalog.enqueue_connections``), which checks their role and the job's parameters
+(``atlas.jobs.params``) and audits the enqueue; the helpers here are its building blocks.
 """
 
 from atlas.jobs.chunks import enqueue_layer_chunks

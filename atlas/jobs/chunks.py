@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from atlas.errors import InvalidInput
+from atlas.jobs.params import check_chunk_size
 from atlas.jobs.queue import JobQueue
 from atlas.jobs.records import JobSpec
 
@@ -44,15 +45,15 @@ def enqueue_layer_chunks(
 ) -> list[int]:
     """Enqueue ``kind`` over ``units`` of ``model/layer`` (default: all of its channels) in
     chunks of ``chunk_size`` units; returns the job ids, existing ones included."""
-    if chunk_size < 1:
-        raise InvalidInput(f"chunk size must be at least 1, not {chunk_size}")
+    check_chunk_size(chunk_size)
     channels = catalog.layer(f"{model}/{layer}").channels
-    units = sorted(set(range(channels) if units is None else units))
-    if not units:
-        raise InvalidInput("no units to compute")
-    bad = [u for u in units if not 0 <= u < channels]
+    units = list(range(channels) if units is None else units)
+    bad = [u for u in units if isinstance(u, bool) or not isinstance(u, int) or not 0 <= u < channels]
     if bad:
         raise InvalidInput(f"units {bad[:5]} are outside {model}/{layer} (0 to {channels - 1})")
+    units = sorted(set(units))
+    if not units:
+        raise InvalidInput("no units to compute")
     base = dict(params or {})
     specs = []
     for start in range(0, len(units), chunk_size):

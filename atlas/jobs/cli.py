@@ -9,7 +9,9 @@ import os
 import sys
 from datetime import datetime
 
+from atlas.bounds import MAX_INT64, MAX_ROWS
 from atlas.catalog import Catalog
+from atlas.cli_common import bounded_int
 from atlas.db.models import JOB_STATUSES
 from atlas.jobs.kinds import import_kind_modules
 from atlas.jobs.queue import JobQueue
@@ -18,11 +20,27 @@ from atlas.jobs.watch import format_counts
 from atlas.jobs.worker import Worker, WorkerConfig, open_when_reachable
 
 
-def _positive(value: str) -> float:
+MAX_SECONDS = 7 * 24 * 3600.0  # a week: longer is a typo, and 1e300 overflows timedelta
+
+
+def _seconds(value: str, zero_allowed: bool) -> float:
     number = float(value)
-    if number <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, not {value}")
+    above_low = number >= 0 if zero_allowed else number > 0
+    if not (above_low and number <= MAX_SECONDS):  # nan fails both comparisons
+        lowest = "0" if zero_allowed else "more than 0"
+        raise argparse.ArgumentTypeError(f"expected seconds from {lowest} to {MAX_SECONDS:g}, not {value}")
     return number
+
+
+def _positive(value: str) -> float:
+    return _seconds(value, zero_allowed=False)
+
+
+def _non_negative(value: str) -> float:
+    return _seconds(value, zero_allowed=True)
+
+
+JOB_ID = bounded_int(1, MAX_INT64)
 
 
 def _catalog(args: argparse.Namespace) -> Catalog:
@@ -159,7 +177,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="wait before retrying a failed job, doubled each attempt (default: 2)")
     worker.add_argument("--retry-backoff-max", type=_positive, default=300.0, metavar="SECONDS",
                         help="longest wait before a retry (default: 300)")
-    worker.add_argument("--wait-for-db", type=float, default=300.0, metavar="SECONDS",
+    worker.add_argument("--wait-for-db", type=_non_negative, default=300.0, metavar="SECONDS",
                         help="at start, keep trying to reach the database this long "
                         "(default: 300; 0: fail at once)")
     worker.add_argument("--exit-when-idle", action="store_true",
@@ -171,12 +189,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     listing = _add(jobs_sub, "list", cmd_jobs_list, "recent jobs, newest first, and counts by status")
     listing.add_argument("--status", choices=JOB_STATUSES)
     listing.add_argument("--kind")
-    listing.add_argument("--limit", type=int, default=30)
+    listing.add_argument("--limit", type=bounded_int(1, MAX_ROWS), default=30)
     show = _add(jobs_sub, "show", cmd_jobs_show, "one job: status, attempts, progress, result, error")
-    show.add_argument("id", type=int)
+    show.add_argument("id", type=JOB_ID)
     retry = _add(jobs_sub, "retry", cmd_jobs_retry, "queue failed or cancelled jobs again")
-    retry.add_argument("ids", type=int, nargs="*", metavar="ID")
+    retry.add_argument("ids", type=JOB_ID, nargs="*", metavar="ID")
     retry.add_argument("--all-failed", action="store_true", help="every failed job (of --kind)")
     retry.add_argument("--kind", help="with --all-failed: only this kind")
     cancel = _add(jobs_sub, "cancel", cmd_jobs_cancel, "cancel queued or running jobs")
-    cancel.add_argument("ids", type=int, nargs="+", metavar="ID")
+    cancel.add_argument("ids", type=JOB_ID, nargs="+", metavar="ID")

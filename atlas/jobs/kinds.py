@@ -39,11 +39,13 @@ BUILTIN_KIND_MODULES: tuple[str, ...] = ("atlas.optvis.jobs", "atlas.connections
 
 @dataclass(frozen=True)
 class JobOutput:
-    """What a handler returns: a JSON result for the job row, and the database writes
-    that must commit together with the job's completion."""
+    """What a handler returns: a JSON result for the job row, the database writes that
+    must commit together with the job's completion, and the blobs those rows name (the
+    worker checks they are in its store before it commits)."""
 
     result: dict | None = None
     write: Write | None = None
+    blobs: tuple[str, ...] = ()
 
 
 class JobInterrupted(Exception):

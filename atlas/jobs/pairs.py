@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from atlas.errors import InvalidInput
 from atlas.jobs.chunks import enqueue_layer_chunks
+from atlas.jobs.params import check_params
 from atlas.jobs.queue import JobQueue
 from atlas.jobs.records import JobSpec
 
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
     from atlas.catalog import Catalog
 
 CONNECTION_KINDS = ("connections", "connections.rank")
-EDGE_KINDS_COMPUTED = ("direct", "expanded", "attribution")
 DEFAULT_CHUNK_UNITS = 128
 
 
@@ -29,17 +29,13 @@ def enqueue_connections(catalog: Catalog, model: str, src: str, dst: str, kind: 
     """Enqueue the ``kind`` connections of ``model``'s ``src -> dst``: chunk jobs of
     ``chunk_size`` destination units, then the ranking job that waits for them. Returns
     all their ids (the ranking job last); enqueueing the same again finds the same jobs."""
-    if kind not in EDGE_KINDS_COMPUTED:
-        raise InvalidInput(f"unknown connection kind {kind!r} ({', '.join(EDGE_KINDS_COMPUTED)})")
-    if k < 1:
-        raise InvalidInput(f"k must be at least 1, not {k}")
     if kind == "attribution" and dataset is None:
         raise InvalidInput("attribution edges need a dataset")
+    params = check_params("connections", {"src": src, "kind": kind, "k": k, "force": replace,
+                                          **({"dataset": dataset} if kind == "attribution" else {})})
     src_layer, dst_layer = catalog.layer(f"{model}/{src}"), catalog.layer(f"{model}/{dst}")
     if src_layer.order >= dst_layer.order:
         raise InvalidInput(f"{model}/{src} does not come before {dst}: connections go forwards")
-    params = {"src": src, "kind": kind, "k": k, "force": replace,
-              **({"dataset": dataset} if kind == "attribution" else {})}
     chunks = enqueue_layer_chunks(catalog, "connections", model, dst, None, chunk_size, params, priority)
     digest = hashlib.sha256(json.dumps(chunks).encode()).hexdigest()[:16]
     rank = JobSpec("connections.rank", {"model": model, "src": src, "dst": dst, "kind": kind, "k": k,

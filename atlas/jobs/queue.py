@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import Connection, CursorResult, Engine, create_engine, event, func, insert, select
 from sqlalchemy.orm import Session
 
+from atlas.bounds import check_id, check_limit
 from atlas.db.engine import WRITE
 from atlas.db.models import utcnow
 from atlas.errors import InvalidInput, NotFound
@@ -167,13 +168,16 @@ class JobQueue:
 
     # -- the worker's side ---------------------------------------------------------
 
-    def claim_next_job(self, worker_id: str, kinds: Sequence[str], lease_seconds: float) -> JobInfo | None:
+    def claim_next_job(self, worker_id: str, kinds: Sequence[str], lease_seconds: float,
+                       job_ids: Sequence[int] | None = None) -> JobInfo | None:
         """Take the most urgent runnable job of one of ``kinds`` (higher priority first,
-        then the longest waiting), or None when there is none."""
-        row = self._write(self._sql.claim, {
-            "new_owner": worker_id, "kinds": list(kinds),
-            **self._moments(now=0, lease_until=lease_seconds),
-        }, CursorResult.first)
+        then the longest waiting), only among ``job_ids`` when given (a local compute runs
+        the jobs it queued, never other users'), or None when there is none."""
+        params = {"new_owner": worker_id, "kinds": list(kinds), **self._moments(now=0, lease_until=lease_seconds)}
+        if job_ids is None:
+            row = self._write(self._sql.claim, params, CursorResult.first)
+        else:
+            row = self._write(self._sql.claim_among, {**params, "ids": list(job_ids)}, CursorResult.first)
         return info(row) if row else None
 
     def heartbeat(self, job: JobInfo, lease_seconds: float) -> bool:
@@ -184,7 +188,8 @@ class JobQueue:
         return self._update_mine(self._sql.progress, job, done=done, total=total, message=message)
 
     def complete(self, job: JobInfo, result: dict | None = None, write: Write | None = None) -> None:
-        """Mark the job done and run ``write`` in the same transaction, or neither.
+        """Mark the job done and run ``write`` in the same transaction, or neither (the
+        worker's ``write`` checks its user's role and records the job in the audit log).
 
         Raises LeaseLost (and writes nothing) when the job is no longer ours."""
         with self._worker_engines()[1 if write else 0].begin() as conn:
@@ -253,6 +258,9 @@ class JobQueue:
         return True
 
     def get(self, job_id: int) -> JobInfo:
+        """The job; every user-side act on a job id (show, cancel, retry) starts here, so the
+        id is checked here to fit the BIGINT column it is compared with."""
+        check_id(job_id, "job id")
         with self.engine.connect() as conn:
             row = conn.execute(select(*COLUMNS).where(JOBS.c.id == job_id)).first()
         if row is None:
@@ -271,6 +279,8 @@ class JobQueue:
     def recent(self, status: str | None = None, kind: str | None = None,
                limit: int | None = 50) -> list[JobInfo]:
         """Most recent jobs first, optionally of one status and kind (``limit=None``: all)."""
+        if limit is not None:
+            check_limit(limit, "limit")
         stmt = select(*COLUMNS).order_by(JOBS.c.id.desc()).limit(limit)
         if status is not None:
             stmt = stmt.where(JOBS.c.status == status)
@@ -279,10 +289,18 @@ class JobQueue:
         with self.engine.connect() as conn:
             return [info(r) for r in conn.execute(stmt)]
 
-    def counts(self, kinds: Sequence[str] | None = None) -> dict[str, int]:
-        """Number of jobs per status (of ``kinds`` when given)."""
+    def counts(self, kinds: Sequence[str] | None = None, job_ids: Sequence[int] | None = None) -> dict[str, int]:
+        """Number of jobs per status (of ``kinds``, among ``job_ids``, when given)."""
         stmt = select(JOBS.c.status, func.count()).group_by(JOBS.c.status)
         if kinds is not None:
             stmt = stmt.where(JOBS.c.kind.in_(kinds))
+        if job_ids is None:
+            with self.engine.connect() as conn:
+                return {status: n for status, n in conn.execute(stmt)}
+        counts: dict[str, int] = {}
         with self.engine.connect() as conn:
-            return {status: n for status, n in conn.execute(stmt)}
+            for start in range(0, len(job_ids), 500):
+                chunk = list(job_ids[start:start + 500])
+                for status, n in conn.execute(stmt.where(JOBS.c.id.in_(chunk))):
+                    counts[status] = counts.get(status, 0) + n
+        return counts

@@ -60,6 +60,7 @@ _OUT_OF_ATTEMPTS = JOBS.c.attempts >= JOBS.c.max_attempts
 class Statements:
     enqueue: Any
     claim: Any
+    claim_among: Any
     heartbeat: Any
     progress: Any
     complete: Any
@@ -79,22 +80,10 @@ class Statements:
 def statements(postgres: bool) -> Statements:
     now = at(postgres, "now")
     insert = postgresql.insert if postgres else sqlite.insert
-    # The most urgent runnable job: the top priority first, then the oldest ``run_after``.
-    # Two index-ordered lookups on ix_jobs_claim (status, priority, run_after) that stop
-    # at the first match; one ORDER BY priority DESC, run_after would sort the whole
-    # backlog on every claim (80 ms with 50k queued jobs).
+    # What a claim may take (see ``_claim``).
     runnable = (JOBS.c.status == "queued", JOBS.c.run_after <= now,
                 JOBS.c.kind.in_(bindparam("kinds", expanding=True)))
-    top_priority = (
-        select(JOBS.c.priority).where(*runnable).order_by(JOBS.c.priority.desc()).limit(1)
-        .scalar_subquery()
-    )
-    pick = (
-        select(JOBS.c.id).where(*runnable, JOBS.c.priority == top_priority)
-        .order_by(JOBS.c.run_after).limit(1)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
+    among = JOBS.c.id.in_(bindparam("ids", expanding=True))  # a local compute's own jobs
     mine = update(JOBS).where(MINE)
     # Waiting jobs whose dependencies are all done become runnable.
     promote = (update(JOBS).where(JOBS.c.status == "waiting", ~_WAITS_FOR_UNDONE)
@@ -105,10 +94,8 @@ def statements(postgres: bool) -> Statements:
         .values(status=bindparam("status"), attempts=0, progress_done=0, run_after=now)
         .on_conflict_do_nothing(index_elements=[JOBS.c.dedupe_key])
         .returning(JOBS.c.id),
-        claim=update(JOBS).where(JOBS.c.id == pick)
-        .values(status="running", lease_owner=bindparam("new_owner"), attempts=JOBS.c.attempts + 1,
-                lease_expires_at=at(postgres, "lease_until"), started_at=now)
-        .returning(*COLUMNS),
+        claim=_claim(postgres, runnable),
+        claim_among=_claim(postgres, (*runnable, among)),
         heartbeat=mine.values(lease_expires_at=at(postgres, "lease_until")),
         progress=mine.values(progress_done=bindparam("done"), progress_total=bindparam("total"),
                              progress_message=bindparam("message")),
@@ -154,6 +141,28 @@ def statements(postgres: bool) -> Statements:
                           .where(DEPENDENCIES.c.needs_job_id == bindparam("job_id"))),
         ).with_for_update(),
     )
+
+
+def _claim(postgres: bool, runnable: tuple[ColumnElement, ...]) -> Any:
+    """Take the most urgent job that meets ``runnable``: the top priority first, then the
+    oldest ``run_after``. Two index-ordered lookups on ix_jobs_claim (status, priority,
+    run_after) that stop at the first match; one ORDER BY priority DESC, run_after would
+    sort the whole backlog on every claim (80 ms with 50k queued jobs)."""
+    now = at(postgres, "now")
+    top_priority = (
+        select(JOBS.c.priority).where(*runnable).order_by(JOBS.c.priority.desc()).limit(1)
+        .scalar_subquery()
+    )
+    pick = (
+        select(JOBS.c.id).where(*runnable, JOBS.c.priority == top_priority)
+        .order_by(JOBS.c.run_after).limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    return (update(JOBS).where(JOBS.c.id == pick)
+            .values(status="running", lease_owner=bindparam("new_owner"), attempts=JOBS.c.attempts + 1,
+                    lease_expires_at=at(postgres, "lease_until"), started_at=now)
+            .returning(*COLUMNS))
 
 
 def token(job: JobInfo) -> dict[str, Any]:

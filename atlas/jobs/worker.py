@@ -31,7 +31,12 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from atlas.errors import DatabaseUnreachable, InvalidInput
+from sqlalchemy.orm import Session
+
+from atlas import audit
+from atlas.blobs import BlobMissing
+from atlas.db.models import ROLES
+from atlas.errors import DatabaseUnreachable, InvalidInput, PermissionDenied
 from atlas.jobs.heartbeat import Heartbeat
 from atlas.jobs.kinds import (
     JobContext,
@@ -42,7 +47,8 @@ from atlas.jobs.kinds import (
 )
 from atlas.jobs.progress import ThrottledProgress
 from atlas.jobs.queue import JobQueue
-from atlas.jobs.records import JobInfo, LeaseLost, is_transient
+from atlas.jobs.records import JobInfo, LeaseLost, Write, is_transient
+from atlas.lookup import require_role
 
 if TYPE_CHECKING:
     from atlas.catalog import Catalog
@@ -60,6 +66,7 @@ class WorkerConfig:
     retry_backoff_seconds: float = 2.0
     retry_backoff_max_seconds: float = 300.0
     exit_when_idle: bool = False  # stop once no job of our kinds is queued or running
+    job_ids: Sequence[int] | None = None  # only these jobs (a local compute runs just its own)
 
 
 def open_when_reachable(open_catalog: Callable[[], Catalog], timeout: float) -> Catalog:
@@ -79,6 +86,16 @@ def open_when_reachable(open_catalog: Callable[[], Catalog], timeout: float) -> 
             delay = min(delay * 2, 10.0)
 
 
+def check_can_compute(catalog: Catalog) -> None:
+    """A worker stores results as its catalogue's user (``--user``): a curator or above.
+    Checked when it starts, so a viewer's worker refuses at once instead of running jobs
+    whose results it may not write."""
+    user = catalog.get_user()
+    if ROLES.index(user.role) < ROLES.index("curator"):
+        raise PermissionDenied(f"user {user.name!r} is a {user.role} and cannot run compute jobs "
+                               f"(a worker stores results as its --user: needs curator or above)")
+
+
 def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
@@ -87,6 +104,7 @@ class Worker:
     """One worker: claims jobs of its kinds from the queue and runs them, one at a time."""
 
     def __init__(self, catalog: Catalog, config: WorkerConfig, worker_id: str | None = None):
+        check_can_compute(catalog)
         self.catalog = catalog
         self.config = config
         from atlas.device import resolve_device  # these import torch: only workers need it
@@ -122,7 +140,8 @@ class Worker:
             while not self._stop.is_set():
                 self._reap_now_and_then()
                 job = self._with_db("claim", lambda: self.queue.claim_next_job(
-                    self.worker_id, self.kinds, self.config.lease_seconds), give_up_on_stop=True)
+                    self.worker_id, self.kinds, self.config.lease_seconds, self.config.job_ids),
+                    give_up_on_stop=True)
                 if job is not None:
                     finished += self._run_job(job, heartbeat) in ("done", "failed")
                 elif self.config.exit_when_idle and self._idle():
@@ -134,7 +153,8 @@ class Worker:
 
     def _idle(self) -> bool:
         self._with_db("settle waiting jobs", self.queue.settle_waiting, give_up_on_stop=True)
-        counts = self._with_db("count", lambda: self.queue.counts(self.kinds), give_up_on_stop=True)
+        counts = self._with_db("count", lambda: self.queue.counts(self.kinds, self.config.job_ids),
+                               give_up_on_stop=True)
         return counts is not None and not any(counts.get(s, 0) for s in ("queued", "running"))
 
     def _reap_now_and_then(self) -> None:
@@ -188,8 +208,28 @@ class Worker:
         return outcome
 
     def _complete(self, job: JobInfo, output: JobOutput) -> str:
-        self.queue.complete(job, output.result, output.write)
+        """Commit the job's results, if every blob they name is in this worker's store (a
+        worker on another store would leave rows pointing at nothing): a missing blob fails
+        the job with nothing written, and its next attempt computes it again."""
+        missing = [sha for sha in output.blobs if not self.catalog.blobs.exists(sha)]
+        if missing:
+            raise BlobMissing(f"{len(missing)} blob(s) of job {job.id} are missing from the blob store "
+                              f"{self.catalog.blobs.url} (e.g. {missing[0]}): nothing written")
+        self.queue.complete(job, output.result, self._recorded(job, output) if output.write else None)
         return "done"
+
+    def _recorded(self, job: JobInfo, output: JobOutput) -> Write:
+        """The job's writes, by a user still allowed to store results, and one audit entry
+        for the job (its result: what it wrote), all in the completion's transaction."""
+        user = self.catalog.user
+
+        def write(session: Session) -> None:
+            require_role(session, user, "curator", "store computed results")
+            output.write(session)
+            audit.record(session, user, "jobs.complete", "job", str(job.id), None,
+                         {"kind": job.kind, "result": output.result})
+
+        return write
 
     def _settle(self, what: str, action: Callable[[], str]) -> str:
         """Record a job's outcome, waiting out database outages; "lost" when the job is

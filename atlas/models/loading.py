@@ -3,9 +3,15 @@
 A checkpoint is data, never code: ``.safetensors`` is read by safetensors, everything else
 by ``torch.load(weights_only=True)``, whose unpickler refuses any object but tensors and
 plain containers, so a pickle whose ``__reduce__`` would run code is rejected before it
-runs. A TorchScript archive is accepted as a container of weights: its ``state_dict`` is
-copied into the eager model from the factory (hooks, and so capture, need eager modules),
-its code is never called.
+runs. A TorchScript archive is refused: ``torch.jit.load`` runs the archive's compiled
+code (a scripted ``__setstate__`` can write files, and so get code run later, or loop
+forever), so it is recognised from its zip member names alone and never handed to
+``torch.jit``. Its weights can be saved with ``torch.save(model.state_dict())``.
+
+A file is read once, and the bytes read are the ones hashed and the ones parsed: what is
+hashed is what is loaded, with no window in which the file could be swapped between the
+two. Given the sha256 a file was registered with, a file that no longer matches is refused
+before anything in it is parsed.
 
 Keys and shapes are checked before anything is copied, and the error names the first
 offending keys, so a wrong file fails with a message a user can act on and leaves nothing
@@ -15,8 +21,8 @@ half-loaded.
 from __future__ import annotations
 
 import hashlib
+import io
 import pickle
-import warnings
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,10 +34,19 @@ from atlas.errors import InvalidInput
 
 _SHOWN = 5  # offending keys named in an error
 _WRAPPER_KEYS = ("state_dict", "model_state_dict", "model")
+# Members only TorchScript archives have (``torch.jit.save``, and ``bytecode.pkl`` for the
+# lite interpreter); ``torch.save`` zips hold data.pkl, data/N, version, byteorder and
+# dot-files. The first folder of every member is the archive's name, whatever it is.
+_TORCHSCRIPT_FILES = frozenset({"constants.pkl", "bytecode.pkl"})
+_TORCHSCRIPT_FOLDER = "code"
 
 
 class ModelLoadError(InvalidInput):
     """A weight file that cannot be loaded: unreadable, unsafe, or not for this model."""
+
+
+class WeightsMismatch(ModelLoadError):
+    """A weight file whose sha256 is not the one it was expected to have."""
 
 
 def weights_sha256(path: str | Path) -> str:
@@ -43,34 +58,58 @@ def weights_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def _is_torchscript(path: Path) -> bool:
-    """TorchScript archives are zip files with a ``code/`` folder; ``torch.save`` files
-    are zip files without one."""
-    if not zipfile.is_zipfile(path):
+def _is_torchscript(data: bytes) -> bool:
+    """Whether ``data`` is a TorchScript archive, from its zip member names only (no
+    member is read)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, ValueError, EOFError):  # not a zip: torch.load decides
         return False
-    with zipfile.ZipFile(path) as z:
-        return any("/code/" in name for name in z.namelist())
+    for name in names:
+        parts = name.replace("\\", "/").split("/")
+        if parts[-1] in _TORCHSCRIPT_FILES or _TORCHSCRIPT_FOLDER in parts[1:-1]:
+            return True
+    return False
 
 
-def _read(path: Path) -> object:
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        return load_file(str(path), device="cpu")
-    if _is_torchscript(path):
-        with warnings.catch_warnings():  # deprecated for export, still the format users have
-            warnings.simplefilter("ignore", DeprecationWarning)
-            return torch.jit.load(str(path), map_location="cpu").state_dict()
-    return torch.load(path, map_location="cpu", weights_only=True)
-
-
-def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """The tensors of a weight file, by name, on the CPU. Raises ``ModelLoadError``."""
-    path = Path(path)
+def _read_bytes(path: Path, expected_sha256: str | None) -> tuple[bytes, str]:
+    """The file's bytes and their sha256; a mismatch with ``expected_sha256`` is refused
+    here, before anything is parsed."""
     if not path.is_file():
         raise ModelLoadError(f"weights file not found: {path}")
     try:
-        obj = _read(path)
+        data = path.read_bytes()
+    except OSError as e:
+        raise ModelLoadError(f"cannot read weights file {path.name}: {e.strerror or e}") from None
+    digest = hashlib.sha256(data).hexdigest()
+    if expected_sha256 is not None and digest != expected_sha256:
+        raise WeightsMismatch(f"{path.name} has sha256 {digest[:12]}…, not the expected "
+                              f"{expected_sha256[:12]}…; it was not parsed")
+    return data, digest
+
+
+def _parse(path: Path, data: bytes) -> object:
+    if _is_torchscript(data):
+        raise ModelLoadError(f"refused {path.name}: it is a TorchScript archive, which runs code when "
+                             f"loaded; save its weights with torch.save(model.state_dict())")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load
+
+        return load(data)
+    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+
+
+def read_weights(path: str | Path, expected_sha256: str | None = None) -> tuple[dict[str, torch.Tensor], str]:
+    """(the tensors of a weight file by name, on the CPU; the sha256 of the bytes they were
+    parsed from). With ``expected_sha256``, another file is refused unparsed. Raises
+    ``ModelLoadError``."""
+    path = Path(path)
+    data, digest = _read_bytes(path, expected_sha256)
+    try:
+        obj = _parse(path, data)
+    except ModelLoadError:
+        raise
     except pickle.UnpicklingError as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ModelLoadError(f"refused to load {path.name}: it is not a plain weights file "
@@ -86,7 +125,12 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     bad = [str(k) for k, v in obj.items() if not isinstance(v, torch.Tensor)]
     if bad:
         raise ModelLoadError(f"{path.name} has non-tensor entries: {', '.join(bad[:_SHOWN])}")
-    return dict(obj)
+    return dict(obj), digest
+
+
+def read_state_dict(path: str | Path, expected_sha256: str | None = None) -> dict[str, torch.Tensor]:
+    """The tensors of a weight file, by name, on the CPU. Raises ``ModelLoadError``."""
+    return read_weights(path, expected_sha256)[0]
 
 
 def _names(keys: list[str]) -> str:
@@ -113,9 +157,10 @@ def check_state_dict(model: nn.Module, state: Mapping[str, torch.Tensor]) -> Non
                                  f"model expects {tuple(want.shape)}")
 
 
-def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
-    """Load ``path`` into ``model`` strictly (all checks first, then one copy)."""
-    state = read_state_dict(path)
+def load_weights(model: nn.Module, path: str | Path, expected_sha256: str | None = None) -> str:
+    """Load ``path`` into ``model`` strictly (all checks first, then one copy); returns the
+    sha256 of the bytes loaded."""
+    state, digest = read_weights(path, expected_sha256)
     check_state_dict(model, state)
     model.load_state_dict(state, strict=True)
-    return model
+    return digest

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from atlas import artifacts
-from atlas.artifacts import NewArtifact
+from atlas.artifacts import NewArtifact, blob_names
 from atlas.jobs.kinds import JobContext, JobOutput, job_kind
 from atlas.lookup import unit_ids
 from atlas.optvis.render import RenderParams
@@ -48,4 +48,5 @@ def render_chunk(ctx: JobContext) -> JobOutput:
         artifacts.put_many(session, [NewArtifact(int(ids[unit]), kind, knobs, blobs)
                                      for unit, kind, knobs, blobs in rows], ctx.job_id, force)
 
-    return JobOutput(result={"rendered": len(rows), "skipped": len(skipped)}, write=write)
+    return JobOutput(result={"rendered": len(rows), "skipped": len(skipped)}, write=write,
+                     blobs=tuple(sorted(blob_names([blobs for *_, blobs in rows]))))

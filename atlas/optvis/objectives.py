@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from atlas.errors import InvalidInput
+from atlas.jobs.params import VIS_KINDS  # defined torch-free: jobs are checked when queued
 
 Evaluate = Callable[[torch.Tensor], torch.Tensor]  # activations (M, C, ...) -> values (M,)
 
@@ -235,8 +236,6 @@ class BatchObjective:
             total = contribution if total is None else total + contribution
         return total
 
-
-VIS_KINDS = ("channel", "neuron", "negative", "diversity")
 
 
 def unit_objectives(layer: str, unit: int, kind: str, diversity_n: int = 4,

@@ -1,0 +1,310 @@
+"""Hostile bundles (issue 13, items 5, 6 and 12; issue 20, item 1).
+
+Each test builds its bundle here: a bomb whose members each respect the compression-ratio
+limit (memory measured in a subprocess), blob members nothing refers to, rows that break
+the API's rules, blobs swapped under a manifest that matches them, duplicate members.
+A refused bundle leaves the catalogue and its blob store byte-for-byte as they were.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from atlas import Catalog
+from atlas.bundle.format import BundleError, write_zip
+from atlas.db.models import Setting
+from tests.snapshots import blob_state, state
+from tests.test_bundle import export, other, rich  # noqa: F401 (fixtures)
+
+Members = dict[str, bytes]
+
+
+def members_of(bundle: bytes) -> tuple[Members, str]:
+    """A bundle's members (without its manifest) and its origin."""
+    with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
+        members = {i.filename: archive.read(i) for i in archive.infolist()}
+    return members, json.loads(members.pop("manifest.json"))["origin"]
+
+
+def rebuilt(bundle: bytes, change: Callable[[Members], None]) -> bytes:
+    """The bundle with ``change`` applied and a manifest that matches the new content: a
+    hostile bundle that is internally consistent, so only the importer's checks stand."""
+    members, origin = members_of(bundle)
+    change(members)
+    out = io.BytesIO()
+    write_zip(out, members, origin=origin)
+    return out.getvalue()
+
+
+def rows(members: Members, table: str) -> list[dict]:
+    return [json.loads(line) for line in members[f"{table}.jsonl"].decode().splitlines()]
+
+
+def set_rows(members: Members, table: str, records: list[dict]) -> None:
+    members[f"{table}.jsonl"] = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records).encode()
+
+
+def edit_last(table: str, edit: Callable[[dict], None]) -> Callable[[Members], None]:
+    """A change that edits the last row of a table (so the row number is not just 1)."""
+    def change(members: Members) -> None:
+        records = rows(members, table)
+        edit(records[-1])
+        set_rows(members, table, records)
+    return change
+
+
+def _set(**fields: object) -> Callable[[dict], None]:
+    return lambda row: row.update(fields)
+
+
+def _claim(**fields: object) -> Callable[[dict], None]:
+    return lambda row: row["claims"][0].update(fields)
+
+
+MISSING = "0" * 64
+BAD_ROWS = {
+    "confidence out of range": ("labels", _set(confidence=7), "confidence must be between 0 and 1, got 7"),
+    "unknown label status": ("labels", _set(status="canonical"), "unknown label status 'canonical'"),
+    "label too long": ("labels", _set(text="x" * 2001), "label text is 2001 characters"),
+    "label with ESC": ("labels", _set(text="curve\x1b[2J"), "label text contains the control character U\\+001B"),
+    "reason with an override": ("labels", _set(reason="ok\u202e"), "reason contains the control character U\\+202E"),
+    "author not a user name": ("labels", _set(author="../root"), "invalid user name"),
+    "unknown evidence kind": ("evidence", _set(kind="script"), "unknown evidence kind 'script'"),
+    "javascript link": ("evidence", _set(kind="link", body="javascript:alert(1)", blobs=[]),
+                        "a link must be an http or https URL"),
+    "image missing from the bundle": ("evidence", _set(kind="image", body="crop", blobs=[MISSING]),
+                                      f"evidence refers to blob {MISSING}"),
+    "unknown circuit status": ("circuits", _set(status="proven"), "unknown circuit status 'proven'"),
+    "circuit description with BEL": ("circuits", _set(description="ring\x07"), "circuit description contains"),
+    "unknown claim status": ("circuits", _claim(status="maybe"), "unknown claim status 'maybe'"),
+    "family name too long": ("families", _set(name="f" * 201), "family name is 201 characters"),
+    "unknown edge kind": ("edges", _set(kind="telepathy"), "unknown edge kind 'telepathy'"),
+    "artifact blob missing": ("artifacts", _set(blobs={"image": MISSING}), f"refers to blob '{MISSING}'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_ROWS))
+def test_rows_pass_the_api_checks_or_the_bundle_is_refused(rich: Catalog, other: Catalog, case: str):
+    table, edit, reason = BAD_ROWS[case]
+    bundle = export(rich)
+    row = len(rows(members_of(bundle)[0], table))
+    before = state(other)
+    with pytest.raises(BundleError, match=rf"^bundle refused: {table}\.jsonl row {row}: {reason}") as refused:
+        other.import_bundle(io.BytesIO(rebuilt(bundle, edit_last(table, edit))))
+    assert "\n" not in str(refused.value)
+    assert state(other) == before
+
+
+def test_a_bundle_failing_part_way_writes_nothing(rich: Catalog, other: Catalog):
+    """Evidence is merged last: by then models, labels, edges, artifacts and their blobs
+    were on their way in. All of it is rolled back, and no blob or staging file stays."""
+    bad = rebuilt(export(rich), edit_last("evidence", _set(kind="link", body="file:///etc/passwd", blobs=[])))
+    before = state(other)
+    with pytest.raises(BundleError, match=r"^bundle refused: evidence\.jsonl row 3: a link must be"):
+        other.import_bundle(io.BytesIO(bad))
+    assert state(other) == before
+
+
+def test_authors_keep_their_provenance(rich: Catalog, other: Catalog):
+    """cora of lab-b is cora@lab-b here, a viewer, not our own curator cora; a name that
+    already has a domain keeps it; the bundle's origin is the catalogue_name setting."""
+    rich.add_user("dora@lab-c.org", "curator")
+    rich.set_label("demo/conv3/0", "ring", author="dora@lab-c.org", expected_version=1)
+    with rich._writing() as session:
+        session.add(Setting(key="catalogue_name", value="lab-b"))
+    other.add_user("cora", "curator")
+    bundle = export(rich)
+    assert json.loads(zipfile.ZipFile(io.BytesIO(bundle)).read("manifest.json"))["origin"] == "lab-b"
+    other.import_bundle(io.BytesIO(bundle))
+    assert [h.author for h in other.label_history("demo/conv2/3")] == ["carl@lab-b", "cora@lab-b", "rita@lab-b"]
+    assert other.label_history("demo/conv3/0")[-1].author == "dora@lab-c.org"
+    roles = {u.name: u.role for u in other.users()}
+    assert roles["cora"] == "curator" and roles["cora@lab-b"] == "viewer" and roles["dora@lab-c.org"] == "viewer"
+    assert not [path for path in blob_state(other.blobs.root) if path.startswith("tmp")]
+    # Back home, lab-b's names are its own users again: nothing new.
+    report = rich.import_bundle(io.BytesIO(export(other, origin="lab-x")))
+    assert sum(report.added.values()) == 0
+
+
+def test_blob_whose_content_does_not_match_its_name(rich: Catalog, other: Catalog):
+    """The manifest lists the swapped content's true hash, so only the name check stands."""
+    def swap(members: Members) -> None:
+        name = next(n for n in sorted(members) if n.startswith("blobs/"))
+        members[name] = b"not the blob this name promises"
+
+    before = state(other)
+    with pytest.raises(BundleError, match="does not hash to its name"):
+        other.import_bundle(io.BytesIO(rebuilt(export(rich), swap)))
+    assert state(other) == before
+
+
+def test_duplicate_member_names(rich: Catalog, other: Catalog):
+    members, _origin = members_of(export(rich))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive, pytest.warns(UserWarning, match="Duplicate name"):
+        archive.writestr("manifest.json", zipfile.ZipFile(io.BytesIO(export(rich))).read("manifest.json"))
+        for name, data in members.items():
+            archive.writestr(name, data)
+        archive.writestr("labels.jsonl", b'{"address": "demo/conv2/3"}\n')
+    before = state(other)
+    with pytest.raises(BundleError, match="duplicate member names"):
+        other.import_bundle(io.BytesIO(out.getvalue()))
+    assert state(other) == before
+
+
+def test_compression_ratio_limit(rich: Catalog, other: Catalog):
+    """8 MB of blank lines deflate about 1000 to 1: over the limit of 200, refused before
+    a byte is inflated."""
+    def bomb(members: Members) -> None:
+        members["labels.jsonl"] += b"\n" * (8 * 1024**2)
+
+    before = state(other)
+    with pytest.raises(BundleError, match=r"inflate suspiciously \(zip bomb\?\): \['labels.jsonl'\]"):
+        other.import_bundle(io.BytesIO(rebuilt(export(rich), bomb)))
+    assert state(other) == before
+
+
+def _extra_blobs(count: int) -> Callable[[Members], None]:
+    def add(members: Members) -> None:
+        for i in range(count):
+            data = f"orphan {i}".encode()
+            members[f"blobs/{hashlib.sha256(data).hexdigest()}"] = data
+    return add
+
+
+def test_unreferenced_blob_members_are_refused_not_stored(rich: Catalog, other: Catalog):
+    before = state(other)
+    with pytest.raises(BundleError, match=r"^bundle refused: 3 blob members are referred to by no row"):
+        other.import_bundle(io.BytesIO(rebuilt(export(rich), _extra_blobs(3))))
+    assert state(other) == before
+
+
+def test_too_many_members_are_refused(rich: Catalog, other: Catalog, monkeypatch: pytest.MonkeyPatch):
+    """100,000 tiny members in production; here 300 against a limit lowered to 200."""
+    monkeypatch.setenv("ATLAS_BUNDLE_MAX_MEMBERS", "200")
+    before = state(other)
+    with pytest.raises(BundleError, match=r"members; the limit is 200 \(ATLAS_BUNDLE_MAX_MEMBERS\)"):
+        other.import_bundle(io.BytesIO(rebuilt(export(rich), _extra_blobs(300))))
+    assert state(other) == before
+
+
+BOMB_MEMBERS, BOMB_BYTES = 3, 48 * 1024**2
+
+
+def _compressible(seed: int) -> bytes:
+    """Zeros with a random byte every 256: deflates about 75 to 1, under the limit of 200."""
+    data = np.zeros(BOMB_BYTES, np.uint8)
+    data[::256] = np.random.default_rng(seed).integers(0, 256, len(data[::256]), dtype=np.uint8)
+    return data.tobytes()
+
+
+def _bomb(members: Members) -> None:
+    """Three 48 MB blobs, each referenced by an artifact so nothing marks them as orphans,
+    and an evidence row that fails last, after every blob has been read."""
+    records = rows(members, "artifacts")
+    for i in range(BOMB_MEMBERS):
+        data = _compressible(i)
+        sha = hashlib.sha256(data).hexdigest()
+        members[f"blobs/{sha}"] = data
+        records.append({"address": "demo/conv3/0", "kind": "bomb", "params": {"i": i}, "blobs": {"data": sha}})
+    set_rows(members, "artifacts", records)
+    edit_last("evidence", _set(kind="link", body="javascript:alert(1)", blobs=[]))(members)
+
+
+# The peak resident memory of the import alone: the peak is reset just before it
+# (/proc/self/clear_refs, "5") and read after it (VmHWM), so the imports' own peak (torch
+# and friends) cannot hide what the import costs.
+IMPORT_AND_MEASURE = textwrap.dedent("""
+    import re, sys
+    from atlas import Catalog
+    from atlas.errors import AtlasError
+
+    def kib(field):
+        return int(re.search(field + r":\\s+(\\d+) kB", open("/proc/self/status").read()).group(1))
+
+    catalog = Catalog.open(sys.argv[1], sys.argv[2], user="olga")
+    with open("/proc/self/clear_refs", "w") as reset:
+        reset.write("5")
+    before = kib("VmHWM")
+    try:
+        catalog.import_bundle(sys.argv[3])
+        print("imported")
+    except AtlasError as exc:
+        print(f"refused: {exc}")
+    print(before, kib("VmHWM"))
+""")
+
+
+@pytest.mark.parametrize("total_cap", [None, 100 * 1024**2], ids=["refused-after-streaming", "over-total-cap"])
+def test_a_ratio_respecting_bomb_is_refused_in_bounded_memory(
+    rich: Catalog, other: Catalog, other_db_url: str, tmp_path: Path, total_cap: int | None,
+):
+    """144 MB of members from a 2 MB file. Read in full (today's defaults allow it) and
+    refused by its last row, or refused by a lowered total cap: either way the importing
+    process grows by far less than one member, and nothing is written."""
+    bundle = tmp_path / "bomb.zip"
+    bundle.write_bytes(rebuilt(export(rich), _bomb))
+    assert bundle.stat().st_size < 4 * 1024**2
+    env = {**os.environ, "ATLAS_BUNDLE_MAX_TOTAL_BYTES": str(total_cap or 2 * 1024**3)}
+    before = state(other)
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_AND_MEASURE, other_db_url, other.blobs.url, str(bundle)],
+        capture_output=True, text=True, timeout=300, env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    outcome, rss = done.stdout.strip().splitlines()
+    expected = "ATLAS_BUNDLE_MAX_TOTAL_BYTES" if total_cap else r"evidence\.jsonl row \d+: a link must be"
+    assert outcome.startswith("refused: ") and re.search(expected, outcome), outcome
+    start_kb, peak_kb = map(int, rss.split())
+    assert (peak_kb - start_kb) * 1024 < BOMB_BYTES / 4, (start_kb, peak_kb)
+    assert state(other) == before
+
+
+def _cli(db_url: str, blob_dir: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "atlas.cli", "--db", db_url, "--blobs", blob_dir,
+                           "--user", "alice", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_export_of_an_unknown_model_fails_and_writes_nothing(demo_catalog: Catalog, db_url: str, blob_dir: str,
+                                                              tmp_path: Path):
+    out = tmp_path / "out.zip"
+    done = _cli(db_url, blob_dir, "export", "bundle", str(out), "--model", "nosuch")
+    assert done.returncode == 1
+    assert done.stderr.strip() == "atlas: error: unknown model 'nosuch' (known: demo)"
+    assert list(tmp_path.glob("out.zip*")) == [] and list(tmp_path.glob(".out.zip*")) == []
+    done = _cli(db_url, blob_dir, "export", "bundle", str(out), "--model", "demo", "--origin", "lab-a")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(zipfile.ZipFile(out).read("manifest.json"))["origin"] == "lab-a"
+
+
+def test_bundles_carry_no_absolute_paths(catalog: Catalog, tmp_path: Path):
+    """A model registered from a weights file and examples computed over an image folder:
+    neither path on this machine goes into the bundle, in any member."""
+    weights = tmp_path / "secret-project" / "weights.pt"
+    weights.parent.mkdir()
+    weights.write_bytes(b"weights")
+    from tests.conftest import DEMO_LAYERS
+
+    catalog.add_model("demo", "demo_cnn", source=str(weights.resolve()), layers=DEMO_LAYERS)
+    image = catalog.blobs.put_png(np.full((8, 8, 3), 90, dtype=np.uint8))
+    folder = tmp_path / "secret-project" / "imagenet-val"
+    catalog.add_artifact("demo/conv2/3", "examples", {"dataset": {"kind": "folder", "path": str(folder), "size": 64},
+                                                      "k": 4}, {"top": [image]})
+    members, _origin = members_of(export(catalog))
+    for name, data in members.items():
+        assert str(tmp_path).encode() not in data and b"secret-project" not in data, name
+    assert rows(members, "artifacts")[0]["params"]["dataset"]["path"] == "imagenet-val"
+    assert "source" not in rows(members, "models")[0]
