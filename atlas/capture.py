@@ -16,6 +16,7 @@ dataset's size.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -51,6 +52,21 @@ def model_device(model: nn.Module) -> torch.device:
     for t in (*model.parameters(), *model.buffers()):
         return t.device
     return torch.device("cpu")
+
+
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """The model in eval mode inside; afterwards every module has its own mode back.
+    Restoring only the top module's flag (``model.train(was_training)``) would put a
+    module the user had frozen in eval mode, such as a fine-tuned model's batch norm,
+    back in train mode."""
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for module, training in modes:
+            module.training = training
 
 
 def _resolve(model: nn.Module, layers: Sequence[str]) -> dict[str, nn.Module]:
@@ -137,17 +153,13 @@ def iter_activations(model: nn.Module, layers: Sequence[str], dataset: Dataset,
                         num_workers=num_workers,
                         pin_memory=model_device(model).type == "cuda")
     start = 0
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         for batch in loader:
             images = _images(batch)
             acts = capture(model, layers, images, reduction)
             n = images.shape[0]
             yield CaptureBatch(torch.arange(start, start + n), acts)
             start += n
-    finally:
-        model.train(was_training)
 
 
 def collect_activations(model: nn.Module, layers: Sequence[str], dataset: Dataset,

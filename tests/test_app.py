@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
 import streamlit as st
@@ -14,7 +15,7 @@ from app_seed import RICH, seed
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from atlas import Catalog
+from atlas import Catalog, NewEdge
 from atlas.records import UserInfo
 
 APP = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
@@ -53,6 +54,25 @@ def texts(at: AppTest, kind: str = "markdown") -> str:
 
 def links(at: AppTest) -> list[str]:
     return [link.proto.label for link in at.get("page_link")]
+
+
+def sections(block) -> dict[str, list]:  # noqa: ANN001 - an AppTest block
+    """The elements under each bold header (``**Top inputs**``) among ``block``'s children,
+    in page order: a section is found by its header, not by strings anywhere on the page."""
+    found: dict[str, list] = {}
+    current = None
+    for child in block.children.values():
+        if child.type == "markdown" and child.value.startswith("**"):
+            current = found.setdefault(child.value.strip("*"), [])
+        elif current is not None:
+            current.extend(child)  # the child and everything inside it
+    return found
+
+
+def cards(elements: list) -> list[tuple[str, str]]:
+    """(the unit a card links to, its caption) for each connection card, in order."""
+    linked = [parse_qs(e.proto.query_string)["address"][0] for e in elements if e.type == "page_link"]
+    return list(zip(linked, [e.value for e in elements if e.type == "caption"], strict=True))
 
 
 def rerun(at: AppTest) -> AppTest:
@@ -111,6 +131,25 @@ def test_unit_page_shows_everything_known(app: AppTest):
     assert note.allow_html is False, "notes never render raw HTML"
     assert any(b.proto.url.startswith("https://distill.pub") for b in app.get("link_button"))
     assert "in circuit curves" in links(app)
+
+
+@sqlite_only
+def test_unit_page_connections_list_inputs_and_outputs_in_their_own_sections(app: AppTest, cat: Catalog):
+    # Expanded edges stronger than every direct one: the sections show direct weights only.
+    cat.add_edges([NewEdge("demo/conv1/7", RICH, "expanded", 9.0), NewEdge(RICH, "demo/conv3/9", "expanded", -9.0)])
+    open_page(app, "unit", address=RICH)
+    [tab] = [tab for tab in app.tabs if tab.label == "Connections"]
+    found = sections(tab)
+    assert list(found) == ["Top inputs", "Top outputs"]
+    # Inputs: the conv1 sources of RICH's direct edges, strongest first, each with its kernel.
+    assert cards(found["Top inputs"]) == [
+        ("demo/conv1/3", "-4 · unlabelled"), ("demo/conv1/2", "+3 · unlabelled"),
+        ("demo/conv1/1", "-2 · unlabelled"), ("demo/conv1/0", "+1 · unlabelled")]
+    assert len([e for e in found["Top inputs"] if e.type == "image"]) == 4 * 2  # thumbnail and kernel
+    # Outputs: the conv3 destinations; these edges were stored without kernels.
+    assert cards(found["Top outputs"]) == [
+        ("demo/conv3/2", "+2.5 · circle"), ("demo/conv3/1", "+1.5 · dog head"), ("demo/conv3/0", "+0.5 · unlabelled")]
+    assert len([e for e in found["Top outputs"] if e.type == "image"]) == 3
 
 
 @sqlite_only

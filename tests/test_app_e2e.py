@@ -1,7 +1,8 @@
 """The app in a real browser: `streamlit run` on 127.0.0.1 driven by Playwright with
 Debian's Chromium. A curator opens a unit, proposes a label and finds it through search;
-the test saves a screenshot of each step. And the server's own websocket, spoken to
-directly, for requests no browser sends (an identity header given twice).
+then narrows a search with a filter and sees a hit go; the test saves a screenshot of each
+step. And the server's own websocket, spoken to directly, for requests no browser sends
+(an identity header given twice).
 
 Under CI (``CI`` set) a missing browser or Playwright fails the test instead of skipping.
 """
@@ -94,6 +95,25 @@ def server(tmp_path: Path, auth_env: dict[str, str]):
         server.wait(timeout=10)
 
 
+def narrow_to_units_without_evidence(page, expect, base: str) -> None:  # noqa: ANN001 - Playwright objects
+    """Search "detector": RICH (its label, and its link to ".../curve-detectors/") and
+    demo/conv2/5 (no evidence) are found; the Evidence filter set to "without evidence"
+    must drop both of RICH's hits and keep the other."""
+    page.goto(f"{base}/search?q=detector")
+    expect(page.get_by_label("Query")).to_have_value("detector")
+    rich, other = page.get_by_role("link", name=RICH), page.get_by_role("link", name="demo/conv2/5")
+    expect(rich.first).to_be_visible()
+    expect(other).to_be_visible()
+    page.get_by_text("Filters", exact=True).click()
+    evidence = page.get_by_role("combobox", name="Evidence")
+    evidence.click()
+    page.keyboard.type("without evidence")  # Streamlit's selectbox filters its options as one types
+    page.keyboard.press("Enter")
+    expect(evidence).to_have_value("without evidence")
+    expect(rich).to_have_count(0)
+    expect(other).to_be_visible()
+
+
 def test_curator_proposes_a_label_and_finds_it(server, tmp_path: Path):
     try:
         from playwright.sync_api import expect, sync_playwright
@@ -121,6 +141,8 @@ def test_curator_proposes_a_label_and_finds_it(server, tmp_path: Path):
         query.press("Enter")
         expect(page.get_by_role("link", name=RICH)).to_be_visible()
         page.screenshot(path=str(tmp_path / "search.png"), full_page=True)
+        narrow_to_units_without_evidence(page, expect, base)
+        page.screenshot(path=str(tmp_path / "filtered.png"), full_page=True)
         browser.close()
 
     with Catalog.open(db_url, blobs) as cat:

@@ -78,6 +78,78 @@ def test_expanded_inception_3x3_branch_is_bottleneck_times_3x3(inception: Incept
     assert kernels[:, :, 0].abs().max() == 0 and kernels[:, :, :, 4].abs().max() == 0
 
 
+class ConvPoolConv(nn.Module):
+    """Layers ``a`` and ``c`` with ReLU, a 3x3 stride-2 ``pool`` and ReLU between them."""
+
+    def __init__(self, pool: nn.Module) -> None:
+        super().__init__()
+        self.a = nn.Conv2d(3, 4, 3, padding=1)
+        self.pool = pool
+        self.c = nn.Conv2d(4, 5, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.c(F.relu(self.pool(F.relu(self.a(x)))))
+
+
+def through_average_pool(outer: torch.Tensor, k: int, stride: int) -> torch.Tensor:
+    """Kernel of ``outer`` after a k x k average pool of ``stride``: the pool is a conv with
+    a constant 1/k^2 kernel per channel, so tap (i, j) of ``outer`` spreads over the k x k
+    window at (stride*i, stride*j)."""
+    size = (outer.shape[2] - 1) * stride + k
+    out = torch.zeros(*outer.shape[:2], size, size, dtype=torch.float64)
+    for i in range(outer.shape[2]):
+        for j in range(outer.shape[3]):
+            out[:, :, stride * i:stride * i + k, stride * j:stride * j + k] += outer[:, :, i, j, None, None].double() / k**2
+    return out
+
+
+def test_expanded_through_a_max_pool_is_through_an_average_pool():
+    """The linearized path replaces max-pool by average-pool (same window and stride)."""
+    torch.manual_seed(5)
+    max_model = ConvPoolConv(nn.MaxPool2d(3, stride=2)).eval()
+    avg_model = ConvPoolConv(nn.AvgPool2d(3, stride=2)).eval()
+    avg_model.load_state_dict(max_model.state_dict())
+    expected = through_average_pool(max_model.c.weight.detach(), 3, 2)
+    for model in (max_model, avg_model):
+        kernels = expanded_kernels(model, "a", "c", input_size=32)
+        assert kernels.shape == expected.shape == (5, 4, 7, 7)
+        torch.testing.assert_close(kernels.double(), expected, rtol=1e-4, atol=1e-6)
+
+
+def test_expanded_inception_pool_branch_is_a_3x3_average_times_its_1x1(inception: InceptionV1):
+    units = torch.tensor([416, 450, 479])  # mixed3b's pool branch is channels 416..479
+    kernels = expanded_kernels(inception, "mixed3a", "mixed3b", input_size=64, units=units)
+    w1 = inception.mixed3b_pool_reduce_pre_relu_conv.weight.detach()[units - 416]
+    manual = through_average_pool(w1, 3, 1)  # the 3x3 stride-1 max-pool, then the 1x1 conv
+    assert kernels.shape == (3, 256, 5, 5)  # the block's field is the 5x5 branch's
+    torch.testing.assert_close(kernels[:, :, 1:4, 1:4].double(), manual, rtol=1e-4, atol=1e-6)
+    assert kernels[:, :, 0].abs().max() == 0 and kernels[:, :, :, 4].abs().max() == 0
+
+
+class ConvsAroundLRN(ThreeConvs):
+    """ThreeConvs with local response normalization between ``b`` and ``c``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.norm = nn.LocalResponseNorm(3, alpha=1e-2, beta=0.75, k=2.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.c(self.norm(self.b(F.relu(self.a(x)))))
+
+
+def test_expanded_through_lrn_treats_it_as_the_identity():
+    """Today's documented behaviour: LRN is the identity on the linearized path. With k=2
+    its own derivative is far from 1 (about 2^-0.75), so autograd through it would not give
+    this. Issue 15 will linearize LRN at an operating point instead, which changes the
+    expected kernels here."""
+    torch.manual_seed(6)
+    model = ConvsAroundLRN().eval()
+    kernels = expanded_kernels(model, "a", "c", input_size=32)
+    expected = compose(model.c.weight.detach(), model.b.weight.detach())
+    assert kernels.shape == expected.shape == (6, 4, 7, 7)
+    torch.testing.assert_close(kernels.double(), expected, rtol=1e-4, atol=1e-6)
+
+
 def test_direct_weights_follow_branches_and_concat_slices(inception: InceptionV1):
     conn = direct_connections(inception, "mixed3b_3x3_bottleneck", "mixed3b", k=3, input_size=64)
     assert set(np.unique(conn.dst)) == set(range(128, 320))

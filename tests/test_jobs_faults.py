@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from glob import glob
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from atlas.db import migrate
 from atlas.db.models import Dataset
 from atlas.jobs import JobQueue, JobSpec
 from tests.availability import unavailable
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -59,7 +60,7 @@ class Workers:
     def wait_started(self) -> None:
         """Until every worker has logged that it is polling for jobs."""
         wait_until(lambda: all(" started: kinds " in self.log(i) for i in range(len(self.procs))),
-                   timeout=60, what="the workers to start")
+                   timeout=60, message="the workers to start")
 
     def log(self, index: int) -> str:
         return (self.log_dir / f"worker-{index}.log").read_text()
@@ -76,7 +77,7 @@ class Workers:
 
     def stop_when_done(self, queue: JobQueue, jobs: int) -> list[int]:
         """Wait for ``jobs`` jobs to be done, then stop the workers with SIGTERM."""
-        wait_until(lambda: queue.counts().get("done", 0) >= jobs, timeout=90, what=f"{jobs} jobs done")
+        wait_until(lambda: queue.counts().get("done", 0) >= jobs, timeout=90, message=f"{jobs} jobs done")
         for proc in self.procs:
             proc.send_signal(signal.SIGTERM)
         return self.wait()
@@ -107,13 +108,6 @@ def queue(db_url: str, blob_dir: str) -> Iterator[JobQueue]:
 def rows(queue: JobQueue) -> list[Dataset]:
     with Session(queue.engine) as session:
         return list(session.scalars(select(Dataset).order_by(Dataset.name)))
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 30, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def sleep_jobs(queue: JobQueue, n: int, seconds: float = 0.0, **spec: object) -> list[int]:
@@ -207,9 +201,9 @@ def test_two_sqlite_workers_never_hit_database_is_locked(queue: JobQueue, worker
 
 
 def test_a_job_of_a_killed_worker_is_taken_over_after_its_lease(queue: JobQueue, workers: Workers):
-    [victim] = sleep_jobs(queue, 1, seconds=1.5)
+    [victim] = sleep_jobs(queue, 1, seconds=3)  # long enough that the kill lands mid-job under load
     first = workers.start("--lease", "2")
-    wait_until(lambda: queue.get(victim).progress_done >= 1, what="the job to be under way")
+    wait_until(lambda: queue.get(victim).progress_done >= 1, message="the job to be under way")
     first.send_signal(signal.SIGKILL)
     first.wait()
     assert queue.get(victim).status == "running"  # a dead worker's job looks alive until its lease ends
@@ -240,7 +234,7 @@ def test_a_failing_job_is_retried_then_failed_with_its_error_shown(
 def test_sigterm_gives_the_running_job_back_and_exits(queue: JobQueue, workers: Workers):
     [long_job] = sleep_jobs(queue, 1, seconds=60)
     proc = workers.start()
-    wait_until(lambda: queue.get(long_job).status == "running", what="the job to start")
+    wait_until(lambda: queue.get(long_job).status == "running", message="the job to start")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(15) == 0, workers.log(0)
     job = queue.get(long_job)
@@ -321,11 +315,11 @@ def test_workers_ride_out_a_postgres_restart(private_postgres: PrivateServer, bl
         ids = sleep_jobs(queue, 40, seconds=0.2)
         workers.start("--exit-when-idle", "--lease", "15")
         workers.start("--exit-when-idle", "--lease", "15")
-        wait_until(lambda: queue.counts().get("done", 0) >= 6, what="the first jobs")
+        wait_until(lambda: queue.counts().get("done", 0) >= 6, message="the first jobs")
         private_postgres.stop()
         # A worker started during the outage waits for the database instead of exiting.
         workers.start("--exit-when-idle", "--lease", "15", "--wait-for-db", "60")
-        wait_until(lambda: "waiting for the database" in workers.log(2), what="the late worker to wait")
+        wait_until(lambda: "waiting for the database" in workers.log(2), message="the late worker to wait")
         private_postgres.start()
         assert workers.wait(90) == [0, 0, 0], workers.logs()[-3000:]
         assert "database unavailable" in workers.logs()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -201,6 +202,46 @@ def test_no_cross_talk_between_images_of_a_batch():
         assert np.allclose(chunked.images[i], alone.images[0], atol=1e-4)
         assert np.isclose(batch.values[i], alone.values[0], atol=1e-4)
     assert model.training is False
+
+
+def training_net() -> nn.Module:
+    """A model as it is while being trained: batch norm ("1") and dropout ("3") in train
+    mode, and a frozen batch norm ("5", eval mode, as when fine-tuning) after conv "4"."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 8, 5, padding=2), nn.BatchNorm2d(8), nn.ReLU(), nn.Dropout(0.5),
+                          nn.Conv2d(8, 16, 3), nn.BatchNorm2d(16), nn.ReLU())
+    for norm in (model[1], model[5]):
+        norm.running_mean.uniform_(-0.5, 0.5)
+        norm.running_var.uniform_(0.2, 2.0)
+    model.train()
+    model[5].eval()
+    return model
+
+
+def modes(model: nn.Module) -> dict[str, bool]:
+    return {name: module.training for name, module in model.named_modules()}
+
+
+def test_a_training_model_renders_in_eval_mode_and_keeps_its_modes():
+    """Batch statistics and dropout would couple the images of a batch and make every
+    render random: render_batch must run the model in eval mode, then give every module
+    back the mode it had."""
+    model = training_net()
+    before = modes(model)
+    params = RenderParams(size=32, steps=20, lr=0.1)
+    objectives = [channel("6", i) for i in range(6)]
+    batch = render_batch(model, objectives, params, device="cpu")
+    assert modes(model) == before
+    alone = render_batch(model, [objectives[3]], params, device="cpu")
+    assert np.allclose(batch.images[3], alone.images[0], atol=1e-4)
+    assert np.isclose(batch.values[3], alone.values[0], atol=1e-4)
+    # The values are those of the eval-mode model; in train mode the same images give others.
+    diagonal = torch.arange(6), torch.arange(6)
+    evaluated = layer_means(copy.deepcopy(model).eval(), "6", batch.images)[diagonal]
+    trained = layer_means(copy.deepcopy(model), "6", batch.images)[diagonal]
+    assert np.allclose(batch.values, evaluated.numpy(), atol=1e-4)
+    assert not np.allclose(batch.values, trained.numpy(), atol=1e-2)
+    assert modes(model) == before
 
 
 def test_render_is_deterministic_under_a_seed():

@@ -15,7 +15,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from atlas.capture import model_device
+from atlas.capture import eval_mode, model_device
 from atlas.errors import InvalidInput
 
 LayerKind = Literal["conv", "linear", "concat"]
@@ -71,15 +71,13 @@ def discover_layers(model: nn.Module, input_shape: tuple[int, ...]) -> list[Laye
         return hook
 
     handles = [modules[n].register_forward_hook(hook_for(n)) for n in candidates]
-    was_training = model.training
-    model.eval()
     try:
-        model(torch.zeros(1, *input_shape, device=model_device(model)))
+        with eval_mode(model):
+            model(torch.zeros(1, *input_shape, device=model_device(model)))
     except Exception as e:
         raise InvalidInput(f"a forward pass on an input of shape {tuple(input_shape)} "
                            f"failed: {type(e).__name__}: {e}") from None
     finally:
-        model.train(was_training)
         for h in handles:
             h.remove()
     return [LayerSpec(name, candidates[name], int(shape[1]) if len(shape) > 1 else 1,

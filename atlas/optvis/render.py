@@ -29,6 +29,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from atlas.capture import eval_mode
 from atlas.device import resolve_device
 from atlas.errors import InvalidInput
 from atlas.optvis.objectives import BatchObjective, Objective, unit_objectives
@@ -205,7 +206,7 @@ def render_batch(model: nn.Module, objectives: Sequence[Objective],
                  max_batch: int = 64, progress: Progress = None) -> RenderResult:
     """One image per objective, optimized ``max_batch`` at a time; results in input order.
 
-    The model is moved to ``device`` and run in eval mode (its mode is restored after);
+    The model is moved to ``device`` and run in eval mode (every module's mode is restored after);
     its weights get no gradients. Inputs are RGB in [0, 1].
     """
     params = params or RenderParams()
@@ -217,15 +218,10 @@ def render_batch(model: nn.Module, objectives: Sequence[Objective],
     chunks = _chunks(objectives, max_batch)
     images = np.zeros((len(objectives), params.size, params.size, 3), np.float32)
     values = np.zeros(len(objectives), np.float32)
-    was_training = model.training
-    model.to(device).eval()
-    try:
-        with progress_reporter(progress, params.steps * len(chunks)) as step_done:
-            for chunk in chunks:
-                result = _optimize(model, [objectives[i] for i in chunk], params, device, step_done)
-                images[chunk], values[chunk] = result.images, result.values
-    finally:
-        model.train(was_training)
+    with eval_mode(model.to(device)), progress_reporter(progress, params.steps * len(chunks)) as step_done:
+        for chunk in chunks:
+            result = _optimize(model, [objectives[i] for i in chunk], params, device, step_done)
+            images[chunk], values[chunk] = result.images, result.values
     return RenderResult(images, values)
 
 
