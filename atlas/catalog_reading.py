@@ -109,6 +109,7 @@ class ReadingMixin:
 
         model, _, layer_name = layer.partition("/")
         actor = self._job_actor(author, "queue compute jobs")
+        self.model(model).check_not_imported()
         params = check_params(kind, dict(params or {}))
         return self._enqueue(actor, layer, {"kind": kind, "chunk_size": chunk_size, "params": params},
                              lambda: enqueue_layer_chunks(self, kind, model, layer_name, units, chunk_size,
@@ -127,6 +128,7 @@ class ReadingMixin:
         chunk_size = DEFAULT_CHUNK_UNITS if chunk_size is None else chunk_size
         actor = self._job_actor(author, "queue compute jobs")
         src_layer, dst_layer = self.layer(src), self.layer(dst)
+        self.model(dst_layer.model).check_not_imported()
         if src_layer.model != dst_layer.model:
             raise InvalidInput(f"{src} and {dst} are layers of different models")
         return self._enqueue(actor, dst, {"kind": f"connections.{kind}", "src": src, "k": k,

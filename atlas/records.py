@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from atlas.errors import InvalidInput
+
 
 @dataclass(frozen=True)
 class UserInfo:
@@ -30,6 +32,17 @@ class ModelInfo:
     def input_size(self) -> int:
         """Side of the square images the model takes (224 when the spec does not say)."""
         return int((self.input_spec or {}).get("shape", [3, 224, 224])[-1])
+
+    def check_not_imported(self) -> None:
+        """Refuse compute on a model imported from a bundle: it is inert metadata until an
+        admin registers it here with local weights (checked when jobs are queued, and
+        again by the worker that would load it)."""
+        if self.origin is not None:
+            raise InvalidInput(
+                f"model {self.name!r} was imported ({self.origin}) and is not registered on this "
+                f"catalogue: an admin registers it with `atlas model add {self.name} --arch ARCH "
+                f"--weights FILE`"
+            )
 
 
 @dataclass(frozen=True)

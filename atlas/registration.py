@@ -67,11 +67,7 @@ def check_computable(registered: ModelInfo) -> None:
     """Refuse a model workers must not load: imported (inert metadata), or without a
     weights hash to check unless built from an architecture the atlas ships."""
     name = registered.name
-    if registered.origin is not None:
-        raise InvalidInput(
-            f"model {name!r} was imported ({registered.origin}) and is not registered on this catalogue: "
-            f"an admin registers it with `atlas model add {name} --arch ARCH --weights FILE`"
-        )
+    registered.check_not_imported()
     if registered.weights_sha256 is None and registered.architecture not in list_architectures():
         raise InvalidInput(
             f"model {name!r} has no weights hash and no architecture the atlas ships, so its weights "

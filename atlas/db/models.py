@@ -1,4 +1,4 @@
-"""SQLAlchemy models of the whole data model (DESIGN.md, "Data model").
+"""SQLAlchemy models of the whole data model.
 
 One metadata for both dialects. JSON columns become JSONB on PostgreSQL. Constraint names
 follow a naming convention so alembic's batch mode can rebuild SQLite tables. Timestamps
