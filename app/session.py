@@ -5,7 +5,7 @@ import streamlit as st
 from components.flash import show_flash
 
 from atlas import Catalog
-from atlas.records import UserInfo
+from atlas.catalog.records import UserInfo
 
 
 @st.cache_resource

@@ -16,9 +16,9 @@ import time
 
 import torch
 
-from atlas.capture import capture
-from atlas.models.demo_cnn import DemoCNN
-from atlas.models.inceptionv1 import InceptionV1
+from atlas.compute.capture import capture
+from atlas.compute.models.demo_cnn import DemoCNN
+from atlas.compute.models.inceptionv1 import InceptionV1
 
 MODELS = {
     "demo": (DemoCNN, 64, ["conv1", "conv3", "conv5"]),

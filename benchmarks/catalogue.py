@@ -36,7 +36,7 @@ from atlas import Catalog
 from atlas.db import migrate
 from atlas.db.engine import normalize_url
 from atlas.db.models import Feature, Label, Layer, Model, User
-from atlas.edge_store import EdgeColumns, load
+from atlas.catalog.edge_store import EdgeColumns, load
 
 WORDS = ("curve edge line circle texture fur eye head dog car wheel window boundary frequency colour "
          "contrast gradient corner angle spiral loop grid hatch stripe blob shape left right oriented "

@@ -2,7 +2,7 @@
 
     python -m benchmarks.edges_db [--rows 1000000] [--postgres URL]
 
-Ours: ``Catalog.load_edges`` (``atlas.edge_load``: COPY on PostgreSQL, raw executemany on
+Ours: ``Catalog.load_edges`` (``atlas.catalog.edge_load``: COPY on PostgreSQL, raw executemany on
 SQLite, index rebuild for a large load). Baseline: the naive loop, one ORM ``Edge`` object
 per row added to a session and committed once, on 20,000 rows. Then the p95 latency of
 ``top_inputs(unit, k=20)`` over random units. PostgreSQL runs when ``--postgres`` or
@@ -26,8 +26,8 @@ from sqlalchemy.engine import make_url
 from atlas import Catalog
 from atlas.db.engine import normalize_url
 from atlas.db.models import Edge
-from atlas.edge_store import EdgeColumns
-from atlas.lookup import unit_ids
+from atlas.catalog.edge_store import EdgeColumns
+from atlas.catalog.resolve import unit_ids
 
 NAIVE_ROWS = 20_000
 QUERIES = 300

@@ -21,9 +21,9 @@ from typing import TypeVar
 import numpy as np
 import torch
 
-from atlas.models.demo_cnn import DemoCNN
-from atlas.optvis import RenderParams, channel, render_batch
-from atlas.optvis.render import resolve_device
+from atlas.compute.models.demo_cnn import DemoCNN
+from atlas.compute.optvis import RenderParams, channel, render_batch
+from atlas.compute.optvis.render import resolve_device
 
 T = TypeVar("T")
 

@@ -52,7 +52,7 @@ def noop(ctx: JobContext) -> JobOutput:
 
 def timed_vis(ctx: JobContext) -> JobOutput:
     """The real ``vis`` job kind, timed from the inside: what the queue adds is the rest."""
-    from atlas.optvis.jobs import render_chunk
+    from atlas.compute.optvis.jobs import render_chunk
 
     start = time.perf_counter()
     output = render_chunk(ctx)
@@ -158,9 +158,9 @@ def _render_knobs(steps: int) -> dict:
 def calibrate_steps(catalog: Catalog, seconds: float) -> int:
     """Optimization steps for a vis job of ``seconds`` (one chunk of units) on this machine
     when idle: the fastest of several timings, since other load only ever slows a step."""
-    from atlas.optvis.jobs import render_params
-    from atlas.optvis.store import visualize_units
-    from atlas.registration import load_registered
+    from atlas.compute.optvis.jobs import render_params
+    from atlas.compute.optvis.store import visualize_units
+    from atlas.compute.registration import load_registered
 
     model = load_registered(catalog, "demo", "cpu")
     params = render_params(_render_knobs(10))
@@ -183,9 +183,9 @@ def overhead(catalog: Catalog, steps: int, rounds: int) -> tuple[float, float, f
     them). The share is the steadier figure: on a shared machine two renders of the same
     images differ by a few percent, more than the queue's cost."""
     from atlas.jobs import enqueue_layer_chunks
-    from atlas.optvis.jobs import render_params
-    from atlas.optvis.store import visualize_units
-    from atlas.registration import load_registered
+    from atlas.compute.optvis.jobs import render_params
+    from atlas.compute.optvis.store import visualize_units
+    from atlas.compute.registration import load_registered
 
     units = list(range(catalog.layer(f"demo/{VIS_LAYER}").channels))
     params = render_params(_render_knobs(steps))
@@ -231,7 +231,7 @@ def main() -> None:
 
     import torch
 
-    from atlas.demo import register_demo_models
+    from atlas.compute.demo_atlas import register_demo_models
     from atlas.jobs import import_kind_modules
 
     import_kind_modules()

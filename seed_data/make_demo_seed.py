@@ -14,11 +14,11 @@ from pathlib import Path
 
 import torch
 
-from atlas.capture import collect_activations
-from atlas.connections import direct_connections
-from atlas.datasets.synthetic import CLASSES, SyntheticShapes
-from atlas.demo_training import EVAL_SEED, orientation_coherence
-from atlas.models import load_model
+from atlas.compute.capture import collect_activations
+from atlas.compute.connections import direct_connections
+from atlas.compute.datasets.synthetic import CLASSES, SyntheticShapes
+from atlas.compute.demo_training import EVAL_SEED, orientation_coherence
+from atlas.compute.models import load_model
 
 OUT = Path(__file__).resolve().parent / "demo.seed.json"
 LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5")

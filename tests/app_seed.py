@@ -10,7 +10,7 @@ import zlib
 import numpy as np
 
 from atlas import Catalog, NewEdge
-from atlas.edge_store import kernel_table
+from atlas.catalog.edge_store import kernel_table
 
 RICH = "demo/conv2/3"
 
@@ -42,7 +42,7 @@ def add_rich_unit(cat: Catalog) -> None:
     blobs = cat.blobs
     cat.add_artifact(RICH, "vis.negative", {}, {"image": blobs.put_png(tile(1))})
     cat.add_artifact(RICH, "vis.diversity", {}, {"images": [blobs.put_png(tile(s)) for s in (2, 3)]})
-    # The shape atlas.examples stores: PNG crops best first, and the records as an array.
+    # The shape atlas.compute.examples stores: PNG crops best first, and the records as an array.
     cat.add_artifact(RICH, "examples", {}, {"top": [blobs.put_png(tile(s, 64)) for s in (4, 5, 6)],
                                             "bottom": [blobs.put_png(tile(7, 64))],
                                             "records": blobs.put_array(np.zeros((2, 3), dtype=np.float32))})

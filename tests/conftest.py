@@ -151,7 +151,7 @@ def other_db_url(dialect, _postgres, _sqlite_template, tmp_path) -> Iterator[str
     yield from _fresh_url(dialect, True, _postgres, _sqlite_template, tmp_path)
 
 
-TEST_FACTORY_MODULES = "tiny_models,atlas.models.demo_cnn"
+TEST_FACTORY_MODULES = "tiny_models,atlas.compute.models.demo_cnn"
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from atlas import Catalog, NewEdge
-from atlas.records import UserInfo
+from atlas.catalog.records import UserInfo
 
 APP = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
 sqlite_only = pytest.mark.parametrize("dialect", ["sqlite"])

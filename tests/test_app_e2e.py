@@ -24,7 +24,7 @@ from app_seed import RICH, seed
 from conftest import DEMO_LAYERS
 
 from atlas import Catalog
-from atlas.launch import app_command
+from atlas.cli.launch import app_command
 from tests.availability import unavailable
 
 CHROMIUM = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from atlas.blobs import BlobCorrupted, BlobMissing, BlobStore, sha256_hex
+from atlas.db.blobs import BlobCorrupted, BlobMissing, BlobStore, sha256_hex
 from atlas.errors import InvalidInput
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from atlas import Catalog, NewEdge
-from atlas.bundle.format import BundleError, write_zip
+from atlas.exchange.bundle.format import BundleError, write_zip
 
 
 @pytest.fixture
@@ -144,7 +144,7 @@ def test_manifest_must_name_every_member(tmp_path):
     write_zip(out, {"models.jsonl": b""}, origin="lab-a")
     with zipfile.ZipFile(out, "a") as archive:
         archive.writestr("labels.jsonl", b"{}\n")
-    from atlas.bundle.format import StagedBundle
+    from atlas.exchange.bundle.format import StagedBundle
 
     with pytest.raises(BundleError, match="unlisted"):
         StagedBundle(io.BytesIO(out.getvalue()), tmp_path)

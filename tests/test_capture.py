@@ -7,10 +7,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from atlas.capture import capture, collect_activations, iter_activations
-from atlas.datasets import SyntheticShapes
+from atlas.compute.capture import capture, collect_activations, iter_activations
+from atlas.compute.datasets import SyntheticShapes
 from atlas.errors import InvalidInput
-from atlas.models.demo_cnn import DemoCNN
+from atlas.compute.models.demo_cnn import DemoCNN
 
 
 @pytest.fixture

@@ -3,9 +3,11 @@
 import numpy as np
 import pytest
 
-from atlas import Catalog, NewEdge, artifacts
-from atlas.artifacts import NewArtifact
-from atlas.lookup import unit_ids
+from atlas import Catalog, NewEdge
+
+from atlas.catalog import artifacts
+from atlas.catalog.artifacts import NewArtifact
+from atlas.catalog.resolve import unit_ids
 from atlas.errors import InvalidInput, NotFound, PermissionDenied
 
 

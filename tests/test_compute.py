@@ -5,9 +5,9 @@ import torch
 
 from atlas import Catalog
 from atlas.cli import main
-from atlas.compute_cli import parse_units
+from atlas.cli.compute import parse_units
 from atlas.errors import InvalidInput
-from atlas.registration import register_model
+from atlas.compute.registration import register_model
 from tiny_models import tiny
 
 pytestmark = pytest.mark.usefixtures("allow_test_factories")

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from atlas import Catalog
-from atlas.blobs import BlobStore
-from atlas.compute import run_jobs
-from atlas.connections import (
+from atlas.db.blobs import BlobStore
+from atlas.compute.run import run_jobs
+from atlas.compute.connections import (
     ConnectionSet,
     attribution_connections,
     direct_connections,
@@ -19,11 +19,11 @@ from atlas.connections import (
     store_chunk,
 )
 from atlas.jobs.pairs import CONNECTION_KINDS, enqueue_connections
-from atlas.datasets.spec import open_dataset, parse_dataset
-from atlas.demo import register_demo_models
+from atlas.compute.datasets.spec import open_dataset, parse_dataset
+from atlas.compute.demo_atlas import register_demo_models
 from atlas.errors import InvalidInput, NotFound
 from atlas.jobs import JobQueue
-from atlas.registration import load_registered
+from atlas.compute.registration import load_registered
 
 K = 4
 
@@ -93,7 +93,7 @@ def test_chunked_pair_equals_the_pair_computed_at_once(demo: Catalog, kind: str,
 def test_rank_chunks_refuses_chunks_that_miss_or_repeat_units(tmp_path):
     import torch
 
-    from atlas.models.demo_cnn import DemoCNN
+    from atlas.compute.models.demo_cnn import DemoCNN
 
     torch.manual_seed(0)
     model = DemoCNN(widths=(4, 6, 8, 8, 8)).eval()

@@ -10,8 +10,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from atlas import Catalog
-from atlas.blobs import BlobStore
-from atlas.connections import (
+from atlas.db.blobs import BlobStore
+from atlas.compute.connections import (
     attribution_connections,
     direct_connections,
     expanded_connections,
@@ -20,11 +20,11 @@ from atlas.connections import (
     store_chunk,
     store_connections,
 )
-from atlas.connections.linear import expanded_kernels
-from atlas.edge_store import kernel_from_table
+from atlas.compute.connections.linear import expanded_kernels
+from atlas.catalog.edge_store import kernel_from_table
 from atlas.errors import InvalidInput
-from atlas.models.demo_cnn import DemoCNN
-from atlas.models.inceptionv1 import InceptionV1
+from atlas.compute.models.demo_cnn import DemoCNN
+from atlas.compute.models.inceptionv1 import InceptionV1
 
 
 class ThreeConvs(nn.Module):

@@ -11,8 +11,8 @@ import pytest
 import torch
 from PIL import Image
 
-from atlas.datasets import CLASSES, ImageFolder, SkippedImagesWarning, SyntheticShapes
-from atlas.datasets import synthetic as syn
+from atlas.compute.datasets import CLASSES, ImageFolder, SkippedImagesWarning, SyntheticShapes
+from atlas.compute.datasets import synthetic as syn
 from atlas.errors import InvalidInput
 
 

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 import torch
 
-from atlas.demo_training import (
+from atlas.compute.demo_training import (
     DemoTrainConfig,
     coherence_report,
     evaluate_accuracy,
     orientation_coherence,
     train_demo_model,
 )
-from atlas.models import SEED_DEMO_DIR, discover_layers, load_model, weights_sha256
+from atlas.compute.models import SEED_DEMO_DIR, discover_layers, load_model, weights_sha256
 from tests.availability import unavailable
 
 DEMOS = ["demo", "demo-b"]
@@ -97,7 +97,7 @@ def test_training_writes_weights_and_report(tmp_path):
 
 
 def test_colour_augmentations_keep_images_and_labels_valid():
-    from atlas.datasets.synthetic import (
+    from atlas.compute.datasets.synthetic import (
         CLASSES,
         SHAPE_CLASSES,
         color_augment,
@@ -122,7 +122,7 @@ def test_colour_augmentations_keep_images_and_labels_valid():
 
 
 def test_conv1_constraints():
-    from atlas.demo_training import _roughness, _zero_mean_
+    from atlas.compute.demo_training import _roughness, _zero_mean_
     w = torch.randn(4, 3, 7, 7)
     _zero_mean_(w)
     assert w.mean(dim=(2, 3)).abs().max() < 1e-6
@@ -132,7 +132,7 @@ def test_conv1_constraints():
 
 
 def test_main_train_names_and_writes(tmp_path):
-    from atlas.demo_training import main_train
+    from atlas.compute.demo_training import main_train
     report = main_train(2, "tiny", out_dir=tmp_path, progress=False, widths=(4, 8, 8, 8, 8),
                         steps=2, batch_size=9, warmup_steps=1, loader_workers=0, eval_size=18)
     assert report["config"]["seed"] == 2 and (tmp_path / "tiny.safetensors").exists()

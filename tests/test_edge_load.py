@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 from sqlalchemy import inspect
 
-from atlas import Catalog, edge_load
-from atlas.edge_store import EdgeColumns
+from atlas import Catalog
+
+from atlas.catalog import edge_load
+from atlas.catalog.edge_store import EdgeColumns
 from atlas.errors import InvalidInput
-from atlas.lookup import unit_ids
+from atlas.catalog.resolve import unit_ids
 
 
 def _columns(catalog: Catalog, kind: str = "direct") -> EdgeColumns:

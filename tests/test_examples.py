@@ -6,10 +6,10 @@ import numpy as np
 import torch
 
 from atlas import Catalog
-from atlas.capture import collect_activations
-from atlas.datasets import SyntheticShapes
-from atlas.examples import store_examples, top_examples
-from atlas.models.demo_cnn import DemoCNN
+from atlas.compute.capture import collect_activations
+from atlas.compute.datasets import SyntheticShapes
+from atlas.compute.examples import store_examples, top_examples
+from atlas.compute.models.demo_cnn import DemoCNN
 
 
 def test_top_examples_match_brute_force_and_are_stored(demo_catalog: Catalog):

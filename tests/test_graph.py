@@ -11,7 +11,7 @@ from PIL import Image
 
 from atlas import Catalog, NewEdge
 from atlas.errors import InvalidInput
-from atlas.export import render
+from atlas.exchange.export import render
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from atlas.capture import capture
-from atlas.models import discover_layers, load_model
-from atlas.models.inceptionv1 import BLOCKS, STUDIED_LAYERS, InceptionV1, same_pad
+from atlas.compute.capture import capture
+from atlas.compute.models import discover_layers, load_model
+from atlas.compute.models.inceptionv1 import BLOCKS, STUDIED_LAYERS, InceptionV1, same_pad
 from tests.availability import unavailable
 
 LUCID_CHANNELS = {"conv2d0": 64, "conv2d1": 64, "conv2d2": 192, "mixed3a": 256,

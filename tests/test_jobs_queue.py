@@ -29,8 +29,8 @@ from atlas.jobs import (
     register_kind,
     wait_for_jobs,
 )
-from atlas.jobs.progress import ThrottledProgress
-from atlas.jobs.worker import open_when_reachable
+from atlas.jobs.runtime.progress import ThrottledProgress
+from atlas.jobs.runtime.worker import open_when_reachable
 from tests.waiting import wait_until
 
 FAST = dict(lease_seconds=3.0, poll_seconds=0.05, retry_backoff_seconds=0.05, exit_when_idle=True)

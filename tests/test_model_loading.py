@@ -10,11 +10,11 @@ import torch
 from safetensors.torch import save_file
 
 from atlas.errors import InvalidInput, NotFound
-from atlas.models import get_architecture, list_architectures, load_model, weights_sha256
-from atlas.models.demo_cnn import DemoCNN
-from atlas.models.loading import ModelLoadError, read_state_dict
+from atlas.compute.models import get_architecture, list_architectures, load_model, weights_sha256
+from atlas.compute.models.demo_cnn import DemoCNN
+from atlas.compute.models.loading import ModelLoadError, read_state_dict
 
-FACTORY = "atlas.models.demo_cnn:DemoCNN"
+FACTORY = "atlas.compute.models.demo_cnn:DemoCNN"
 pytestmark = pytest.mark.usefixtures("allow_test_factories")
 
 
@@ -126,7 +126,7 @@ def test_a_traced_torchscript_file_is_refused_with_one_line(tmp_path, state):
 
 
 def test_registry_errors(tmp_path, monkeypatch):
-    monkeypatch.setenv("ATLAS_ALLOWED_FACTORY_MODULES", "atlas.models.demo_cnn,no_such_module_xyz,builtins")
+    monkeypatch.setenv("ATLAS_ALLOWED_FACTORY_MODULES", "atlas.compute.models.demo_cnn,no_such_module_xyz,builtins")
     assert {"inceptionv1", "demo", "demo-b"} <= set(list_architectures())
     with pytest.raises(NotFound, match="unknown architecture 'resnet9'"):
         get_architecture("resnet9")

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from atlas.errors import InvalidInput
-from atlas.optvis import (
+from atlas.compute.optvis import (
     BatchObjective,
     FourierImage,
     Jitter,
@@ -28,7 +28,7 @@ from atlas.optvis import (
     render_units,
     standard_transforms,
 )
-from atlas.optvis.transforms import apply_transforms, n_random
+from atlas.compute.optvis.transforms import apply_transforms, n_random
 
 FAST = RenderParams(size=32, steps=40, lr=0.2)
 

@@ -8,8 +8,8 @@ import torch
 from torch import nn
 
 from atlas.errors import InvalidInput
-from atlas.optvis import RenderParams
-from atlas.optvis.store import visualize_units
+from atlas.compute.optvis import RenderParams
+from atlas.compute.optvis.store import visualize_units
 
 PARAMS = RenderParams(size=32, steps=3, diversity_n=2)
 KINDS = ["channel", "neuron", "negative", "diversity"]

@@ -8,7 +8,7 @@ import torch
 
 from atlas import Catalog
 from atlas.errors import InvalidInput
-from atlas.registration import ModelCache, load_registered, register_model
+from atlas.compute.registration import ModelCache, load_registered, register_model
 from tiny_models import tiny
 
 pytestmark = pytest.mark.usefixtures("allow_test_factories")

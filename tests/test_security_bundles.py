@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from atlas import Catalog
-from atlas.bundle.format import BundleError, write_zip
+from atlas.exchange.bundle.format import BundleError, write_zip
 from atlas.db.models import Setting
 from tests.snapshots import blob_state, state
 from tests.test_bundle import export, other, rich  # noqa: F401 (fixtures)

@@ -17,17 +17,19 @@ import pytest
 import torch
 from sqlalchemy import delete, select
 
-from atlas import Catalog, artifacts
-from atlas.artifacts import NewArtifact
+from atlas import Catalog
+
+from atlas.catalog import artifacts
+from atlas.catalog.artifacts import NewArtifact
 from atlas.cli import main
 from atlas.db import migrate
 from atlas.db.models import Artifact, Setting
-from atlas.edge_store import EdgeColumns, NewEdge
+from atlas.catalog.edge_store import EdgeColumns, NewEdge
 from atlas.errors import InvalidInput, NotFound, PermissionDenied
 from atlas.jobs import JobOutput, JobQueue, Worker, WorkerConfig, register_kind
-from atlas.lookup import unit_ids
-from atlas.registration import register_model
-from atlas.store_identity import ID_FILE, ID_SETTING, StoreMismatch
+from atlas.catalog.resolve import unit_ids
+from atlas.compute.registration import register_model
+from atlas.db.store_identity import ID_FILE, ID_SETTING, StoreMismatch
 from tests.snapshots import state
 from tiny_models import tiny
 

@@ -26,17 +26,17 @@ import torch
 from torch import nn
 
 from atlas import Catalog
-from atlas.bundle.format import write_zip
+from atlas.exchange.bundle.format import write_zip
 from atlas.cli import main
 from atlas.errors import InvalidInput, PermissionDenied
-from atlas.models import load_model
-from atlas.models.loading import ModelLoadError, WeightsMismatch, read_state_dict
-from atlas.registration import ModelCache, register_model
+from atlas.compute.models import load_model
+from atlas.compute.models.loading import ModelLoadError, WeightsMismatch, read_state_dict
+from atlas.compute.registration import ModelCache, register_model
 from tests.snapshots import state
 from tiny_models import tiny
 
 ROOT = Path(__file__).resolve().parents[1]
-FACTORY = "atlas.models.demo_cnn:DemoCNN"
+FACTORY = "atlas.compute.models.demo_cnn:DemoCNN"
 SETTING = "ATLAS_ALLOWED_FACTORY_MODULES"
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.:DeprecationWarning")
 
@@ -128,7 +128,7 @@ def test_a_torch_save_file_in_a_folder_named_code_is_not_taken_for_torchscript(t
 
 def test_model_add_refuses_a_torchscript_archive_with_one_line(catalog: Catalog, db_url, blob_dir,
                                                                 hostile_archive, capsys, monkeypatch):
-    monkeypatch.setenv(SETTING, "atlas.models")
+    monkeypatch.setenv(SETTING, "atlas.compute.models")
     path, marker = hostile_archive
     before = state(catalog)
     assert main(["--db", db_url, "--blobs", blob_dir, "--user", "alice", "model", "add", "evil",
@@ -189,12 +189,12 @@ def test_factories_need_the_setting_and_their_module_is_never_imported(tmp_path,
         with pytest.raises(ModelLoadError, match=rf"^factory {spec} is not allowed: an admin allows its module "
                            rf"with the setting {SETTING} \(now empty\)$"):
             load_model(spec)
-    monkeypatch.setenv(SETTING, "tiny, atlas.models.demo, hostile")  # prefixes end at a dot
+    monkeypatch.setenv(SETTING, "tiny, atlas.compute.models.demo, hostile")  # prefixes end at a dot
     for spec in ("hostile_factory_module:build", "tiny_models:tiny", FACTORY):
-        with pytest.raises(ModelLoadError, match=r"is not allowed.*\(now tiny, atlas.models.demo, hostile\)"):
+        with pytest.raises(ModelLoadError, match=r"is not allowed.*\(now tiny, atlas.compute.models.demo, hostile\)"):
             load_model(spec)
     assert not marker.exists() and "hostile_factory_module" not in sys.modules
-    monkeypatch.setenv(SETTING, "tiny_models,atlas.models.")
+    monkeypatch.setenv(SETTING, "tiny_models,atlas.compute.models.")
     assert isinstance(load_model("tiny_models:tiny")[0], nn.Sequential)
     assert load_model(FACTORY)[1].architecture == FACTORY
 

@@ -14,11 +14,13 @@ import sys
 import numpy as np
 import pytest
 
-from atlas import Catalog, audit, fulltext
-from atlas.blobs import encode_png
+from atlas import Catalog
+
+from atlas.catalog import audit, fulltext
+from atlas.db.blobs import encode_png
 from atlas.db.models import Label, User
 from atlas.errors import InvalidInput
-from atlas.lookup import get_feature
+from atlas.catalog.resolve import get_feature
 from atlas.text import MAX_LINE_CHARS, MAX_NOTE_CHARS, check_text, printable
 from tests.snapshots import state
 

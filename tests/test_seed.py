@@ -6,7 +6,7 @@ import pytest
 
 from atlas import Catalog
 from atlas.errors import InvalidInput, NotFound
-from atlas.seed import seed_path
+from atlas.exchange.seed import seed_path
 
 INCEPTION_LAYERS = [
     ("conv2d0", 64), ("conv2d1", 64), ("conv2d2", 192), ("mixed3a", 256), ("mixed3b", 480),

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from atlas.errors import InvalidInput
-from atlas.uploads import clean_image
+from atlas.catalog.uploads import clean_image
 
 
 def encoded(fmt: str, size=(8, 6), mode="RGB") -> bytes:

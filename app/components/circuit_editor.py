@@ -10,7 +10,7 @@ from identity import can_review, can_write
 
 from atlas import AtlasError, Catalog
 from atlas.db.models import CLAIM_STATUSES
-from atlas.records import CircuitInfo, UserInfo
+from atlas.catalog.records import CircuitInfo, UserInfo
 from components.flash import flash
 from components.links import unit_link
 from components.text import plain

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from atlas import Catalog
-from atlas.records import EdgeInfo
+from atlas.catalog.records import EdgeInfo
 from components.kernels import kernel_uri
 from components.links import unit_link
 from components.text import plain

@@ -12,7 +12,7 @@ import streamlit as st
 from identity import can_write
 
 from atlas import AtlasError, Catalog
-from atlas.records import EvidenceInfo, UserInfo
+from atlas.catalog.records import EvidenceInfo, UserInfo
 from components.blobview import show_blob
 from components.flash import flash
 

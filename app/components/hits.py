@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from atlas.fulltext import MARK
-from atlas.records import SearchHit
+from atlas.catalog.fulltext import MARK
+from atlas.catalog.records import SearchHit
 from components.links import circuit_link, unit_link
 from components.text import plain
 

@@ -9,7 +9,7 @@ import streamlit as st
 from PIL import Image
 
 from atlas import Catalog
-from atlas.records import EdgeInfo
+from atlas.catalog.records import EdgeInfo
 from components.thumbs import image_uri
 
 CELL_PX = 12

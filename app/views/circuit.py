@@ -9,7 +9,7 @@ from identity import can_write
 from session import page
 
 from atlas import AtlasError
-from atlas.export import FORMATS, render
+from atlas.exchange.export import FORMATS, render
 
 MIME = {"json": "application/json", "graphml": "application/xml", "cytoscape": "application/json",
         "dot": "text/vnd.graphviz", "svg": "image/svg+xml", "png": "image/png"}

@@ -13,7 +13,6 @@ from identity import can_review, can_write
 from session import page
 
 from atlas import AtlasError, VersionConflict
-
 DECISIONS = {"Accept": "accepted", "Reject": "rejected", "Dispute": "disputed"}
 
 cat, user = page()

@@ -53,7 +53,7 @@ def revisions_undone(current: str | None, target: str) -> list[str]:
 def require_admin(engine: Engine, name: str, action: str) -> None:
     """``name`` must be an admin of the catalogue at ``engine``, which may be at any
     revision (the users table is the same in all of them); checked before a downgrade."""
-    from atlas.lookup import require_role
+    from atlas.catalog.resolve import require_role
 
     try:
         with Session(engine) as session:

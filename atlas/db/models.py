@@ -404,7 +404,7 @@ class SearchDoc(Base):
 
     The full-text index over it is dialect-specific and lives outside this model: an FTS5
     table ``search_fts`` with triggers on SQLite, a generated ``tsv`` column with a GIN
-    index on PostgreSQL (see migration 0002 and atlas.fulltext).
+    index on PostgreSQL (see migration 0002 and atlas.catalog.fulltext).
     """
 
     __tablename__ = "search_docs"

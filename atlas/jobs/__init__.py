@@ -14,7 +14,7 @@ Users queue the project's computes through the catalogue (``Catalog.enqueue_laye
 """
 
 from atlas.jobs.chunks import enqueue_layer_chunks
-from atlas.jobs.kinds import (
+from atlas.jobs.runtime.kinds import (
     JobContext,
     JobInterrupted,
     JobOutput,
@@ -25,8 +25,8 @@ from atlas.jobs.kinds import (
 )
 from atlas.jobs.queue import JobQueue
 from atlas.jobs.records import FINISHED, JobInfo, JobSpec, LeaseLost
-from atlas.jobs.watch import status_summary, wait_for_jobs
-from atlas.jobs.worker import Worker, WorkerConfig
+from atlas.jobs.runtime.watch import status_summary, wait_for_jobs
+from atlas.jobs.runtime.worker import Worker, WorkerConfig
 
 __all__ = [
     "FINISHED", "JobContext", "JobInfo", "JobInterrupted", "JobOutput", "JobQueue", "JobSpec",

@@ -1,5 +1,5 @@
 """Enqueueing the connections of a layer pair: chunk jobs over the destination's units, then
-one ranking job that waits for them all (the job kinds are in ``atlas.connections.jobs``).
+one ranking job that waits for them all (the job kinds are in ``atlas.compute.connections.jobs``).
 
 Kept free of torch, so the app and the CLI can queue work without loading it.
 """

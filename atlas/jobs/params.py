@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from atlas.datasets.spec import MAX_SEED, bounded_int, check_dataset
+from atlas.compute.datasets.spec import MAX_SEED, bounded_int, check_dataset
 from atlas.errors import InvalidInput
 
 VIS_KINDS = ("channel", "neuron", "negative", "diversity")

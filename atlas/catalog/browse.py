@@ -1,0 +1,152 @@
+"""Read models for browsing: a layer's units with labels and thumbnails, the review
+queue, catalogue figures. Each is a few queries whatever the layer size, so a grid of 800+
+units pages quickly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from atlas.bounds import MAX_INT32, check_int, check_limit
+from atlas.catalog.current import current_versions, is_current
+from atlas.db.models import (
+    Artifact,
+    Circuit,
+    CircuitNode,
+    Edge,
+    Evidence,
+    Family,
+    FamilyMember,
+    Feature,
+    Label,
+    Layer,
+    Model,
+    User,
+)
+from atlas.errors import InvalidInput
+from atlas.catalog.resolve import get_feature, get_layer
+from atlas.catalog.records import LabelInfo
+
+LABEL_FILTERS = ("all", "labelled", "unlabelled")
+MAX_PAGE = 1000  # units on one page of a layer
+
+
+@dataclass(frozen=True)
+class UnitCard:
+    """What a grid cell shows: the unit, its current label and its channel visualization."""
+
+    address: str
+    channel: int | None
+    label: LabelInfo | None
+    thumbnail: str | None
+
+
+@dataclass(frozen=True)
+class LayerPage:
+    cards: list[UnitCard]
+    total: int  # units matching the filters, over all pages
+
+
+def layer_page(
+    session: Session, layer: str, offset: int = 0, limit: int = 64, labelled: str = "all",
+    status: str | None = None, family: str | None = None,
+) -> LayerPage:
+    if labelled not in LABEL_FILTERS:
+        raise InvalidInput(f"labelled must be one of {', '.join(LABEL_FILTERS)}")
+    check_limit(limit, "limit", MAX_PAGE)
+    check_int(offset, "offset", 0, MAX_INT32)
+    layer_row, model = get_layer(session, layer)
+    latest = current_versions()
+    current = (
+        select(Label, User.name.label("author"))
+        .join(latest, is_current(latest))
+        .join(User, User.id == Label.author_id)
+        .subquery()
+    )
+    query = (
+        select(Feature.id, Feature.channel, Feature.name, Feature.kind, current)
+        .outerjoin(current, current.c.feature_id == Feature.id)
+        .where(Feature.layer_id == layer_row.id)
+    )
+    if labelled == "labelled":
+        query = query.where(current.c.id.is_not(None))
+    elif labelled == "unlabelled":
+        query = query.where(current.c.id.is_(None))
+    if status is not None:
+        query = query.where(current.c.status == status)
+    if family is not None:
+        query = query.where(exists().where(
+            FamilyMember.feature_id == Feature.id, FamilyMember.family_id == Family.id, Family.name == family))
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.execute(
+        query.order_by(Feature.kind.desc(), Feature.channel, Feature.name).offset(offset).limit(limit)
+    ).mappings().all()
+    thumbs = dict(session.execute(
+        select(Artifact.feature_id, Artifact.blobs)
+        .where(Artifact.feature_id.in_([r["id"] for r in rows]), Artifact.kind == "vis.channel")
+        .order_by(Artifact.id)
+    ).all())
+    prefix = f"{model.name}/{layer_row.name}"
+    cards = []
+    for row in rows:
+        address = f"{prefix}/{row['channel']}" if row["kind"] == "unit" else f"{prefix}/dir:{row['name']}"
+        label = None
+        if row["version"] is not None:
+            label = LabelInfo(address, row["version"], row["text"], row["status"], row["confidence"],
+                              row["author"], row["created_at"], row["reason"], row["self_review"])
+        cards.append(UnitCard(address, row["channel"], label, (thumbs.get(row["id"]) or {}).get("image")))
+    return LayerPage(cards, total)
+
+
+def review_queue(session: Session, statuses: tuple[str, ...] = ("proposed", "disputed"), limit: int = 100) -> list[LabelInfo]:
+    """Current labels waiting for a reviewer, oldest first."""
+    check_limit(limit, "limit")
+    latest = current_versions()
+    rows = session.execute(
+        select(Label, User.name, Feature, Layer.name, Model.name)
+        .join(latest, is_current(latest))
+        .join(User, User.id == Label.author_id)
+        .join(Feature, Feature.id == Label.feature_id)
+        .join(Layer, Layer.id == Feature.layer_id)
+        .join(Model, Model.id == Layer.model_id)
+        .where(Label.status.in_(statuses))
+        .order_by(Label.created_at, Label.id)
+        .limit(limit)
+    )
+    out = []
+    for label, author, feature, layer, model in rows:
+        last = f"dir:{feature.name}" if feature.kind == "direction" else str(feature.channel)
+        address = f"{model}/{layer}/{last}"
+        out.append(LabelInfo(address, label.version, label.text, label.status, label.confidence, author,
+                             label.created_at, label.reason, label.self_review))
+    return out
+
+
+def circuits_of(session: Session, address: str) -> list[str]:
+    """Names of the circuits a feature is a node of."""
+    feature_id = get_feature(session, address)[0].id
+    return list(session.scalars(
+        select(Circuit.name).join(CircuitNode, CircuitNode.circuit_id == Circuit.id)
+        .where(CircuitNode.feature_id == feature_id).order_by(Circuit.name)
+    ))
+
+
+def stats(session: Session) -> dict[str, int]:
+    latest = current_versions()
+    count = lambda column: session.scalar(select(func.count(column)))  # noqa: E731
+    return {
+        "models": count(Model.id),
+        "layers": count(Layer.id),
+        "units": count(Feature.id),
+        "labelled": session.scalar(select(func.count()).select_from(latest)),
+        "accepted": session.scalar(
+            select(func.count(Label.id)).join(
+                latest, is_current(latest))
+            .where(Label.status == "accepted")),
+        "edges": count(Edge.id),
+        "circuits": count(Circuit.id),
+        "families": count(Family.id),
+        "evidence": count(Evidence.id),
+    }

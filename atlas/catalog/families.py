@@ -1,0 +1,85 @@
+"""Families: universality groups of analogous features, across layers and models."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from atlas.catalog import audit, fulltext
+from atlas.db.models import Family, FamilyMember, User
+from atlas.errors import InvalidInput, NotFound
+from atlas.catalog.resolve import addresses_of, get_feature
+from atlas.catalog.records import FamilyInfo
+from atlas.text import MAX_NOTE_CHARS, check_optional, check_text
+
+
+def get(session: Session, name: str) -> Family:
+    family = session.scalar(select(Family).where(Family.name == name))
+    if family is None:
+        raise NotFound(f"unknown family {name!r}")
+    return family
+
+
+def check(name: str, description: str) -> str:
+    """The stripped name, once name and description are valid (API and bundle import)."""
+    name = check_text(name if name is not None else "", "family name", max_len=200, strip=True)
+    if not name:
+        raise InvalidInput("a family needs a name of 1 to 200 characters")
+    check_text(description, "family description", multiline=True, max_len=MAX_NOTE_CHARS)
+    return name
+
+
+def create(session: Session, name: str, description: str, author: User) -> Family:
+    name = check(name, description)
+    if session.scalar(select(Family.id).where(Family.name == name)) is not None:
+        raise InvalidInput(f"a family named {name!r} already exists")
+    family = Family(name=name, description=description)
+    session.add(family)
+    session.flush()
+    fulltext.sync_family(session, family)
+    audit.record(
+        session, author.name, "family.create", "family", name,
+        None, {"name": name, "description": description},
+    )
+    return family
+
+
+def add_member(
+    session: Session, family: Family, address: str, note: str | None, author: User
+) -> bool:
+    """Add a feature to a family; False when it already was a member."""
+    check_optional(note, "family member note", multiline=True, max_len=MAX_NOTE_CHARS)
+    feature, _layer, _model = get_feature(session, address)
+    exists = session.scalar(
+        select(FamilyMember.id).where(
+            FamilyMember.family_id == family.id, FamilyMember.feature_id == feature.id
+        )
+    )
+    if exists is not None:
+        return False
+    session.add(FamilyMember(family_id=family.id, feature_id=feature.id, note=note))
+    family.version += 1
+    audit.record(
+        session, author.name, "family.add_member", "family", family.name,
+        None, {"member": address, "note": note},
+    )
+    return True
+
+
+def describe(session: Session, family: Family) -> FamilyInfo:
+    rows = list(session.execute(
+        select(FamilyMember.feature_id, FamilyMember.note)
+        .where(FamilyMember.family_id == family.id)
+        .order_by(FamilyMember.id)
+    ))
+    names = addresses_of(session, {fid for fid, _ in rows})
+    return FamilyInfo(family.name, family.description, [(names[fid], note) for fid, note in rows])
+
+
+def of_feature(session: Session, feature_id: int) -> list[str]:
+    return list(session.scalars(
+        select(Family.name)
+        .join(FamilyMember, FamilyMember.family_id == Family.id)
+        .where(FamilyMember.feature_id == feature_id)
+        .order_by(Family.name)
+    ))

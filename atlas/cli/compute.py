@@ -1,0 +1,173 @@
+"""`atlas compute …`: enqueue compute over a layer and run or watch it."""
+
+from __future__ import annotations
+
+import argparse
+
+from atlas.catalog import Catalog
+from atlas.cli.common import open_catalog
+from atlas.compute.datasets.spec import parse_dataset
+from atlas.errors import InvalidInput
+from atlas.jobs.pairs import DEFAULT_CHUNK_UNITS
+from atlas.jobs.records import JobInfo
+from atlas.catalog.records import LayerInfo
+
+MAX_UNIT = 1_000_000  # no layer has this many channels: a bound before any range() is made
+
+
+def parse_units(text: str | None, limit: int = MAX_UNIT) -> list[int] | None:
+    """``0,3,8-15`` -> [0, 3, 8, …, 15]; None means every unit. Every number is checked
+    against ``limit`` (a layer's channel count, or a bound no layer reaches) before a
+    range is made, so ``0-300000000`` is one line at once, not gigabytes of list."""
+    if not text:
+        return None
+    units: list[int] = []
+    for part in text.split(","):
+        first, _, last = part.strip().partition("-")
+        low, high = _unit(first, text, limit), _unit(last or first, text, limit)
+        if low > high:
+            raise InvalidInput(f"invalid --units {text!r}: {part.strip()} is an empty range")
+        units += range(low, high + 1)
+    return units
+
+
+def _unit(number: str, text: str, limit: int) -> int:
+    if not (number.isascii() and number.isdigit()):
+        raise InvalidInput(f"invalid --units {text!r}: use e.g. 0,3,8-15")
+    if len(number) > len(str(limit)) or int(number) >= limit:
+        raise InvalidInput(f"invalid --units {text!r}: unit {number} is out of range (units 0 to {limit - 1})")
+    return int(number)
+
+
+def _layers(catalog: Catalog, args: argparse.Namespace) -> list[LayerInfo]:
+    if args.layer:
+        return [catalog.layer(f"{args.model}/{args.layer}")]
+    return [layer for layer in catalog.layers(args.model) if layer.spatial_shape]
+
+
+def _finish(catalog: Catalog, args: argparse.Namespace, kinds: tuple[str, ...], ids: list[int],
+            what: str) -> list[JobInfo]:
+    """Say what was queued, then run the jobs here (only these: never other users'
+    queued jobs), or watch workers run them (--wait), or return (--no-wait)."""
+    from atlas.compute.run import run_jobs
+    from atlas.jobs.queue import JobQueue
+
+    print(f"{len(ids)} {kinds[0]} jobs for {args.model} ({what})")
+    # Jobs are deduplicated: the same compute queued again finds its jobs, done ones too.
+    done = {job.id for job in JobQueue(catalog.engine).get_many(ids) if job.status == "done"}
+    if ids and len(done) == len(ids):
+        print(f"all {len(ids)} jobs were already done: nothing recomputed"
+              + ("" if args.force else " (use --force to recompute)"))
+        return []
+    if done:
+        print(f"{len(done)} of them were already done")
+    if args.no_wait:
+        return []
+    jobs = run_jobs(catalog, ids, kinds, args.device, local=not args.wait, description=kinds[0])
+    return [job for job in jobs if job.id not in done]
+
+
+def _run_chunks(args: argparse.Namespace, kind: str, params: dict) -> None:
+    catalog = open_catalog(args)
+    layers = _layers(catalog, args)
+    ids = []
+    for layer in layers:
+        units = parse_units(args.units, layer.channels)
+        ids += catalog.enqueue_layer_compute(kind, f"{args.model}/{layer.name}", args.chunk_size, params,
+                                             units=units)
+    jobs = _finish(catalog, args, (kind,), ids, ", ".join(layer.name for layer in layers))
+    if jobs:
+        print(f"done: {sum((j.result or {}).get('rendered', 0) for j in jobs)} new, "
+              f"{sum((j.result or {}).get('skipped', 0) for j in jobs)} already there")
+
+
+def layer_pairs(catalog: Catalog, model: str, pair: str | None) -> list[tuple[str, str]]:
+    """``src:dst`` or, by default, every pair of adjacent spatial layers of the model."""
+    if pair:
+        src, _, dst = pair.partition(":")
+        if not dst:
+            raise InvalidInput(f"invalid --pair {pair!r}: use SRC:DST, e.g. mixed3a:mixed3b")
+        return [(catalog.layer(f"{model}/{src}").name, catalog.layer(f"{model}/{dst}").name)]
+    names = [l.name for l in catalog.layers(model) if l.spatial_shape]
+    return list(zip(names, names[1:]))
+
+
+def cmd_connections(args: argparse.Namespace) -> None:
+    from atlas.jobs.pairs import CONNECTION_KINDS
+
+    catalog = open_catalog(args)
+    pairs = layer_pairs(catalog, args.model, args.pair)
+    dataset = None
+    if args.edge_kind == "attribution":
+        dataset = parse_dataset(args.dataset, catalog.model(args.model).input_size)
+    ids = []
+    for src, dst in pairs:
+        ids += catalog.enqueue_connections(f"{args.model}/{src}", f"{args.model}/{dst}", args.edge_kind, args.k,
+                                           args.chunk_size, force=args.force, dataset=dataset)
+    jobs = _finish(catalog, args, CONNECTION_KINDS, ids, ", ".join(f"{s}->{d}" for s, d in pairs))
+    if jobs:
+        print(f"done: {sum((j.result or {}).get('edges', 0) for j in jobs)} {args.edge_kind} edges")
+
+
+def cmd_examples(args: argparse.Namespace) -> None:
+    catalog = open_catalog(args)
+    dataset = parse_dataset(args.dataset, catalog.model(args.model).input_size)
+    _run_chunks(args, "examples", {"dataset": dataset, "k": args.k, "force": args.force})
+
+
+def cmd_vis(args: argparse.Namespace) -> None:
+    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    render = {"size": args.size, "steps": args.steps, "lr": args.lr, "seed": args.seed}
+    _run_chunks(args, "vis", {"kinds": kinds, "render": render, "force": args.force})
+
+
+def _common(parser: argparse.ArgumentParser, chunk: int, units: bool = True) -> None:
+    parser.add_argument("--model", required=True)
+    if units:
+        parser.add_argument("--layer", help="one layer (default: every layer of the model)")
+        parser.add_argument("--units", help="e.g. 0,3,8-15 (default: every unit)")
+    parser.add_argument("--chunk-size", type=int, default=chunk,
+                        help=f"units per job (default: {chunk})" + ("" if units else "; destination units"))
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--force", action="store_true", help="recompute and replace what exists")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--wait", action="store_true", help="enqueue and watch while `atlas worker`s run the jobs")
+    mode.add_argument("--no-wait", action="store_true", help="enqueue and return")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    compute = sub.add_parser("compute", help="compute the atlas of a model (through the job queue)",
+                             description="Compute the atlas of a model. By default the jobs run in this "
+                             "process with a progress bar; --wait leaves them to workers and shows progress; "
+                             "--no-wait only enqueues.")
+    compute_sub = compute.add_subparsers(dest="compute_command", metavar="COMMAND", required=True)
+    vis = compute_sub.add_parser("vis", help="feature visualizations", description="feature visualizations "
+                                 "(stored as vis.<kind> artifacts; existing ones are skipped unless --force)")
+    vis.set_defaults(handler=cmd_vis)
+    _common(vis, chunk=32)
+    vis.add_argument("--kinds", default="channel", help="comma-separated: channel,neuron,negative,diversity")
+    vis.add_argument("--size", type=int, default=128)
+    vis.add_argument("--steps", type=int, default=512)
+    vis.add_argument("--lr", type=float, default=0.05)
+    vis.add_argument("--seed", type=int, default=0)
+    for edge_kind, about in (("direct", "direct weights between adjacent layers (InceptionV1 branches "
+                                        "and concatenations included)"),
+                             ("expanded", "expanded weights through the linearized network"),
+                             ("attribution", "activation x gradient edges averaged over a dataset")):
+        name = "connections" if edge_kind == "direct" else edge_kind
+        command = compute_sub.add_parser(name, help=about, description=f"{about}; top-k inputs and outputs "
+                                         "per unit with their kernels. A layer pair is computed in jobs of "
+                                         "--chunk-size destination units, then ranked by one more job.")
+        command.set_defaults(handler=cmd_connections, edge_kind=edge_kind)
+        _common(command, chunk=DEFAULT_CHUNK_UNITS, units=False)
+        command.add_argument("--pair", help="SRC:DST (default: every pair of adjacent layers)")
+        command.add_argument("-k", type=int, default=20, help="inputs and outputs kept per unit")
+        if edge_kind == "attribution":
+            command.add_argument("--dataset", default="synthetic:512", help="synthetic:N or folder:PATH")
+    examples = compute_sub.add_parser("examples", help="top and bottom dataset examples per unit",
+                                      description="top-k and bottom-k dataset images per unit, with the "
+                                      "receptive-field crop around the strongest position")
+    examples.set_defaults(handler=cmd_examples)
+    _common(examples, chunk=64)
+    examples.add_argument("-k", type=int, default=9)
+    examples.add_argument("--dataset", default="synthetic:2000", help="synthetic:N or folder:PATH")

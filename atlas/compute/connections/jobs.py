@@ -1,0 +1,77 @@
+"""Job kinds for connections and dataset examples.
+
+A layer pair's connections are chunk jobs over the destination's units (``connections``:
+measures and candidate kernels to the blob store) and one ``connections.rank`` job that
+waits for them, ranks the whole pair and writes its edges in the transaction that
+completes it (see ``atlas.compute.connections.chunks``). ``examples`` is chunked by units too.
+Kernels and image crops go to the blob store while a job runs; rows are written only
+when the job completes.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from atlas.catalog import artifacts
+from atlas.catalog.artifacts import NewArtifact, blob_names
+from atlas.compute.connections.chunks import pair_chunk, rank_chunks, store_chunk
+from atlas.compute.connections.store import write_connections
+from atlas.compute.datasets.spec import open_dataset
+from atlas.errors import InvalidInput
+from atlas.compute.examples import example_blobs, top_examples
+from atlas.jobs.runtime.kinds import JobContext, JobOutput, job_kind
+from atlas.jobs.queue import JobQueue
+from atlas.catalog.resolve import unit_ids
+
+
+@job_kind("connections")
+def connections_chunk_job(ctx: JobContext) -> JobOutput:
+    p = ctx.params
+    model = ctx.model(p["model"])
+    ctx.progress(0, None, f"{p['kind']} {p['src']} -> {p['layer']} units {p['units'][0]}-{p['units'][-1]}")
+    dataset = open_dataset(p["dataset"]) if p["kind"] == "attribution" else None
+    chunk = pair_chunk(model, p["kind"], p["src"], p["layer"], p["units"],
+                       ctx.catalog.model(p["model"]).input_size, dataset, progress=ctx.progress)
+    ctx.check_stop()
+    return JobOutput(result=store_chunk(ctx.catalog.blobs, chunk, int(p["k"])))
+
+
+@job_kind("connections.rank")
+def connections_rank_job(ctx: JobContext) -> JobOutput:
+    p = ctx.params
+    queue = JobQueue(ctx.catalog.engine)
+    chunks = queue.get_many([job_id for job_id, _status in queue.dependencies(ctx.job_id)])
+    unfinished = [job.id for job in chunks if job.status != "done"]
+    if unfinished:
+        raise InvalidInput(f"chunk jobs {unfinished[:10]} are not done")
+    channels = ctx.catalog.layer(f"{p['model']}/{p['dst']}").channels
+    ctx.progress(0, None, f"ranking {p['src']} -> {p['dst']} from {len(chunks)} chunks")
+    conn, shas = rank_chunks(ctx.catalog.blobs, p["src"], p["dst"], p["kind"], int(p["k"]), channels,
+                             [job.result for job in chunks])
+    ctx.check_stop()
+
+    def write(session: Session) -> None:
+        write_connections(session, p["model"], conn, shas, bool(p.get("replace")))
+
+    kernels = () if shas is None else tuple(sorted({sha.decode() for sha in set(shas.tolist()) if sha}))
+    return JobOutput(result={"edges": len(conn), "pair": f"{p['src']}->{p['dst']}", "chunks": len(chunks)},
+                     write=write, blobs=kernels)
+
+
+@job_kind("examples")
+def examples_job(ctx: JobContext) -> JobOutput:
+    p = ctx.params
+    model = ctx.model(p["model"])
+    result = top_examples(model, p["layer"], open_dataset(p["dataset"]), p["units"], int(p.get("k", 9)),
+                          ctx.device, progress=ctx.progress)
+    ctx.check_stop()
+    params = {"dataset": p["dataset"], "k": int(p.get("k", 9)), "field": list(result.field)}
+    rows = [(unit, example_blobs(ctx.catalog.blobs, result, row)) for row, unit in enumerate(result.units)]
+
+    def write(session: Session) -> None:
+        ids = unit_ids(session, f"{p['model']}/{p['layer']}")
+        new = [NewArtifact(int(ids[unit]), "examples", params, blobs) for unit, blobs in rows]
+        artifacts.put_many(session, new, ctx.job_id, bool(p.get("force")))
+
+    return JobOutput(result={"rendered": len(rows)}, write=write,
+                     blobs=tuple(sorted(blob_names([blobs for _, blobs in rows]))))

@@ -1,0 +1,258 @@
+"""The linearized network between two layers, and expanded weights from it by gradients.
+
+"Visualizing Weights" multiplies out the weights between non-adjacent layers as if the
+network were linear between them. We do this for any model without rewriting it: a
+``torch`` function mode replaces, during the forward pass, ReLU by the identity, max-pool
+by average-pool (same window and stride; -inf padding becomes zero padding) and local
+response normalization by the identity. Convolutions, average pools, batch norm in eval
+mode, branches, concatenations and additions are linear already. Biases only add a
+constant, so the gradient ignores them; any other nonlinearity is linearized by autograd
+around the point where it is evaluated.
+
+The effective kernel of an L2 unit is then the gradient of its pre-activation at the
+centre of the L2 map with respect to the L1 map, cropped to its receptive field in L1.
+Many L2 units are computed per pass: L1's output is replaced by a leaf tensor with one
+batch element per L2 unit, and every element back-propagates its own unit. Earlier layers
+run on a single blank image; paths that bypass L1 are broadcast to the batch where they
+meet it at a concatenation (additions broadcast by themselves). The input is shrunk to the smallest size whose L1 map still holds the whole receptive
+field, which makes the passes cheap.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from weakref import WeakKeyDictionary
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from atlas.compute.capture import model_device
+from atlas.compute.connections.selection import check_units
+from atlas.errors import InvalidInput
+
+Progress = Callable[[int, "int | None", "str | None"], None]
+
+_IDENTITY = {F.relu, torch.relu, torch.relu_, torch.Tensor.relu, torch.Tensor.relu_,
+             F.local_response_norm}
+_MAX_POOLS = {F.max_pool1d, F.max_pool2d, F.max_pool3d}
+_AVG_POOLS = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
+_POOL_ARGS = ("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")
+
+
+def _named(args: tuple, kwargs: dict, names: tuple[str, ...]) -> dict:
+    return {**dict(zip(names, args)), **kwargs}
+
+
+class Linearized(TorchFunctionMode):
+    """Inside this mode a forward pass computes the linearized network (see module doc)."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in _IDENTITY:
+            return args[0]
+        if func in _MAX_POOLS:
+            a = _named(args, kwargs, _POOL_ARGS)
+            if a.get("dilation", 1) not in (1, (1, 1), [1, 1]) or a.get("return_indices"):
+                raise InvalidInput("cannot linearize a dilated max-pool or one returning indices")
+            dims = {F.max_pool1d: 1, F.max_pool2d: 2, F.max_pool3d: 3}[func]
+            return _AVG_POOLS[dims](a["input"], a["kernel_size"], a.get("stride") or a["kernel_size"],
+                                    a.get("padding", 0), a.get("ceil_mode", False))
+        if func is torch.cat:
+            return torch.cat(*_broadcast_batch(*args, **kwargs))
+        if func is F.pad:
+            a = _named(args, kwargs, ("input", "pad", "mode", "value"))
+            if a.get("value") is not None and math.isinf(a["value"]):
+                return F.pad(a["input"], a["pad"], a.get("mode", "constant"), 0.0)
+        return func(*args, **kwargs)
+
+
+def _broadcast_batch(tensors, dim=0):
+    """Paths that bypass L1 have batch 1: expand them to L1's batch where they meet."""
+    batch = max(t.shape[0] for t in tensors)
+    return [t.expand(batch, *t.shape[1:]) if t.shape[0] == 1 else t for t in tensors], dim
+
+
+class _Reached(Exception):
+    """Raised by the L2 hook: the rest of the forward pass is not needed."""
+
+
+@contextmanager
+def _rewired(model: nn.Module, src: str, dst: str, leaf: Callable[[torch.Tensor], torch.Tensor],
+             seen: dict) -> Iterator[None]:
+    """Hooks that replace ``src``'s output by ``leaf(output)`` and stop at ``dst``."""
+    modules = dict(model.named_modules())
+    for name in (src, dst):
+        if name not in modules or not name:
+            raise InvalidInput(f"model has no layer named {name!r}")
+
+    def on_src(_m, _a, output):
+        seen["src"] = leaf(output)
+        return seen["src"]
+
+    def on_dst(_m, _a, output):
+        if "src" not in seen:
+            raise InvalidInput(f"layer {dst} runs before {src}: expanded weights go forwards")
+        seen["dst"] = output
+        raise _Reached
+
+    handles = [modules[src].register_forward_hook(on_src), modules[dst].register_forward_hook(on_dst)]
+    try:
+        yield
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def _linear_forward(model: nn.Module, src: str, dst: str, size: tuple[int, int],
+                    batch: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run the linearized model on one blank image of ``size`` with ``src``'s output
+    replaced by a zero leaf tensor of ``batch`` maps; returns (that leaf, dst's output)."""
+    seen: dict = {}
+    device = model_device(model)
+
+    def leaf(out: torch.Tensor) -> torch.Tensor:
+        return torch.zeros((batch, *out.shape[1:]), device=out.device, dtype=out.dtype,
+                           requires_grad=True)
+
+    with _rewired(model, src, dst, leaf, seen), Linearized(), torch.enable_grad():
+        try:
+            model(torch.zeros(1, _in_channels(model), *size, device=device))
+        except _Reached:
+            pass
+    if "dst" not in seen:
+        raise InvalidInput(f"layer {dst} did not run after {src}")
+    z, out = seen["src"], seen["dst"]
+    if out.dim() != 4 or z.dim() != 4:
+        raise InvalidInput(f"expanded weights need 2-d maps in {src} and {dst}")
+    return z, out
+
+
+def _in_channels(model: nn.Module) -> int:
+    first = next((m for m in model.modules() if isinstance(m, nn.modules.conv._ConvNd)), None)
+    return first.in_channels if first is not None else 3
+
+
+@dataclass(frozen=True)
+class Window:
+    """Where the receptive field of L2's centre unit lies in L1, for an input ``size``."""
+
+    size: tuple[int, int]
+    src_shape: tuple[int, ...]
+    dst_shape: tuple[int, ...]
+    rows: tuple[int, int]
+    cols: tuple[int, int]
+
+    @property
+    def kernel_shape(self) -> tuple[int, int]:
+        return self.rows[1] - self.rows[0], self.cols[1] - self.cols[0]
+
+    @property
+    def centre(self) -> tuple[int, int]:
+        return self.dst_shape[2] // 2, self.dst_shape[3] // 2
+
+
+def _window(model: nn.Module, src: str, dst: str, size: int) -> Window | None:
+    """The support of the centre unit's gradient (all channels, random mix) in L1."""
+    try:
+        z, out = _linear_forward(model, src, dst, (size, size))
+    except (RuntimeError, ValueError):  # an input too small for the model's layers
+        return None
+    if not out.requires_grad:
+        return None
+    cy, cx = out.shape[2] // 2, out.shape[3] // 2
+    mix = torch.rand(out.shape[1], generator=torch.Generator().manual_seed(0)).to(out.device)
+    (grad,) = torch.autograd.grad((out[0, :, cy, cx] * (mix + 0.5)).sum(), z)
+    support = grad[0].abs().sum(0) > 0
+    if not support.any():
+        return None
+    rows, cols = support.any(1).nonzero()[:, 0], support.any(0).nonzero()[:, 0]
+    return Window((size, size), tuple(z.shape), tuple(out.shape),
+                  (int(rows[0]), int(rows[-1]) + 1), (int(cols[0]), int(cols[-1]) + 1))
+
+
+# Windows found per model object: a worker keeps its model between jobs (ModelCache), and
+# every chunk job of a layer pair needs the same window (a bisection of ~8 passes).
+_WINDOWS: WeakKeyDictionary[nn.Module, dict[tuple[str, str, int], Window]] = WeakKeyDictionary()
+
+
+def smallest_window(model: nn.Module, src: str, dst: str, input_size: int) -> Window:
+    """The centre unit's receptive field in L1 at the smallest input size (bisection from
+    8 pixels to ``input_size``) whose L1 map still holds all of it."""
+    found = _WINDOWS.setdefault(model, {})
+    if (src, dst, input_size) not in found:
+        found[(src, dst, input_size)] = _bisect_window(model, src, dst, input_size)
+    return found[(src, dst, input_size)]
+
+
+def _bisect_window(model: nn.Module, src: str, dst: str, input_size: int) -> Window:
+    reference = _window(model, src, dst, input_size)
+    if reference is None:
+        raise InvalidInput(f"{dst} does not depend on {src}")
+    lo, hi, best = 8, input_size, reference
+    while lo < hi:
+        mid = (lo + hi) // 2
+        found = _window(model, src, dst, mid)
+        if found is not None and found.kernel_shape == reference.kernel_shape:
+            best, hi = found, mid
+        else:
+            lo = mid + 1
+    return best
+
+
+def expanded_kernels(model: nn.Module, src: str, dst: str, input_size: int,
+                     units: torch.Tensor | None = None, batch_units: int = 256,
+                     progress: Progress | None = None) -> torch.Tensor:
+    """Effective kernels ``(units, C1, kh, kw)`` of the linearized path from ``src`` to
+    ``dst`` (all of dst's units by default), on the model's device, ``batch_units`` L2
+    units per backward pass."""
+    window = smallest_window(model, src, dst, input_size)
+    units = torch.arange(window.dst_shape[1]) if units is None else torch.as_tensor(units)
+    check_units(units, window.dst_shape[1], dst)
+    (r0, r1), (c0, c1) = window.rows, window.cols
+    cy, cx = window.centre
+    parts = []
+    for start in range(0, len(units), batch_units):
+        chunk = units[start:start + batch_units].to(model_device(model))
+        z, out = _linear_forward(model, src, dst, window.size, batch=len(chunk))
+        picked = out[torch.arange(len(chunk), device=out.device), chunk, cy, cx]
+        (grad,) = torch.autograd.grad(picked.sum(), z)
+        parts.append(grad[:, :, r0:r1, c0:c1])
+        if progress is not None:
+            progress(start + len(chunk), len(units), f"{src} -> {dst}")
+    return torch.cat(parts)
+
+
+def receptive_field(model: nn.Module, layer: str, input_size: int) -> tuple[int, int]:
+    """Height and width in input pixels of the receptive field of ``layer``'s centre unit
+    (the support of its gradient in the linearized network, clipped to the image)."""
+    modules = dict(model.named_modules())
+    if layer not in modules:
+        raise InvalidInput(f"model has no layer named {layer!r}")
+    seen: dict = {}
+
+    def on_layer(_m, _a, output):
+        seen["out"] = output
+        raise _Reached
+
+    image = torch.zeros(1, _in_channels(model), input_size, input_size,
+                        device=model_device(model), requires_grad=True)
+    handle = modules[layer].register_forward_hook(on_layer)
+    try:
+        with Linearized(), torch.enable_grad():
+            try:
+                model(image)
+            except _Reached:
+                pass
+    finally:
+        handle.remove()
+    out = seen["out"]
+    mix = torch.rand(out.shape[1], generator=torch.Generator().manual_seed(0)).to(out.device)
+    (grad,) = torch.autograd.grad((out[0, :, out.shape[2] // 2, out.shape[3] // 2] * (mix + 0.5)).sum(), image)
+    support = grad[0].abs().sum(0) > 0
+    rows, cols = support.any(1).nonzero()[:, 0], support.any(0).nonzero()[:, 0]
+    return int(rows[-1] - rows[0]) + 1, int(cols[-1] - cols[0]) + 1

@@ -1,0 +1,83 @@
+"""The demo atlas: what `make demo` builds on a laptop's CPU, offline.
+
+It creates the embedded catalogue, registers the two demo models (weights shipped in
+seed_data/demo), loads their curated seed, and computes their atlas through the job queue
+with a local worker: channel visualizations of every unit, direct and expanded weights
+between adjacent layers, and dataset examples. Every step is idempotent, so running it
+again only does what is missing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from atlas.catalog import Catalog
+from atlas.compute.run import run_jobs
+from atlas.compute.datasets.spec import parse_dataset
+from atlas.errors import NotFound
+from atlas.jobs.pairs import CONNECTION_KINDS
+from atlas.compute.models import SEED_DEMO_DIR
+from atlas.compute.registration import register_model
+from atlas.exchange.seed import SEED_DIR
+
+DEMO_MODELS = ("demo", "demo-b")
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    """Small enough for a 2-core CPU in minutes; the same code scales up on a GPU."""
+
+    vis_size: int = 64
+    vis_steps: int = 128
+    examples: str = "synthetic:1200"
+    examples_k: int = 6
+    connections_k: int = 12
+    connections_chunk: int = 32  # destination units per connections job
+    device: str = "auto"
+
+
+def register_demo_models(catalog: Catalog) -> list[str]:
+    registered = {m.name for m in catalog.models()}
+    added = []
+    for name in DEMO_MODELS:
+        if name in registered:
+            continue
+        if not (SEED_DEMO_DIR / f"{name}.safetensors").exists():
+            raise NotFound(f"demo weights {SEED_DEMO_DIR / name}.safetensors are missing: "
+                           f"train them with `atlas demo train --seed 0`")
+        register_model(catalog, name, name)
+        added.append(name)
+    return added
+
+
+def enqueue_demo_atlas(catalog: Catalog, settings: DemoSettings) -> dict[tuple[str, ...], list[int]]:
+    """Queue the demo's compute through the catalogue (the user's role checked, audited)."""
+    jobs: dict[tuple[str, ...], list[int]] = {("vis",): [], CONNECTION_KINDS: [], ("examples",): []}
+    render = {"size": settings.vis_size, "steps": settings.vis_steps}
+    for model in DEMO_MODELS:
+        layers = [f"{model}/{layer.name}" for layer in catalog.layers(model) if layer.spatial_shape]
+        dataset = parse_dataset(settings.examples, catalog.model(model).input_size)
+        for layer in layers:
+            jobs[("vis",)] += catalog.enqueue_layer_compute(
+                "vis", layer, 32, {"kinds": ["channel"], "render": render, "force": False})
+            jobs[("examples",)] += catalog.enqueue_layer_compute(
+                "examples", layer, 64, {"dataset": dataset, "k": settings.examples_k, "force": False})
+        for src, dst in zip(layers, layers[1:]):
+            for kind in ("direct", "expanded"):
+                jobs[CONNECTION_KINDS] += catalog.enqueue_connections(src, dst, kind, settings.connections_k,
+                                                                      settings.connections_chunk)
+    return jobs
+
+
+def build_demo(catalog: Catalog, settings: DemoSettings = DemoSettings()) -> None:
+    """Register, seed and compute the demo atlas, printing what it does."""
+    added = register_demo_models(catalog)
+    print(f"demo models: {', '.join(DEMO_MODELS)}" + (f" (registered {', '.join(added)})" if added else ""))
+    if (SEED_DIR / "demo.seed.json").exists():
+        print(f"demo seed: {catalog.load_seed('demo').summary()}")
+    jobs = enqueue_demo_atlas(catalog, settings)
+    for kinds, ids in jobs.items():
+        run_jobs(catalog, ids, kinds, settings.device, local=True, description=f"demo {kinds[0]}")
+    stats = catalog.stats()
+    print(f"demo atlas: {stats['units']} units, {stats['labelled']} labelled, {stats['edges']} edges, "
+          f"{stats['circuits']} circuits")

@@ -1,0 +1,161 @@
+"""Dataset examples: the images that excite a unit most and least, with the patch that did.
+
+The dataset is streamed once, batch by batch, through the model; every unit's score on an
+image is its largest activation over positions, and a running top-k and bottom-k of the
+scores (values, image indices and arg-max positions) is kept on the device, so memory is
+bounded by ``units x k`` whatever the dataset's size. The crop saved for an example is the
+unit's receptive field (``atlas.compute.connections.linear.receptive_field``) centred on the
+arg-max position, clipped to the image: the part of the image the unit could see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from atlas.db.blobs import BlobStore
+from atlas.compute.capture import iter_activations
+from atlas.compute.connections.linear import receptive_field
+from atlas.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from atlas.catalog import Catalog
+
+Progress = Callable[[int, "int | None", "str | None"], None]
+RECORD = np.dtype([("index", "<i8"), ("value", "<f4"), ("y", "<i4"), ("x", "<i4")])
+
+
+@dataclass
+class Examples:
+    """Per unit (rows in ``units`` order), the top and bottom examples, best first:
+    ``(units, k)`` arrays of dataset index, score and arg-max position (y, x) in the
+    layer's map; ``crops`` are HxWx3 float arrays in [0, 1], same layout."""
+
+    layer: str
+    units: list[int]
+    top: np.ndarray
+    bottom: np.ndarray
+    top_crops: list[list[np.ndarray]]
+    bottom_crops: list[list[np.ndarray]]
+    field: tuple[int, int]
+
+
+class _RunningTopK:
+    """The k largest scores per row seen so far, with their payload (index, y, x)."""
+
+    def __init__(self, rows: int, k: int, device: torch.device):
+        self.values = torch.full((rows, 0), float("-inf"), device=device)
+        self.payload = torch.zeros((rows, 0, 3), dtype=torch.long, device=device)
+        self.k = k
+
+    def update(self, values: torch.Tensor, payload: torch.Tensor) -> None:
+        values = torch.cat([self.values, values], dim=1)
+        payload = torch.cat([self.payload, payload], dim=1)
+        best = values.topk(min(self.k, values.shape[1]), dim=1)
+        self.values = best.values
+        self.payload = payload.gather(1, best.indices[..., None].expand(-1, -1, 3))
+
+    def records(self, sign: float) -> np.ndarray:
+        out = np.zeros(self.values.shape, dtype=RECORD)
+        payload = self.payload.cpu().numpy()
+        out["value"] = sign * self.values.cpu().numpy()
+        out["index"], out["y"], out["x"] = payload[..., 0], payload[..., 1], payload[..., 2]
+        return out
+
+
+def top_examples(model: nn.Module, layer: str, dataset: Dataset, units: Sequence[int] | None = None,
+                 k: int = 9, device: str | torch.device | None = None, batch_size: int = 64,
+                 progress: Progress | None = None) -> Examples:
+    """Top-``k`` and bottom-``k`` images of ``units`` of ``layer`` (all units by default)
+    over ``dataset`` (items ``image`` or ``(image, ...)``), with receptive-field crops."""
+    if k < 1:
+        raise InvalidInput(f"k must be at least 1, got {k}")
+    model = model.eval() if device is None else model.to(device).eval()
+    top = bottom = None
+    seen = 0
+    for batch in iter_activations(model, [layer], dataset, batch_size):
+        acts = batch.activations[layer]
+        if acts.dim() != 4:
+            raise InvalidInput(f"dataset examples need a layer with 2-d maps; {layer} has none")
+        chosen = torch.as_tensor(list(units) if units is not None else range(acts.shape[1]),
+                                 device=acts.device)
+        if top is None:
+            top, bottom = (_RunningTopK(len(chosen), k, acts.device) for _ in range(2))
+            map_width = acts.shape[3]
+        flat = acts[:, chosen].flatten(2)  # (N, U, positions)
+        score, where = flat.max(dim=2)
+        index = batch.indices.to(acts.device)[:, None].expand_as(where)
+        payload = torch.stack([index, where // map_width, where % map_width], dim=-1)
+        top.update(score.T, payload.transpose(0, 1))
+        bottom.update(-score.T, payload.transpose(0, 1))
+        seen += acts.shape[0]
+        if progress is not None:
+            progress(seen, len(dataset), f"examples {layer}")
+    if top is None:
+        raise InvalidInput("dataset examples need a dataset with at least one image")
+    first = _image(dataset[0])
+    field = receptive_field(model, layer, first.shape[-1])
+    map_shape = acts.shape[2:]
+    top_rec, bottom_rec = top.records(1.0), bottom.records(-1.0)
+    return Examples(layer, chosen.tolist(), top_rec, bottom_rec,
+                    _crops(dataset, top_rec, field, map_shape),
+                    _crops(dataset, bottom_rec, field, map_shape), field)
+
+
+def _image(item: object) -> torch.Tensor:
+    return item if isinstance(item, torch.Tensor) else item[0]
+
+
+def _crops(dataset: Dataset, records: np.ndarray, field: tuple[int, int],
+           map_shape: tuple[int, int]) -> list[list[np.ndarray]]:
+    """The receptive-field crop of every record, each image loaded once."""
+    cache: dict[int, np.ndarray] = {}
+    out = []
+    for row in records:
+        crops = []
+        for rec in row:
+            if int(rec["index"]) not in cache:
+                cache[int(rec["index"])] = _image(dataset[int(rec["index"])]).permute(1, 2, 0).numpy()
+            image = cache[int(rec["index"])]
+            crops.append(crop_field(image, int(rec["y"]), int(rec["x"]), field, map_shape))
+        out.append(crops)
+    return out
+
+
+def crop_field(image: np.ndarray, y: int, x: int, field: tuple[int, int],
+               map_shape: tuple[int, int]) -> np.ndarray:
+    """The ``field``-sized patch of an HxWxC image centred on map position (y, x)."""
+    height, width = image.shape[:2]
+    cy = (y + 0.5) * height / map_shape[0]
+    cx = (x + 0.5) * width / map_shape[1]
+    top = round(min(max(cy - field[0] / 2, 0), max(height - field[0], 0)))
+    left = round(min(max(cx - field[1] / 2, 0), max(width - field[1], 0)))
+    return image[top:top + field[0], left:left + field[1]]
+
+
+def example_blobs(blobs: BlobStore, result: Examples, row: int) -> dict:
+    """Blobs of one unit's examples: PNG crops (``top``, ``bottom``, best first) and a
+    ``records`` array (dataset index, score, y, x of each, top then bottom)."""
+    return {
+        "top": [blobs.put_png(c) for c in result.top_crops[row]],
+        "bottom": [blobs.put_png(c) for c in result.bottom_crops[row]],
+        "records": blobs.put_array(np.stack([result.top[row], result.bottom[row]])),
+    }
+
+
+def store_examples(catalog: Catalog, model: str, result: Examples, params: dict,
+                   job_id: int | None = None, replace: bool = False) -> int:
+    """One ``examples`` artifact per unit (see ``example_blobs``). ``params`` describes the
+    run (dataset, k, ...); returns how many artifacts were written (existing ones are kept
+    unless ``replace``)."""
+    return sum(
+        catalog.add_artifact(f"{model}/{result.layer}/{unit}", "examples", {**params, "field": list(result.field)},
+                             example_blobs(catalog.blobs, result, row), job_id, replace)
+        for row, unit in enumerate(result.units)
+    )

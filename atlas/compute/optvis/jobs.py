@@ -1,0 +1,52 @@
+"""The ``vis`` job kind: feature visualizations of a chunk of a layer's units.
+
+Images go to the blob store while the job runs (content-addressed, harmless to repeat);
+the artifact rows are written in the transaction that completes the job, so a crashed or
+superseded worker leaves no rows and a job's results are stored exactly once.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from atlas.catalog import artifacts
+from atlas.catalog.artifacts import NewArtifact, blob_names
+from atlas.jobs.runtime.kinds import JobContext, JobOutput, job_kind
+from atlas.catalog.resolve import unit_ids
+from atlas.compute.optvis.render import RenderParams
+from atlas.compute.optvis.store import artifact_kind, encode, plan, render_planned
+
+KIND = "vis"
+RENDER_KNOBS = ("size", "steps", "lr", "seed", "param", "diversity_n", "diversity_weight")
+
+
+def render_params(knobs: dict) -> RenderParams:
+    """RenderParams from the JSON knobs a job carries (standard transforms otherwise)."""
+    return RenderParams(**{k: v for k, v in knobs.items() if k in RENDER_KNOBS})
+
+
+@job_kind(KIND)
+def render_chunk(ctx: JobContext) -> JobOutput:
+    p = ctx.params
+    params = render_params(p.get("render", {}))
+    force = bool(p.get("force", False))
+    todo, skipped = plan(ctx.catalog, p["model"], p["layer"], p["units"], p["kinds"], params, force)
+    if not todo:
+        return JobOutput(result={"rendered": 0, "skipped": len(skipped)})
+    model = ctx.model(p["model"])
+
+    def step(done: int, total: int) -> None:
+        ctx.progress(done, total, f"{p['layer']} units {p['units'][0]}–{p['units'][-1]}")
+
+    rows = []
+    for (kind, unit), result in render_planned(model, p["layer"], todo, params, ctx.device,
+                                               p.get("max_batch", 64), step, ctx.check_stop):
+        rows.append((unit, artifact_kind(kind), params.to_dict(kind), encode(ctx.catalog, kind, result)))
+
+    def write(session: Session) -> None:
+        ids = unit_ids(session, f"{p['model']}/{p['layer']}")
+        artifacts.put_many(session, [NewArtifact(int(ids[unit]), kind, knobs, blobs)
+                                     for unit, kind, knobs, blobs in rows], ctx.job_id, force)
+
+    return JobOutput(result={"rendered": len(rows), "skipped": len(skipped)}, write=write,
+                     blobs=tuple(sorted(blob_names([blobs for *_, blobs in rows]))))

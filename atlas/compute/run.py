@@ -1,0 +1,55 @@
+"""Running compute through the job queue, from a command or a notebook.
+
+Every compute is a set of chunk jobs in the queue. ``run_jobs`` either processes them in
+this process (a local worker in a thread, for a laptop) or only watches them while other
+workers run them (``--wait``), with one live progress bar over all the jobs either way.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from tqdm import tqdm
+
+from atlas.catalog import Catalog
+from atlas.errors import AtlasError
+from atlas.jobs.runtime.kinds import import_kind_modules
+from atlas.jobs.records import JobInfo
+from atlas.jobs.runtime.watch import wait_for_jobs
+from atlas.jobs.runtime.worker import Worker, WorkerConfig
+
+
+class ComputeFailed(AtlasError):
+    pass
+
+
+def run_jobs(
+    catalog: Catalog, job_ids: Sequence[int], kinds: Sequence[str], device: str = "auto",
+    local: bool = True, description: str = "compute", progress=tqdm,  # noqa: ANN001
+) -> list[JobInfo]:
+    """Wait for the jobs to finish, running them here when ``local`` (these jobs only,
+    never others in the queue); a failed or cancelled job is an error naming it (its
+    traceback is in `atlas jobs show ID`)."""
+    worker = None
+    if local:
+        import_kind_modules()
+        worker = Worker(catalog, WorkerConfig(kinds=list(kinds), device=device, exit_when_idle=True,
+                                              job_ids=list(job_ids)))
+        thread = threading.Thread(target=worker.run, name="atlas-local-worker", daemon=True)
+        thread.start()
+    try:
+        jobs = wait_for_jobs(catalog, job_ids, progress=progress, description=description)
+    finally:
+        if worker is not None:
+            worker.request_stop()
+            thread.join()
+    bad = [job for job in jobs if job.status != "done"]
+    if bad:
+        first = bad[0]
+        raise ComputeFailed(
+            f"{len(bad)} of {len(jobs)} jobs did not finish: job {first.id} is {first.status}"
+            + (f" ({(first.error or '').strip().splitlines()[-1]})" if first.error else "")
+            + f"; see `atlas jobs show {first.id}`"
+        )
+    return jobs

@@ -1,0 +1,117 @@
+"""Exporting a circuit or a neighbourhood: node-link JSON, GraphML, Cytoscape.js, DOT.
+
+Node-link JSON is the reference format; its schema is documented in docs/graph-schema.md
+and versioned (``schema``/``version`` at the top) so readers can refuse what they don't
+know. The other formats carry the same attributes, minus what a format cannot hold
+(GraphML has no null: absent attributes are left out).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import asdict
+
+import networkx as nx
+
+from atlas.exchange import figure
+from atlas.db.blobs import BlobStore
+from atlas.errors import InvalidInput
+from atlas.catalog.graph import Subgraph
+
+SCHEMA = "atlas.graph"
+SCHEMA_VERSION = 1
+FORMATS = ("json", "graphml", "cytoscape", "dot", "svg", "png")
+
+
+def node_link(graph: Subgraph) -> dict:
+    return {
+        "schema": SCHEMA,
+        "version": SCHEMA_VERSION,
+        "directed": True,
+        "meta": graph.meta,
+        "nodes": [{"id": n.address, **asdict(n)} for n in graph.nodes],
+        "edges": [{"source": e.src, "target": e.dst, **asdict(e)} for e in graph.edges],
+        "paths": graph.paths,
+    }
+
+
+def to_json(graph: Subgraph) -> str:
+    return json.dumps(node_link(graph), indent=2, sort_keys=False) + "\n"
+
+
+def to_networkx(graph: Subgraph) -> nx.MultiDiGraph:
+    out = nx.MultiDiGraph()
+    for node in graph.nodes:
+        out.add_node(node.address, **{k: v for k, v in asdict(node).items() if v is not None})
+    for edge in graph.edges:
+        attrs = {k: v for k, v in asdict(edge).items() if v is not None and k not in ("src", "dst")}
+        out.add_edge(edge.src, edge.dst, key=edge.kind, **attrs)
+    return out
+
+
+def to_graphml(graph: Subgraph) -> str:
+    buffer = io.BytesIO()
+    nx.write_graphml(to_networkx(graph), buffer, encoding="utf-8")
+    return buffer.getvalue().decode("utf-8")
+
+
+def to_cytoscape(graph: Subgraph) -> dict:
+    """Cytoscape.js elements JSON (what st-cytoscape and cytoscape.js read)."""
+    return {
+        "elements": {
+            "nodes": [
+                {"data": {"id": n.address, "label": n.label or n.address, **asdict(n)}}
+                for n in graph.nodes
+            ],
+            "edges": [
+                {"data": {"id": f"{e.src}->{e.dst}:{e.kind}", "source": e.src, "target": e.dst, **asdict(e)}}
+                for e in graph.edges
+            ],
+        },
+        "data": {"schema": SCHEMA, "version": SCHEMA_VERSION, **graph.meta},
+    }
+
+
+def _dot_quote(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def to_dot(graph: Subgraph) -> str:
+    """Graphviz DOT: layers as ranks left to right; ids quoted (``conv1:7`` is not a port)."""
+    lines = ["digraph circuit {", "  rankdir=LR;", '  node [shape=box, style="rounded,filled", fillcolor="#f7f7f7"];']
+    layers: dict[tuple[str, int, str], list] = {}
+    for node in graph.nodes:
+        layers.setdefault((node.model, node.layer_order, node.layer), []).append(node)
+    for index, ((model, _order, layer), nodes) in enumerate(sorted(layers.items())):
+        lines.append(f"  subgraph cluster_{index} {{ label={_dot_quote(f'{model}/{layer}')}; rank=same;")
+        for node in nodes:
+            label = node.address.rsplit("/", 1)[-1] + (f"\n{node.label}" if node.label else "")
+            lines.append(f"    {_dot_quote(node.address)} [label={_dot_quote(label)}];")
+        lines.append("  }")
+    peak = max((abs(e.strength) for e in graph.edges), default=0.0) or 1.0
+    for edge in graph.edges:
+        colour = "#2166ac" if edge.sign >= 0 else "#b2182b"
+        width = 0.5 + 4.0 * abs(edge.strength) / peak
+        lines.append(
+            f"  {_dot_quote(edge.src)} -> {_dot_quote(edge.dst)} "
+            f'[color="{colour}", penwidth={width:.2f}, label={_dot_quote(f"{edge.strength:.3g}")}];'
+        )
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def render(graph: Subgraph, fmt: str, blobs: BlobStore | None = None) -> bytes:
+    """The graph in one of FORMATS, as bytes ready to write to a file."""
+    if fmt == "json":
+        return to_json(graph).encode()
+    if fmt == "graphml":
+        return to_graphml(graph).encode()
+    if fmt == "cytoscape":
+        return (json.dumps(to_cytoscape(graph), indent=2) + "\n").encode()
+    if fmt == "dot":
+        return to_dot(graph).encode()
+    if fmt in ("svg", "png"):
+        return figure.svg(graph, blobs).encode() if fmt == "svg" else figure.png(graph, blobs)
+    raise InvalidInput(f"unknown export format {fmt!r} (one of {', '.join(FORMATS)})")

@@ -1,0 +1,174 @@
+"""Seed catalogues: published facts (labels, families, circuits with claims, sources)
+loaded onto a registered model, e.g. ``atlas import seed inceptionv1``.
+
+Loading is one transaction and idempotent: it adds what is missing, leaves what is already
+there, and never overwrites a curator's different label; those are reported as conflicts.
+Every seeded label and circuit carries its source as link evidence.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from atlas.catalog import circuits, evidence, families, labels
+from atlas.db.blobs import BlobStore
+from atlas.catalog.current import current_versions, is_current
+from atlas.db.models import Circuit, CircuitClaim, Evidence, Family, Label, User
+from atlas.errors import AtlasError, InvalidInput, NotFound
+from atlas.catalog.resolve import get_feature, get_model, require_role
+
+SEED_DIR = Path(__file__).resolve().parents[1] / "seed_data"
+SCHEMA, VERSION = "atlas.seed", 1
+
+
+@dataclass
+class SeedReport:
+    labels_added: int = 0
+    labels_present: int = 0
+    conflicts: list[str] = field(default_factory=list)
+    evidence_added: int = 0
+    families_created: int = 0
+    members_added: int = 0
+    circuits_created: int = 0
+    claims_added: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"{self.labels_added} labels added ({self.labels_present} already present, "
+            f"{len(self.conflicts)} left as curated), {self.families_created} families and "
+            f"{self.members_added} members, {self.circuits_created} circuits with "
+            f"{self.claims_added} claims, {self.evidence_added} source links"
+        )
+
+
+def seed_path(name_or_path: str) -> Path:
+    path = Path(name_or_path)
+    if path.suffix == ".json" and path.exists():
+        return path
+    named = SEED_DIR / f"{name_or_path}.seed.json"
+    if not named.exists():
+        known = ", ".join(sorted(p.name.removesuffix(".seed.json") for p in SEED_DIR.glob("*.seed.json")))
+        raise NotFound(f"no seed named {name_or_path!r} (seeds: {known})")
+    return named
+
+
+def read_seed(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(f"cannot read seed {path}: {exc}") from None
+    if data.get("schema") != SCHEMA or data.get("version") != VERSION:
+        raise InvalidInput(f"{path} is not an {SCHEMA} version {VERSION} file")
+    return data
+
+
+def _validate(session: Session, data: dict) -> None:
+    """Every address must exist before anything is written."""
+    try:
+        get_model(session, data["model"])
+    except NotFound:
+        raise NotFound(
+            f"model {data['model']!r} is not registered: add it first "
+            f"(atlas model add {data['model']} --arch {data['model']} --weights FILE)"
+        ) from None
+    addresses = [entry["address"] for entry in data.get("labels", [])]
+    addresses += [a for fam in data.get("families", []) for a in fam["members"]]
+    addresses += [a for c in data.get("circuits", []) for e in c["edges"] for a in e[:2]]
+    bad = []
+    for address in dict.fromkeys(addresses):
+        try:
+            get_feature(session, address)
+        except AtlasError as exc:
+            bad.append(str(exc))
+    if bad:
+        raise InvalidInput(f"seed does not fit the registered model ({len(bad)} problems): {'; '.join(bad[:3])}")
+
+
+def _link(session: Session, store: BlobStore, report: SeedReport, target: str, ids: dict, url: str, author: User) -> None:
+    column, value = next(iter(ids.items()))
+    present = session.scalar(
+        select(Evidence.id).where(getattr(Evidence, column) == value, Evidence.kind == "link", Evidence.body == url)
+    )
+    if present is None:
+        evidence.add(session, store, target, ids, "link", url, [], author)
+        report.evidence_added += 1
+
+
+def _current_labels(session: Session, feature_ids: list[int]) -> dict[int, Label]:
+    """The current label of many features, in a few queries."""
+    out: dict[int, Label] = {}
+    for start in range(0, len(feature_ids), 500):
+        chunk = feature_ids[start:start + 500]
+        latest = current_versions(Label.feature_id.in_(chunk))
+        out.update((label.feature_id, label) for label in session.scalars(select(Label).join(latest, is_current(latest))))
+    return out
+
+
+def _labels(session: Session, store: BlobStore, data: dict, author: User, report: SeedReport) -> None:
+    entries = data.get("labels", [])
+    ids = {e["address"]: get_feature(session, e["address"])[0].id for e in entries}
+    current = _current_labels(session, list(ids.values()))
+    links = set(session.execute(
+        select(Evidence.feature_id, Evidence.body).where(Evidence.kind == "link", Evidence.feature_id.in_(ids.values()))
+    ).all())
+    for entry in entries:
+        address, feature_id = entry["address"], ids[entry["address"]]
+        existing = current.get(feature_id)
+        if existing is None:
+            labels.append_version(session, feature_id, address, None, entry["text"], entry["status"],
+                                  entry.get("confidence"), author, data.get("label_reason", "from a seed catalogue"))
+            report.labels_added += 1
+        elif existing.text == entry["text"]:
+            report.labels_present += 1
+        else:
+            report.conflicts.append(f"{address}: kept {existing.text!r}, seed says {entry['text']!r}")
+        for source in entry.get("sources", []):
+            url = data["sources"][source]["url"]
+            if (feature_id, url) not in links:
+                evidence.add(session, store, address, {"feature_id": feature_id}, "link", url, [], author)
+                report.evidence_added += 1
+
+
+def _families(session: Session, data: dict, author: User, report: SeedReport) -> None:
+    for entry in data.get("families", []):
+        family = session.scalar(select(Family).where(Family.name == entry["name"]))
+        if family is None:
+            family = families.create(session, entry["name"], entry.get("description", ""), author)
+            report.families_created += 1
+        for address in entry["members"]:
+            report.members_added += families.add_member(session, family, address, None, author)
+
+
+def _circuits(session: Session, store: BlobStore, data: dict, author: User, report: SeedReport) -> None:
+    for entry in data.get("circuits", []):
+        circuit = session.scalar(select(Circuit).where(Circuit.name == entry["name"]))
+        if circuit is None:
+            circuit = circuits.create(session, entry["name"], entry["description"], entry["status"], author)
+            report.circuits_created += 1
+        for src, dst, note in entry["edges"]:
+            circuits.add_edge(session, circuit, src, dst, note, author)
+        known = set(session.scalars(select(CircuitClaim.prediction).where(CircuitClaim.circuit_id == circuit.id)))
+        for claim in entry.get("claims", []):
+            if claim["prediction"] not in known:
+                circuits.add_claim(session, circuit, claim["prediction"], claim.get("experiment"), author)
+                report.claims_added += 1
+        if entry.get("source"):
+            url = data["sources"][entry["source"]]["url"]
+            _link(session, store, report, f"circuit:{circuit.name}", {"circuit_id": circuit.id}, url, author)
+
+
+def load_seed(session: Session, store: BlobStore, name_or_path: str, author: str) -> SeedReport:
+    data = read_seed(seed_path(name_or_path))
+    needs_review = any(e["status"] in labels.REVIEW_STATUSES for e in data.get("labels", []))
+    user = require_role(session, author, "reviewer" if needs_review else "curator", "load this seed")
+    _validate(session, data)
+    report = SeedReport()
+    _labels(session, store, data, user, report)
+    _families(session, data, user, report)
+    _circuits(session, store, data, user, report)
+    return report
