@@ -176,11 +176,12 @@ class Registry(Generic[T]):
         known = ", ".join(self.names()) or "none"
         return f"unknown {self.what} {name!r}; known: {known}{self._hint}"
 
-    def names(self) -> list[str]:
-        """The registered names, sorted (built-ins included)."""
+    def names(self, sort: bool = True) -> list[str]:
+        """The registered names (built-ins included), sorted, or with ``sort=False`` in
+        the order they were registered (an order their module chose, e.g. for a menu)."""
         self.load_builtins()
         with self._lock:
-            return sorted(self._entries)
+            return sorted(self._entries) if sort else list(self._entries)
 
     def __contains__(self, name: object) -> bool:
         self.load_builtins()
