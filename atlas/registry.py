@@ -174,7 +174,8 @@ class Registry(Generic[T]):
     def unknown_message(self, name: object) -> str:
         """The one line an unknown ``name`` gets (for callers that check before get)."""
         known = ", ".join(self.names()) or "none"
-        return f"unknown {self.what} {name!r}; known: {known}{self._hint}"
+        shown = repr(name) if len(repr(name)) <= 80 else repr(name)[:77] + "..."
+        return f"unknown {self.what} {shown}; known: {known}{self._hint}"
 
     def names(self, sort: bool = True) -> list[str]:
         """The registered names (built-ins included), sorted, or with ``sort=False`` in
@@ -185,7 +186,7 @@ class Registry(Generic[T]):
 
     def __contains__(self, name: object) -> bool:
         self.load_builtins()
-        return name in self._entries
+        return isinstance(name, str) and name in self._entries
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
