@@ -10,6 +10,7 @@ import pytest
 import torch
 from torch import nn
 
+from atlas.compute.hooks import tap
 from atlas.errors import InvalidInput
 from atlas.compute.optvis import (
     BatchObjective,
@@ -56,13 +57,14 @@ def small_net(seed: int = 0, batch_norm: bool = False) -> nn.Module:
 
 def layer_means(model: nn.Module, layer: str, images: np.ndarray) -> torch.Tensor:
     """Spatial mean activations (N, C) of ``layer`` for NHWC images."""
-    out = {}
-    handle = dict(model.named_modules())[layer].register_forward_hook(
-        lambda _m, _i, o: out.setdefault("acts", o))
-    with torch.no_grad():
+    return _layer_output(model, layer, images).mean(dim=(2, 3))
+
+
+def _layer_output(model: nn.Module, layer: str, images: np.ndarray) -> torch.Tensor:
+    """The output of ``layer`` for NHWC images (the rest of the pass is skipped)."""
+    with torch.no_grad(), tap(model, [layer], stop_after=layer) as taps:
         model(torch.as_tensor(images).permute(0, 3, 1, 2))
-    handle.remove()
-    return out["acts"].mean(dim=(2, 3))
+    return taps[layer]
 
 
 # -- parameterizations and transforms ----------------------------------------------------
@@ -277,13 +279,7 @@ def two_orientation_unit() -> nn.Module:
 
 def style_dissimilarity(model: nn.Module, layer: str, images: np.ndarray) -> float:
     """1 - the mean pairwise cosine similarity of the images' Gram matrices at ``layer``."""
-    out = {}
-    handle = dict(model.named_modules())[layer].register_forward_hook(
-        lambda _m, _i, o: out.setdefault("acts", o))
-    with torch.no_grad():
-        model(torch.as_tensor(images).permute(0, 3, 1, 2))
-    handle.remove()
-    flat = out["acts"].flatten(2)
+    flat = _layer_output(model, layer, images).flatten(2)
     grams = nn.functional.normalize((flat @ flat.transpose(1, 2)).flatten(1), dim=1)
     n = len(images)
     similarity = grams @ grams.T

@@ -1,4 +1,4 @@
-"""Activations of named layers, captured with forward hooks.
+"""Activations of named layers, captured with forward hooks (``atlas.compute.hooks.tap``).
 
 Hooks rather than a rewritten forward: any ``nn.Module`` works unchanged, layers are named
 by their module path (``mixed4a``, ``features.3``). Capture runs under ``no_grad`` on the
@@ -24,14 +24,11 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from atlas.compute.hooks import resolve_layers, tap
 from atlas.errors import InvalidInput
 
 Reduction = Literal["max", "mean", "center"] | None
 REDUCTIONS = ("max", "mean", "center")
-
-
-class _AllCaptured(Exception):
-    """Raised from the last needed hook to stop the forward pass early."""
 
 
 def reduce_spatial(x: torch.Tensor, reduction: Reduction) -> torch.Tensor:
@@ -69,47 +66,26 @@ def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
             module.training = training
 
 
-def _resolve(model: nn.Module, layers: Sequence[str]) -> dict[str, nn.Module]:
-    modules = dict(model.named_modules())
-    missing = [name for name in layers if name not in modules]
-    if missing:
-        raise InvalidInput(f"model has no layer named {', '.join(missing[:5])}")
-    if len(set(layers)) != len(layers):
-        raise InvalidInput("a layer is requested twice")
-    return {name: modules[name] for name in layers}
-
-
-def _forward(model: nn.Module, modules: dict[str, nn.Module], inputs: torch.Tensor,
+def _forward(model: nn.Module, layers: Sequence[str], inputs: torch.Tensor,
              reduction: Reduction, clone: frozenset[str]) -> tuple[dict, frozenset[str]]:
-    """One hooked forward pass. Maps of the layers in ``clone`` are copied in the hook;
-    also returns the layers whose kept tensor a later in-place op rewrote."""
-    out: dict[str, torch.Tensor] = {}
+    """One tapped forward pass, stopped once every layer has fired. Maps of the layers in
+    ``clone`` are copied in the hook; also returns the layers whose kept tensor a later
+    in-place op rewrote."""
     versions: dict[str, int] = {}
 
-    def hook_for(name: str):
-        def hook(_module, _args, output):
-            if not isinstance(output, torch.Tensor):
-                raise InvalidInput(f"layer {name} does not output a single tensor")
-            if name in out:
-                raise InvalidInput(f"layer {name} runs more than once per forward pass")
-            kept = reduce_spatial(output, reduction)
-            out[name] = kept.clone() if name in clone else kept
-            versions[name] = out[name]._version
-            if len(out) == len(modules):
-                raise _AllCaptured
-        return hook
+    def keep(name: str, output: object) -> torch.Tensor:
+        if not isinstance(output, torch.Tensor):
+            raise InvalidInput(f"layer {name} does not output a single tensor")
+        kept = reduce_spatial(output, reduction)
+        kept = kept.clone() if name in clone else kept
+        versions[name] = kept._version
+        return kept
 
-    handles = [m.register_forward_hook(hook_for(n)) for n, m in modules.items()]
-    try:
+    with tap(model, layers, stop_after=True, keep=keep) as taps:
         model(inputs.to(model_device(model), non_blocking=True))
-    except _AllCaptured:
-        pass
-    finally:
-        for h in handles:
-            h.remove()
-    if len(out) != len(modules):
-        silent = [n for n in modules if n not in out]
-        raise InvalidInput(f"layer {', '.join(silent)} did not run in the forward pass")
+    if taps.missing():
+        raise InvalidInput(f"layer {', '.join(taps.missing())} did not run in the forward pass")
+    out = taps.outputs
     return out, frozenset(n for n, t in out.items() if t._version != versions[n])
 
 
@@ -125,10 +101,12 @@ def capture(model: nn.Module, layers: Sequence[str], inputs: torch.Tensor,
     """
     if reduction is not None and reduction not in REDUCTIONS:
         raise InvalidInput(f"unknown spatial reduction {reduction!r}; use one of {REDUCTIONS}")
-    modules = _resolve(model, layers)
-    out, stale = _forward(model, modules, inputs, reduction, frozenset())
+    resolve_layers(model, layers)
+    if len(set(layers)) != len(layers):
+        raise InvalidInput("a layer is requested twice")
+    out, stale = _forward(model, layers, inputs, reduction, frozenset())
     if stale:
-        out, _ = _forward(model, modules, inputs, reduction, stale)
+        out, _ = _forward(model, layers, inputs, reduction, stale)
     return out
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 
 import networkx as nx
@@ -18,10 +19,10 @@ from atlas.exchange import figure
 from atlas.db.blobs import BlobStore
 from atlas.errors import InvalidInput
 from atlas.catalog.graph import Subgraph
+from atlas.registry import Registry
 
 SCHEMA = "atlas.graph"
 SCHEMA_VERSION = 1
-FORMATS = ("json", "graphml", "cytoscape", "dot", "svg", "png")
 
 
 def node_link(graph: Subgraph) -> dict:
@@ -102,16 +103,44 @@ def to_dot(graph: Subgraph) -> str:
     return "\n".join(lines) + "\n"
 
 
+Exporter = Callable[[Subgraph, "BlobStore | None"], bytes]
+
+EXPORTERS: Registry[Exporter] = Registry("export format", error=InvalidInput)
+"""Export formats by name: ``exporter(graph, blobs) -> bytes`` (``atlas.registry``; an
+extension adds a format with ``@EXPORTERS.register("name")``)."""
+
+
+@EXPORTERS.register("json")
+def _json_bytes(graph: Subgraph, _blobs: BlobStore | None = None) -> bytes:
+    return to_json(graph).encode()
+
+
+@EXPORTERS.register("graphml")
+def _graphml_bytes(graph: Subgraph, _blobs: BlobStore | None = None) -> bytes:
+    return to_graphml(graph).encode()
+
+
+@EXPORTERS.register("cytoscape")
+def _cytoscape_bytes(graph: Subgraph, _blobs: BlobStore | None = None) -> bytes:
+    return (json.dumps(to_cytoscape(graph), indent=2) + "\n").encode()
+
+
+@EXPORTERS.register("dot")
+def _dot_bytes(graph: Subgraph, _blobs: BlobStore | None = None) -> bytes:
+    return to_dot(graph).encode()
+
+
+@EXPORTERS.register("svg")
+def _svg_bytes(graph: Subgraph, blobs: BlobStore | None = None) -> bytes:
+    return figure.svg(graph, blobs).encode()
+
+
+EXPORTERS.register("png", figure.png)
+
+FORMATS = tuple(EXPORTERS.names(sort=False))
+"""The built-in formats in menu order (what the CLI and the app offer)."""
+
+
 def render(graph: Subgraph, fmt: str, blobs: BlobStore | None = None) -> bytes:
-    """The graph in one of FORMATS, as bytes ready to write to a file."""
-    if fmt == "json":
-        return to_json(graph).encode()
-    if fmt == "graphml":
-        return to_graphml(graph).encode()
-    if fmt == "cytoscape":
-        return (json.dumps(to_cytoscape(graph), indent=2) + "\n").encode()
-    if fmt == "dot":
-        return to_dot(graph).encode()
-    if fmt in ("svg", "png"):
-        return figure.svg(graph, blobs).encode() if fmt == "svg" else figure.png(graph, blobs)
-    raise InvalidInput(f"unknown export format {fmt!r} (one of {', '.join(FORMATS)})")
+    """The graph in a registered format (see FORMATS), as bytes ready to write to a file."""
+    return EXPORTERS.get(fmt)(graph, blobs)

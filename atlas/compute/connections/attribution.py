@@ -17,13 +17,10 @@ from torch.utils.data import DataLoader, Dataset
 
 from atlas.compute.capture import model_device
 from atlas.compute.connections.selection import check_units
+from atlas.compute.hooks import tap
 from atlas.errors import InvalidInput
 
 Progress = Callable[[int, "int | None", "str | None"], None]
-
-
-class _Reached(Exception):
-    pass
 
 
 def attribution_matrix(model: nn.Module, src: str, dst: str, dataset: Dataset,
@@ -32,37 +29,20 @@ def attribution_matrix(model: nn.Module, src: str, dst: str, dataset: Dataset,
     """``(mean, positive, negative)`` ``(units, C_src)`` matrices (all of dst's units by
     default): the mean attribution and the mean positive and negative (magnitude) parts of
     its per-position terms."""
-    modules = dict(model.named_modules())
-    for name in (src, dst):
-        if name not in modules:
-            raise InvalidInput(f"model has no layer named {name!r}")
-    seen: dict = {}
-
-    def on_src(_m, _a, out):
-        seen["src"] = out.detach().requires_grad_(True)
-        return seen["src"]
-
-    def on_dst(_m, _a, out):
-        seen["dst"] = out
-        raise _Reached
-
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False)
     device = model_device(model)
     totals: list[torch.Tensor] | None = None
     count = 0
-    handles = [modules[src].register_forward_hook(on_src), modules[dst].register_forward_hook(on_dst)]
-    try:
+    # src's output becomes a leaf that requires grad: the gradient stops there.
+    leaf = {src: lambda out: out.detach().requires_grad_(True)}
+    with tap(model, [src, dst], stop_after=dst, replace=leaf, repeat="last") as taps:
         for batch in loader:
             images = (batch[0] if isinstance(batch, (list, tuple)) else batch).to(device)
-            seen.clear()
             with torch.enable_grad():
-                try:
-                    model(images)
-                except _Reached:
-                    pass
-                if "dst" not in seen or "src" not in seen:
+                taps.run(images)
+                if taps.missing():
                     raise InvalidInput(f"layer {dst} must run after {src}")
-                a, y = seen["src"], seen["dst"]
+                a, y = taps[src], taps[dst]
                 per_unit = y.flatten(2).sum(2)  # (N, C_dst)
                 wanted = range(per_unit.shape[1]) if units is None else units
                 check_units(wanted, per_unit.shape[1], dst)
@@ -77,9 +57,6 @@ def attribution_matrix(model: nn.Module, src: str, dst: str, dataset: Dataset,
             count += images.shape[0]
             if progress is not None:
                 progress(count, len(dataset), f"attribution {src} -> {dst}")
-    finally:
-        for h in handles:
-            h.remove()
     if totals is None:
         raise InvalidInput("attribution needs a dataset with at least one image")
     mean = totals / count

@@ -21,8 +21,7 @@ field, which makes the passes cheap.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
@@ -33,6 +32,7 @@ from torch.overrides import TorchFunctionMode
 
 from atlas.compute.capture import model_device
 from atlas.compute.connections.selection import check_units
+from atlas.compute.hooks import tap
 from atlas.errors import InvalidInput
 
 Progress = Callable[[int, "int | None", "str | None"], None]
@@ -77,56 +77,27 @@ def _broadcast_batch(tensors, dim=0):
     return [t.expand(batch, *t.shape[1:]) if t.shape[0] == 1 else t for t in tensors], dim
 
 
-class _Reached(Exception):
-    """Raised by the L2 hook: the rest of the forward pass is not needed."""
-
-
-@contextmanager
-def _rewired(model: nn.Module, src: str, dst: str, leaf: Callable[[torch.Tensor], torch.Tensor],
-             seen: dict) -> Iterator[None]:
-    """Hooks that replace ``src``'s output by ``leaf(output)`` and stop at ``dst``."""
-    modules = dict(model.named_modules())
-    for name in (src, dst):
-        if name not in modules or not name:
-            raise InvalidInput(f"model has no layer named {name!r}")
-
-    def on_src(_m, _a, output):
-        seen["src"] = leaf(output)
-        return seen["src"]
-
-    def on_dst(_m, _a, output):
-        if "src" not in seen:
-            raise InvalidInput(f"layer {dst} runs before {src}: expanded weights go forwards")
-        seen["dst"] = output
-        raise _Reached
-
-    handles = [modules[src].register_forward_hook(on_src), modules[dst].register_forward_hook(on_dst)]
-    try:
-        yield
-    finally:
-        for h in handles:
-            h.remove()
-
-
 def _linear_forward(model: nn.Module, src: str, dst: str, size: tuple[int, int],
                     batch: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
     """Run the linearized model on one blank image of ``size`` with ``src``'s output
-    replaced by a zero leaf tensor of ``batch`` maps; returns (that leaf, dst's output)."""
-    seen: dict = {}
+    replaced by a zero leaf tensor of ``batch`` maps, stopped at ``dst``; returns (that
+    leaf, dst's output)."""
+    if not src or not dst:
+        raise InvalidInput("expanded weights need two named layers, not the whole model")
     device = model_device(model)
 
     def leaf(out: torch.Tensor) -> torch.Tensor:
         return torch.zeros((batch, *out.shape[1:]), device=out.device, dtype=out.dtype,
                            requires_grad=True)
 
-    with _rewired(model, src, dst, leaf, seen), Linearized(), torch.enable_grad():
-        try:
-            model(torch.zeros(1, _in_channels(model), *size, device=device))
-        except _Reached:
-            pass
-    if "dst" not in seen:
+    with (tap(model, [src, dst], stop_after=dst, replace={src: leaf}, repeat="last") as taps,
+          Linearized(), torch.enable_grad()):
+        model(torch.zeros(1, _in_channels(model), *size, device=device))
+    if dst not in taps:
         raise InvalidInput(f"layer {dst} did not run after {src}")
-    z, out = seen["src"], seen["dst"]
+    if src not in taps:
+        raise InvalidInput(f"layer {dst} runs before {src}: expanded weights go forwards")
+    z, out = taps[src], taps[dst]
     if out.dim() != 4 or z.dim() != 4:
         raise InvalidInput(f"expanded weights need 2-d maps in {src} and {dst}")
     return z, out
@@ -230,27 +201,13 @@ def expanded_kernels(model: nn.Module, src: str, dst: str, input_size: int,
 def receptive_field(model: nn.Module, layer: str, input_size: int) -> tuple[int, int]:
     """Height and width in input pixels of the receptive field of ``layer``'s centre unit
     (the support of its gradient in the linearized network, clipped to the image)."""
-    modules = dict(model.named_modules())
-    if layer not in modules:
-        raise InvalidInput(f"model has no layer named {layer!r}")
-    seen: dict = {}
-
-    def on_layer(_m, _a, output):
-        seen["out"] = output
-        raise _Reached
-
     image = torch.zeros(1, _in_channels(model), input_size, input_size,
                         device=model_device(model), requires_grad=True)
-    handle = modules[layer].register_forward_hook(on_layer)
-    try:
-        with Linearized(), torch.enable_grad():
-            try:
-                model(image)
-            except _Reached:
-                pass
-    finally:
-        handle.remove()
-    out = seen["out"]
+    with tap(model, [layer], stop_after=layer, repeat="last") as taps, Linearized(), torch.enable_grad():
+        model(image)
+    if layer not in taps:
+        raise InvalidInput(f"layer {layer} did not run in the forward pass")
+    out = taps[layer]
     mix = torch.rand(out.shape[1], generator=torch.Generator().manual_seed(0)).to(out.device)
     (grad,) = torch.autograd.grad((out[0, :, out.shape[2] // 2, out.shape[3] // 2] * (mix + 0.5)).sum(), image)
     support = grad[0].abs().sum(0) > 0

@@ -20,6 +20,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from atlas.compute.capture import model_device
+from atlas.compute.hooks import tap
 
 _PASS_THROUGH = {
     F.pad, F.relu, torch.relu, torch.Tensor.relu, F.max_pool2d, F.avg_pool2d,
@@ -78,34 +79,22 @@ class _Tracer(TorchFunctionMode):
 def trace(model: nn.Module, input_size: int) -> Wiring:
     """Trace one forward pass of a blank ``input_size`` image (see module doc)."""
     tracer = _Tracer()
-    conv_inputs: dict[str, list[Piece]] = {}
-    outputs: dict[str, list[Piece]] = {}
 
-    def pre_hook(name: str):
-        def hook(_m, args):
-            conv_inputs.setdefault(name, tracer.pieces(args[0]))
-        return hook
+    def input_pieces(_name: str, args: tuple) -> list[Piece]:
+        return tracer.pieces(args[0])
 
-    def post_hook(name: str):
-        def hook(_m, _args, out):
-            if isinstance(out, torch.Tensor) and out.dim() >= 2:
-                own = Piece(name, 0, 0, out.shape[1])
-                tracer.tag(out, [*tracer.pieces(out), own])
-                outputs.setdefault(name, tracer.pieces(out))
-        return hook
+    def output_pieces(name: str, out: object) -> list[Piece] | None:
+        if not (isinstance(out, torch.Tensor) and out.dim() >= 2):
+            return None
+        tracer.tag(out, [*tracer.pieces(out), Piece(name, 0, 0, out.shape[1])])
+        return tracer.pieces(out)
 
-    handles = []
-    for name, module in model.named_modules():
-        if not name:
-            continue
-        if isinstance(module, nn.Conv2d):
-            handles.append(module.register_forward_pre_hook(pre_hook(name)))
-        handles.append(module.register_forward_hook(post_hook(name)))
+    names = [name for name, _ in model.named_modules() if name]
+    convs = [name for name, module in model.named_modules() if name and isinstance(module, nn.Conv2d)]
     first = next(m for m in model.modules() if isinstance(m, nn.Conv2d))
-    try:
+    # A module that runs twice keeps the pieces of its first call (and tags every call);
+    # outputs that are not channel maps record nothing.
+    with tap(model, names, inputs=convs, keep=output_pieces, keep_input=input_pieces, repeat="first") as taps:
         with tracer:
             model(torch.zeros(1, first.in_channels, input_size, input_size, device=model_device(model)))
-    finally:
-        for h in handles:
-            h.remove()
-    return Wiring(conv_inputs, outputs)
+    return Wiring(taps.inputs, taps.outputs)

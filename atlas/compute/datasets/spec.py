@@ -9,10 +9,13 @@ later); only ``open_dataset``, which a worker calls, loads the datasets themselv
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from atlas.errors import InvalidInput
+from atlas.registry import Registry
 
 if TYPE_CHECKING:
     from torch.utils.data import Dataset
@@ -36,16 +39,71 @@ def bounded_int(value: object, what: str, low: int, high: int) -> int:
     return value
 
 
+@dataclass(frozen=True)
+class DatasetKind:
+    """One kind of dataset spec: its fields, how the CLI form ``kind:REST`` reads, what a
+    spec must satisfy beyond ``kind``/``size``, and how a worker opens one. ``open``
+    imports the dataset code (and torch) itself, so registering a kind imports neither."""
+
+    fields: frozenset[str]
+    parse: Callable[[str, str, int], dict]  # (rest, whole text, size) -> spec
+    check: Callable[[dict], None]
+    open: Callable[[dict], Dataset]
+
+
+DATASET_KINDS: Registry[DatasetKind] = Registry("dataset kind", error=InvalidInput,
+                                                hint=" (use synthetic:N or folder:PATH)")
+"""Dataset spec kinds by name (``atlas.registry``: one pattern for every extension point)."""
+
+
+def _parse_synthetic(rest: str, text: str, size: int) -> dict:
+    n = bounded_int(rest or "2000", f"synthetic:N in {text!r}", 1, MAX_SYNTHETIC_IMAGES)
+    return {"kind": "synthetic", "n": n, "seed": 0, "size": size}
+
+
+def _check_synthetic(spec: dict) -> None:
+    bounded_int(spec.get("n"), "synthetic dataset size", 1, MAX_SYNTHETIC_IMAGES)
+    bounded_int(spec.get("seed", 0), "synthetic dataset seed", 0, MAX_SEED)
+
+
+def _open_synthetic(spec: dict) -> Dataset:
+    from atlas.compute.datasets.synthetic import SyntheticShapes
+
+    return SyntheticShapes(int(spec["n"]), seed=int(spec.get("seed", 0)), image_size=int(spec["size"]))
+
+
+def _parse_folder(rest: str, text: str, size: int) -> dict:
+    if not rest:
+        raise InvalidInput(f"invalid dataset {text!r}: use synthetic:N or folder:PATH")
+    return {"kind": "folder", "path": rest, "size": size}
+
+
+def _check_folder(spec: dict) -> None:
+    path = spec.get("path")
+    if not isinstance(path, str) or not path or "\x00" in path:
+        raise InvalidInput(f"a folder dataset needs a path, not {path!r}")
+    if not Path(path).is_dir():
+        raise InvalidInput(f"dataset folder {path!r} does not exist or is not a folder")
+
+
+def _open_folder(spec: dict) -> Dataset:
+    from atlas.compute.datasets.folder import ImageFolder
+
+    return ImageFolder(spec["path"], image_size=int(spec["size"]))
+
+
+DATASET_KINDS.register("synthetic", DatasetKind(frozenset({"kind", "n", "seed", "size"}),
+                                                _parse_synthetic, _check_synthetic, _open_synthetic))
+DATASET_KINDS.register("folder", DatasetKind(frozenset({"kind", "path", "size"}),
+                                             _parse_folder, _check_folder, _open_folder))
+
+
 def parse_dataset(text: str, size: int) -> dict:
     """``synthetic:2000`` or ``folder:PATH`` (the CLI form) as a checked spec."""
     kind, _, rest = text.partition(":")
-    if kind == "synthetic":
-        return check_dataset({"kind": "synthetic", "n": bounded_int(rest or "2000", f"synthetic:N in {text!r}", 1,
-                                                                    MAX_SYNTHETIC_IMAGES),
-                              "seed": 0, "size": size})
-    if kind == "folder" and rest:
-        return check_dataset({"kind": "folder", "path": rest, "size": size})
-    raise InvalidInput(f"invalid dataset {text!r}: use synthetic:N or folder:PATH")
+    if kind not in DATASET_KINDS:
+        raise InvalidInput(f"invalid dataset {text!r}: use synthetic:N or folder:PATH")
+    return check_dataset(DATASET_KINDS.get(kind).parse(rest, text, size))
 
 
 def check_dataset(spec: object) -> dict:
@@ -53,31 +111,15 @@ def check_dataset(spec: object) -> dict:
     if not isinstance(spec, dict):
         raise InvalidInput(f"a dataset spec must be an object, not {spec!r}")
     kind = spec.get("kind")
-    fields = {"synthetic": {"kind", "n", "seed", "size"}, "folder": {"kind", "path", "size"}}
-    if kind not in fields:
-        raise InvalidInput(f"unknown dataset kind {kind!r}: use synthetic:N or folder:PATH")
-    unknown = sorted(set(spec) - fields[kind])
+    definition = DATASET_KINDS.get(kind)
+    unknown = sorted(set(spec) - definition.fields)
     if unknown:
         raise InvalidInput(f"unknown fields {unknown} in the {kind} dataset spec")
     bounded_int(spec.get("size"), "dataset image size", *IMAGE_SIZES)
-    if kind == "synthetic":
-        bounded_int(spec.get("n"), "synthetic dataset size", 1, MAX_SYNTHETIC_IMAGES)
-        bounded_int(spec.get("seed", 0), "synthetic dataset seed", 0, MAX_SEED)
-    else:
-        path = spec.get("path")
-        if not isinstance(path, str) or not path or "\x00" in path:
-            raise InvalidInput(f"a folder dataset needs a path, not {path!r}")
-        if not Path(path).is_dir():
-            raise InvalidInput(f"dataset folder {path!r} does not exist or is not a folder")
+    definition.check(spec)
     return spec
 
 
 def open_dataset(spec: dict) -> Dataset:
     check_dataset(spec)
-    if spec["kind"] == "synthetic":
-        from atlas.compute.datasets.synthetic import SyntheticShapes
-
-        return SyntheticShapes(int(spec["n"]), seed=int(spec.get("seed", 0)), image_size=int(spec["size"]))
-    from atlas.compute.datasets.folder import ImageFolder
-
-    return ImageFolder(spec["path"], image_size=int(spec["size"]))
+    return DATASET_KINDS.get(spec["kind"]).open(spec)

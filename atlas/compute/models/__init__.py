@@ -24,18 +24,18 @@ import torch
 from torch import nn
 
 from atlas.compute.datasets.synthetic import CLASSES as DEMO_CLASSES
-from atlas.errors import NotFound
 from atlas.compute.models import demo_cnn, inceptionv1
 from atlas.compute.models.layers import LayerSpec, discover_layers
 from atlas.compute.models.loading import ModelLoadError, load_weights, weights_sha256
+from atlas.registry import Registry
 
 ALLOWED_FACTORY_MODULES = "ATLAS_ALLOWED_FACTORY_MODULES"
 SEED_DEMO_DIR = Path(__file__).resolve().parents[3] / "seed_data" / "demo"
 GENERIC_INPUT_SHAPE = (3, 224, 224)
 
-__all__ = ["ALLOWED_FACTORY_MODULES", "SEED_DEMO_DIR", "Architecture", "LayerSpec", "ModelInfo",
+__all__ = ["ALLOWED_FACTORY_MODULES", "ARCHITECTURES", "SEED_DEMO_DIR", "Architecture", "LayerSpec", "ModelInfo",
            "ModelLoadError", "allowed_factory_modules", "discover_layers", "get_architecture",
-           "list_architectures", "load_model", "weights_sha256"]
+           "list_architectures", "load_model", "register_architecture", "weights_sha256"]
 
 
 @dataclass(frozen=True)
@@ -72,30 +72,32 @@ class ModelInfo:
         return {**asdict(self), "input_spec": self.input_spec}
 
 
-_REGISTRY: dict[str, Architecture] = {
-    arch.name: arch for arch in (
-        Architecture("inceptionv1", inceptionv1.InceptionV1,
-                     (3, inceptionv1.INPUT_SIZE, inceptionv1.INPUT_SIZE),
-                     "InceptionV1 (GoogLeNet) with Lucid's layer names; Lucent weights"),
-        *(Architecture(name, lambda widths=widths: demo_cnn.DemoCNN(widths),
-                       (3, demo_cnn.INPUT_SIZE, demo_cnn.INPUT_SIZE),
-                       f"demo CNN, widths {widths}, trained on the synthetic shapes",
-                       DEMO_CLASSES, SEED_DEMO_DIR / f"{name}.safetensors")
-          for name, widths in demo_cnn.DEMO_WIDTHS.items()),
-    )
-}
+ARCHITECTURES: Registry[Architecture] = Registry("architecture", hint=", or module:factory")
+"""The architectures known by name (``atlas.registry``: one pattern for every extension point)."""
+
+
+def register_architecture(arch: Architecture) -> Architecture:
+    """Make ``arch`` loadable by its name (a name is taken once)."""
+    return ARCHITECTURES.register(arch.name, arch)
+
+
+register_architecture(Architecture("inceptionv1", inceptionv1.InceptionV1,
+                                   (3, inceptionv1.INPUT_SIZE, inceptionv1.INPUT_SIZE),
+                                   "InceptionV1 (GoogLeNet) with Lucid's layer names; Lucent weights"))
+for _name, _widths in demo_cnn.DEMO_WIDTHS.items():
+    register_architecture(Architecture(_name, lambda widths=_widths: demo_cnn.DemoCNN(widths),
+                                       (3, demo_cnn.INPUT_SIZE, demo_cnn.INPUT_SIZE),
+                                       f"demo CNN, widths {_widths}, trained on the synthetic shapes",
+                                       DEMO_CLASSES, SEED_DEMO_DIR / f"{_name}.safetensors"))
+del _name, _widths
 
 
 def list_architectures() -> list[str]:
-    return sorted(_REGISTRY)
+    return ARCHITECTURES.names()
 
 
 def get_architecture(name: str) -> Architecture:
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise NotFound(f"unknown architecture {name!r}; known: "
-                       f"{', '.join(list_architectures())}, or module:factory") from None
+    return ARCHITECTURES.get(name)
 
 
 def allowed_factory_modules() -> list[str]:

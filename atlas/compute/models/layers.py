@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from atlas.compute.capture import eval_mode, model_device
+from atlas.compute.hooks import tap
 from atlas.errors import InvalidInput
 
 LayerKind = Literal["conv", "linear", "concat"]
@@ -62,24 +63,17 @@ def discover_layers(model: nn.Module, input_shape: tuple[int, ...]) -> list[Laye
     unknown = [name for name in candidates if name not in modules]
     if unknown:
         raise InvalidInput(f"model declares layers it does not have: {', '.join(unknown[:5])}")
-    shapes: dict[str, torch.Size] = {}
 
-    def hook_for(name: str):
-        def hook(_module, _args, output):
-            if isinstance(output, torch.Tensor) and name not in shapes:
-                shapes[name] = output.shape
-        return hook
+    def output_shape(_name: str, output: object) -> torch.Size | None:
+        return output.shape if isinstance(output, torch.Tensor) else None
 
-    handles = [modules[n].register_forward_hook(hook_for(n)) for n in candidates]
     try:
-        with eval_mode(model):
+        with tap(model, list(candidates), keep=output_shape, repeat="first") as taps, eval_mode(model):
             model(torch.zeros(1, *input_shape, device=model_device(model)))
     except Exception as e:
         raise InvalidInput(f"a forward pass on an input of shape {tuple(input_shape)} "
                            f"failed: {type(e).__name__}: {e}") from None
-    finally:
-        for h in handles:
-            h.remove()
+    shapes: dict[str, torch.Size] = taps.outputs
     return [LayerSpec(name, candidates[name], int(shape[1]) if len(shape) > 1 else 1,
                       tuple(int(s) for s in shape[2:]) or None, order)
             for order, (name, shape) in enumerate(shapes.items())]

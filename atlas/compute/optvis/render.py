@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 
 from atlas.compute.capture import eval_mode
 from atlas.compute.device import resolve_device
+from atlas.compute.hooks import Taps, tap
 from atlas.errors import InvalidInput
 from atlas.compute.optvis.objectives import BatchObjective, Objective, unit_objectives
 from atlas.compute.optvis.param import Parameterization, make_param
@@ -103,46 +104,18 @@ def _draws(objectives: Sequence[Objective], param: Parameterization, params: Ren
     return torch.stack(raws), torch.stack(uniforms)
 
 
-class _Stop(Exception):
-    """Raised by the last needed hook: the rest of the forward pass is not needed."""
+def _clone_tensor(name: str, output: object) -> torch.Tensor:
+    """A tapped output, copied: a later in-place op must not change it."""
+    if not isinstance(output, torch.Tensor):
+        raise InvalidInput(f"layer {name} does not output a single tensor")
+    return output.clone()
 
 
-@contextmanager
-def _hooks(model: nn.Module, layers: Sequence[str]) -> Iterator[dict[str, torch.Tensor]]:
-    """Capture the outputs of ``layers`` (cloned: a later in-place op must not change them)."""
-    modules = dict(model.named_modules())
-    missing = [name for name in layers if name not in modules]
-    if missing:
-        raise InvalidInput(f"model has no layer named {', '.join(missing)}")
-    acts: dict[str, torch.Tensor] = {}
-
-    def hook_for(name: str) -> Callable:
-        def hook(_module: nn.Module, _args: object, output: object) -> None:
-            if not isinstance(output, torch.Tensor):
-                raise InvalidInput(f"layer {name} does not output a single tensor")
-            acts[name] = output.clone()
-            if len(acts) == len(layers):
-                raise _Stop
-        return hook
-
-    handles = [modules[name].register_forward_hook(hook_for(name)) for name in layers]
-    try:
-        yield acts
-    finally:
-        for handle in handles:
-            handle.remove()
-
-
-def _forward(model: nn.Module, acts: dict[str, torch.Tensor], x: torch.Tensor,
-             layers: Sequence[str]) -> dict[str, torch.Tensor]:
-    acts.clear()
-    try:
-        model(x)
-    except _Stop:
-        pass
-    if len(acts) != len(layers):
-        raise InvalidInput(f"layers {', '.join(sorted(set(layers) - set(acts)))} did not run")
-    return dict(acts)
+def _forward(taps: Taps, x: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
+    taps.run(x)
+    if taps.missing():
+        raise InvalidInput(f"layers {', '.join(sorted(taps.missing()))} did not run")
+    return dict(taps.outputs)
 
 
 def _optimize(model: nn.Module, objectives: Sequence[Objective], params: RenderParams,
@@ -154,17 +127,17 @@ def _optimize(model: nn.Module, objectives: Sequence[Objective], params: RenderP
     raw = raw.to(device).requires_grad_(True)
     uniforms = uniforms.to(device)
     optimizer = torch.optim.Adam([raw], lr=params.lr)
-    with _hooks(model, batch.layers) as acts:
+    with tap(model, batch.layers, stop_after=True, keep=_clone_tensor, repeat="last") as taps:
         for step in range(params.steps):
             optimizer.zero_grad(set_to_none=True)
             x = apply_transforms(params.transforms, param(raw), uniforms[:, step])
-            loss = -batch.values(_forward(model, acts, x, batch.layers)).sum()
+            loss = -batch.values(_forward(taps, x, batch.layers)).sum()
             loss.backward(inputs=[raw])
             optimizer.step()
             step_done()
         with torch.no_grad():
             images = param(raw)
-            values = batch.values(_forward(model, acts, images, batch.layers))
+            values = batch.values(_forward(taps, images, batch.layers))
     return RenderResult(images.permute(0, 2, 3, 1).cpu().numpy(), values.cpu().numpy())
 
 

@@ -21,10 +21,11 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from atlas.errors import InvalidInput, NotFound
 from atlas.jobs.records import JobInfo, Write
+from atlas.registry import Registry
 
 if TYPE_CHECKING:
     from torch import nn
@@ -32,8 +33,8 @@ if TYPE_CHECKING:
     from atlas.catalog import Catalog
     from atlas.compute.registration import ModelCache
 
-# Modules that register the project's compute kinds; a worker imports them all. Each
-# compute issue adds its module here (e.g. "atlas.compute.optvis.jobs").
+# Modules that register the project's compute kinds, imported on the first lookup of a
+# kind. Each compute issue adds its module here (e.g. "atlas.compute.optvis.jobs").
 BUILTIN_KIND_MODULES: tuple[str, ...] = ("atlas.compute.optvis.jobs", "atlas.compute.connections.jobs")
 
 
@@ -98,17 +99,16 @@ class JobContext:
 
 Handler = Callable[[JobContext], JobOutput]
 
-_HANDLERS: dict[str, Handler] = {}
+KINDS: Registry[Handler] = Registry("job kind", BUILTIN_KIND_MODULES)
+"""The job kinds by name; the built-in kind modules are imported on the first lookup."""
 
 
 def register_kind(name: str, handler: Handler) -> None:
-    """Register ``handler`` for jobs of kind ``name`` (one handler per name)."""
+    """Register ``handler`` for jobs of kind ``name`` (one handler per name; the same
+    function again, e.g. from a re-imported module, is not a clash)."""
     if not name or len(name) > 60:
         raise InvalidInput(f"invalid job kind {name!r} (1 to 60 characters)")
-    existing = _HANDLERS.get(name)
-    if existing is not None and _qualname(existing) != _qualname(handler):
-        raise InvalidInput(f"job kind {name!r} is already registered by {_qualname(existing)}")
-    _HANDLERS[name] = handler
+    KINDS.register(name, handler)
 
 
 def job_kind(name: str) -> Callable[[Handler], Handler]:
@@ -121,26 +121,20 @@ def job_kind(name: str) -> Callable[[Handler], Handler]:
     return decorate
 
 
-def _qualname(handler: Any) -> str:
-    # Compared by name, not identity, so re-importing a module (reloads, `python -m` of a
-    # module that is also imported) does not count as a clash.
-    return f"{getattr(handler, '__module__', '?')}.{getattr(handler, '__qualname__', handler)}"
-
-
 def handler_for(name: str) -> Handler:
-    try:
-        return _HANDLERS[name]
-    except KeyError:
-        raise NotFound(f"no job kind {name!r} in this worker (use --import MODULE)") from None
+    if name not in KINDS:
+        raise NotFound(f"no job kind {name!r} in this worker (use --import MODULE)")
+    return KINDS.get(name)
 
 
 def registered_kinds() -> list[str]:
-    return sorted(_HANDLERS)
+    return KINDS.names()
 
 
 def import_kind_modules(modules: Iterable[str] = ()) -> list[str]:
     """Import the built-in kind modules and ``modules``; returns the registered kinds."""
-    for module in (*BUILTIN_KIND_MODULES, *modules):
+    KINDS.load_builtins()
+    for module in modules:
         try:
             importlib.import_module(module)
         except ImportError as exc:
