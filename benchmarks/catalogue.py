@@ -25,7 +25,7 @@ import tempfile
 import time
 import uuid
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -33,10 +33,10 @@ from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.engine import make_url
 
 from atlas import Catalog
+from atlas.catalog.edge_store import EdgeColumns, load
 from atlas.db import migrate
 from atlas.db.engine import normalize_url
 from atlas.db.models import Feature, Label, Layer, Model, User
-from atlas.catalog.edge_store import EdgeColumns, load
 
 WORDS = ("curve edge line circle texture fur eye head dog car wheel window boundary frequency colour "
          "contrast gradient corner angle spiral loop grid hatch stripe blob shape left right oriented "
@@ -90,7 +90,7 @@ def bench_search(cat: Catalog, n_labels: int, rng: random.Random) -> dict:
     layers, channels = 100, n_labels // 100
     model_with_units(cat, "big", layers, channels)
     ids = feature_ids(cat, "big")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with cat._writing() as session:
         author = session.scalar(select(User.id).where(User.name == "bench"))
         rows = [
@@ -187,7 +187,7 @@ def bench_bundle(cat: Catalog, other: Catalog, n_features: int, rng: random.Rand
     channels = 1000
     model_with_units(cat, "bundled", n_features // channels, channels)
     ids = feature_ids(cat, "bundled")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     np_rng = np.random.default_rng(1)
     with cat._writing() as session:
         author = session.scalar(select(User.id).where(User.name == "bench"))

@@ -31,6 +31,7 @@ from components import thumbs
 from streamlit.testing.v1 import AppTest
 
 from atlas import Catalog
+
 TARGET_S = 1.5
 LAYER = "bench/mixed4c"
 

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from atlas import Catalog
-from atlas.db.blobs import BlobStore
+from atlas.catalog.edge_store import kernel_from_table
 from atlas.compute.connections import (
     attribution_connections,
     direct_connections,
@@ -21,10 +21,10 @@ from atlas.compute.connections import (
     store_connections,
 )
 from atlas.compute.connections.linear import expanded_kernels
-from atlas.catalog.edge_store import kernel_from_table
-from atlas.errors import InvalidInput
 from atlas.compute.models.demo_cnn import DemoCNN
 from atlas.compute.models.inceptionv1 import InceptionV1
+from atlas.db.blobs import BlobStore
+from atlas.errors import InvalidInput
 
 
 class ThreeConvs(nn.Module):

@@ -10,7 +10,6 @@ import pytest
 import torch
 from torch import nn
 
-from atlas.errors import InvalidInput
 from atlas.compute.optvis import (
     BatchObjective,
     FourierImage,
@@ -29,6 +28,7 @@ from atlas.compute.optvis import (
     standard_transforms,
 )
 from atlas.compute.optvis.transforms import apply_transforms, n_random
+from atlas.errors import InvalidInput
 
 FAST = RenderParams(size=32, steps=40, lr=0.2)
 

@@ -25,7 +25,7 @@ UNITS_26 = "9" * 26
 
 
 @pytest.fixture
-def hostile(cli, demo_catalog: Catalog):  # noqa: F811
+def hostile(cli, demo_catalog: Catalog):
     """`atlas …` on the demo catalogue with a circuit; (code, stdout, stderr)."""
     demo_catalog.create_circuit("c1", "a circuit to export")
     demo_catalog.add_circuit_node("c1", "demo/conv3/1")

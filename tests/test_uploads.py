@@ -7,8 +7,8 @@ import zlib
 import pytest
 from PIL import Image
 
-from atlas.errors import InvalidInput
 from atlas.catalog.uploads import clean_image
+from atlas.errors import InvalidInput
 
 
 def encoded(fmt: str, size=(8, 6), mode="RGB") -> bytes:

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from atlas.bounds import MAX_INT32, check_int, check_limit
 from atlas.catalog.current import current_versions, is_current
+from atlas.catalog.records import LabelInfo
+from atlas.catalog.resolve import get_feature, get_layer
 from atlas.db.models import (
     Artifact,
     Circuit,
@@ -26,8 +28,6 @@ from atlas.db.models import (
     User,
 )
 from atlas.errors import InvalidInput
-from atlas.catalog.resolve import get_feature, get_layer
-from atlas.catalog.records import LabelInfo
 
 LABEL_FILTERS = ("all", "labelled", "unlabelled")
 MAX_PAGE = 1000  # units on one page of a layer

@@ -9,9 +9,11 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from atlas.catalog import audit, fulltext
 from atlas.address import check_name
 from atlas.bounds import check_id
+from atlas.catalog import audit, fulltext
+from atlas.catalog.records import CircuitInfo, ClaimInfo
+from atlas.catalog.resolve import addresses_of, get_feature
 from atlas.db.models import (
     CIRCUIT_STATUSES,
     CLAIM_STATUSES,
@@ -24,8 +26,6 @@ from atlas.db.models import (
     utcnow,
 )
 from atlas.errors import InvalidInput, NotFound, VersionConflict
-from atlas.catalog.resolve import addresses_of, get_feature
-from atlas.catalog.records import CircuitInfo, ClaimInfo
 from atlas.text import MAX_NOTE_CHARS, check_optional, check_text
 
 CIRCUIT_FIELDS = ("name", "description", "status", "version")

@@ -22,11 +22,11 @@ from sqlalchemy.orm import Session
 
 from atlas.address import parse_feature
 from atlas.bounds import check_limit
-from atlas.db.models import EDGE_KINDS, Edge, Evidence, Feature, Layer, Model
 from atlas.catalog.edge_load import SMALL_LOAD, EdgeColumns, insert_rows, load
-from atlas.errors import InvalidInput
-from atlas.catalog.resolve import get_feature
 from atlas.catalog.records import EdgeInfo
+from atlas.catalog.resolve import get_feature
+from atlas.db.models import EDGE_KINDS, Edge, Evidence, Feature, Layer, Model
+from atlas.errors import InvalidInput
 
 __all__ = ["EdgeColumns", "NewEdge", "add", "assign_ranks", "count_between", "delete_between",
            "kernel_from_table", "kernel_table", "load", "top"]

@@ -34,8 +34,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from atlas.bounds import check_limit
-from atlas.text import check_optional
 from atlas.catalog.current import current_versions, is_current
+from atlas.catalog.records import SearchHit
+from atlas.catalog.resolve import addresses_of
 from atlas.db.models import (
     Circuit,
     CircuitClaim,
@@ -50,8 +51,7 @@ from atlas.db.models import (
     User,
 )
 from atlas.errors import InvalidInput
-from atlas.catalog.resolve import addresses_of
-from atlas.catalog.records import SearchHit
+from atlas.text import check_optional
 
 MAX_TERMS = 16
 MAX_QUERY_CHARS = 500

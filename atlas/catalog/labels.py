@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from atlas.catalog import audit, fulltext
+from atlas.catalog.records import LabelInfo
+from atlas.catalog.resolve import get_feature, require_role
 from atlas.db.models import LABEL_STATUSES, Label, User
 from atlas.errors import InvalidInput, VersionConflict
-from atlas.catalog.resolve import get_feature, require_role
-from atlas.catalog.records import LabelInfo
 from atlas.text import check_optional, check_text
 
 MAX_LABEL_CHARS = 2000

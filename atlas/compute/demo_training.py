@@ -52,10 +52,10 @@ from atlas.compute.datasets.synthetic import (
     color_augment,
     greyscale_augment,
 )
-from atlas.errors import InvalidInput
 from atlas.compute.models import SEED_DEMO_DIR
 from atlas.compute.models.demo_cnn import DEMO_WIDTHS, DemoCNN
 from atlas.compute.models.loading import weights_sha256
+from atlas.errors import InvalidInput
 
 EVAL_SEED = 1_000_003  # reserved: training seeds must differ from it
 EVAL_SIZE = 1800

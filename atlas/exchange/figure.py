@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageFont
 
+from atlas.catalog.graph import GraphEdge, GraphNode, Subgraph
 from atlas.db.blobs import BlobStore
 from atlas.errors import AtlasError
-from atlas.catalog.graph import GraphEdge, GraphNode, Subgraph
 
 TILE = 96
 COLUMN_GAP = 150

@@ -16,11 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from atlas.catalog import circuits, evidence, families, labels
-from atlas.db.blobs import BlobStore
 from atlas.catalog.current import current_versions, is_current
+from atlas.catalog.resolve import get_feature, get_model, require_role
+from atlas.db.blobs import BlobStore
 from atlas.db.models import Circuit, CircuitClaim, Evidence, Family, Label, User
 from atlas.errors import AtlasError, InvalidInput, NotFound
-from atlas.catalog.resolve import get_feature, get_model, require_role
 
 SEED_DIR = Path(__file__).resolve().parents[1] / "seed_data"
 SCHEMA, VERSION = "atlas.seed", 1

@@ -24,10 +24,10 @@ import torch
 from torch import nn
 
 from atlas.compute.datasets.synthetic import CLASSES as DEMO_CLASSES
-from atlas.errors import NotFound
 from atlas.compute.models import demo_cnn, inceptionv1
 from atlas.compute.models.layers import LayerSpec, discover_layers
 from atlas.compute.models.loading import ModelLoadError, load_weights, weights_sha256
+from atlas.errors import NotFound
 
 ALLOWED_FACTORY_MODULES = "ATLAS_ALLOWED_FACTORY_MODULES"
 SEED_DEMO_DIR = Path(__file__).resolve().parents[2] / "seed_data" / "demo"

@@ -11,7 +11,7 @@ for oriented edge and line filters to show their structure.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F

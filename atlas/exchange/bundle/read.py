@@ -29,17 +29,27 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
-from atlas.catalog import artifacts, audit, circuits, edge_store, evidence, families, fulltext, labels
 from atlas.address import check_user_name, parse_feature
-from atlas.db.blobs import SHA256_RE, BlobStore
-from atlas.exchange.bundle.format import BundleError, StagedBundle, table_member
-from atlas.db.models import (
-    Artifact, Circuit, CircuitClaim, Edge, Evidence, Family, Feature, Label, Model, User, utcnow,
-)
-from atlas.exchange.bundle.write import catalogue_origin, stamp
-from atlas.errors import AtlasError, InvalidInput
-from atlas.catalog.resolve import get_feature, get_layer
+from atlas.catalog import artifacts, audit, circuits, edge_store, evidence, families, fulltext, labels
 from atlas.catalog.layers import insert_layer
+from atlas.catalog.resolve import get_feature, get_layer
+from atlas.db.blobs import SHA256_RE, BlobStore
+from atlas.db.models import (
+    Artifact,
+    Circuit,
+    CircuitClaim,
+    Edge,
+    Evidence,
+    Family,
+    Feature,
+    Label,
+    Model,
+    User,
+    utcnow,
+)
+from atlas.errors import AtlasError, InvalidInput
+from atlas.exchange.bundle.format import BundleError, StagedBundle, table_member
+from atlas.exchange.bundle.write import catalogue_origin, stamp
 
 
 @dataclass
