@@ -285,7 +285,8 @@ def test_an_imported_model_is_inert_until_an_admin_adopts_it(catalog: Catalog, l
     assert [(l.name, l.channels) for l in catalog.layers("tiny")] == [("0", 4), ("3", 6), ("7", 2)]
     assert catalog.feature("tiny/3/2").label.text == "red blobs"
     assert len(catalog.artifacts("tiny/3/2", "vis.channel")) == 1
-    with pytest.raises(InvalidInput, match=r"^model 'tiny' was imported \(bundle from lab-b, imported by alice on .*\) and "
+    with pytest.raises(InvalidInput, match=r"^model 'tiny' was imported "
+                       r"\(bundle from lab-b, imported by alice on .*\) and "
                        r"is not registered on this catalogue: an admin registers it with "
                        r"`atlas model add tiny --arch ARCH --weights FILE`$"):
         ModelCache(catalog, "cpu").get("tiny")

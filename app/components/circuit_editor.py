@@ -3,6 +3,7 @@ the acting user; the catalogue checks the role and audits it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 import streamlit as st
@@ -16,7 +17,7 @@ from components.links import unit_link
 from components.text import plain
 
 
-def attempt(write, done: str) -> None:
+def attempt(write: Callable[[], object], done: str) -> None:
     """Run a catalogue write; its error is shown, its success flashed after a rerun."""
     try:
         write()

@@ -100,7 +100,8 @@ def layer_page(
     return LayerPage(cards, total)
 
 
-def review_queue(session: Session, statuses: tuple[str, ...] = ("proposed", "disputed"), limit: int = 100) -> list[LabelInfo]:
+def review_queue(session: Session, statuses: tuple[str, ...] = ("proposed", "disputed"),
+                 limit: int = 100) -> list[LabelInfo]:
     """Current labels waiting for a reviewer, oldest first."""
     check_limit(limit, "limit")
     latest = current_versions()

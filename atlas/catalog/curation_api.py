@@ -3,7 +3,7 @@ bundles. Part of the Catalog API (mixed into ``atlas.catalog.Catalog``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import IO
 
 from sqlalchemy import select
@@ -97,7 +97,8 @@ class CurationMixin:
                 session, circuits.update(session, circuit, actor, expected_version, description, status)
             )
 
-    def _edit_circuit(self, name: str, author: str | None, edit, *args) -> CircuitInfo:  # noqa: ANN001
+    def _edit_circuit(self, name: str, author: str | None, edit: Callable[..., object],
+                      *args: object) -> CircuitInfo:
         with self._writing() as session:
             actor = require_role(session, self._author(session, author), "curator", "edit circuits")
             circuit = circuits.get(session, name)

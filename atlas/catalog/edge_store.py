@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
 from atlas.address import parse_feature
@@ -124,7 +124,7 @@ def kernel_from_table(table: np.ndarray, src_channel: int) -> np.ndarray | None:
     return rows["kernel"][0] if len(rows) else None
 
 
-def _between(src_layer_id: int, dst_layer_id: int, kind: str):
+def _between(src_layer_id: int, dst_layer_id: int, kind: str) -> tuple[ColumnElement[bool], ...]:
     return (
         Edge.kind == kind,
         Edge.src_feature_id.in_(select(Feature.id).where(Feature.layer_id == src_layer_id)),

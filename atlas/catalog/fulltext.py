@@ -143,7 +143,8 @@ def replace_docs(session: Session, docs: list[dict]) -> None:
         by_kind.setdefault(doc["kind"], []).append(doc["ref_id"])
     for kind, ref_ids in by_kind.items():
         for start in range(0, len(ref_ids), 500):
-            session.execute(delete(SearchDoc).where(SearchDoc.kind == kind, SearchDoc.ref_id.in_(ref_ids[start:start + 500])))
+            session.execute(delete(SearchDoc).where(SearchDoc.kind == kind,
+                                                    SearchDoc.ref_id.in_(ref_ids[start:start + 500])))
     for start in range(0, len(docs), 5000):
         session.execute(insert(SearchDoc), docs[start:start + 5000])
 
@@ -178,7 +179,8 @@ def reindex(session: Session) -> int:
     evidence = session.scalars(select(Evidence).where(Evidence.kind.in_(SEARCHABLE_EVIDENCE))).all()
     names = addresses_of(session, {l.feature_id for l in current} | {e.feature_id for e in evidence if e.feature_id})
     circuits = {c.id: c for c in session.scalars(select(Circuit))}
-    rows = [label_doc(l.feature_id, names[l.feature_id], l.text, l.reason, l.status, authors[l.author_id]) for l in current]
+    rows = [label_doc(l.feature_id, names[l.feature_id], l.text, l.reason, l.status, authors[l.author_id])
+            for l in current]
     for row in evidence:
         if not row.body:
             continue
@@ -193,7 +195,8 @@ def reindex(session: Session) -> int:
         rows.append(_doc("claim", claim.id, f"circuit:{circuits[claim.circuit_id].name}", "", claim.prediction,
                          None, claim.status, authors[claim.author_id]))
     for family in session.scalars(select(Family)):
-        rows.append(_doc("family", family.id, f"family:{family.name}", family.name, family.description, None, None, None))
+        rows.append(_doc("family", family.id, f"family:{family.name}", family.name, family.description,
+                         None, None, None))
     replace_docs(session, rows)
     if session.get_bind().dialect.name == "sqlite":
         session.execute(text("INSERT INTO search_fts(search_fts) VALUES ('rebuild')"))

@@ -15,7 +15,7 @@ dataset's size.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
@@ -86,7 +86,7 @@ def _forward(model: nn.Module, modules: dict[str, nn.Module], inputs: torch.Tens
     out: dict[str, torch.Tensor] = {}
     versions: dict[str, int] = {}
 
-    def hook_for(name: str):
+    def hook_for(name: str) -> Callable[..., None]:
         def hook(_module, _args, output):
             if not isinstance(output, torch.Tensor):
                 raise InvalidInput(f"layer {name} does not output a single tensor")

@@ -36,6 +36,7 @@ import resource
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -270,7 +271,7 @@ def train_demo_model(config: DemoTrainConfig, out_dir: str | Path,
 
 
 def main_train(seed: int, name: str | None = None, out_dir: str | Path | None = None,
-               progress: bool = True, **overrides) -> dict:
+               progress: bool = True, **overrides: Any) -> dict:
     """What ``atlas demo train --seed N`` runs: train the registered demo architecture
     ``name`` (default ``demo`` for seed 0, ``demo-b`` otherwise) with the shipped recipe
     and write ``<name>.safetensors`` and ``<name>.json`` to ``out_dir`` (default

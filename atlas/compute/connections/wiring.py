@@ -12,6 +12,7 @@ tags of its input. Nothing is assumed about the model's code.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -81,12 +82,12 @@ def trace(model: nn.Module, input_size: int) -> Wiring:
     conv_inputs: dict[str, list[Piece]] = {}
     outputs: dict[str, list[Piece]] = {}
 
-    def pre_hook(name: str):
+    def pre_hook(name: str) -> Callable[..., None]:
         def hook(_m, args):
             conv_inputs.setdefault(name, tracer.pieces(args[0]))
         return hook
 
-    def post_hook(name: str):
+    def post_hook(name: str) -> Callable[..., None]:
         def hook(_m, _args, out):
             if isinstance(out, torch.Tensor) and out.dim() >= 2:
                 own = Piece(name, 0, 0, out.shape[1])

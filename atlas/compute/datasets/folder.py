@@ -45,7 +45,7 @@ def _check(path: Path, max_pixels: int, max_bytes: int) -> str | None:
                 im.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         return "too large (pixels)"
-    except Exception:  # Pillow raises many types for broken data
+    except Exception:  # noqa: BLE001 - Pillow raises many types for broken data
         return "corrupt"
     return None
 

@@ -12,6 +12,7 @@ for oriented edge and line filters to show their structure.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -35,7 +36,7 @@ class ConvReLU(nn.Conv2d):
     removes it before the weights are saved.
     """
 
-    def __init__(self, *args, batch_norm: bool = False, **kwargs):
+    def __init__(self, *args: Any, batch_norm: bool = False, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.norm = nn.BatchNorm2d(self.out_channels) if batch_norm else None
 

@@ -9,6 +9,7 @@ module path.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -64,7 +65,7 @@ def discover_layers(model: nn.Module, input_shape: tuple[int, ...]) -> list[Laye
         raise InvalidInput(f"model declares layers it does not have: {', '.join(unknown[:5])}")
     shapes: dict[str, torch.Size] = {}
 
-    def hook_for(name: str):
+    def hook_for(name: str) -> Callable[..., None]:
         def hook(_module, _args, output):
             if isinstance(output, torch.Tensor) and name not in shapes:
                 shapes[name] = output.shape
@@ -74,7 +75,7 @@ def discover_layers(model: nn.Module, input_shape: tuple[int, ...]) -> list[Laye
     try:
         with eval_mode(model):
             model(torch.zeros(1, *input_shape, device=model_device(model)))
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - whatever the model raises, the user gets one line
         raise InvalidInput(f"a forward pass on an input of shape {tuple(input_shape)} "
                            f"failed: {type(e).__name__}: {e}") from None
     finally:

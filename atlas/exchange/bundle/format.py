@@ -183,7 +183,8 @@ class StagedBundle:
             raise BundleError(f"bundle member {big[0]} expands to more than {limits.member_bytes:,} bytes "
                               "(ATLAS_BUNDLE_MAX_MEMBER_BYTES)")
         if sum(i.file_size for i in infos) > limits.total_bytes:
-            raise BundleError(f"bundle expands to more than {limits.total_bytes:,} bytes (ATLAS_BUNDLE_MAX_TOTAL_BYTES)")
+            raise BundleError(f"bundle expands to more than {limits.total_bytes:,} bytes "
+                              "(ATLAS_BUNDLE_MAX_TOTAL_BYTES)")
         bombs = [i.filename for i in infos if i.file_size > RATIO_FLOOR and i.file_size > MAX_RATIO * i.compress_size]
         if bombs:
             raise BundleError(f"bundle members inflate suspiciously (zip bomb?): {bombs[:3]}")

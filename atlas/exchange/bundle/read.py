@@ -76,7 +76,8 @@ def _row(table: str, number: int) -> Iterator[None]:
     except BundleError:
         raise
     except KeyError as exc:
-        raise BundleError(f"bundle refused: {table_member(table)} row {number}: missing field {exc.args[0]!r}") from None
+        raise BundleError(f"bundle refused: {table_member(table)} row {number}: "
+                          f"missing field {exc.args[0]!r}") from None
     except AtlasError as exc:
         raise BundleError(f"bundle refused: {table_member(table)} row {number}: {exc}") from None
     except (TypeError, ValueError, AttributeError) as exc:
@@ -142,7 +143,8 @@ class Importer:
             self.layer_features[(model, layer)] = {
                 (str(channel) if kind == "unit" else f"dir:{name}"): fid
                 for fid, kind, channel, name in self.session.execute(
-                    select(Feature.id, Feature.kind, Feature.channel, Feature.name).where(Feature.layer_id == layer_row.id))
+                    select(Feature.id, Feature.kind, Feature.channel, Feature.name)
+                    .where(Feature.layer_id == layer_row.id))
             }
         features = self.layer_features[(model, layer)]
         return features[last] if last in features else get_feature(self.session, address)[0].id

@@ -168,7 +168,8 @@ def collect(
 
 def _circuits(session: Session, out: dict, names: dict, users: dict, blobs: set) -> None:
     for circuit in session.scalars(select(Circuit)):
-        nodes = session.execute(select(CircuitNode.feature_id, CircuitNode.role).where(CircuitNode.circuit_id == circuit.id)).all()
+        nodes = session.execute(select(CircuitNode.feature_id, CircuitNode.role)
+                                .where(CircuitNode.circuit_id == circuit.id)).all()
         if any(fid not in names for fid, _ in nodes):
             continue  # a circuit over a model that is not exported
         edges = session.execute(select(CircuitEdge.src_feature_id, CircuitEdge.dst_feature_id, CircuitEdge.note)
