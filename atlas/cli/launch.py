@@ -10,7 +10,7 @@ from pathlib import Path
 from atlas.catalog import Catalog
 from atlas.db import engine as dbengine
 
-APP = Path(__file__).resolve().parents[1] / "app" / "main.py"
+APP = Path(__file__).resolve().parents[2] / "app" / "main.py"
 
 
 def app_command(port: int) -> list[str]:
