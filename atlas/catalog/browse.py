@@ -79,7 +79,7 @@ def layer_page(
     if family is not None:
         query = query.where(exists().where(
             FamilyMember.feature_id == Feature.id, FamilyMember.family_id == Family.id, Family.name == family))
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = session.execute(
         query.order_by(Feature.kind.desc(), Feature.channel, Feature.name).offset(offset).limit(limit)
     ).mappings().all()
@@ -87,7 +87,7 @@ def layer_page(
         select(Artifact.feature_id, Artifact.blobs)
         .where(Artifact.feature_id.in_([r["id"] for r in rows]), Artifact.kind == "vis.channel")
         .order_by(Artifact.id)
-    ).all())
+    ).tuples().all())
     prefix = f"{model.name}/{layer_row.name}"
     cards = []
     for row in rows:
@@ -136,16 +136,16 @@ def circuits_of(session: Session, address: str) -> list[str]:
 
 def stats(session: Session) -> dict[str, int]:
     latest = current_versions()
-    count = lambda column: session.scalar(select(func.count(column)))  # noqa: E731
+    count = lambda column: session.execute(select(func.count(column))).scalar_one()  # noqa: E731
     return {
         "models": count(Model.id),
         "layers": count(Layer.id),
         "units": count(Feature.id),
-        "labelled": session.scalar(select(func.count()).select_from(latest)),
-        "accepted": session.scalar(
+        "labelled": session.execute(select(func.count()).select_from(latest)).scalar_one(),
+        "accepted": session.execute(
             select(func.count(Label.id)).join(
                 latest, is_current(latest))
-            .where(Label.status == "accepted")),
+            .where(Label.status == "accepted")).scalar_one(),
         "edges": count(Edge.id),
         "circuits": count(Circuit.id),
         "families": count(Family.id),

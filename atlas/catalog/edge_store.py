@@ -133,7 +133,7 @@ def _between(src_layer_id: int, dst_layer_id: int, kind: str) -> tuple[ColumnEle
 
 
 def count_between(session: Session, src_layer_id: int, dst_layer_id: int, kind: str) -> int:
-    return session.scalar(select(func.count(Edge.id)).where(*_between(src_layer_id, dst_layer_id, kind)))
+    return session.execute(select(func.count(Edge.id)).where(*_between(src_layer_id, dst_layer_id, kind))).scalar_one()
 
 
 def delete_between(session: Session, src_layer_id: int, dst_layer_id: int, kind: str) -> int:

@@ -274,9 +274,9 @@ class Catalog(CurationMixin, ReadingMixin):
         with self._writing() as session:
             actor = require_role(session, self._author(session, author), "curator", "add layers")
             model_row = get_model(session, model)
-            order = session.scalar(
+            order = session.execute(
                 select(func.coalesce(func.max(Layer.order) + 1, 0)).where(Layer.model_id == model_row.id)
-            )
+            ).scalar_one()
             layer = insert_layer(session, model_row, name, kind, channels, spatial_shape, order)
             audit.record(
                 session, actor.name, "layer.add", "layer", f"{model}/{name}",

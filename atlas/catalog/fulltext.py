@@ -171,7 +171,7 @@ def sync_family(session: Session, family: Family) -> None:
 def reindex(session: Session) -> int:
     """Rebuild every search document from the curated tables in bulk; returns their number."""
     session.execute(delete(SearchDoc))
-    authors = dict(session.execute(select(User.id, User.name)).all())
+    authors = dict(session.execute(select(User.id, User.name)).tuples().all())
     latest = current_versions()
     current = session.scalars(
         select(Label).join(latest, is_current(latest))

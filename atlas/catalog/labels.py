@@ -64,7 +64,7 @@ def info(label: Label, address: str, author: str) -> LabelInfo:
 
 
 def author_name(session: Session, label: Label) -> str:
-    return session.get(User, label.author_id).name
+    return session.get_one(User, label.author_id).name
 
 
 def check_version(

@@ -54,7 +54,7 @@ def _fit(im: Image.Image, size: int) -> Image.Image:
     """Resize the shorter side to ``size`` and crop the centre square."""
     scale = size / min(im.size)
     w, h = max(size, round(im.width * scale)), max(size, round(im.height * scale))
-    im = im.resize((w, h), Image.BILINEAR)
+    im = im.resize((w, h), Image.Resampling.BILINEAR)
     left, top = (w - size) // 2, (h - size) // 2
     return im.crop((left, top, left + size, top + size))
 

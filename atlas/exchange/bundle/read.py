@@ -99,7 +99,7 @@ class Importer:
     def __init__(self, session: Session, store: BlobStore, importer: User, bundle: StagedBundle):
         self.session, self.store, self.importer, self.bundle = session, store, importer, bundle
         self.report = ImportReport()
-        self.users = dict(session.execute(select(User.name, User.id)).all())
+        self.users = dict(session.execute(select(User.name, User.id)).tuples().all())
         self.layer_features: dict[tuple[str, str], dict[str, int]] = {}
         self.origin = catalogue_origin(session)
 
@@ -370,7 +370,7 @@ class Importer:
                         self.session, family, address, note, self.importer)
 
     def evidence(self) -> None:
-        circuits_by_name = dict(self.session.execute(select(Circuit.name, Circuit.id)).all())
+        circuits_by_name = dict(self.session.execute(select(Circuit.name, Circuit.id)).tuples().all())
         for number, row in self.rows("evidence"):
             with _row("evidence", number):
                 self.evidence_row(row, circuits_by_name)

@@ -190,7 +190,7 @@ def _circuits(session: Session, out: dict, names: dict, users: dict, blobs: set)
 
 def _evidence(session: Session, out: dict, names: dict, edges: dict, users: dict, blobs: set) -> None:
     circuit_names = {c["name"] for c in out["circuits"]}
-    circuits = dict(session.execute(select(Circuit.id, Circuit.name)).all())
+    circuits = dict(session.execute(select(Circuit.id, Circuit.name)).tuples().all())
     for row in session.scalars(select(Evidence)):
         if row.feature_id is not None:
             target = names.get(row.feature_id)
