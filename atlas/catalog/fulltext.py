@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     column,
@@ -32,6 +33,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.elements import ColumnClause
 
 from atlas.bounds import check_limit
 from atlas.catalog.current import current_versions, is_current
@@ -184,7 +187,7 @@ def reindex(session: Session) -> int:
     for row in evidence:
         if not row.body:
             continue
-        target = names.get(row.feature_id) or (
+        target = (names.get(row.feature_id) if row.feature_id is not None else None) or (
             f"circuit:{circuits[row.circuit_id].name}" if row.circuit_id else f"edge:{row.edge_id}"
         )
         rows.append(_doc("evidence", row.id, target, "", row.body, row.feature_id, None, authors[row.author_id]))
@@ -215,7 +218,7 @@ def _doc(kind: str, ref_id: int, target: str, title: str, body: str, feature_id:
 def _engine_parts(session: Session, words: list[str]):  # noqa: ANN202
     """(match condition, score ordering, snippet, extra FROM) for this dialect."""
     if session.get_bind().dialect.name == "sqlite":
-        fts = literal_column("search_fts")
+        fts: ColumnClause[Any] = literal_column("search_fts")
         expression = " AND ".join(f'"{w}"*' for w in words)
         return (
             fts.op("MATCH")(expression),
@@ -230,7 +233,7 @@ def _engine_parts(session: Session, words: list[str]):  # noqa: ANN202
         literal_column("'english'::regconfig"), document, query,
         f"StartSel={MARK}, StopSel={MARK}, MaxWords=24, MinWords=8",
     )
-    tsv = literal_column("search_docs.tsv")
+    tsv: ColumnClause[Any] = literal_column("search_docs.tsv")
     return tsv.op("@@")(query), func.ts_rank(tsv, query).desc(), headline, None, None
 
 
@@ -255,7 +258,7 @@ def search(
 
 
 def _filter_conditions(filters: SearchFilters) -> list:
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if filters.about_features():
         conditions.append(SearchDoc.feature_id.is_not(None))
     if filters.author is not None:

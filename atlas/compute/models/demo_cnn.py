@@ -51,6 +51,7 @@ class ConvReLU(nn.Conv2d):
         if self.norm is None:
             return
         n = self.norm
+        assert n.running_var is not None and n.running_mean is not None and self.bias is not None  # built so
         scale = n.weight / torch.sqrt(n.running_var + n.eps)
         self.weight.mul_(scale[:, None, None, None])
         self.bias.copy_((self.bias - n.running_mean) * scale + n.bias)
