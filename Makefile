@@ -3,8 +3,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ATLAS := $(VENV)/bin/atlas
 STAMP := $(VENV)/.installed-stamp
+LINT_STAMP := $(VENV)/.lint-stamp
 
-.PHONY: install demo test app worker bench clean
+.PHONY: install demo test lint app worker bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -17,6 +18,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The dev extra (ruff, mypy), pinned in pyproject.toml, on top of the test install.
+$(LINT_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(LINT_STAMP)
+
 demo: install  ## migrate, seed and compute the demo atlas on the CPU, then open the app
 	$(ATLAS) demo
 
@@ -24,6 +30,10 @@ test: install  ## the whole suite; "no tests collected" (exit 5) is a failure
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc
+
+lint: $(LINT_STAMP)  ## the house rules (ruff, then mypy) as configured in pyproject.toml; CI's gate
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 app: install  ## the curation app on the default catalogue
 	$(ATLAS) app

@@ -25,8 +25,8 @@ from typing import Any, NoReturn
 
 import streamlit as st
 
-from atlas.db.models import ROLES
 from atlas.catalog.records import UserInfo
+from atlas.db.models import ROLES
 
 MODES = ("pick", "header", "oidc")
 DEFAULT_HEADER = "X-Forwarded-User"

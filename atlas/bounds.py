@@ -23,7 +23,7 @@ def check_int(value: object, what: str, low: int, high: int) -> int:
     """``value`` as an int from ``low`` to ``high``; bools and floats are refused (``1e20``
     is a float, and a float LIMIT means nothing)."""
     try:
-        number = operator.index(value) if not isinstance(value, bool) else None
+        number = operator.index(value) if not isinstance(value, bool) else None  # type: ignore[arg-type]
     except TypeError:
         number = None
     if number is None or not low <= number <= high:

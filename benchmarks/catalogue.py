@@ -25,7 +25,7 @@ import tempfile
 import time
 import uuid
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -33,10 +33,10 @@ from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.engine import make_url
 
 from atlas import Catalog
+from atlas.catalog.edge_store import EdgeColumns, load
 from atlas.db import migrate
 from atlas.db.engine import normalize_url
 from atlas.db.models import Feature, Label, Layer, Model, User
-from atlas.catalog.edge_store import EdgeColumns, load
 
 WORDS = ("curve edge line circle texture fur eye head dog car wheel window boundary frequency colour "
          "contrast gradient corner angle spiral loop grid hatch stripe blob shape left right oriented "
@@ -74,7 +74,8 @@ def fresh_catalogue(dialect: str, root: Path):
 
 
 def model_with_units(cat: Catalog, name: str, layers: int, channels: int) -> None:
-    cat.add_model(name, "bench", layers=[{"name": f"l{i}", "kind": "conv", "channels": channels} for i in range(layers)])
+    cat.add_model(name, "bench",
+                  layers=[{"name": f"l{i}", "kind": "conv", "channels": channels} for i in range(layers)])
 
 
 def feature_ids(cat: Catalog, model: str) -> dict[tuple[int, int], int]:
@@ -90,7 +91,7 @@ def bench_search(cat: Catalog, n_labels: int, rng: random.Random) -> dict:
     layers, channels = 100, n_labels // 100
     model_with_units(cat, "big", layers, channels)
     ids = feature_ids(cat, "big")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with cat._writing() as session:
         author = session.scalar(select(User.id).where(User.name == "bench"))
         rows = [
@@ -187,7 +188,7 @@ def bench_bundle(cat: Catalog, other: Catalog, n_features: int, rng: random.Rand
     channels = 1000
     model_with_units(cat, "bundled", n_features // channels, channels)
     ids = feature_ids(cat, "bundled")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     np_rng = np.random.default_rng(1)
     with cat._writing() as session:
         author = session.scalar(select(User.id).where(User.name == "bench"))
@@ -196,7 +197,8 @@ def bench_bundle(cat: Catalog, other: Catalog, n_features: int, rng: random.Rand
              "confidence": 0.5, "reason": None, "author_id": author, "created_at": now} for fid in ids.values()])
     for (layer, channel) in ids:
         image = np_rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)
-        cat.add_artifact(f"bundled/l{layer}/{channel}", "vis.channel", {"steps": 1}, {"image": cat.blobs.put_png(image)})
+        cat.add_artifact(f"bundled/l{layer}/{channel}", "vis.channel", {"steps": 1},
+                         {"image": cat.blobs.put_png(image)})
     cat.reindex()
     t0 = time.perf_counter()
     first = io.BytesIO()
@@ -225,12 +227,14 @@ def main() -> None:
         for dialect in args.dialects.split(","):
             with fresh_catalogue(dialect, root) as cat:
                 r = bench_search(cat, args.labels, rng)
-            print(f"[{dialect}] search over {r['labels']:,} labels ({r['docs']:,} docs, reindex {r['reindex_s']:.1f} s): "
+            print(f"[{dialect}] search over {r['labels']:,} labels "
+                  f"({r['docs']:,} docs, reindex {r['reindex_s']:.1f} s): "
                   f"p50 {r['p50_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms (target <= 50); naive LIKE scan p95 "
                   f"{r['naive_p95_ms']:.1f} ms; ratio {r['naive_p95_ms'] / r['p95_ms']:.1f}x")
             with fresh_catalogue(dialect, root) as cat:
                 r = bench_neighbourhood(cat, args.edges, rng)
-            print(f"[{dialect}] 2-hop neighbourhood, 20 per node, over {r['edges']:,} edges (loaded in {r['load_s']:.1f} s): "
+            print(f"[{dialect}] 2-hop neighbourhood, 20 per node, over {r['edges']:,} edges "
+                  f"(loaded in {r['load_s']:.1f} s): "
                   f"p50 {r['p50_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms (target <= 100); per-node top_inputs loop p95 "
                   f"{r['naive_p95_ms']:.1f} ms; ratio {r['naive_p95_ms'] / r['p95_ms']:.1f}x")
             with fresh_catalogue(dialect, root) as cat, fresh_catalogue(dialect, root) as other:

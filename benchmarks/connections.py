@@ -22,13 +22,13 @@ import time
 import torch
 
 from atlas import Catalog
-from atlas.compute.run import run_jobs
 from atlas.compute.connections import expanded_connections, store_connections
 from atlas.compute.connections.linear import expanded_kernels
 from atlas.compute.models import discover_layers
-from atlas.jobs.pairs import CONNECTION_KINDS, enqueue_connections
 from atlas.compute.models.inceptionv1 import INPUT_SIZE, InceptionV1
 from atlas.compute.registration import register_model
+from atlas.compute.run import run_jobs
+from atlas.jobs.pairs import CONNECTION_KINDS, enqueue_connections
 
 SAMPLE_UNITS = 16
 

@@ -24,10 +24,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from atlas import Catalog
-from atlas.db.engine import normalize_url
-from atlas.db.models import Edge
 from atlas.catalog.edge_store import EdgeColumns
 from atlas.catalog.resolve import unit_ids
+from atlas.db.engine import normalize_url
+from atlas.db.models import Edge
 
 NAIVE_ROWS = 20_000
 QUERIES = 300

@@ -26,11 +26,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[0] = str(ROOT / "tests")
 sys.path.insert(1, str(ROOT / "app"))  # the thumbnail cache, to empty it for the cold run
 
-from app_seed import add_visualizations
-from components import thumbs
-from streamlit.testing.v1 import AppTest
+from app_seed import add_visualizations  # noqa: E402
+from components import thumbs  # noqa: E402
+from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from atlas import Catalog
+from atlas import Catalog  # noqa: E402
+
 TARGET_S = 1.5
 LAYER = "bench/mixed4c"
 

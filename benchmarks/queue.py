@@ -102,7 +102,7 @@ def _catalog(url: str, blobs: str) -> Catalog:
 NOOP_CONFIG = WorkerConfig(kinds=["bench.noop"], device="cpu", poll_seconds=0.01, exit_when_idle=True)
 
 
-def _worker_process(url: str, blobs: str, ready, go, cpu) -> None:  # noqa: ANN001
+def _worker_process(url: str, blobs: str, ready, go, cpu) -> None:
     catalog = _catalog(url, blobs)
     worker = Worker(catalog, NOOP_CONFIG)
     JobQueue(catalog.engine).counts()  # connect before the clock starts
@@ -182,10 +182,10 @@ def overhead(catalog: Catalog, steps: int, rounds: int) -> tuple[float, float, f
     worker's wall time, start and exit included, beyond the jobs' own time measured inside
     them). The share is the steadier figure: on a shared machine two renders of the same
     images differ by a few percent, more than the queue's cost."""
-    from atlas.jobs import enqueue_layer_chunks
     from atlas.compute.optvis.jobs import render_params
     from atlas.compute.optvis.store import visualize_units
     from atlas.compute.registration import load_registered
+    from atlas.jobs import enqueue_layer_chunks
 
     units = list(range(catalog.layer(f"demo/{VIS_LAYER}").channels))
     params = render_params(_render_knobs(steps))

@@ -74,8 +74,10 @@ def circuit_for(name: str, model: torch.nn.Module, entries: list[dict], cls: str
         "name": f"{name}-{cls.replace('_', '-')}-circuit", "status": "proposed",
         "description": f"How {target['address']} ({WORDS[cls]} detector) is assembled from its strongest conv3 inputs.",
         "edges": [[f"{name}/conv3/{s}", target["address"], "strongest direct weight"] for s in inputs],
-        "claims": [{"prediction": f"Zeroing the weights from {', '.join(f'conv3/{s}' for s in inputs)} into "
-                                  f"{target['address']} lowers its response to {WORDS[cls]} images more than to others.",
+        "claims": [{"prediction": "Zeroing the weights from "
+                                  f"{', '.join(f'conv3/{s}' for s in inputs)} into "
+                                  f"{target['address']} lowers its response to {WORDS[cls]} images "
+                                  "more than to others.",
                     "experiment": {"kind": "weight_edit", "measure": target["address"],
                                    "zero": [[f"{name}/conv3/{s}", target["address"]] for s in inputs]}}],
     }

@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -84,7 +83,7 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(path)
 
 
-def _fresh_url(dialect: str, migrated: bool, postgres, sqlite_template, tmp_path) -> Iterator[str]:  # noqa: ANN001
+def _fresh_url(dialect: str, migrated: bool, postgres, sqlite_template, tmp_path) -> Iterator[str]:
     if dialect == "sqlite":
         path = tmp_path / f"atlas-{uuid.uuid4().hex[:6]}.db"
         if migrated:
@@ -104,19 +103,19 @@ def dialect(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def db_url(dialect, _postgres, _sqlite_template, tmp_path) -> Iterator[str]:  # noqa: ANN001
+def db_url(dialect, _postgres, _sqlite_template, tmp_path) -> Iterator[str]:
     """A fresh, migrated, empty database."""
     yield from _fresh_url(dialect, True, _postgres, _sqlite_template, tmp_path)
 
 
 @pytest.fixture
-def empty_db_url(dialect, _postgres, _sqlite_template, tmp_path) -> Iterator[str]:  # noqa: ANN001
+def empty_db_url(dialect, _postgres, _sqlite_template, tmp_path) -> Iterator[str]:
     """A fresh database with no schema at all (SQLite: no file yet)."""
     yield from _fresh_url(dialect, False, _postgres, _sqlite_template, tmp_path)
 
 
 @pytest.fixture
-def blob_dir(tmp_path) -> str:  # noqa: ANN001
+def blob_dir(tmp_path) -> str:
     return str(tmp_path / "blobs")
 
 
@@ -146,7 +145,7 @@ def demo_catalog(catalog: Catalog) -> Catalog:
 
 
 @pytest.fixture
-def other_db_url(dialect, _postgres, _sqlite_template, tmp_path) -> Iterator[str]:  # noqa: ANN001
+def other_db_url(dialect, _postgres, _sqlite_template, tmp_path) -> Iterator[str]:
     """A second fresh, migrated database of the same dialect (another lab's catalogue)."""
     yield from _fresh_url(dialect, True, _postgres, _sqlite_template, tmp_path)
 

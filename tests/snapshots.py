@@ -20,6 +20,8 @@ from sqlalchemy import MetaData, select
 from sqlalchemy.engine import Engine
 
 from atlas import Catalog
+
+
 def database_state(engine: Engine) -> dict[str, list[tuple]]:
     """Every row of every table, as sorted tuples of their values' text."""
     meta = MetaData()

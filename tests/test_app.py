@@ -56,7 +56,7 @@ def links(at: AppTest) -> list[str]:
     return [link.proto.label for link in at.get("page_link")]
 
 
-def sections(block) -> dict[str, list]:  # noqa: ANN001 - an AppTest block
+def sections(block) -> dict[str, list]:
     """The elements under each bold header (``**Top inputs**``) among ``block``'s children,
     in page order: a section is found by its header, not by strings anywhere on the page."""
     found: dict[str, list] = {}

@@ -19,7 +19,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from app_seed import RICH, seed
 from conftest import DEMO_LAYERS
 
@@ -95,7 +94,7 @@ def server(tmp_path: Path, auth_env: dict[str, str]):
         server.wait(timeout=10)
 
 
-def narrow_to_units_without_evidence(page, expect, base: str) -> None:  # noqa: ANN001 - Playwright objects
+def narrow_to_units_without_evidence(page, expect, base: str) -> None:
     """Search "detector": RICH (its label, and its link to ".../curve-detectors/") and
     demo/conv2/5 (no evidence) are found; the Evidence filter set to "without evidence"
     must drop both of RICH's hits and keep the other."""

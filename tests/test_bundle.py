@@ -91,7 +91,7 @@ def test_merge_reports_conflicts_and_overwrites_nothing(rich: Catalog, other: Ca
     assert [e.action for e in other.audit_log()][0] == "bundle.import"
 
 
-def _rezip(bundle: bytes, change) -> bytes:  # noqa: ANN001
+def _rezip(bundle: bytes, change) -> bytes:
     with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
         members = {i.filename: archive.read(i) for i in archive.infolist()}
     change(members)
@@ -102,21 +102,21 @@ def _rezip(bundle: bytes, change) -> bytes:  # noqa: ANN001
     return out.getvalue()
 
 
-def _tampered(members):  # noqa: ANN001
+def _tampered(members):
     members["labels.jsonl"] = members["labels.jsonl"].replace(b"curve detector", b"cat detector")
 
 
-def _escaping(members):  # noqa: ANN001
+def _escaping(members):
     members["../../etc/evil"] = b"x"
 
 
-def _future(members):  # noqa: ANN001
+def _future(members):
     manifest = json.loads(members["manifest.json"])
     manifest["version"] = 99
     members["manifest.json"] = json.dumps(manifest).encode()
 
 
-def _missing_blob(members):  # noqa: ANN001
+def _missing_blob(members):
     del members[next(n for n in members if n.startswith("blobs/"))]
 
 

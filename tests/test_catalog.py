@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from atlas import Catalog, NewEdge
-
 from atlas.catalog import artifacts
 from atlas.catalog.artifacts import NewArtifact
 from atlas.catalog.resolve import unit_ids

@@ -2,13 +2,13 @@
 
 import pytest
 import torch
+from tiny_models import tiny
 
 from atlas import Catalog
 from atlas.cli import main
 from atlas.cli.compute import parse_units
-from atlas.errors import InvalidInput
 from atlas.compute.registration import register_model
-from tiny_models import tiny
+from atlas.errors import InvalidInput
 
 pytestmark = pytest.mark.usefixtures("allow_test_factories")
 

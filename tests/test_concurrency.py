@@ -6,6 +6,8 @@ import threading
 import pytest
 
 from atlas import Catalog, VersionConflict
+
+
 @pytest.fixture
 def second(demo_catalog: Catalog, db_url: str, blob_dir: str):
     other = Catalog.open(db_url, blob_dir, user="cora")

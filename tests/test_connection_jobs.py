@@ -7,8 +7,6 @@ import numpy as np
 import pytest
 
 from atlas import Catalog
-from atlas.db.blobs import BlobStore
-from atlas.compute.run import run_jobs
 from atlas.compute.connections import (
     ConnectionSet,
     attribution_connections,
@@ -18,12 +16,14 @@ from atlas.compute.connections import (
     rank_chunks,
     store_chunk,
 )
-from atlas.jobs.pairs import CONNECTION_KINDS, enqueue_connections
 from atlas.compute.datasets.spec import open_dataset, parse_dataset
 from atlas.compute.demo_atlas import register_demo_models
+from atlas.compute.registration import load_registered
+from atlas.compute.run import run_jobs
+from atlas.db.blobs import BlobStore
 from atlas.errors import InvalidInput, NotFound
 from atlas.jobs import JobQueue
-from atlas.compute.registration import load_registered
+from atlas.jobs.pairs import CONNECTION_KINDS, enqueue_connections
 
 K = 4
 
@@ -130,11 +130,11 @@ def test_enqueue_connections_checks_its_input(demo: Catalog):
     assert JobQueue(demo.engine).recent() == []
 
 
-class quiet:  # noqa: N801 - stands in for tqdm
+class quiet:
     def __init__(self, **_: object) -> None:
         self.n = 0
 
-    def __enter__(self) -> "quiet":
+    def __enter__(self) -> quiet:
         return self
 
     def __exit__(self, *exc: object) -> None:

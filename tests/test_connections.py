@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from atlas import Catalog
-from atlas.db.blobs import BlobStore
+from atlas.catalog.edge_store import kernel_from_table
 from atlas.compute.connections import (
     attribution_connections,
     direct_connections,
@@ -21,10 +21,10 @@ from atlas.compute.connections import (
     store_connections,
 )
 from atlas.compute.connections.linear import expanded_kernels
-from atlas.catalog.edge_store import kernel_from_table
-from atlas.errors import InvalidInput
 from atlas.compute.models.demo_cnn import DemoCNN
 from atlas.compute.models.inceptionv1 import InceptionV1
+from atlas.db.blobs import BlobStore
+from atlas.errors import InvalidInput
 
 
 class ThreeConvs(nn.Module):
@@ -99,7 +99,8 @@ def through_average_pool(outer: torch.Tensor, k: int, stride: int) -> torch.Tens
     out = torch.zeros(*outer.shape[:2], size, size, dtype=torch.float64)
     for i in range(outer.shape[2]):
         for j in range(outer.shape[3]):
-            out[:, :, stride * i:stride * i + k, stride * j:stride * j + k] += outer[:, :, i, j, None, None].double() / k**2
+            out[:, :, stride * i:stride * i + k, stride * j:stride * j + k] += (
+                outer[:, :, i, j, None, None].double() / k**2)
     return out
 
 
@@ -162,7 +163,8 @@ def test_direct_weights_follow_branches_and_concat_slices(inception: InceptionV1
     sliced = direct_connections(inception, "mixed3a_3x3", "mixed3b_1x1", k=2, input_size=64)
     w1 = inception.mixed3b_1x1_pre_relu_conv.weight.detach()
     i = 0
-    assert float(sliced.strength[i]) == pytest.approx(float(w1[sliced.dst[i], 64 + sliced.src[i]].abs().sum()), rel=1e-5)
+    expected = float(w1[sliced.dst[i], 64 + sliced.src[i]].abs().sum())
+    assert float(sliced.strength[i]) == pytest.approx(expected, rel=1e-5)
     with pytest.raises(InvalidInput, match="expanded"):
         direct_connections(inception, "mixed3a", "mixed3b_3x3", input_size=64)
 

@@ -7,11 +7,10 @@ import pytest
 from sqlalchemy import inspect
 
 from atlas import Catalog
-
 from atlas.catalog import edge_load
 from atlas.catalog.edge_store import EdgeColumns
-from atlas.errors import InvalidInput
 from atlas.catalog.resolve import unit_ids
+from atlas.errors import InvalidInput
 
 
 def _columns(catalog: Catalog, kind: str = "direct") -> EdgeColumns:

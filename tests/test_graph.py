@@ -44,7 +44,8 @@ def test_two_hops_both_directions_and_min_strength(wired: Catalog):
     # conv1/0's -3 and excitation wins the tie); conv2/2 <- conv1/7 (5), conv1/6 (4).
     assert addresses(graph) == {"demo/conv3/0", "demo/conv2/3", "demo/conv2/2", "demo/conv1/7", "demo/conv1/6"}
     both = wired.neighbourhood("demo/conv2/3", hops=1, k_per_node=10, min_strength=2.0)
-    assert {(e.src, e.dst) for e in both.edges if e.dst != "demo/conv2/3"} == {("demo/conv2/3", "demo/conv3/0"), ("demo/conv2/3", "demo/conv3/1")}
+    assert {(e.src, e.dst) for e in both.edges if e.dst != "demo/conv2/3"} == {
+        ("demo/conv2/3", "demo/conv3/0"), ("demo/conv2/3", "demo/conv3/1")}
     assert all(abs(e.strength) >= 2.0 for e in both.edges)
     expanded = wired.neighbourhood("demo/conv3/0", kinds=["expanded"])
     assert [(e.src, e.kind) for e in expanded.edges] == [("demo/conv1/7", "expanded")]
@@ -86,7 +87,8 @@ def test_node_link_json_schema(circuit, wired: Catalog):
     nodes = {n["id"]: n for n in data["nodes"]}
     assert nodes["demo/conv3/0"]["label"] == "curve detector" and nodes["demo/conv3/0"]["thumbnail"]
     assert {(e["source"], e["target"], e["strength"]) for e in data["edges"]} == {
-        ("demo/conv2/3", "demo/conv3/0", 4.0), ("demo/conv2/3", "demo/conv3/1", -2.0), ("demo/conv1/7", "demo/conv2/3", 4.0),
+        ("demo/conv2/3", "demo/conv3/0", 4.0), ("demo/conv2/3", "demo/conv3/1", -2.0),
+        ("demo/conv1/7", "demo/conv2/3", 4.0),
     }
     assert data["meta"]["circuit"] == "curve-demo"
 

@@ -20,7 +20,6 @@ from glob import glob
 from pathlib import Path
 
 import pytest
-
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
@@ -46,7 +45,7 @@ class Workers:
 
     def start(self, *options: str) -> subprocess.Popen:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")]))}
-        log = open(self.log_dir / f"worker-{len(self.procs)}.log", "w")  # noqa: SIM115
+        log = open(self.log_dir / f"worker-{len(self.procs)}.log", "w")
         proc = subprocess.Popen(
             [sys.executable, "-m", "atlas.cli", "--db", self.db_url, "--blobs", self.blob_dir, "--user", "alice",
              "worker", "--device", "cpu", "--import", "jobkinds_for_tests", "--poll", "0.05",
@@ -163,10 +162,10 @@ def test_four_workers_run_each_final_job_once_after_all_its_chunks(queue: JobQue
 @pytest.mark.parametrize("dialect", ["postgresql"])
 def test_workers_share_the_chunks_of_one_layer_pair(catalog: Catalog, queue: JobQueue, workers: Workers):
     from atlas.compute.connections import attribution_connections
-    from atlas.jobs.pairs import enqueue_connections
     from atlas.compute.datasets.spec import open_dataset, parse_dataset
     from atlas.compute.demo_atlas import register_demo_models
     from atlas.compute.registration import load_registered
+    from atlas.jobs.pairs import enqueue_connections
 
     register_demo_models(catalog)
     for _ in range(3):

@@ -9,10 +9,10 @@ import socket
 import threading
 import time
 
+import jobkinds_for_tests  # noqa: F401 - registers the test.* kinds
 import pytest
 from sqlalchemy import select
 
-import jobkinds_for_tests  # noqa: F401 - registers the test.* kinds
 from atlas import Catalog
 from atlas.cli import main
 from atlas.db.models import Dataset
@@ -46,11 +46,11 @@ def datasets(catalog: Catalog) -> list[str]:
         return sorted(session.scalars(select(Dataset.name)))
 
 
-def record(name: str):  # noqa: ANN201
+def record(name: str):
     return lambda session: session.add(Dataset(name=name, kind="test", location="-"))
 
 
-def expire(queue: JobQueue, job) -> None:  # noqa: ANN001
+def expire(queue: JobQueue, job) -> None:
     """Make a claimed job's lease run out now, as if its worker had died."""
     assert queue.heartbeat(job, -1)
 
@@ -94,7 +94,7 @@ def test_a_failing_write_leaves_neither_rows_nor_completion(catalog: Catalog, qu
     job_id = queue.enqueue("test.sleep")
     job = queue.claim_next_job("w1", ["test.sleep"], 60)
 
-    def write(session) -> None:  # noqa: ANN001
+    def write(session) -> None:
         record("row-1")(session)
         session.flush()
         raise RuntimeError("disk full")
@@ -182,7 +182,7 @@ def test_cancel_and_retry(queue: JobQueue):
 # -- dependencies ------------------------------------------------------------------------
 
 
-def run_one(queue: JobQueue, worker: str = "w1"):  # noqa: ANN201
+def run_one(queue: JobQueue, worker: str = "w1"):
     """Claim and complete one test.noop job; returns it (None when none is runnable)."""
     job = queue.claim_next_job(worker, ["test.noop"], 60)
     if job is not None:
@@ -245,7 +245,7 @@ def test_dependents_of_jobs_completing_at_once_are_queued_exactly_once(catalog: 
     assert {job.id for job in claimed} == set(chunks)
     errors: list[BaseException] = []
 
-    def complete(job) -> None:  # noqa: ANN001
+    def complete(job) -> None:
         try:
             queue.complete(job, {})
         except BaseException as exc:  # noqa: BLE001
@@ -266,7 +266,7 @@ def test_progress_is_written_at_most_once_per_interval(queue: JobQueue):
     job = queue.claim_next_job("w1", ["test.noop"], 60)
     writes = []
 
-    def write(done, total, message) -> bool:  # noqa: ANN001
+    def write(done, total, message) -> bool:
         writes.append(done)
         return queue.set_progress(job, done, total, message)
 
@@ -327,7 +327,7 @@ class FakeBar:
     def __init__(self, total: float, **_: object):
         self.total, self.n, self.shown = total, 0.0, []
 
-    def __enter__(self) -> "FakeBar":
+    def __enter__(self) -> FakeBar:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -1,8 +1,8 @@
 """The schema is built by migrations only, and they round-trip on both dialects."""
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 

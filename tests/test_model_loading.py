@@ -9,10 +9,10 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from atlas.errors import InvalidInput, NotFound
 from atlas.compute.models import get_architecture, list_architectures, load_model, weights_sha256
 from atlas.compute.models.demo_cnn import DemoCNN
 from atlas.compute.models.loading import ModelLoadError, read_state_dict
+from atlas.errors import InvalidInput, NotFound
 
 FACTORY = "atlas.compute.models.demo_cnn:DemoCNN"
 pytestmark = pytest.mark.usefixtures("allow_test_factories")

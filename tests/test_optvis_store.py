@@ -7,9 +7,9 @@ import pytest
 import torch
 from torch import nn
 
-from atlas.errors import InvalidInput
 from atlas.compute.optvis import RenderParams
 from atlas.compute.optvis.store import visualize_units
+from atlas.errors import InvalidInput
 
 PARAMS = RenderParams(size=32, steps=3, diversity_n=2)
 KINDS = ["channel", "neuron", "negative", "diversity"]
@@ -29,7 +29,7 @@ class TinyDemo(nn.Module):
         return self.conv3(torch.relu(self.conv2(torch.relu(self.conv1(x)))))
 
 
-def visualize(catalog, units, kinds=KINDS, params=PARAMS, **kwargs) -> dict:  # noqa: ANN001
+def visualize(catalog, units, kinds=KINDS, params=PARAMS, **kwargs) -> dict:
     return visualize_units(catalog, TinyDemo(), "demo", "conv2", units, kinds, params,
                            device="cpu", **kwargs)
 

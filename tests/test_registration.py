@@ -5,11 +5,11 @@ import pickle
 
 import pytest
 import torch
+from tiny_models import tiny
 
 from atlas import Catalog
-from atlas.errors import InvalidInput
 from atlas.compute.registration import ModelCache, load_registered, register_model
-from tiny_models import tiny
+from atlas.errors import InvalidInput
 
 pytestmark = pytest.mark.usefixtures("allow_test_factories")
 

@@ -74,7 +74,8 @@ def test_filters(searchable: Catalog):
         searchable.search("curve", colour="red")
 
 
-@pytest.mark.parametrize("query", ['"curve', "curve OR *", "NEAR(curve", "curve & | !", "col:curve", "'; DROP TABLE labels; --"])
+@pytest.mark.parametrize("query", ['"curve', "curve OR *", "NEAR(curve", "curve & | !", "col:curve",
+                                   "'; DROP TABLE labels; --"])
 def test_query_syntax_cannot_break_search(searchable: Catalog, query: str):
     searchable.search(query)  # no error, whatever the engine's query language
     assert searchable.feature("demo/conv2/3").label.text == "left curve detector"
@@ -89,7 +90,8 @@ def test_index_stays_in_sync_and_rebuilds(searchable: Catalog):
     searchable.set_label("demo/conv3/1", "spiral detector", author="cora", expected_version=1)
     assert hits(searchable, "circle") == []
     assert hits(searchable, "spiral") == [("label", "demo/conv3/1")]
-    searchable.update_circuit("curve-circuit", searchable.circuit("curve-circuit").version, description="now about spirals too")
+    searchable.update_circuit("curve-circuit", searchable.circuit("curve-circuit").version,
+                              description="now about spirals too")
     assert ("circuit", "circuit:curve-circuit") in hits(searchable, "spirals")
     before = sorted(hits(searchable, "detector"))
     assert searchable.reindex() == 8

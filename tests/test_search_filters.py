@@ -11,9 +11,9 @@ and keep something, and every assertion is the exact set.
 from __future__ import annotations
 
 import pytest
+from conftest import DEMO_LAYERS
 
 from atlas import Catalog
-from conftest import DEMO_LAYERS
 
 # address: (label text, author of the current version, its status, has evidence, in family)
 UNITS = {

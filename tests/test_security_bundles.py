@@ -24,8 +24,8 @@ import numpy as np
 import pytest
 
 from atlas import Catalog
-from atlas.exchange.bundle.format import BundleError, write_zip
 from atlas.db.models import Setting
+from atlas.exchange.bundle.format import BundleError, write_zip
 from tests.snapshots import blob_state, state
 from tests.test_bundle import export, other, rich  # noqa: F401 (fixtures)
 

@@ -25,7 +25,7 @@ UNITS_26 = "9" * 26
 
 
 @pytest.fixture
-def hostile(cli, demo_catalog: Catalog):  # noqa: F811
+def hostile(cli, demo_catalog: Catalog):
     """`atlas …` on the demo catalogue with a circuit; (code, stdout, stderr)."""
     demo_catalog.create_circuit("c1", "a circuit to export")
     demo_catalog.add_circuit_node("c1", "demo/conv3/1")
@@ -137,7 +137,7 @@ def test_catalogue_methods_bound_their_numbers(demo_catalog: Catalog):
         "evidence_of_edge": lambda n: cat.evidence(edge_id=n),
         "claim": lambda n: cat.set_claim_status(n, "supported"),
     }
-    for name, call in calls.items():
+    for call in calls.values():
         for bad in (10**20, -5, 1e20, 2.0, True, "3"):
             with pytest.raises(InvalidInput, match="must be an integer"):
                 call(bad)

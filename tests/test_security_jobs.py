@@ -16,22 +16,21 @@ import numpy as np
 import pytest
 import torch
 from sqlalchemy import delete, select
+from tiny_models import tiny
 
 from atlas import Catalog
-
 from atlas.catalog import artifacts
 from atlas.catalog.artifacts import NewArtifact
+from atlas.catalog.edge_store import EdgeColumns, NewEdge
+from atlas.catalog.resolve import unit_ids
 from atlas.cli import main
+from atlas.compute.registration import register_model
 from atlas.db import migrate
 from atlas.db.models import Artifact, Setting
-from atlas.catalog.edge_store import EdgeColumns, NewEdge
+from atlas.db.store_identity import ID_FILE, ID_SETTING, StoreMismatch
 from atlas.errors import InvalidInput, NotFound, PermissionDenied
 from atlas.jobs import JobOutput, JobQueue, Worker, WorkerConfig, register_kind
-from atlas.catalog.resolve import unit_ids
-from atlas.compute.registration import register_model
-from atlas.db.store_identity import ID_FILE, ID_SETTING, StoreMismatch
 from tests.snapshots import state
-from tiny_models import tiny
 
 FAST = dict(lease_seconds=3.0, poll_seconds=0.05, retry_backoff_seconds=0.05, exit_when_idle=True)
 
@@ -222,11 +221,11 @@ def test_a_catalogue_made_before_store_ids_adopts_only_a_store_with_its_blobs(de
 
 
 def test_a_job_whose_blob_vanished_before_commit_fails_and_writes_nothing(demo_catalog: Catalog):
-    def vanishing(ctx) -> JobOutput:  # noqa: ANN001 - another worker's store, in effect
+    def vanishing(ctx) -> JobOutput:
         sha = ctx.catalog.blobs.put_bytes(f"job {ctx.job_id}".encode())
         Path(ctx.catalog.blobs.path(sha)).unlink()
 
-        def write(session) -> None:  # noqa: ANN001
+        def write(session) -> None:
             ids = unit_ids(session, "demo/conv3")
             artifacts.put_many(session, [NewArtifact(int(ids[0]), "vis.channel", {}, {"image": sha})], ctx.job_id)
 

@@ -19,21 +19,20 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
-from typing import Tuple
 
 import pytest
 import torch
+from tiny_models import tiny
 from torch import nn
 
 from atlas import Catalog
-from atlas.exchange.bundle.format import write_zip
 from atlas.cli import main
-from atlas.errors import InvalidInput, PermissionDenied
 from atlas.compute.models import load_model
 from atlas.compute.models.loading import ModelLoadError, WeightsMismatch, read_state_dict
 from atlas.compute.registration import ModelCache, register_model
+from atlas.errors import InvalidInput, PermissionDenied
+from atlas.exchange.bundle.format import write_zip
 from tests.snapshots import state
-from tiny_models import tiny
 
 ROOT = Path(__file__).resolve().parents[1]
 FACTORY = "atlas.compute.models.demo_cnn:DemoCNN"
@@ -54,11 +53,11 @@ class MarkerOnLoad(nn.Module):
         return x * self.weight.sum()
 
     @torch.jit.export
-    def __getstate__(self) -> Tuple[torch.Tensor, str, bool]:
+    def __getstate__(self) -> tuple[torch.Tensor, str, bool]:
         return self.weight, self.marker, self.training
 
     @torch.jit.export
-    def __setstate__(self, saved: Tuple[torch.Tensor, str, bool]) -> None:
+    def __setstate__(self, saved: tuple[torch.Tensor, str, bool]) -> None:
         self.weight = saved[0]
         self.marker = saved[1]
         written = torch.from_file(self.marker, shared=True, size=8, dtype=torch.uint8).fill_(33)
@@ -172,7 +171,7 @@ class _OpenOnUnpickle:
     def __init__(self, marker: str):
         self.marker = marker
 
-    def __reduce__(self):  # noqa: ANN204
+    def __reduce__(self):
         return (open, (self.marker, "w"))
 
 
@@ -232,7 +231,7 @@ def test_model_add_with_os_abort_is_refused_before_import(catalog: Catalog, db_u
 
 
 @pytest.fixture
-def lab_b(other_db_url: str, tmp_path: Path, allow_test_factories) -> Catalog:  # noqa: ANN001
+def lab_b(other_db_url: str, tmp_path: Path, allow_test_factories) -> Catalog:
     """Another lab's catalogue with a registered tiny model, a label and an artifact."""
     cat = Catalog.open(other_db_url, str(tmp_path / "lab-b-blobs"), user="olga")
     cat.add_user("olga", "admin")
@@ -286,7 +285,8 @@ def test_an_imported_model_is_inert_until_an_admin_adopts_it(catalog: Catalog, l
     assert [(l.name, l.channels) for l in catalog.layers("tiny")] == [("0", 4), ("3", 6), ("7", 2)]
     assert catalog.feature("tiny/3/2").label.text == "red blobs"
     assert len(catalog.artifacts("tiny/3/2", "vis.channel")) == 1
-    with pytest.raises(InvalidInput, match=r"^model 'tiny' was imported \(bundle from lab-b, imported by alice on .*\) and "
+    with pytest.raises(InvalidInput, match=r"^model 'tiny' was imported "
+                       r"\(bundle from lab-b, imported by alice on .*\) and "
                        r"is not registered on this catalogue: an admin registers it with "
                        r"`atlas model add tiny --arch ARCH --weights FILE`$"):
         ModelCache(catalog, "cpu").get("tiny")

@@ -15,12 +15,11 @@ import numpy as np
 import pytest
 
 from atlas import Catalog
-
 from atlas.catalog import audit, fulltext
+from atlas.catalog.resolve import get_feature
 from atlas.db.blobs import encode_png
 from atlas.db.models import Label, User
 from atlas.errors import InvalidInput
-from atlas.catalog.resolve import get_feature
 from atlas.text import MAX_LINE_CHARS, MAX_NOTE_CHARS, check_text, printable
 from tests.snapshots import state
 

@@ -19,7 +19,8 @@ INCEPTION_LAYERS = [
 def inception(catalog: Catalog) -> Catalog:
     catalog.add_model(
         "inceptionv1", "inceptionv1",
-        layers=[{"name": n, "kind": "conv" if n.startswith("conv") else "concat", "channels": c} for n, c in INCEPTION_LAYERS],
+        layers=[{"name": n, "kind": "conv" if n.startswith("conv") else "concat", "channels": c}
+                for n, c in INCEPTION_LAYERS],
     )
     return catalog
 
@@ -46,7 +47,8 @@ def test_inceptionv1_seed(inception: Catalog):
     assert {d for _, d, _ in union.edges} == {"inceptionv1/mixed4b/418"} and len(union.edges) == 4
     assert union.claims and union.status == "proposed"
     car = inception.circuit("car-circuit")
-    assert {s for s, _, _ in car.edges} == {"inceptionv1/mixed4b/237", "inceptionv1/mixed4b/373", "inceptionv1/mixed4b/491"}
+    assert {s for s, _, _ in car.edges} == {
+        "inceptionv1/mixed4b/237", "inceptionv1/mixed4b/373", "inceptionv1/mixed4b/491"}
     assert "circuit:dog-head-union" in [h.target for h in inception.search("union orientation")]
     assert len(inception.circuit("car-superposition").edges) == 3
     assert len(inception.circuit("curve-circuit-3a-3b").edges) == 16

@@ -7,8 +7,8 @@ import zlib
 import pytest
 from PIL import Image
 
-from atlas.errors import InvalidInput
 from atlas.catalog.uploads import clean_image
+from atlas.errors import InvalidInput
 
 
 def encoded(fmt: str, size=(8, 6), mode="RGB") -> bytes:
@@ -22,7 +22,8 @@ def png_declaring(width: int, height: int) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+            + chunk(b"IEND", b""))
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG"])

@@ -3,20 +3,21 @@ the acting user; the catalogue checks the role and audits it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 import streamlit as st
 from identity import can_review, can_write
 
 from atlas import AtlasError, Catalog
-from atlas.db.models import CLAIM_STATUSES
 from atlas.catalog.records import CircuitInfo, UserInfo
+from atlas.db.models import CLAIM_STATUSES
 from components.flash import flash
 from components.links import unit_link
 from components.text import plain
 
 
-def attempt(write, done: str) -> None:
+def attempt(write: Callable[[], object], done: str) -> None:
     """Run a catalogue write; its error is shown, its success flashed after a rerun."""
     try:
         write()

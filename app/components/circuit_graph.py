@@ -10,8 +10,8 @@ from __future__ import annotations
 from st_cytoscape import cytoscape
 
 from atlas import Catalog
-from atlas.exchange.export import to_cytoscape
 from atlas.catalog.graph import Subgraph
+from atlas.exchange.export import to_cytoscape
 from components.thumbs import thumbnail
 
 STYLESHEET = [

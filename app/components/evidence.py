@@ -8,6 +8,8 @@ and https only) and opened with a link button, never rendered as HTML. Images go
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 from identity import can_write
 
@@ -59,7 +61,7 @@ def add_forms(cat: Catalog, user: UserInfo, target: dict[str, str]) -> None:
                 _save(lambda: cat.add_image_evidence(upload.getvalue(), caption, author=user.name, **target))
 
 
-def _save(write) -> None:
+def _save(write: Callable[[], object]) -> None:
     try:
         write()
     except AtlasError as exc:

@@ -2,6 +2,8 @@
 (``unit?address=demo/conv2/3``, ``circuit?name=curves``), so every view is a URL that can
 be bookmarked and shared, and ``st.page_link`` navigates without reloading the session."""
 
+from typing import Any
+
 import streamlit as st
 
 UNIT_PAGE = "views/unit.py"
@@ -9,11 +11,11 @@ CIRCUIT_PAGE = "views/circuit.py"
 SEARCH_PAGE = "views/search.py"
 
 
-def unit_link(address: str, label: str | None = None, container=st) -> None:
+def unit_link(address: str, label: str | None = None, container: Any = st) -> None:
     container.page_link(UNIT_PAGE, label=label or address, query_params={"address": address})
 
 
-def circuit_link(name: str, label: str | None = None, container=st) -> None:
+def circuit_link(name: str, label: str | None = None, container: Any = st) -> None:
     container.page_link(CIRCUIT_PAGE, label=label or name, query_params={"name": name})
 
 

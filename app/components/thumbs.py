@@ -18,8 +18,8 @@ import streamlit as st
 from PIL import Image
 
 from atlas import Catalog
-from atlas.db.blobs import BlobStore
 from atlas.catalog.browse import UnitCard
+from atlas.db.blobs import BlobStore
 from components.links import unit_link
 from components.text import plain
 

@@ -13,6 +13,7 @@ from identity import can_review, can_write
 from session import page
 
 from atlas import AtlasError, VersionConflict
+
 DECISIONS = {"Accept": "accepted", "Reject": "rejected", "Dispute": "disputed"}
 
 cat, user = page()

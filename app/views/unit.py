@@ -13,6 +13,7 @@ from identity import can_write
 from session import page
 
 from atlas import AtlasError
+
 VIS_KINDS = ("vis.channel", "vis.neuron", "vis.negative", "vis.diversity")
 TOP_K = 8
 

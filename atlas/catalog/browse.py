@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from atlas.bounds import MAX_INT32, check_int, check_limit
 from atlas.catalog.current import current_versions, is_current
+from atlas.catalog.records import LabelInfo
+from atlas.catalog.resolve import get_feature, get_layer
 from atlas.db.models import (
     Artifact,
     Circuit,
@@ -26,8 +28,6 @@ from atlas.db.models import (
     User,
 )
 from atlas.errors import InvalidInput
-from atlas.catalog.resolve import get_feature, get_layer
-from atlas.catalog.records import LabelInfo
 
 LABEL_FILTERS = ("all", "labelled", "unlabelled")
 MAX_PAGE = 1000  # units on one page of a layer
@@ -79,7 +79,7 @@ def layer_page(
     if family is not None:
         query = query.where(exists().where(
             FamilyMember.feature_id == Feature.id, FamilyMember.family_id == Family.id, Family.name == family))
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = session.execute(
         query.order_by(Feature.kind.desc(), Feature.channel, Feature.name).offset(offset).limit(limit)
     ).mappings().all()
@@ -87,7 +87,7 @@ def layer_page(
         select(Artifact.feature_id, Artifact.blobs)
         .where(Artifact.feature_id.in_([r["id"] for r in rows]), Artifact.kind == "vis.channel")
         .order_by(Artifact.id)
-    ).all())
+    ).tuples().all())
     prefix = f"{model.name}/{layer_row.name}"
     cards = []
     for row in rows:
@@ -100,7 +100,8 @@ def layer_page(
     return LayerPage(cards, total)
 
 
-def review_queue(session: Session, statuses: tuple[str, ...] = ("proposed", "disputed"), limit: int = 100) -> list[LabelInfo]:
+def review_queue(session: Session, statuses: tuple[str, ...] = ("proposed", "disputed"),
+                 limit: int = 100) -> list[LabelInfo]:
     """Current labels waiting for a reviewer, oldest first."""
     check_limit(limit, "limit")
     latest = current_versions()
@@ -135,16 +136,16 @@ def circuits_of(session: Session, address: str) -> list[str]:
 
 def stats(session: Session) -> dict[str, int]:
     latest = current_versions()
-    count = lambda column: session.scalar(select(func.count(column)))  # noqa: E731
+    count = lambda column: session.execute(select(func.count(column))).scalar_one()  # noqa: E731
     return {
         "models": count(Model.id),
         "layers": count(Layer.id),
         "units": count(Feature.id),
-        "labelled": session.scalar(select(func.count()).select_from(latest)),
-        "accepted": session.scalar(
+        "labelled": session.execute(select(func.count()).select_from(latest)).scalar_one(),
+        "accepted": session.execute(
             select(func.count(Label.id)).join(
                 latest, is_current(latest))
-            .where(Label.status == "accepted")),
+            .where(Label.status == "accepted")).scalar_one(),
         "edges": count(Edge.id),
         "circuits": count(Circuit.id),
         "families": count(Family.id),

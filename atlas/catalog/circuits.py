@@ -9,9 +9,11 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from atlas.catalog import audit, fulltext
 from atlas.address import check_name
 from atlas.bounds import check_id
+from atlas.catalog import audit, fulltext
+from atlas.catalog.records import CircuitInfo, ClaimInfo
+from atlas.catalog.resolve import addresses_of, get_feature
 from atlas.db.models import (
     CIRCUIT_STATUSES,
     CLAIM_STATUSES,
@@ -24,8 +26,6 @@ from atlas.db.models import (
     utcnow,
 )
 from atlas.errors import InvalidInput, NotFound, VersionConflict
-from atlas.catalog.resolve import addresses_of, get_feature
-from atlas.catalog.records import CircuitInfo, ClaimInfo
 from atlas.text import MAX_NOTE_CHARS, check_optional, check_text
 
 CIRCUIT_FIELDS = ("name", "description", "status", "version")
@@ -103,7 +103,7 @@ def update(
         circuit.description = description
     touch(circuit)
     session.flush()
-    fulltext.sync_circuit(session, circuit, session.get(User, circuit.author_id).name)
+    fulltext.sync_circuit(session, circuit, session.get_one(User, circuit.author_id).name)
     audit.record(
         session, author.name, "circuit.update", "circuit", circuit.name,
         before, audit.snapshot(circuit, CIRCUIT_FIELDS),
@@ -248,9 +248,9 @@ def set_claim_status(
         raise NotFound(f"unknown claim {claim_id}")
     before = {"status": claim.status, "result": claim.result}
     claim.status, claim.result = status, result
-    circuit = session.get(Circuit, claim.circuit_id)
+    circuit = session.get_one(Circuit, claim.circuit_id)
     touch(circuit)
-    fulltext.sync_claim(session, claim, circuit.name, session.get(User, claim.author_id).name)
+    fulltext.sync_claim(session, claim, circuit.name, session.get_one(User, claim.author_id).name)
     audit.record(
         session, author.name, "circuit.claim_status", "circuit", circuit.name,
         before, {"claim_id": claim_id, "status": status, "result": result},
@@ -277,7 +277,7 @@ def describe(session: Session, circuit: Circuit) -> CircuitInfo:
         name=circuit.name,
         description=circuit.description,
         status=circuit.status,
-        author=session.get(User, circuit.author_id).name,
+        author=session.get_one(User, circuit.author_id).name,
         version=circuit.version,
         nodes=[(names[fid], role) for fid, role in nodes],
         edges=[(names[s], names[d], note) for s, d, note in edges],

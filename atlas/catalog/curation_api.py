@@ -3,26 +3,26 @@ bundles. Part of the Catalog API (mixed into ``atlas.catalog.Catalog``)."""
 
 from __future__ import annotations
 
-from typing import IO, Sequence
+from collections.abc import Callable, Sequence
+from typing import IO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from atlas.catalog import circuits, evidence, families
-
-from atlas.exchange import seed
 from atlas.address import parse_feature
 from atlas.bounds import check_id
-from atlas.exchange.bundle.read import ImportReport, import_bundle, stage_bundle
-from atlas.exchange.bundle.write import write_bundle
-from atlas.db.models import Circuit, Edge
-from atlas.errors import InvalidInput
-from atlas.catalog.resolve import get_feature, require_role
+from atlas.catalog import circuits, evidence, families
 from atlas.catalog.records import (
     CircuitInfo,
     EvidenceInfo,
     FamilyInfo,
 )
+from atlas.catalog.resolve import get_feature, require_role
+from atlas.db.models import Circuit, Edge
+from atlas.errors import InvalidInput
+from atlas.exchange import seed
+from atlas.exchange.bundle.read import ImportReport, import_bundle, stage_bundle
+from atlas.exchange.bundle.write import write_bundle
 
 
 class CurationMixin:
@@ -97,7 +97,8 @@ class CurationMixin:
                 session, circuits.update(session, circuit, actor, expected_version, description, status)
             )
 
-    def _edit_circuit(self, name: str, author: str | None, edit, *args) -> CircuitInfo:  # noqa: ANN001
+    def _edit_circuit(self, name: str, author: str | None, edit: Callable[..., object],
+                      *args: object) -> CircuitInfo:
         with self._writing() as session:
             actor = require_role(session, self._author(session, author), "curator", "edit circuits")
             circuit = circuits.get(session, name)

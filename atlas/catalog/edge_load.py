@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from sqlalchemy import (
     ForeignKeyConstraint,
+    Table,
     UniqueConstraint,
     func,
     insert,
@@ -149,7 +151,7 @@ def _estimated_rows(session: Session, dialect: str) -> int:
     if dialect == "postgresql":
         estimate = session.scalar(text("SELECT reltuples FROM pg_class WHERE relname = 'edges'"))
         return max(int(estimate or 0), 0)
-    return session.scalar(select(func.coalesce(func.max(Edge.id), 0)))
+    return session.execute(select(func.coalesce(func.max(Edge.id), 0))).scalar_one()
 
 
 def _rebuilt_constraints(dialect: str) -> list:
@@ -157,7 +159,7 @@ def _rebuilt_constraints(dialect: str) -> list:
 its foreign-key checks are cheap lookups, not triggers)."""
     if dialect != "postgresql":
         return []
-    return [c for c in Edge.__table__.constraints
+    return [c for c in cast(Table, Edge.__table__).constraints
             if isinstance(c, (UniqueConstraint, ForeignKeyConstraint))]
 
 
@@ -166,12 +168,12 @@ def _drop_indexes(session: Session, dialect: str) -> None:
         session.execute(text(f"SET LOCAL maintenance_work_mem = '{PG_SORT_MEMORY}'"))
     for constraint in _rebuilt_constraints(dialect):
         session.execute(DropConstraint(constraint))
-    for index in Edge.__table__.indexes:
+    for index in cast(Table, Edge.__table__).indexes:
         session.execute(DropIndex(index))
 
 
 def _create_indexes(session: Session, dialect: str) -> None:
-    for index in Edge.__table__.indexes:
+    for index in cast(Table, Edge.__table__).indexes:
         session.execute(CreateIndex(index))
     for constraint in _rebuilt_constraints(dialect):
         session.execute(AddConstraint(constraint))

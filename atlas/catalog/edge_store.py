@@ -17,16 +17,16 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
 from atlas.address import parse_feature
 from atlas.bounds import check_limit
-from atlas.db.models import EDGE_KINDS, Edge, Evidence, Feature, Layer, Model
 from atlas.catalog.edge_load import SMALL_LOAD, EdgeColumns, insert_rows, load
-from atlas.errors import InvalidInput
-from atlas.catalog.resolve import get_feature
 from atlas.catalog.records import EdgeInfo
+from atlas.catalog.resolve import get_feature
+from atlas.db.models import EDGE_KINDS, Edge, Evidence, Feature, Layer, Model
+from atlas.errors import InvalidInput
 
 __all__ = ["EdgeColumns", "NewEdge", "add", "assign_ranks", "count_between", "delete_between",
            "kernel_from_table", "kernel_table", "load", "top"]
@@ -124,7 +124,7 @@ def kernel_from_table(table: np.ndarray, src_channel: int) -> np.ndarray | None:
     return rows["kernel"][0] if len(rows) else None
 
 
-def _between(src_layer_id: int, dst_layer_id: int, kind: str):
+def _between(src_layer_id: int, dst_layer_id: int, kind: str) -> tuple[ColumnElement[bool], ...]:
     return (
         Edge.kind == kind,
         Edge.src_feature_id.in_(select(Feature.id).where(Feature.layer_id == src_layer_id)),
@@ -133,7 +133,7 @@ def _between(src_layer_id: int, dst_layer_id: int, kind: str):
 
 
 def count_between(session: Session, src_layer_id: int, dst_layer_id: int, kind: str) -> int:
-    return session.scalar(select(func.count(Edge.id)).where(*_between(src_layer_id, dst_layer_id, kind)))
+    return session.execute(select(func.count(Edge.id)).where(*_between(src_layer_id, dst_layer_id, kind))).scalar_one()
 
 
 def delete_between(session: Session, src_layer_id: int, dst_layer_id: int, kind: str) -> int:

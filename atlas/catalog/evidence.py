@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from atlas.catalog import audit, fulltext
+from atlas.catalog.records import EvidenceInfo
 from atlas.db.blobs import SHA256_RE, BlobStore
 from atlas.db.models import EVIDENCE_KINDS, Evidence, User
 from atlas.errors import InvalidInput
-from atlas.catalog.records import EvidenceInfo
 from atlas.text import check_text
 
 MAX_BODY_CHARS = 100_000

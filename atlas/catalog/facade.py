@@ -15,27 +15,19 @@ from __future__ import annotations
 import copy
 import getpass
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Sequence
 
 import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from atlas.catalog import audit, labels
-
-from atlas.db import store_identity
 from atlas.address import check_name, check_user_name, parse_feature
-from atlas.db.blobs import BlobStore
+from atlas.catalog import audit, labels
 from atlas.catalog.curation_api import CurationMixin
+from atlas.catalog.layers import adopt_layers, insert_layer
 from atlas.catalog.reading_api import ReadingMixin
-from atlas.db import engine as dbengine
-from atlas.db import migrate
-from atlas.db.models import ROLES, Feature, Layer, Model, User
-from atlas.errors import DatabaseError, InvalidInput, VersionConflict
-from atlas.catalog.resolve import get_feature, get_layer, get_model, get_user, require_role
 from atlas.catalog.records import (
     FeatureInfo,
     LabelInfo,
@@ -43,7 +35,12 @@ from atlas.catalog.records import (
     ModelInfo,
     UserInfo,
 )
-from atlas.catalog.layers import adopt_layers, insert_layer
+from atlas.catalog.resolve import get_feature, get_layer, get_model, get_user, require_role
+from atlas.db import engine as dbengine
+from atlas.db import migrate, store_identity
+from atlas.db.blobs import BlobStore
+from atlas.db.models import ROLES, Feature, Layer, Model, User
+from atlas.errors import DatabaseError, InvalidInput, VersionConflict
 
 MODEL_FIELDS = ("name", "architecture", "weights_sha256", "source", "input_spec")
 ADOPTED_FIELDS = ("architecture", "weights_sha256", "source", "input_spec", "origin")
@@ -79,7 +76,7 @@ class Catalog(CurationMixin, ReadingMixin):
     @classmethod
     def open(
         cls, url: str | None = None, blob_url: str | None = None, user: str | None = None
-    ) -> "Catalog":
+    ) -> Catalog:
         """Open an existing, migrated catalogue; a clear error otherwise."""
         user = acting_user(user)
         url = url or dbengine.default_database_url()
@@ -107,7 +104,7 @@ class Catalog(CurationMixin, ReadingMixin):
     @classmethod
     def init(
         cls, url: str | None = None, blob_url: str | None = None, admin: str | None = None
-    ) -> "Catalog":
+    ) -> Catalog:
         """Create (or upgrade) a catalogue and make ``admin`` its first user. A new
         catalogue and its blob store get a store id (``atlas.db.store_identity``); a store
         that has one already (a database re-created on it) lends it its id."""
@@ -130,7 +127,7 @@ class Catalog(CurationMixin, ReadingMixin):
     def close(self) -> None:
         self.engine.dispose()
 
-    def __enter__(self) -> "Catalog":
+    def __enter__(self) -> Catalog:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -170,7 +167,7 @@ class Catalog(CurationMixin, ReadingMixin):
         audit.act_for(session, self.user, author)
         return author
 
-    def as_user(self, name: str) -> "Catalog":
+    def as_user(self, name: str) -> Catalog:
         """This catalogue (same engine and blob store) acting as ``name``: for a front end
         that has authenticated its user (the app), so their writes are their own rather
         than an admin's on their behalf. Close the original, not this."""
@@ -277,9 +274,9 @@ class Catalog(CurationMixin, ReadingMixin):
         with self._writing() as session:
             actor = require_role(session, self._author(session, author), "curator", "add layers")
             model_row = get_model(session, model)
-            order = session.scalar(
+            order = session.execute(
                 select(func.coalesce(func.max(Layer.order) + 1, 0)).where(Layer.model_id == model_row.id)
-            )
+            ).scalar_one()
             layer = insert_layer(session, model_row, name, kind, channels, spatial_shape, order)
             audit.record(
                 session, actor.name, "layer.add", "layer", f"{model}/{name}",

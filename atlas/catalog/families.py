@@ -6,10 +6,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from atlas.catalog import audit, fulltext
+from atlas.catalog.records import FamilyInfo
+from atlas.catalog.resolve import addresses_of, get_feature
 from atlas.db.models import Family, FamilyMember, User
 from atlas.errors import InvalidInput, NotFound
-from atlas.catalog.resolve import addresses_of, get_feature
-from atlas.catalog.records import FamilyInfo
 from atlas.text import MAX_NOTE_CHARS, check_optional, check_text
 
 

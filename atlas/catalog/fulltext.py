@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     column,
@@ -32,10 +33,13 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.elements import ColumnClause
 
 from atlas.bounds import check_limit
-from atlas.text import check_optional
 from atlas.catalog.current import current_versions, is_current
+from atlas.catalog.records import SearchHit
+from atlas.catalog.resolve import addresses_of
 from atlas.db.models import (
     Circuit,
     CircuitClaim,
@@ -50,8 +54,7 @@ from atlas.db.models import (
     User,
 )
 from atlas.errors import InvalidInput
-from atlas.catalog.resolve import addresses_of
-from atlas.catalog.records import SearchHit
+from atlas.text import check_optional
 
 MAX_TERMS = 16
 MAX_QUERY_CHARS = 500
@@ -143,7 +146,8 @@ def replace_docs(session: Session, docs: list[dict]) -> None:
         by_kind.setdefault(doc["kind"], []).append(doc["ref_id"])
     for kind, ref_ids in by_kind.items():
         for start in range(0, len(ref_ids), 500):
-            session.execute(delete(SearchDoc).where(SearchDoc.kind == kind, SearchDoc.ref_id.in_(ref_ids[start:start + 500])))
+            session.execute(delete(SearchDoc).where(SearchDoc.kind == kind,
+                                                    SearchDoc.ref_id.in_(ref_ids[start:start + 500])))
     for start in range(0, len(docs), 5000):
         session.execute(insert(SearchDoc), docs[start:start + 5000])
 
@@ -170,7 +174,7 @@ def sync_family(session: Session, family: Family) -> None:
 def reindex(session: Session) -> int:
     """Rebuild every search document from the curated tables in bulk; returns their number."""
     session.execute(delete(SearchDoc))
-    authors = dict(session.execute(select(User.id, User.name)).all())
+    authors = dict(session.execute(select(User.id, User.name)).tuples().all())
     latest = current_versions()
     current = session.scalars(
         select(Label).join(latest, is_current(latest))
@@ -178,11 +182,12 @@ def reindex(session: Session) -> int:
     evidence = session.scalars(select(Evidence).where(Evidence.kind.in_(SEARCHABLE_EVIDENCE))).all()
     names = addresses_of(session, {l.feature_id for l in current} | {e.feature_id for e in evidence if e.feature_id})
     circuits = {c.id: c for c in session.scalars(select(Circuit))}
-    rows = [label_doc(l.feature_id, names[l.feature_id], l.text, l.reason, l.status, authors[l.author_id]) for l in current]
+    rows = [label_doc(l.feature_id, names[l.feature_id], l.text, l.reason, l.status, authors[l.author_id])
+            for l in current]
     for row in evidence:
         if not row.body:
             continue
-        target = names.get(row.feature_id) or (
+        target = (names.get(row.feature_id) if row.feature_id is not None else None) or (
             f"circuit:{circuits[row.circuit_id].name}" if row.circuit_id else f"edge:{row.edge_id}"
         )
         rows.append(_doc("evidence", row.id, target, "", row.body, row.feature_id, None, authors[row.author_id]))
@@ -193,7 +198,8 @@ def reindex(session: Session) -> int:
         rows.append(_doc("claim", claim.id, f"circuit:{circuits[claim.circuit_id].name}", "", claim.prediction,
                          None, claim.status, authors[claim.author_id]))
     for family in session.scalars(select(Family)):
-        rows.append(_doc("family", family.id, f"family:{family.name}", family.name, family.description, None, None, None))
+        rows.append(_doc("family", family.id, f"family:{family.name}", family.name, family.description,
+                         None, None, None))
     replace_docs(session, rows)
     if session.get_bind().dialect.name == "sqlite":
         session.execute(text("INSERT INTO search_fts(search_fts) VALUES ('rebuild')"))
@@ -212,7 +218,7 @@ def _doc(kind: str, ref_id: int, target: str, title: str, body: str, feature_id:
 def _engine_parts(session: Session, words: list[str]):  # noqa: ANN202
     """(match condition, score ordering, snippet, extra FROM) for this dialect."""
     if session.get_bind().dialect.name == "sqlite":
-        fts = literal_column("search_fts")
+        fts: ColumnClause[Any] = literal_column("search_fts")
         expression = " AND ".join(f'"{w}"*' for w in words)
         return (
             fts.op("MATCH")(expression),
@@ -227,7 +233,7 @@ def _engine_parts(session: Session, words: list[str]):  # noqa: ANN202
         literal_column("'english'::regconfig"), document, query,
         f"StartSel={MARK}, StopSel={MARK}, MaxWords=24, MinWords=8",
     )
-    tsv = literal_column("search_docs.tsv")
+    tsv: ColumnClause[Any] = literal_column("search_docs.tsv")
     return tsv.op("@@")(query), func.ts_rank(tsv, query).desc(), headline, None, None
 
 
@@ -252,7 +258,7 @@ def search(
 
 
 def _filter_conditions(filters: SearchFilters) -> list:
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if filters.about_features():
         conditions.append(SearchDoc.feature_id.is_not(None))
     if filters.author is not None:

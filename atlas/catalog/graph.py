@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from atlas.bounds import check_int, check_limit
 from atlas.catalog.current import current_versions, is_current
+from atlas.catalog.resolve import get_feature
 from atlas.db.ids import id_in
 from atlas.db.models import EDGE_KINDS, Artifact, Edge, Feature, Label, Layer, Model
 from atlas.errors import InvalidInput
-from atlas.catalog.resolve import get_feature
 
 CHUNK = 2_000
 MAX_PATH_NODES = 50_000

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from atlas.catalog import audit, fulltext
+from atlas.catalog.records import LabelInfo
+from atlas.catalog.resolve import get_feature, require_role
 from atlas.db.models import LABEL_STATUSES, Label, User
 from atlas.errors import InvalidInput, VersionConflict
-from atlas.catalog.resolve import get_feature, require_role
-from atlas.catalog.records import LabelInfo
 from atlas.text import check_optional, check_text
 
 MAX_LABEL_CHARS = 2000
@@ -64,7 +64,7 @@ def info(label: Label, address: str, author: str) -> LabelInfo:
 
 
 def author_name(session: Session, label: Label) -> str:
-    return session.get(User, label.author_id).name
+    return session.get_one(User, label.author_id).name
 
 
 def check_version(

@@ -10,16 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from atlas.catalog import artifacts, audit, browse, edge_store, evidence, fulltext, graph
 from atlas.address import parse_feature
-from atlas.catalog.artifacts import ArtifactInfo
 from atlas.bounds import check_limit
-from atlas.text import check_optional
-from atlas.db.models import Family
+from atlas.catalog import artifacts, audit, browse, edge_store, evidence, fulltext, graph
+from atlas.catalog.artifacts import ArtifactInfo
 from atlas.catalog.edge_store import NewEdge
-from atlas.errors import InvalidInput
 from atlas.catalog.fulltext import SearchFilters
-from atlas.catalog.resolve import get_feature, require_role
 from atlas.catalog.records import (
     AuditInfo,
     EdgeInfo,
@@ -27,6 +23,10 @@ from atlas.catalog.records import (
     LabelInfo,
     SearchHit,
 )
+from atlas.catalog.resolve import get_feature, require_role
+from atlas.db.models import Family
+from atlas.errors import InvalidInput
+from atlas.text import check_optional
 
 
 class ReadingMixin:

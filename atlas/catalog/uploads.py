@@ -36,7 +36,7 @@ def clean_image(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES, max_pixels: int 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=FORMATS)
+            image: Image.Image = Image.open(io.BytesIO(data), formats=FORMATS)
             width, height = image.size
             if width * height > max_pixels:
                 raise InvalidInput(_bomb_message(width, height, max_pixels))

@@ -17,21 +17,20 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
 from atlas.bounds import MAX_INT32, MAX_ROWS
 from atlas.catalog import Catalog, default_user
+from atlas.catalog.fulltext import MAX_HITS, SEARCH_SYNTAX
+from atlas.catalog.records import LabelInfo
 from atlas.cli.common import add_command as _add
 from atlas.cli.common import bounded_int
 from atlas.cli.common import open_catalog as _catalog
 from atlas.cli.compute import register as register_compute
+from atlas.cli.exchange import register as register_exchange
+from atlas.cli.jobs import register as register_jobs
+from atlas.cli.launch import run_app
 from atlas.db import engine as dbengine
 from atlas.db import migrate
 from atlas.db.models import LABEL_STATUSES, ROLES
 from atlas.errors import AtlasError, InvalidInput
-from atlas.cli.exchange import register as register_exchange
-from atlas.catalog.fulltext import MAX_HITS, SEARCH_SYNTAX
-from atlas.cli.jobs import register as register_jobs
-from atlas.cli.launch import run_app
-from atlas.catalog.records import LabelInfo
 from atlas.text import printable
-
 
 
 def _label_line(label: LabelInfo | None) -> str:

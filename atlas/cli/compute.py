@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 
 from atlas.catalog import Catalog
+from atlas.catalog.records import LayerInfo
 from atlas.cli.common import open_catalog
 from atlas.compute.datasets.spec import parse_dataset
 from atlas.errors import InvalidInput
 from atlas.jobs.pairs import DEFAULT_CHUNK_UNITS
 from atlas.jobs.records import JobInfo
-from atlas.catalog.records import LayerInfo
 
 MAX_UNIT = 1_000_000  # no layer has this many channels: a bound before any range() is made
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from atlas.exchange import export
 from atlas.bounds import MAX_ROWS
+from atlas.catalog.graph import MAX_HOPS, Subgraph
 from atlas.cli.common import add_command as _add
 from atlas.cli.common import bounded_int
 from atlas.cli.common import open_catalog as _catalog
 from atlas.errors import InvalidInput
-from atlas.catalog.graph import MAX_HOPS, Subgraph
+from atlas.exchange import export
 from atlas.text import printable
 
 

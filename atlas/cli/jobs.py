@@ -13,12 +13,11 @@ from atlas.bounds import MAX_INT64, MAX_ROWS
 from atlas.catalog import Catalog
 from atlas.cli.common import bounded_int
 from atlas.db.models import JOB_STATUSES
-from atlas.jobs.runtime.kinds import import_kind_modules
 from atlas.jobs.queue import JobQueue
 from atlas.jobs.records import USER_ACTIONS, JobInfo
+from atlas.jobs.runtime.kinds import import_kind_modules
 from atlas.jobs.runtime.watch import format_counts
 from atlas.jobs.runtime.worker import Worker, WorkerConfig, open_when_reachable
-
 
 MAX_SECONDS = 7 * 24 * 3600.0  # a week: longer is a typo, and 1e300 overflows timedelta
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from atlas.catalog import Catalog
-from atlas.compute.run import run_jobs
 from atlas.compute.datasets.spec import parse_dataset
-from atlas.errors import NotFound
-from atlas.jobs.pairs import CONNECTION_KINDS
 from atlas.compute.models import SEED_DEMO_DIR
 from atlas.compute.registration import register_model
+from atlas.compute.run import run_jobs
+from atlas.errors import NotFound
 from atlas.exchange.seed import SEED_DIR
+from atlas.jobs.pairs import CONNECTION_KINDS
 
 DEMO_MODELS = ("demo", "demo-b")
 

@@ -36,6 +36,7 @@ import resource
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -52,10 +53,10 @@ from atlas.compute.datasets.synthetic import (
     color_augment,
     greyscale_augment,
 )
-from atlas.errors import InvalidInput
 from atlas.compute.models import SEED_DEMO_DIR
 from atlas.compute.models.demo_cnn import DEMO_WIDTHS, DemoCNN
 from atlas.compute.models.loading import weights_sha256
+from atlas.errors import InvalidInput
 
 EVAL_SEED = 1_000_003  # reserved: training seeds must differ from it
 EVAL_SIZE = 1800
@@ -270,7 +271,7 @@ def train_demo_model(config: DemoTrainConfig, out_dir: str | Path,
 
 
 def main_train(seed: int, name: str | None = None, out_dir: str | Path | None = None,
-               progress: bool = True, **overrides) -> dict:
+               progress: bool = True, **overrides: Any) -> dict:
     """What ``atlas demo train --seed N`` runs: train the registered demo architecture
     ``name`` (default ``demo`` for seed 0, ``demo-b`` otherwise) with the shipped recipe
     and write ``<name>.safetensors`` and ``<name>.json`` to ``out_dir`` (default

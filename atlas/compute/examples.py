@@ -19,9 +19,9 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from atlas.db.blobs import BlobStore
 from atlas.compute.capture import iter_activations
 from atlas.compute.connections.linear import receptive_field
+from atlas.db.blobs import BlobStore
 from atlas.errors import InvalidInput
 
 if TYPE_CHECKING:

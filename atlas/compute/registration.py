@@ -23,11 +23,11 @@ import torch
 from torch import nn
 
 from atlas.catalog import Catalog
+from atlas.catalog.records import ModelInfo
 from atlas.compute.device import resolve_device
-from atlas.errors import InvalidInput, NotFound
 from atlas.compute.models import discover_layers, list_architectures, load_model
 from atlas.compute.models.loading import WeightsMismatch
-from atlas.catalog.records import ModelInfo
+from atlas.errors import InvalidInput, NotFound
 
 
 def register_model(

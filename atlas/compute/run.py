@@ -14,8 +14,8 @@ from tqdm import tqdm
 
 from atlas.catalog import Catalog
 from atlas.errors import AtlasError
-from atlas.jobs.runtime.kinds import import_kind_modules
 from atlas.jobs.records import JobInfo
+from atlas.jobs.runtime.kinds import import_kind_modules
 from atlas.jobs.runtime.watch import wait_for_jobs
 from atlas.jobs.runtime.worker import Worker, WorkerConfig
 

@@ -20,8 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import fsspec
-from fsspec.implementations.local import LocalFileSystem
 import numpy as np
+from fsspec.implementations.local import LocalFileSystem
 from PIL import Image
 
 from atlas.errors import InvalidInput, NotFound

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageFont
 
+from atlas.catalog.graph import GraphEdge, GraphNode, Subgraph
 from atlas.db.blobs import BlobStore
 from atlas.errors import AtlasError
-from atlas.catalog.graph import GraphEdge, GraphNode, Subgraph
 
 TILE = 96
 COLUMN_GAP = 150
@@ -71,7 +71,7 @@ def _thumbnail(node: GraphNode, blobs: BlobStore | None) -> Image.Image | None:
     if node.thumbnail is None or blobs is None:
         return None
     try:
-        return blobs.get_png(node.thumbnail).convert("RGB").resize((TILE, TILE), Image.LANCZOS)
+        return blobs.get_png(node.thumbnail).convert("RGB").resize((TILE, TILE), Image.Resampling.LANCZOS)
     except AtlasError:
         return None  # a missing thumbnail should not stop the figure
 

@@ -16,11 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from atlas.catalog import circuits, evidence, families, labels
-from atlas.db.blobs import BlobStore
 from atlas.catalog.current import current_versions, is_current
+from atlas.catalog.resolve import get_feature, get_model, require_role
+from atlas.db.blobs import BlobStore
 from atlas.db.models import Circuit, CircuitClaim, Evidence, Family, Label, User
 from atlas.errors import AtlasError, InvalidInput, NotFound
-from atlas.catalog.resolve import get_feature, get_model, require_role
 
 SEED_DIR = Path(__file__).resolve().parents[2] / "seed_data"
 SCHEMA, VERSION = "atlas.seed", 1
@@ -89,7 +89,8 @@ def _validate(session: Session, data: dict) -> None:
         raise InvalidInput(f"seed does not fit the registered model ({len(bad)} problems): {'; '.join(bad[:3])}")
 
 
-def _link(session: Session, store: BlobStore, report: SeedReport, target: str, ids: dict, url: str, author: User) -> None:
+def _link(session: Session, store: BlobStore, report: SeedReport, target: str, ids: dict, url: str,
+          author: User) -> None:
     column, value = next(iter(ids.items()))
     present = session.scalar(
         select(Evidence.id).where(getattr(Evidence, column) == value, Evidence.kind == "link", Evidence.body == url)
@@ -105,7 +106,8 @@ def _current_labels(session: Session, feature_ids: list[int]) -> dict[int, Label
     for start in range(0, len(feature_ids), 500):
         chunk = feature_ids[start:start + 500]
         latest = current_versions(Label.feature_id.in_(chunk))
-        out.update((label.feature_id, label) for label in session.scalars(select(Label).join(latest, is_current(latest))))
+        out.update((label.feature_id, label)
+                   for label in session.scalars(select(Label).join(latest, is_current(latest))))
     return out
 
 

@@ -14,6 +14,8 @@ Users queue the project's computes through the catalogue (``Catalog.enqueue_laye
 """
 
 from atlas.jobs.chunks import enqueue_layer_chunks
+from atlas.jobs.queue import JobQueue
+from atlas.jobs.records import FINISHED, JobInfo, JobSpec, LeaseLost
 from atlas.jobs.runtime.kinds import (
     JobContext,
     JobInterrupted,
@@ -23,8 +25,6 @@ from atlas.jobs.runtime.kinds import (
     register_kind,
     registered_kinds,
 )
-from atlas.jobs.queue import JobQueue
-from atlas.jobs.records import FINISHED, JobInfo, JobSpec, LeaseLost
 from atlas.jobs.runtime.watch import status_summary, wait_for_jobs
 from atlas.jobs.runtime.worker import Worker, WorkerConfig
 

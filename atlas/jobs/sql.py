@@ -9,17 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Interval, and_, bindparam, case, exists, func, literal, select, update
+from sqlalchemy import Interval, Table, and_, bindparam, case, exists, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import ColumnElement
 
 from atlas.db.models import Job, JobDependency, UTCDateTime
 from atlas.jobs.records import BLOCKED, PENDING, JobInfo
 
-JOBS = Job.__table__
-DEPENDENCIES = JobDependency.__table__
+# A declarative class's __table__ is a Table; SQLAlchemy types it as any FromClause.
+JOBS = cast(Table, Job.__table__)
+DEPENDENCIES = cast(Table, JobDependency.__table__)
 COLUMNS = [JOBS.c[f.name] for f in fields(JobInfo)]
 _NEEDED = JOBS.alias("needed")
 

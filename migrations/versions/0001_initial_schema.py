@@ -1,23 +1,23 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-25 15:44:13.328890
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = '0001'
-down_revision: Union[str, None] = None
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    
+
     op.create_table('audit_log',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('user_name', sa.String(length=100), nullable=False),
@@ -273,11 +273,11 @@ def upgrade() -> None:
         batch_op.create_index('ix_evidence_edge_id', ['edge_id'], unique=False)
         batch_op.create_index('ix_evidence_feature_id', ['feature_id'], unique=False)
 
-    
+
 
 
 def downgrade() -> None:
-    
+
     with op.batch_alter_table('evidence', schema=None) as batch_op:
         batch_op.drop_index('ix_evidence_feature_id')
         batch_op.drop_index('ix_evidence_edge_id')
@@ -317,4 +317,4 @@ def downgrade() -> None:
         batch_op.drop_index('ix_audit_log_created_at')
 
     op.drop_table('audit_log')
-    
+

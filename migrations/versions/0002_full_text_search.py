@@ -8,15 +8,15 @@ The FTS5 table and its triggers, and the tsv column and its index, are not in th
 SQLAlchemy models (they are dialect-specific); env.py keeps autogenerate away from them.
 A future batch rebuild of search_docs on SQLite drops its triggers: re-create them there.
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0002"
-down_revision: Union[str, None] = "0001"
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 SQLITE_FTS = [
     "CREATE VIRTUAL TABLE search_fts USING fts5(title, body, content='search_docs', "

@@ -7,15 +7,15 @@ Create Date: 2026-11-25
 A job can wait for other jobs (a layer pair's ranking waits for its chunk jobs). The
 status check of `jobs` gains `waiting`; on SQLite, batch mode rebuilds the table for that.
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003"
-down_revision: Union[str, None] = "0002"
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 OLD_STATUSES = "status IN ('queued', 'running', 'done', 'failed', 'cancelled')"

@@ -12,15 +12,15 @@ Create Date: 2026-11-30
 - Triggers make ``audit_log`` append-only in the database itself: UPDATE and DELETE (and
   TRUNCATE on PostgreSQL) are refused, whoever connects.
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004"
-down_revision: Union[str, None] = "0003"
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 MESSAGE = "audit_log is append-only"
 

@@ -24,12 +24,12 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from atlas.db.blobs import BlobStore
 from atlas.compute.connections.attribution import attribution_matrix
 from atlas.compute.connections.direct import direct_kernels
 from atlas.compute.connections.linear import expanded_kernels
 from atlas.compute.connections.selection import ConnectionSet, check_units, kernel_measures, select_top
 from atlas.compute.connections.store import put_kernel_blobs
+from atlas.db.blobs import BlobStore
 from atlas.errors import InvalidInput
 
 Progress = Callable[[int, "int | None", "str | None"], None]

@@ -14,14 +14,14 @@ from sqlalchemy.orm import Session
 
 from atlas.catalog import artifacts
 from atlas.catalog.artifacts import NewArtifact, blob_names
+from atlas.catalog.resolve import unit_ids
 from atlas.compute.connections.chunks import pair_chunk, rank_chunks, store_chunk
 from atlas.compute.connections.store import write_connections
 from atlas.compute.datasets.spec import open_dataset
-from atlas.errors import InvalidInput
 from atlas.compute.examples import example_blobs, top_examples
-from atlas.jobs.runtime.kinds import JobContext, JobOutput, job_kind
+from atlas.errors import InvalidInput
 from atlas.jobs.queue import JobQueue
-from atlas.catalog.resolve import unit_ids
+from atlas.jobs.runtime.kinds import JobContext, JobOutput, job_kind
 
 
 @job_kind("connections")

@@ -14,8 +14,9 @@ centre of the L2 map with respect to the L1 map, cropped to its receptive field 
 Many L2 units are computed per pass: L1's output is replaced by a leaf tensor with one
 batch element per L2 unit, and every element back-propagates its own unit. Earlier layers
 run on a single blank image; paths that bypass L1 are broadcast to the batch where they
-meet it at a concatenation (additions broadcast by themselves). The input is shrunk to the smallest size whose L1 map still holds the whole receptive
-field, which makes the passes cheap.
+meet it at a concatenation (additions broadcast by themselves). The input is shrunk to the
+smallest size whose L1 map still holds the whole receptive field, which makes the passes
+cheap.
 """
 
 from __future__ import annotations

@@ -20,11 +20,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from atlas.catalog import audit, edge_store
-from atlas.db.blobs import BlobStore
-from atlas.compute.connections.selection import ConnectionSet
 from atlas.catalog.edge_store import EdgeColumns
-from atlas.errors import InvalidInput
 from atlas.catalog.resolve import get_layer, unit_ids
+from atlas.compute.connections.selection import ConnectionSet
+from atlas.db.blobs import BlobStore
+from atlas.errors import InvalidInput
 
 if TYPE_CHECKING:
     from atlas.catalog import Catalog

@@ -45,7 +45,7 @@ def _check(path: Path, max_pixels: int, max_bytes: int) -> str | None:
                 im.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         return "too large (pixels)"
-    except Exception:  # Pillow raises many types for broken data
+    except Exception:  # noqa: BLE001 - Pillow raises many types for broken data
         return "corrupt"
     return None
 
@@ -54,7 +54,7 @@ def _fit(im: Image.Image, size: int) -> Image.Image:
     """Resize the shorter side to ``size`` and crop the centre square."""
     scale = size / min(im.size)
     w, h = max(size, round(im.width * scale)), max(size, round(im.height * scale))
-    im = im.resize((w, h), Image.BILINEAR)
+    im = im.resize((w, h), Image.Resampling.BILINEAR)
     left, top = (w - size) // 2, (h - size) // 2
     return im.crop((left, top, left + size, top + size))
 

@@ -11,7 +11,8 @@ for oriented edge and line filters to show their structure.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -35,7 +36,7 @@ class ConvReLU(nn.Conv2d):
     removes it before the weights are saved.
     """
 
-    def __init__(self, *args, batch_norm: bool = False, **kwargs):
+    def __init__(self, *args: Any, batch_norm: bool = False, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.norm = nn.BatchNorm2d(self.out_channels) if batch_norm else None
 
@@ -50,6 +51,7 @@ class ConvReLU(nn.Conv2d):
         if self.norm is None:
             return
         n = self.norm
+        assert n.running_var is not None and n.running_mean is not None and self.bias is not None  # built so
         scale = n.weight / torch.sqrt(n.running_var + n.eps)
         self.weight.mul_(scale[:, None, None, None])
         self.bias.copy_((self.bias - n.running_mean) * scale + n.bias)

@@ -19,6 +19,7 @@ Reproduced from the TensorFlow original, where PyTorch defaults differ:
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -42,7 +43,7 @@ STUDIED_LAYERS: dict[str, str] = {"conv2d0": "conv", "conv2d1": "conv", "conv2d2
                                   **{name: "concat" for name in BLOCKS}}
 INPUT_SIZE = 224
 NUM_CLASSES = 1008
-_LRN = dict(size=9, alpha=9.99999974738e-05, beta=0.5, k=1.0)
+_LRN: dict[str, Any] = dict(size=9, alpha=9.99999974738e-05, beta=0.5, k=1.0)
 
 
 def same_pad(x: torch.Tensor, kernel: int, stride: int, value: float = 0.0) -> torch.Tensor:

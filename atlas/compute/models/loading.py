@@ -114,7 +114,7 @@ def read_weights(path: str | Path, expected_sha256: str | None = None) -> tuple[
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ModelLoadError(f"refused to load {path.name}: it is not a plain weights file "
                              f"(only tensors are allowed; {first})") from None
-    except Exception as e:  # truncated zips, bad headers: every reader has its own type
+    except Exception as e:  # noqa: BLE001 - truncated zips, bad headers: every reader has its own type
         raise ModelLoadError(f"cannot read weights file {path.name}: "
                              f"{type(e).__name__}: {str(e).strip()[:200]}") from None
     for key in _WRAPPER_KEYS:

@@ -44,7 +44,7 @@ class Channel:
         return f"channel({self.layer},{self.channel})"
 
     @staticmethod
-    def compile(terms: Sequence["Channel"], device: torch.device) -> Evaluate:
+    def compile(terms: Sequence[Channel], device: torch.device) -> Evaluate:
         channels = torch.tensor([t.channel for t in terms], device=device)
         rows = torch.arange(len(terms), device=device)
         return lambda acts: _flat(acts)[rows, channels].mean(dim=1)
@@ -64,7 +64,7 @@ class Neuron:
         return f"neuron({self.layer},{self.channel},x={self.x},y={self.y})"
 
     @staticmethod
-    def compile(terms: Sequence["Neuron"], device: torch.device) -> Evaluate:
+    def compile(terms: Sequence[Neuron], device: torch.device) -> Evaluate:
         channels = torch.tensor([t.channel for t in terms], device=device)
         xs = torch.tensor([-1 if t.x is None else t.x for t in terms], device=device)
         ys = torch.tensor([-1 if t.y is None else t.y for t in terms], device=device)
@@ -92,7 +92,7 @@ class Direction:
         return f"direction({self.layer},{digest[:16]})"
 
     @staticmethod
-    def compile(terms: Sequence["Direction"], device: torch.device) -> Evaluate:
+    def compile(terms: Sequence[Direction], device: torch.device) -> Evaluate:
         vectors = torch.tensor([t.vector for t in terms], dtype=torch.float32, device=device)
         return lambda acts: torch.einsum("mcs,mc->ms", _flat(acts), vectors).mean(dim=1)
 
@@ -112,7 +112,7 @@ class Diversity:
         return f"diversity({self.layer},{self.group},{self.member}/{self.size})"
 
     @staticmethod
-    def compile(terms: Sequence["Diversity"], device: torch.device) -> Evaluate:
+    def compile(terms: Sequence[Diversity], device: torch.device) -> Evaluate:
         ids = {g: i for i, g in enumerate(dict.fromkeys(t.group for t in terms))}
         group = torch.tensor([ids[t.group] for t in terms], device=device)
         sizes = torch.tensor([float(t.size) for t in terms], device=device)
@@ -155,27 +155,27 @@ class Objective:
             raise InvalidInput("an image can be in at most one diversity group")
         return groups.pop() if groups else None
 
-    def __add__(self, other: "Objective") -> "Objective":
+    def __add__(self, other: Objective) -> Objective:
         if not isinstance(other, Objective):
             return NotImplemented
         return Objective(self.terms + other.terms)
 
-    def __radd__(self, other: object) -> "Objective":
+    def __radd__(self, other: object) -> Objective:
         if isinstance(other, (int, float)) and other == 0:  # sum([...]) starts from 0
             return self
         return NotImplemented
 
-    def __mul__(self, weight: float) -> "Objective":
+    def __mul__(self, weight: float) -> Objective:
         if not isinstance(weight, (int, float)):
             return NotImplemented
         return Objective(tuple((w * float(weight), t) for w, t in self.terms))
 
     __rmul__ = __mul__
 
-    def __neg__(self) -> "Objective":
+    def __neg__(self) -> Objective:
         return self * -1.0
 
-    def __sub__(self, other: "Objective") -> "Objective":
+    def __sub__(self, other: Objective) -> Objective:
         return self + (-other)
 
 

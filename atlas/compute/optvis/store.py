@@ -16,9 +16,8 @@ from collections.abc import Callable, Iterator, Sequence
 import torch
 from torch import nn
 
-from atlas.catalog.artifacts import params_key
 from atlas.catalog import Catalog
-from atlas.errors import InvalidInput
+from atlas.catalog.artifacts import params_key
 from atlas.compute.optvis.objectives import VIS_KINDS
 from atlas.compute.optvis.render import (
     Progress,
@@ -27,6 +26,7 @@ from atlas.compute.optvis.render import (
     progress_reporter,
     render_requests,
 )
+from atlas.errors import InvalidInput
 
 
 def artifact_kind(kind: str) -> str:

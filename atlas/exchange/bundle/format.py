@@ -22,9 +22,10 @@ import os
 import re
 import zipfile
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Iterable
+from typing import IO
 
 from atlas.errors import InvalidInput
 
@@ -62,7 +63,7 @@ class Limits:
     members: int = DEFAULT_MAX_MEMBERS
 
     @classmethod
-    def from_env(cls) -> "Limits":
+    def from_env(cls) -> Limits:
         return cls(
             _env_int("ATLAS_BUNDLE_MAX_MEMBER_BYTES", DEFAULT_MAX_MEMBER_BYTES),
             _env_int("ATLAS_BUNDLE_MAX_TOTAL_BYTES", DEFAULT_MAX_TOTAL_BYTES),
@@ -160,7 +161,7 @@ class StagedBundle:
             self.archive.close()
             raise
 
-    def __enter__(self) -> "StagedBundle":
+    def __enter__(self) -> StagedBundle:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -182,7 +183,8 @@ class StagedBundle:
             raise BundleError(f"bundle member {big[0]} expands to more than {limits.member_bytes:,} bytes "
                               "(ATLAS_BUNDLE_MAX_MEMBER_BYTES)")
         if sum(i.file_size for i in infos) > limits.total_bytes:
-            raise BundleError(f"bundle expands to more than {limits.total_bytes:,} bytes (ATLAS_BUNDLE_MAX_TOTAL_BYTES)")
+            raise BundleError(f"bundle expands to more than {limits.total_bytes:,} bytes "
+                              "(ATLAS_BUNDLE_MAX_TOTAL_BYTES)")
         bombs = [i.filename for i in infos if i.file_size > RATIO_FLOOR and i.file_size > MAX_RATIO * i.compress_size]
         if bombs:
             raise BundleError(f"bundle members inflate suspiciously (zip bomb?): {bombs[:3]}")

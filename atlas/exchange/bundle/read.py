@@ -29,17 +29,27 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
-from atlas.catalog import artifacts, audit, circuits, edge_store, evidence, families, fulltext, labels
 from atlas.address import check_user_name, parse_feature
-from atlas.db.blobs import SHA256_RE, BlobStore
-from atlas.exchange.bundle.format import BundleError, StagedBundle, table_member
-from atlas.db.models import (
-    Artifact, Circuit, CircuitClaim, Edge, Evidence, Family, Feature, Label, Model, User, utcnow,
-)
-from atlas.exchange.bundle.write import catalogue_origin, stamp
-from atlas.errors import AtlasError, InvalidInput
-from atlas.catalog.resolve import get_feature, get_layer
+from atlas.catalog import artifacts, audit, circuits, edge_store, evidence, families, fulltext, labels
 from atlas.catalog.layers import insert_layer
+from atlas.catalog.resolve import get_feature, get_layer
+from atlas.db.blobs import SHA256_RE, BlobStore
+from atlas.db.models import (
+    Artifact,
+    Circuit,
+    CircuitClaim,
+    Edge,
+    Evidence,
+    Family,
+    Feature,
+    Label,
+    Model,
+    User,
+    utcnow,
+)
+from atlas.errors import AtlasError, InvalidInput
+from atlas.exchange.bundle.format import BundleError, StagedBundle, table_member
+from atlas.exchange.bundle.write import catalogue_origin, stamp
 
 
 @dataclass
@@ -66,7 +76,8 @@ def _row(table: str, number: int) -> Iterator[None]:
     except BundleError:
         raise
     except KeyError as exc:
-        raise BundleError(f"bundle refused: {table_member(table)} row {number}: missing field {exc.args[0]!r}") from None
+        raise BundleError(f"bundle refused: {table_member(table)} row {number}: "
+                          f"missing field {exc.args[0]!r}") from None
     except AtlasError as exc:
         raise BundleError(f"bundle refused: {table_member(table)} row {number}: {exc}") from None
     except (TypeError, ValueError, AttributeError) as exc:
@@ -88,7 +99,7 @@ class Importer:
     def __init__(self, session: Session, store: BlobStore, importer: User, bundle: StagedBundle):
         self.session, self.store, self.importer, self.bundle = session, store, importer, bundle
         self.report = ImportReport()
-        self.users = dict(session.execute(select(User.name, User.id)).all())
+        self.users = dict(session.execute(select(User.name, User.id)).tuples().all())
         self.layer_features: dict[tuple[str, str], dict[str, int]] = {}
         self.origin = catalogue_origin(session)
 
@@ -132,7 +143,8 @@ class Importer:
             self.layer_features[(model, layer)] = {
                 (str(channel) if kind == "unit" else f"dir:{name}"): fid
                 for fid, kind, channel, name in self.session.execute(
-                    select(Feature.id, Feature.kind, Feature.channel, Feature.name).where(Feature.layer_id == layer_row.id))
+                    select(Feature.id, Feature.kind, Feature.channel, Feature.name)
+                    .where(Feature.layer_id == layer_row.id))
             }
         features = self.layer_features[(model, layer)]
         return features[last] if last in features else get_feature(self.session, address)[0].id
@@ -358,7 +370,7 @@ class Importer:
                         self.session, family, address, note, self.importer)
 
     def evidence(self) -> None:
-        circuits_by_name = dict(self.session.execute(select(Circuit.name, Circuit.id)).all())
+        circuits_by_name = dict(self.session.execute(select(Circuit.name, Circuit.id)).tuples().all())
         for number, row in self.rows("evidence"):
             with _row("evidence", number):
                 self.evidence_row(row, circuits_by_name)

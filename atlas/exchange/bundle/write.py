@@ -15,7 +15,7 @@ import json
 import os
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
@@ -23,14 +23,27 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from atlas.catalog.artifacts import blob_names
+from atlas.catalog.resolve import addresses_of
 from atlas.db.blobs import BlobStore
-from atlas.exchange.bundle.format import TABLES, check_origin, jsonl, table_member, write_zip
 from atlas.db.models import (
-    Artifact, Circuit, CircuitClaim, CircuitEdge, CircuitNode, Edge, Evidence, Family,
-    FamilyMember, Feature, Label, Layer, Model, Setting, User,
+    Artifact,
+    Circuit,
+    CircuitClaim,
+    CircuitEdge,
+    CircuitNode,
+    Edge,
+    Evidence,
+    Family,
+    FamilyMember,
+    Feature,
+    Label,
+    Layer,
+    Model,
+    Setting,
+    User,
 )
 from atlas.errors import InvalidInput, NotFound
-from atlas.catalog.resolve import addresses_of
+from atlas.exchange.bundle.format import TABLES, check_origin, jsonl, table_member, write_zip
 
 # The settings key naming this catalogue in the bundles it exports.
 CATALOGUE_NAME = "catalogue_name"
@@ -39,7 +52,7 @@ ABSOLUTE_PATH = re.compile(r"^(/|~|[A-Za-z]:[\\/]|\\\\)")
 
 
 def stamp(value: datetime) -> str:
-    return value.astimezone(timezone.utc).isoformat()
+    return value.astimezone(UTC).isoformat()
 
 
 def catalogue_origin(session: Session) -> str:
@@ -155,7 +168,8 @@ def collect(
 
 def _circuits(session: Session, out: dict, names: dict, users: dict, blobs: set) -> None:
     for circuit in session.scalars(select(Circuit)):
-        nodes = session.execute(select(CircuitNode.feature_id, CircuitNode.role).where(CircuitNode.circuit_id == circuit.id)).all()
+        nodes = session.execute(select(CircuitNode.feature_id, CircuitNode.role)
+                                .where(CircuitNode.circuit_id == circuit.id)).all()
         if any(fid not in names for fid, _ in nodes):
             continue  # a circuit over a model that is not exported
         edges = session.execute(select(CircuitEdge.src_feature_id, CircuitEdge.dst_feature_id, CircuitEdge.note)
@@ -176,7 +190,7 @@ def _circuits(session: Session, out: dict, names: dict, users: dict, blobs: set)
 
 def _evidence(session: Session, out: dict, names: dict, edges: dict, users: dict, blobs: set) -> None:
     circuit_names = {c["name"] for c in out["circuits"]}
-    circuits = dict(session.execute(select(Circuit.id, Circuit.name)).all())
+    circuits = dict(session.execute(select(Circuit.id, Circuit.name)).tuples().all())
     for row in session.scalars(select(Evidence)):
         if row.feature_id is not None:
             target = names.get(row.feature_id)

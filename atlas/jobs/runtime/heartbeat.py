@@ -30,7 +30,7 @@ class Heartbeat:
         self._current: tuple[JobInfo, threading.Event] | None = None
         self._thread = threading.Thread(target=self._run, name="atlas-heartbeat", daemon=True)
 
-    def __enter__(self) -> "Heartbeat":
+    def __enter__(self) -> Heartbeat:
         self._thread.start()
         return self
 

@@ -34,9 +34,12 @@ from typing import TYPE_CHECKING, TypeVar
 from sqlalchemy.orm import Session
 
 from atlas.catalog import audit
+from atlas.catalog.resolve import require_role
 from atlas.db.blobs import BlobMissing
 from atlas.db.models import ROLES
 from atlas.errors import DatabaseUnreachable, InvalidInput, PermissionDenied
+from atlas.jobs.queue import JobQueue
+from atlas.jobs.records import JobInfo, LeaseLost, Write, is_transient
 from atlas.jobs.runtime.heartbeat import Heartbeat
 from atlas.jobs.runtime.kinds import (
     JobContext,
@@ -46,9 +49,6 @@ from atlas.jobs.runtime.kinds import (
     registered_kinds,
 )
 from atlas.jobs.runtime.progress import ThrottledProgress
-from atlas.jobs.queue import JobQueue
-from atlas.jobs.records import JobInfo, LeaseLost, Write, is_transient
-from atlas.catalog.resolve import require_role
 
 if TYPE_CHECKING:
     from atlas.catalog import Catalog
