@@ -10,8 +10,8 @@ from torch import nn
 from atlas.compute.capture import capture, collect_activations, iter_activations
 from atlas.compute.datasets import SyntheticShapes
 from atlas.compute.hooks import tap
-from atlas.errors import InvalidInput
 from atlas.compute.models.demo_cnn import DemoCNN
+from atlas.errors import InvalidInput
 
 
 @pytest.fixture

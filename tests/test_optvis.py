@@ -11,7 +11,6 @@ import torch
 from torch import nn
 
 from atlas.compute.hooks import tap
-from atlas.errors import InvalidInput
 from atlas.compute.optvis import (
     BatchObjective,
     FourierImage,
@@ -30,6 +29,7 @@ from atlas.compute.optvis import (
     standard_transforms,
 )
 from atlas.compute.optvis.transforms import apply_transforms, n_random
+from atlas.errors import InvalidInput
 
 FAST = RenderParams(size=32, steps=40, lr=0.2)
 

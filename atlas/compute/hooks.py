@@ -133,8 +133,9 @@ def tap(model: nn.Module, layers: Sequence[str], *, inputs: Sequence[str] = (),
     what a hook sees into what is recorded (reduce, clone, check; default: as is); None
     records nothing for that call. They are called on every call of the module;
     ``repeat`` says what a module that runs more than once per pass records: ``"error"``
-    (refused: which call is meant would be ambiguous), ``"first"`` or ``"last"``. ``replace[name](output)`` becomes the output
-    the rest of the model sees (and is what ``keep`` is given).
+    (refused: which call is meant would be ambiguous), ``"first"`` or ``"last"``.
+    ``replace[name](output)`` becomes the output the rest of the model sees (and is what
+    ``keep`` is given).
     """
     replace = dict(replace or {})
     wanted = list(dict.fromkeys(layers))

@@ -15,10 +15,10 @@ from dataclasses import asdict
 
 import networkx as nx
 
-from atlas.exchange import figure
+from atlas.catalog.graph import Subgraph
 from atlas.db.blobs import BlobStore
 from atlas.errors import InvalidInput
-from atlas.catalog.graph import Subgraph
+from atlas.exchange import figure
 from atlas.registry import Registry
 
 SCHEMA = "atlas.graph"

@@ -111,6 +111,8 @@ def check_dataset(spec: object) -> dict:
     if not isinstance(spec, dict):
         raise InvalidInput(f"a dataset spec must be an object, not {spec!r}")
     kind = spec.get("kind")
+    if not isinstance(kind, str):
+        raise InvalidInput(f"a dataset spec needs a kind ({', '.join(DATASET_KINDS.names())}), not {kind!r}")
     definition = DATASET_KINDS.get(kind)
     unknown = sorted(set(spec) - definition.fields)
     if unknown:

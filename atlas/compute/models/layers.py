@@ -70,7 +70,7 @@ def discover_layers(model: nn.Module, input_shape: tuple[int, ...]) -> list[Laye
     try:
         with tap(model, list(candidates), keep=output_shape, repeat="first") as taps, eval_mode(model):
             model(torch.zeros(1, *input_shape, device=model_device(model)))
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - whatever the model raises, the user gets one line
         raise InvalidInput(f"a forward pass on an input of shape {tuple(input_shape)} "
                            f"failed: {type(e).__name__}: {e}") from None
     shapes: dict[str, torch.Size] = taps.outputs

@@ -32,7 +32,6 @@ from tqdm.auto import tqdm
 from atlas.compute.capture import eval_mode
 from atlas.compute.device import resolve_device
 from atlas.compute.hooks import Taps, tap
-from atlas.errors import InvalidInput
 from atlas.compute.optvis.objectives import BatchObjective, Objective, unit_objectives
 from atlas.compute.optvis.param import Parameterization, make_param
 from atlas.compute.optvis.transforms import (
@@ -41,6 +40,7 @@ from atlas.compute.optvis.transforms import (
     n_random,
     standard_transforms,
 )
+from atlas.errors import InvalidInput
 
 ALGORITHM_VERSION = 1  # part of every artifact's parameters: bump when images would change
 Progress = bool | Callable[[int, int], None] | None
