@@ -30,7 +30,7 @@ from atlas.compute.models.layers import LayerSpec, discover_layers
 from atlas.compute.models.loading import ModelLoadError, load_weights, weights_sha256
 
 ALLOWED_FACTORY_MODULES = "ATLAS_ALLOWED_FACTORY_MODULES"
-SEED_DEMO_DIR = Path(__file__).resolve().parents[2] / "seed_data" / "demo"
+SEED_DEMO_DIR = Path(__file__).resolve().parents[3] / "seed_data" / "demo"
 GENERIC_INPUT_SHAPE = (3, 224, 224)
 
 __all__ = ["ALLOWED_FACTORY_MODULES", "SEED_DEMO_DIR", "Architecture", "LayerSpec", "ModelInfo",
