@@ -25,7 +25,7 @@ from typing import Any, NoReturn
 
 import streamlit as st
 
-from atlas.db.models import ROLES
+from atlas.vocabulary import ROLES
 from atlas.catalog.records import UserInfo
 
 MODES = ("pick", "header", "oidc")

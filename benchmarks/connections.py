@@ -26,7 +26,8 @@ from atlas.compute.run import run_jobs
 from atlas.compute.connections import expanded_connections, store_connections
 from atlas.compute.connections.linear import expanded_kernels
 from atlas.compute.models import discover_layers
-from atlas.jobs.pairs import CONNECTION_KINDS, enqueue_connections
+from atlas.jobs.runtime import enqueue_connections
+from atlas.vocabulary import CONNECTION_KINDS
 from atlas.compute.models.inceptionv1 import INPUT_SIZE, InceptionV1
 from atlas.compute.registration import register_model
 

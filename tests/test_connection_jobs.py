@@ -18,7 +18,8 @@ from atlas.compute.connections import (
     rank_chunks,
     store_chunk,
 )
-from atlas.jobs.pairs import CONNECTION_KINDS, enqueue_connections
+from atlas.jobs.runtime import enqueue_connections
+from atlas.vocabulary import CONNECTION_KINDS
 from atlas.compute.datasets.spec import open_dataset, parse_dataset
 from atlas.compute.demo_atlas import register_demo_models
 from atlas.errors import InvalidInput, NotFound

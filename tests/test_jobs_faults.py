@@ -163,7 +163,7 @@ def test_four_workers_run_each_final_job_once_after_all_its_chunks(queue: JobQue
 @pytest.mark.parametrize("dialect", ["postgresql"])
 def test_workers_share_the_chunks_of_one_layer_pair(catalog: Catalog, queue: JobQueue, workers: Workers):
     from atlas.compute.connections import attribution_connections
-    from atlas.jobs.pairs import enqueue_connections
+    from atlas.jobs.runtime import enqueue_connections
     from atlas.compute.datasets.spec import open_dataset, parse_dataset
     from atlas.compute.demo_atlas import register_demo_models
     from atlas.compute.registration import load_registered

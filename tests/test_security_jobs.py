@@ -26,7 +26,8 @@ from atlas.db import migrate
 from atlas.db.models import Artifact, Setting
 from atlas.catalog.edge_store import EdgeColumns, NewEdge
 from atlas.errors import InvalidInput, NotFound, PermissionDenied
-from atlas.jobs import JobOutput, JobQueue, Worker, WorkerConfig, register_kind
+from atlas.jobs import JobQueue
+from atlas.jobs.runtime import JobOutput, Worker, WorkerConfig, register_kind
 from atlas.catalog.resolve import unit_ids
 from atlas.compute.registration import register_model
 from atlas.db.store_identity import ID_FILE, ID_SETTING, StoreMismatch

@@ -9,7 +9,7 @@ import streamlit as st
 from identity import can_review, can_write
 
 from atlas import AtlasError, Catalog
-from atlas.db.models import CLAIM_STATUSES
+from atlas.vocabulary import CLAIM_STATUSES
 from atlas.catalog.records import CircuitInfo, UserInfo
 from components.flash import flash
 from components.links import unit_link

@@ -11,7 +11,7 @@ from st_cytoscape import cytoscape
 
 from atlas import Catalog
 from atlas.exchange.export import to_cytoscape
-from atlas.catalog.graph import Subgraph
+from atlas.catalog import Subgraph
 from components.thumbs import thumbnail
 
 STYLESHEET = [

@@ -13,7 +13,7 @@ import streamlit as st
 from identity import can_review, can_write
 
 from atlas import AtlasError, Catalog, VersionConflict
-from atlas.db.models import LABEL_STATUSES
+from atlas.vocabulary import LABEL_STATUSES
 from atlas.catalog.records import FeatureInfo, LabelInfo, UserInfo
 from components.flash import flash
 from components.text import plain

@@ -13,10 +13,7 @@ from identity import can_write
 from session import page
 
 from atlas import AtlasError
-from atlas.db.models import JOB_STATUSES
-from atlas.jobs.pairs import DEFAULT_CHUNK_UNITS
-from atlas.jobs.params import VIS_KINDS  # torch-free, the kinds a vis job accepts
-from atlas.jobs.records import USER_ACTIONS
+from atlas.vocabulary import DEFAULT_CHUNK_UNITS, JOB_STATUSES, USER_ACTIONS, VIS_KINDS
 
 REFRESH = timedelta(seconds=2)
 

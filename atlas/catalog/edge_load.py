@@ -37,7 +37,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
-from atlas.db.models import EDGE_KINDS, Edge
+from atlas.db.models import Edge
+from atlas.vocabulary import EDGE_KINDS
 from atlas.errors import InvalidInput
 
 SMALL_LOAD = 2_000

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from atlas.catalog import audit, fulltext
 from atlas.db.blobs import SHA256_RE, BlobStore
-from atlas.db.models import EVIDENCE_KINDS, Evidence, User
+from atlas.db.models import Evidence, User
+from atlas.vocabulary import EVIDENCE_KINDS
 from atlas.errors import InvalidInput
 from atlas.catalog.records import EvidenceInfo
 from atlas.text import check_text

@@ -11,7 +11,7 @@ from atlas.cli.common import add_command as _add
 from atlas.cli.common import bounded_int
 from atlas.cli.common import open_catalog as _catalog
 from atlas.errors import InvalidInput
-from atlas.catalog.graph import MAX_HOPS, Subgraph
+from atlas.catalog import MAX_HOPS, Subgraph
 from atlas.text import printable
 
 

@@ -15,7 +15,7 @@ from atlas.catalog import Catalog
 from atlas.compute.run import run_jobs
 from atlas.compute.datasets.spec import parse_dataset
 from atlas.errors import NotFound
-from atlas.jobs.pairs import CONNECTION_KINDS
+from atlas.vocabulary import CONNECTION_KINDS
 from atlas.compute.models import SEED_DEMO_DIR
 from atlas.compute.registration import register_model
 from atlas.exchange.seed import SEED_DIR

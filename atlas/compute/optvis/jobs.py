@@ -10,7 +10,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from atlas.catalog import artifacts
-from atlas.catalog.artifacts import NewArtifact, blob_names
+from atlas.catalog.artifacts import NewArtifact
+from atlas.db.blobs import blob_names
 from atlas.jobs.runtime.kinds import JobContext, JobOutput, job_kind
 from atlas.catalog.resolve import unit_ids
 from atlas.compute.optvis.render import RenderParams

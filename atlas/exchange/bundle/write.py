@@ -22,8 +22,7 @@ from typing import IO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from atlas.catalog.artifacts import blob_names
-from atlas.db.blobs import BlobStore
+from atlas.db.blobs import BlobStore, blob_names
 from atlas.exchange.bundle.format import TABLES, check_origin, jsonl, table_member, write_zip
 from atlas.db.models import (
     Artifact, Circuit, CircuitClaim, CircuitEdge, CircuitNode, Edge, Evidence, Family,
