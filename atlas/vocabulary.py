@@ -43,6 +43,11 @@ JOB_STATUSES = ("waiting", "queued", "running", "done", "failed", "cancelled")
 FINISHED = ("done", "failed", "cancelled")
 PENDING = ("waiting", "queued", "running")
 CONNECTION_KINDS = ("connections", "connections.rank")  # the job kinds of one connections compute
+# Units per chunk job: what a caller that names none gets, and the CLI's and demo's
+# defaults per kind (rendering is slower per unit than a pass over a dataset).
+DEFAULT_CHUNK_SIZE = 16
+VIS_CHUNK_UNITS = 32
+EXAMPLES_CHUNK_UNITS = 64
 DEFAULT_CHUNK_UNITS = 128  # destination units per connections job
 # What a user's action on a job does, and to which jobs it applies (CLI and app say the same).
 USER_ACTIONS = {"retry": ("queued again", "failed or cancelled"),

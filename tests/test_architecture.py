@@ -1,4 +1,4 @@
-"""The floor plan, enforced: who may import whom (docs/architecture.md), and no import cycles.
+"""The floor plan, enforced: who may import whom, and no import cycles.
 
 Every module of ``atlas`` and ``app`` is read with ``ast`` (nothing is imported): its
 imports at module level and inside functions count, those under ``if TYPE_CHECKING:`` do

@@ -9,7 +9,7 @@ from atlas.cli.common import open_catalog
 from atlas.compute.datasets.spec import parse_dataset
 from atlas.errors import InvalidInput
 from atlas.catalog.records import JobInfo, LayerInfo
-from atlas.vocabulary import CONNECTION_KINDS, DEFAULT_CHUNK_UNITS, VIS_KINDS
+from atlas.vocabulary import CONNECTION_KINDS, DEFAULT_CHUNK_UNITS, EXAMPLES_CHUNK_UNITS, VIS_CHUNK_UNITS, VIS_KINDS
 
 MAX_UNIT = 1_000_000  # no layer has this many channels: a bound before any range() is made
 
@@ -140,7 +140,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     vis = compute_sub.add_parser("vis", help="feature visualizations", description="feature visualizations "
                                  "(stored as vis.<kind> artifacts; existing ones are skipped unless --force)")
     vis.set_defaults(handler=cmd_vis)
-    _common(vis, chunk=32)
+    _common(vis, chunk=VIS_CHUNK_UNITS)
     vis.add_argument("--kinds", default="channel", help=f"comma-separated: {','.join(VIS_KINDS)}")
     vis.add_argument("--size", type=int, default=128)
     vis.add_argument("--steps", type=int, default=512)
@@ -164,6 +164,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                                       description="top-k and bottom-k dataset images per unit, with the "
                                       "receptive-field crop around the strongest position")
     examples.set_defaults(handler=cmd_examples)
-    _common(examples, chunk=64)
+    _common(examples, chunk=EXAMPLES_CHUNK_UNITS)
     examples.add_argument("-k", type=int, default=9)
     examples.add_argument("--dataset", default="synthetic:2000", help="synthetic:N or folder:PATH")

@@ -16,6 +16,7 @@ from atlas.errors import InvalidInput
 from atlas.jobs.params import check_chunk_size
 from atlas.jobs.queue import JobQueue
 from atlas.jobs.records import JobSpec
+from atlas.vocabulary import DEFAULT_CHUNK_SIZE
 
 DEDUPE_KEY_LENGTH = 300  # the jobs.dedupe_key column
 
@@ -44,7 +45,7 @@ def enqueue_chunks(
     kind: str,
     layer: LayerShape,
     units: Sequence[int] | None = None,
-    chunk_size: int = 16,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
     params: dict | None = None,
     priority: int = 0,
     max_attempts: int = 3,

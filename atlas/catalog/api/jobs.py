@@ -15,7 +15,7 @@ from atlas.jobs.chunks import enqueue_chunks
 from atlas.jobs.pairs import enqueue_pair
 from atlas.jobs.params import check_params
 from atlas.jobs.records import JobInfo
-from atlas.vocabulary import DEFAULT_CHUNK_UNITS
+from atlas.vocabulary import DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_UNITS
 
 
 class JobsMixin:
@@ -41,7 +41,7 @@ class JobsMixin:
         return self._queue.dependencies(job_id)
 
     def enqueue_layer_compute(
-        self, kind: str, layer: str, chunk_size: int = 16, params: dict | None = None,
+        self, kind: str, layer: str, chunk_size: int = DEFAULT_CHUNK_SIZE, params: dict | None = None,
         author: str | None = None, units: Sequence[int] | None = None,
     ) -> list[int]:
         """Queue ``kind`` (e.g. ``vis`` with ``{"kinds": ["channel"], "render": {...}}``)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from atlas.jobs.chunks import enqueue_chunks
 from atlas.jobs.pairs import enqueue_pair
-from atlas.vocabulary import DEFAULT_CHUNK_UNITS
+from atlas.vocabulary import DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_UNITS
 
 if TYPE_CHECKING:
     from atlas.catalog import Catalog
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 def enqueue_layer_chunks(
     catalog: Catalog, kind: str, model: str, layer: str, units: Sequence[int] | None = None,
-    chunk_size: int = 16, params: dict | None = None, priority: int = 0, max_attempts: int = 3,
+    chunk_size: int = DEFAULT_CHUNK_SIZE, params: dict | None = None, priority: int = 0, max_attempts: int = 3,
 ) -> list[int]:
     """Enqueue ``kind`` over ``units`` of ``model/layer`` (default: all of its channels) in
     chunks of ``chunk_size`` units; returns the job ids, existing ones included."""

@@ -37,9 +37,8 @@ def wait_for_jobs(
 ) -> list[JobInfo]:
     """Block until every job has finished (done, failed or cancelled), showing a live bar
     made by ``progress`` (tqdm's signature). Returns the final jobs, in id order."""
-    queue = catalog.job_queue
     ids = sorted(set(job_ids))
-    jobs = queue.get_many(ids)
+    jobs = catalog.jobs_by_id(ids)
     missing = sorted(set(ids) - {job.id for job in jobs})
     if missing:
         raise NotFound(f"no jobs {missing[:10]}")
@@ -54,7 +53,7 @@ def wait_for_jobs(
                 return jobs
             time.sleep(poll_seconds)
             try:
-                jobs, stale = queue.get_many(ids), False
+                jobs, stale = catalog.jobs_by_id(ids), False
             except Exception as exc:
                 if not is_transient(exc):
                     raise
