@@ -26,7 +26,7 @@ from typing import Any, NoReturn
 import streamlit as st
 
 from atlas.catalog.records import UserInfo
-from atlas.db.models import ROLES
+from atlas.vocabulary import ROLES
 
 MODES = ("pick", "header", "oidc")
 DEFAULT_HEADER = "X-Forwarded-User"

@@ -46,9 +46,18 @@ class LayerAddress:
     def __str__(self) -> str:
         return f"{self.model}/{self.layer}"
 
+    def unit(self, channel: int) -> FeatureAddress:
+        return FeatureAddress(self.model, self.layer, channel=channel)
+
+    def direction(self, name: str) -> FeatureAddress:
+        return FeatureAddress(self.model, self.layer, direction=name)
+
 
 @dataclass(frozen=True)
 class FeatureAddress:
+    """A parsed feature address. ``str()`` is the one place an address is written out:
+    ``model/layer/17`` for a unit, ``model/layer/dir:name`` for a direction."""
+
     model: str
     layer: str
     channel: int | None = None
@@ -61,6 +70,13 @@ class FeatureAddress:
     def __str__(self) -> str:
         last = str(self.channel) if self.direction is None else f"dir:{self.direction}"
         return f"{self.model}/{self.layer}/{last}"
+
+
+def feature_address(model: str, layer: str, kind: str, channel: int | None, name: str | None) -> FeatureAddress:
+    """The address of a feature row: a unit by its channel, a direction by its name."""
+    if kind == "direction":
+        return FeatureAddress(model, layer, direction=name)
+    return FeatureAddress(model, layer, channel=channel)
 
 
 def parse_layer(text: str) -> LayerAddress:
@@ -83,6 +99,16 @@ def parse_feature(text: str) -> FeatureAddress:
         # Larger than any layer, and than the INTEGER column the channel is compared with.
         raise InvalidInput(f"invalid unit {last!r} in address {text!r}: a unit index is below 2**31")
     return FeatureAddress(model, layer, channel=int(digits))
+
+
+def as_feature(address: str | FeatureAddress) -> FeatureAddress:
+    """The typed address of ``address``: parsed once where it enters (the Catalog's
+    methods), then passed inward as it is."""
+    return address if isinstance(address, FeatureAddress) else parse_feature(address)
+
+
+def as_layer(address: str | LayerAddress) -> LayerAddress:
+    return address if isinstance(address, LayerAddress) else parse_layer(address)
 
 
 def _split(text: str, count: int, shape: str) -> list[str]:

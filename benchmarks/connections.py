@@ -28,7 +28,8 @@ from atlas.compute.models import discover_layers
 from atlas.compute.models.inceptionv1 import INPUT_SIZE, InceptionV1
 from atlas.compute.registration import register_model
 from atlas.compute.run import run_jobs
-from atlas.jobs.pairs import CONNECTION_KINDS, enqueue_connections
+from atlas.jobs.runtime import enqueue_connections
+from atlas.vocabulary import CONNECTION_KINDS
 
 SAMPLE_UNITS = 16
 

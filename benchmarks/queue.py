@@ -40,7 +40,8 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from atlas import Catalog  # noqa: E402
 from atlas.db import migrate  # noqa: E402
 from atlas.db.engine import normalize_url  # noqa: E402
-from atlas.jobs import JobContext, JobOutput, JobQueue, JobSpec, Worker, WorkerConfig, register_kind  # noqa: E402
+from atlas.jobs import JobQueue, JobSpec  # noqa: E402
+from atlas.jobs.runtime import JobContext, JobOutput, Worker, WorkerConfig, register_kind  # noqa: E402
 
 THROUGHPUT_TARGET = 500.0  # jobs/s, 4 workers on PostgreSQL
 OVERHEAD_TARGET = 0.02
@@ -185,7 +186,7 @@ def overhead(catalog: Catalog, steps: int, rounds: int) -> tuple[float, float, f
     from atlas.compute.optvis.jobs import render_params
     from atlas.compute.optvis.store import visualize_units
     from atlas.compute.registration import load_registered
-    from atlas.jobs import enqueue_layer_chunks
+    from atlas.jobs.runtime import enqueue_layer_chunks
 
     units = list(range(catalog.layer(f"demo/{VIS_LAYER}").channels))
     params = render_params(_render_knobs(steps))
@@ -232,7 +233,7 @@ def main() -> None:
     import torch
 
     from atlas.compute.demo_atlas import register_demo_models
-    from atlas.jobs import import_kind_modules
+    from atlas.jobs.runtime import import_kind_modules
 
     import_kind_modules()
     torch.set_num_threads(1)  # steadier timings on a shared machine; the queue is the same

@@ -13,7 +13,7 @@ import time
 from sqlalchemy.orm import Session
 
 from atlas.db.models import Dataset
-from atlas.jobs import JobContext, JobOutput, job_kind
+from atlas.jobs.runtime import JobContext, JobOutput, job_kind
 
 STEP_SECONDS = 0.05
 

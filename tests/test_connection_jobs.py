@@ -23,7 +23,8 @@ from atlas.compute.run import run_jobs
 from atlas.db.blobs import BlobStore
 from atlas.errors import InvalidInput, NotFound
 from atlas.jobs import JobQueue
-from atlas.jobs.pairs import CONNECTION_KINDS, enqueue_connections
+from atlas.jobs.runtime import enqueue_connections
+from atlas.vocabulary import CONNECTION_KINDS
 
 K = 4
 

@@ -17,12 +17,10 @@ from atlas import Catalog
 from atlas.cli import main
 from atlas.db.models import Dataset
 from atlas.errors import DatabaseUnreachable, InvalidInput, NotFound
-from atlas.jobs import (
+from atlas.jobs import JobQueue, JobSpec, LeaseLost
+from atlas.jobs.runtime import (
     JobContext,
     JobOutput,
-    JobQueue,
-    JobSpec,
-    LeaseLost,
     Worker,
     WorkerConfig,
     enqueue_layer_chunks,

@@ -29,7 +29,8 @@ from atlas.db import migrate
 from atlas.db.models import Artifact, Setting
 from atlas.db.store_identity import ID_FILE, ID_SETTING, StoreMismatch
 from atlas.errors import InvalidInput, NotFound, PermissionDenied
-from atlas.jobs import JobOutput, JobQueue, Worker, WorkerConfig, register_kind
+from atlas.jobs import JobQueue
+from atlas.jobs.runtime import JobOutput, Worker, WorkerConfig, register_kind
 from tests.snapshots import state
 
 FAST = dict(lease_seconds=3.0, poll_seconds=0.05, retry_backoff_seconds=0.05, exit_when_idle=True)

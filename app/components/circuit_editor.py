@@ -11,7 +11,7 @@ from identity import can_review, can_write
 
 from atlas import AtlasError, Catalog
 from atlas.catalog.records import CircuitInfo, UserInfo
-from atlas.db.models import CLAIM_STATUSES
+from atlas.vocabulary import CLAIM_STATUSES
 from components.flash import flash
 from components.links import unit_link
 from components.text import plain

@@ -10,7 +10,7 @@ from __future__ import annotations
 from st_cytoscape import cytoscape
 
 from atlas import Catalog
-from atlas.catalog.graph import Subgraph
+from atlas.catalog import Subgraph
 from atlas.exchange.export import to_cytoscape
 from components.thumbs import thumbnail
 

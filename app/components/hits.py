@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from atlas.catalog.fulltext import MARK
+from atlas.catalog import MARK
 from atlas.catalog.records import SearchHit
 from components.links import circuit_link, unit_link
 from components.text import plain

@@ -14,7 +14,7 @@ from identity import can_review, can_write
 
 from atlas import AtlasError, Catalog, VersionConflict
 from atlas.catalog.records import FeatureInfo, LabelInfo, UserInfo
-from atlas.db.models import LABEL_STATUSES
+from atlas.vocabulary import LABEL_STATUSES
 from components.flash import flash
 from components.text import plain
 

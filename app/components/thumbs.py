@@ -17,9 +17,7 @@ import io
 import streamlit as st
 from PIL import Image
 
-from atlas import Catalog
-from atlas.catalog.browse import UnitCard
-from atlas.db.blobs import BlobStore
+from atlas.catalog import BlobStore, Catalog, UnitCard
 from components.links import unit_link
 from components.text import plain
 

@@ -13,10 +13,7 @@ from identity import can_write
 from session import page
 
 from atlas import AtlasError
-from atlas.db.models import JOB_STATUSES
-from atlas.jobs.pairs import DEFAULT_CHUNK_UNITS
-from atlas.jobs.params import VIS_KINDS  # torch-free, the kinds a vis job accepts
-from atlas.jobs.records import USER_ACTIONS
+from atlas.vocabulary import DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_UNITS, JOB_STATUSES, USER_ACTIONS, VIS_KINDS
 
 REFRESH = timedelta(seconds=2)
 
@@ -62,7 +59,7 @@ with left, st.form("enqueue"):
     knobs = st.columns(3)
     size = knobs[0].number_input("Image size", 32, 512, 128, key="jobs-size")
     steps = knobs[1].number_input("Steps", 1, 4096, 512, key="jobs-steps")
-    chunk = knobs[2].number_input("Units per job", 1, 1024, 16, key="jobs-chunk")
+    chunk = knobs[2].number_input("Units per job", 1, 1024, DEFAULT_CHUNK_SIZE, key="jobs-chunk")
     if st.form_submit_button("Queue"):
         params = {"kinds": kinds, "render": {"size": int(size), "steps": int(steps)}, "force": False}
         try:

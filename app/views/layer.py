@@ -7,8 +7,8 @@ import streamlit as st
 from components.thumbs import unit_grid
 from session import page
 
-from atlas.catalog.browse import LABEL_FILTERS
-from atlas.db.models import LABEL_STATUSES
+from atlas.catalog import LABEL_FILTERS
+from atlas.vocabulary import LABEL_STATUSES
 
 PAGE_SIZES = (32, 64, 128, 256, 512)
 ANY = "any"

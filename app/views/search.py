@@ -7,7 +7,7 @@ from components.links import from_url
 from session import page
 
 from atlas import AtlasError
-from atlas.db.models import LABEL_STATUSES
+from atlas.vocabulary import LABEL_STATUSES
 
 ANY = "any"
 EVIDENCE_CHOICES = {ANY: None, "with evidence": True, "without evidence": False}

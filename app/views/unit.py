@@ -13,8 +13,8 @@ from identity import can_write
 from session import page
 
 from atlas import AtlasError
+from atlas.vocabulary import VIS_ARTIFACT_KINDS
 
-VIS_KINDS = ("vis.channel", "vis.neuron", "vis.negative", "vis.diversity")
 TOP_K = 8
 
 cat, user = page()
@@ -52,7 +52,7 @@ with left:
     visuals, examples, connections, curves = st.tabs(
         ["Visualizations", "Dataset examples", "Connections", "Tuning curves"])
     with visuals:
-        shown = [a for a in artifacts if a.kind in VIS_KINDS]
+        shown = [a for a in artifacts if a.kind in VIS_ARTIFACT_KINDS]
         for artifact in shown:
             images = shas(artifact.blobs)
             st.image([blob_bytes(cat, sha) for sha in images], caption=[artifact.kind] * len(images), width=160)

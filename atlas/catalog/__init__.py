@@ -1,6 +1,21 @@
 """The catalogue: the one door through which the app, the CLI and notebooks read and
-write (see docs/architecture.md)."""
+write (see docs/architecture.md).
 
+Besides ``Catalog``, this package offers its callers the few things they need without
+reaching into the storage below it: where a catalogue is by default, how to print its
+URL, and the types its methods return (``atlas.catalog.records`` has the plain records).
+"""
+
+from atlas.catalog.browse import LABEL_FILTERS, LayerPage, UnitCard
+from atlas.catalog.edge_store import NewEdge
 from atlas.catalog.facade import Catalog, default_user
+from atlas.catalog.fulltext import MARK, MAX_HITS, SEARCH_SYNTAX, SearchFilters
+from atlas.catalog.graph import MAX_HOPS, GraphEdge, GraphNode, Subgraph
+from atlas.db.blobs import BlobStore
+from atlas.db.engine import default_blob_url, default_database_url, redact
 
-__all__ = ["Catalog", "default_user"]
+__all__ = [
+    "LABEL_FILTERS", "MARK", "MAX_HITS", "MAX_HOPS", "SEARCH_SYNTAX", "BlobStore", "Catalog", "GraphEdge",
+    "GraphNode", "LayerPage", "NewEdge", "SearchFilters", "Subgraph", "UnitCard", "default_blob_url",
+    "default_database_url", "default_user", "redact",
+]

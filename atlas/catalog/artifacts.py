@@ -46,15 +46,6 @@ def check_kind(kind: str) -> None:
         raise InvalidInput(f"artifact kind must be 1 to {MAX_KIND_CHARS} characters")
 
 
-def blob_names(blobs: object) -> set[str]:
-    """Blob hashes anywhere in an artifact's blobs (names to a hash or a list of them):
-    what a job's rows reference, for the worker to check before it commits."""
-    if isinstance(blobs, str):
-        return {blobs}
-    values = blobs.values() if isinstance(blobs, dict) else blobs if isinstance(blobs, list) else ()
-    return set().union(*(blob_names(v) for v in values))
-
-
 @dataclass(frozen=True)
 class NewArtifact:
     feature_id: int

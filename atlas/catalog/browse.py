@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from atlas.address import FeatureAddress, LayerAddress, feature_address
 from atlas.bounds import MAX_INT32, check_int, check_limit
 from atlas.catalog.current import current_versions, is_current
 from atlas.catalog.records import LabelInfo
@@ -28,6 +29,7 @@ from atlas.db.models import (
     User,
 )
 from atlas.errors import InvalidInput
+from atlas.vocabulary import THUMBNAIL_ARTIFACT
 
 LABEL_FILTERS = ("all", "labelled", "unlabelled")
 MAX_PAGE = 1000  # units on one page of a layer
@@ -50,7 +52,7 @@ class LayerPage:
 
 
 def layer_page(
-    session: Session, layer: str, offset: int = 0, limit: int = 64, labelled: str = "all",
+    session: Session, layer: LayerAddress, offset: int = 0, limit: int = 64, labelled: str = "all",
     status: str | None = None, family: str | None = None,
 ) -> LayerPage:
     if labelled not in LABEL_FILTERS:
@@ -85,13 +87,12 @@ def layer_page(
     ).mappings().all()
     thumbs = dict(session.execute(
         select(Artifact.feature_id, Artifact.blobs)
-        .where(Artifact.feature_id.in_([r["id"] for r in rows]), Artifact.kind == "vis.channel")
+        .where(Artifact.feature_id.in_([r["id"] for r in rows]), Artifact.kind == THUMBNAIL_ARTIFACT)
         .order_by(Artifact.id)
     ).tuples().all())
-    prefix = f"{model.name}/{layer_row.name}"
     cards = []
     for row in rows:
-        address = f"{prefix}/{row['channel']}" if row["kind"] == "unit" else f"{prefix}/dir:{row['name']}"
+        address = str(feature_address(model.name, layer_row.name, row["kind"], row["channel"], row["name"]))
         label = None
         if row["version"] is not None:
             label = LabelInfo(address, row["version"], row["text"], row["status"], row["confidence"],
@@ -118,14 +119,13 @@ def review_queue(session: Session, statuses: tuple[str, ...] = ("proposed", "dis
     )
     out = []
     for label, author, feature, layer, model in rows:
-        last = f"dir:{feature.name}" if feature.kind == "direction" else str(feature.channel)
-        address = f"{model}/{layer}/{last}"
+        address = str(feature_address(model, layer, feature.kind, feature.channel, feature.name))
         out.append(LabelInfo(address, label.version, label.text, label.status, label.confidence, author,
                              label.created_at, label.reason, label.self_review))
     return out
 
 
-def circuits_of(session: Session, address: str) -> list[str]:
+def circuits_of(session: Session, address: FeatureAddress) -> list[str]:
     """Names of the circuits a feature is a node of."""
     feature_id = get_feature(session, address)[0].id
     return list(session.scalars(

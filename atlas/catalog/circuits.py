@@ -9,14 +9,12 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from atlas.address import check_name
+from atlas.address import FeatureAddress, check_name
 from atlas.bounds import check_id
 from atlas.catalog import audit, fulltext
 from atlas.catalog.records import CircuitInfo, ClaimInfo
 from atlas.catalog.resolve import addresses_of, get_feature
 from atlas.db.models import (
-    CIRCUIT_STATUSES,
-    CLAIM_STATUSES,
     Circuit,
     CircuitClaim,
     CircuitEdge,
@@ -27,6 +25,7 @@ from atlas.db.models import (
 )
 from atlas.errors import InvalidInput, NotFound, VersionConflict
 from atlas.text import MAX_NOTE_CHARS, check_optional, check_text
+from atlas.vocabulary import CIRCUIT_STATUSES, CLAIM_STATUSES
 
 CIRCUIT_FIELDS = ("name", "description", "status", "version")
 
@@ -117,7 +116,7 @@ def touch(circuit: Circuit) -> None:
 
 
 def add_node(
-    session: Session, circuit: Circuit, address: str, role: str | None, author: User
+    session: Session, circuit: Circuit, address: FeatureAddress, role: str | None, author: User
 ) -> None:
     check_optional(role, "node role")
     feature, _layer, _model = get_feature(session, address)
@@ -132,11 +131,11 @@ def add_node(
     touch(circuit)
     audit.record(
         session, author.name, "circuit.add_node", "circuit", circuit.name,
-        None, {"node": address, "role": role},
+        None, {"node": str(address), "role": role},
     )
 
 
-def remove_node(session: Session, circuit: Circuit, address: str, author: User) -> None:
+def remove_node(session: Session, circuit: Circuit, address: FeatureAddress, author: User) -> None:
     feature, _layer, _model = get_feature(session, address)
     session.execute(
         delete(CircuitEdge).where(
@@ -154,12 +153,12 @@ def remove_node(session: Session, circuit: Circuit, address: str, author: User) 
     touch(circuit)
     audit.record(
         session, author.name, "circuit.remove_node", "circuit", circuit.name,
-        {"node": address}, None,
+        {"node": str(address)}, None,
     )
 
 
 def add_edge(
-    session: Session, circuit: Circuit, src: str, dst: str, note: str | None, author: User
+    session: Session, circuit: Circuit, src: FeatureAddress, dst: FeatureAddress, note: str | None, author: User
 ) -> None:
     """Connect two features in the circuit, adding them as nodes when needed."""
     if src == dst:
@@ -195,11 +194,11 @@ def add_edge(
     touch(circuit)
     audit.record(
         session, author.name, "circuit.add_edge", "circuit", circuit.name,
-        None, {"src": src, "dst": dst, "note": note},
+        None, {"src": str(src), "dst": str(dst), "note": note},
     )
 
 
-def remove_edge(session: Session, circuit: Circuit, src: str, dst: str, author: User) -> None:
+def remove_edge(session: Session, circuit: Circuit, src: FeatureAddress, dst: FeatureAddress, author: User) -> None:
     src_feature, dst_feature = get_feature(session, src)[0], get_feature(session, dst)[0]
     removed = session.execute(
         delete(CircuitEdge).where(
@@ -213,7 +212,7 @@ def remove_edge(session: Session, circuit: Circuit, src: str, dst: str, author: 
     touch(circuit)
     audit.record(
         session, author.name, "circuit.remove_edge", "circuit", circuit.name,
-        {"src": src, "dst": dst}, None,
+        {"src": str(src), "dst": str(dst)}, None,
     )
 
 

@@ -39,8 +39,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
-from atlas.db.models import EDGE_KINDS, Edge
+from atlas.db.models import Edge
 from atlas.errors import InvalidInput
+from atlas.vocabulary import EDGE_KINDS
 
 SMALL_LOAD = 2_000
 LARGE_LOAD = 100_000

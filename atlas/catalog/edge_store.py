@@ -20,13 +20,14 @@ import numpy as np
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
-from atlas.address import parse_feature
+from atlas.address import FeatureAddress, feature_address
 from atlas.bounds import check_limit
 from atlas.catalog.edge_load import SMALL_LOAD, EdgeColumns, insert_rows, load
 from atlas.catalog.records import EdgeInfo
 from atlas.catalog.resolve import get_feature
-from atlas.db.models import EDGE_KINDS, Edge, Evidence, Feature, Layer, Model
+from atlas.db.models import Edge, Evidence, Feature, Layer, Model
 from atlas.errors import InvalidInput
+from atlas.vocabulary import EDGE_KINDS
 
 __all__ = ["EdgeColumns", "NewEdge", "add", "assign_ranks", "count_between", "delete_between",
            "kernel_from_table", "kernel_table", "load", "top"]
@@ -151,14 +152,14 @@ def delete_between(session: Session, src_layer_id: int, dst_layer_id: int, kind:
     return session.execute(delete(Edge).where(*where)).rowcount
 
 
-def top(session: Session, address: str, k: int, kind: str, direction: str) -> list[EdgeInfo]:
+def top(session: Session, address: FeatureAddress, k: int, kind: str, direction: str) -> list[EdgeInfo]:
     """The k strongest inputs (``direction="in"``) or outputs (``"out"``) of a feature:
     one index range scan joined to the other end's address (two round trips in all, with
     resolving ``address``)."""
     check_kind(kind)
     check_limit(k, "k")
     feature, _layer, _model = get_feature(session, address)
-    here = str(parse_feature(address))
+    here = str(address)
     if direction == "in":
         this_end, other_end, rank = Edge.dst_feature_id, Edge.src_feature_id, Edge.rank_in
     else:
@@ -174,7 +175,7 @@ def top(session: Session, address: str, k: int, kind: str, direction: str) -> li
     )
     out = []
     for edge_id, edge_kind, strength, positive, negative, position, kernel, f_kind, channel, name, layer, model in rows:
-        other = f"{model}/{layer}/" + (f"dir:{name}" if f_kind == "direction" else str(channel))
+        other = str(feature_address(model, layer, f_kind, channel, name))
         src, dst = (other, here) if direction == "in" else (here, other)
         out.append(EdgeInfo(src=src, dst=dst, kind=edge_kind, strength=strength, positive_mass=positive,
                             negative_mass=negative, rank=position, kernel_sha256=kernel, id=edge_id))

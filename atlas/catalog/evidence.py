@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from atlas.catalog import audit, fulltext
 from atlas.catalog.records import EvidenceInfo
 from atlas.db.blobs import SHA256_RE, BlobStore
-from atlas.db.models import EVIDENCE_KINDS, Evidence, User
+from atlas.db.models import Evidence, User
 from atlas.errors import InvalidInput
 from atlas.text import check_text
+from atlas.vocabulary import EVIDENCE_KINDS
 
 MAX_BODY_CHARS = 100_000
 EVIDENCE_FIELDS = ("id", "kind", "body", "blobs", "feature_id", "edge_id", "circuit_id")

@@ -15,35 +15,31 @@ from __future__ import annotations
 import copy
 import getpass
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 
-import numpy as np
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from atlas.address import check_name, check_user_name, parse_feature
-from atlas.catalog import audit, labels
-from atlas.catalog.curation_api import CurationMixin
-from atlas.catalog.layers import adopt_layers, insert_layer
-from atlas.catalog.reading_api import ReadingMixin
-from atlas.catalog.records import (
-    FeatureInfo,
-    LabelInfo,
-    LayerInfo,
-    ModelInfo,
-    UserInfo,
-)
-from atlas.catalog.resolve import get_feature, get_layer, get_model, get_user, require_role
+from atlas.catalog import audit
+from atlas.catalog.api.browse import BrowseMixin
+from atlas.catalog.api.circuits import CircuitsMixin
+from atlas.catalog.api.computed import ComputedMixin
+from atlas.catalog.api.evidence import EvidenceMixin
+from atlas.catalog.api.exchange import ExchangeMixin
+from atlas.catalog.api.families import FamiliesMixin
+from atlas.catalog.api.graph import GraphMixin
+from atlas.catalog.api.jobs import JobsMixin
+from atlas.catalog.api.labels import LabelsMixin
+from atlas.catalog.api.search import SearchMixin
+from atlas.catalog.api.users_models import UsersModelsMixin
+from atlas.catalog.resolve import require_role
 from atlas.db import engine as dbengine
 from atlas.db import migrate, store_identity
 from atlas.db.blobs import BlobStore
-from atlas.db.models import ROLES, Feature, Layer, Model, User
-from atlas.errors import DatabaseError, InvalidInput, VersionConflict
-
-MODEL_FIELDS = ("name", "architecture", "weights_sha256", "source", "input_spec")
-ADOPTED_FIELDS = ("architecture", "weights_sha256", "source", "input_spec", "origin")
+from atlas.errors import DatabaseError, InvalidInput
+from atlas.jobs.queue import JobQueue
 
 
 def default_user() -> str:
@@ -64,12 +60,30 @@ def acting_user(user: str | None) -> str:
     return user
 
 
-class Catalog(CurationMixin, ReadingMixin):
+def _require_admin(engine: Engine, name: str, action: str) -> None:
+    """``name`` must be an admin of the catalogue at ``engine``, which may be at any
+    revision (the users table is the same in all of them); checked before a downgrade."""
+    try:
+        with Session(engine) as session:
+            require_role(session, name, "admin", action)
+    except DBAPIError:
+        raise DatabaseError(f"cannot check that {name!r} may {action}: this database has no users table") from None
+
+
+class Catalog(
+    UsersModelsMixin, LabelsMixin, EvidenceMixin, CircuitsMixin, FamiliesMixin, ComputedMixin,
+    JobsMixin, SearchMixin, GraphMixin, BrowseMixin, ExchangeMixin,
+):
+    """One catalogue: its database, its blob store, its job queue and the user it acts as.
+    The methods are grouped by noun in ``atlas.catalog.api``; this class holds what they
+    share: opening, sessions, the acting user and its overrides."""
+
     def __init__(self, engine, blobs: BlobStore, user: str | None = None):  # noqa: ANN001
         self.engine = engine
         self.blobs = blobs
         self.user = acting_user(user)
         self._read, self._write = dbengine.session_factory(engine)
+        self._queue = JobQueue(engine)
 
     # -- opening ---------------------------------------------------------------------
 
@@ -124,8 +138,59 @@ class Catalog(CurationMixin, ReadingMixin):
             catalog.add_user(catalog.user, "admin")
         return catalog
 
+    # -- the schema (``atlas db …``): on a database that may not open as a catalogue yet ---
+
+    @staticmethod
+    def upgrade_schema(url: str | None = None, revision: str = "head") -> None:
+        """Create the database if it is a new SQLite file, then migrate it to ``revision``."""
+        url = url or dbengine.default_database_url()
+        probe = dbengine.make_engine(url, create_sqlite_file=True)
+        dbengine.check_connection(probe)
+        probe.dispose()
+        migrate.upgrade(url, revision)
+
+    @staticmethod
+    def downgrade_schema(url: str | None, revision: str, user: str | None, dry_run: bool = False) -> list[str]:
+        """Migrate down to ``revision`` (it drops tables with their data): ``user`` must be an
+        admin of the catalogue, checked before anything changes. Returns the migrations
+        undone (``rev (what it did)``, newest first); with ``dry_run``, changes nothing."""
+        url = url or dbengine.default_database_url()
+        engine = dbengine.make_engine(url)
+        try:
+            dbengine.check_connection(engine)
+            current = migrate.current_revision(engine)
+            _require_admin(engine, acting_user(user), "downgrade the database")
+        finally:
+            engine.dispose()
+        undone = migrate.revisions_undone(current, revision)
+        if not dry_run:
+            migrate.downgrade(url, revision)
+        return undone
+
+    @staticmethod
+    def schema_revision(url: str | None = None) -> tuple[str | None, str]:
+        """(the database's revision, None if not migrated; the newest revision)."""
+        engine = dbengine.make_engine(url or dbengine.default_database_url())
+        try:
+            dbengine.check_connection(engine)
+            return migrate.current_revision(engine), migrate.head_revision()
+        finally:
+            engine.dispose()
+
+    @property
+    def location(self) -> str:
+        """The database URL with any password masked: safe to print."""
+        return dbengine.redact(str(self.engine.url))
+
     def close(self) -> None:
+        self._queue.close()
         self.engine.dispose()
+
+    @property
+    def job_queue(self) -> JobQueue:
+        """This catalogue's job queue, for the worker runtime (claims, leases, progress) and
+        watchers. Users' acts on jobs go through the job methods, which check and audit."""
+        return self._queue
 
     def __enter__(self) -> Catalog:
         return self
@@ -174,242 +239,3 @@ class Catalog(CurationMixin, ReadingMixin):
         view = copy.copy(self)
         view.user = acting_user(name)
         return view
-
-    # -- users -----------------------------------------------------------------------
-
-    def add_user(self, name: str, role: str, by: str | None = None) -> UserInfo:
-        """Add a user; the first user needs no admin, later ones are added by an admin."""
-        check_user_name(name)
-        if role not in ROLES:
-            raise InvalidInput(f"unknown role {role!r} (one of {', '.join(ROLES)})")
-        with self._writing() as session:
-            first = session.scalar(select(func.count(User.id))) == 0
-            actor = name if first else require_role(session, self._author(session, by), "admin", "add users").name
-            if session.scalar(select(User.id).where(User.name == name)) is not None:
-                raise InvalidInput(f"user {name!r} already exists")
-            session.add(User(name=name, role=role))
-            audit.record(session, actor, "user.add", "user", name, None, {"name": name, "role": role})
-        return UserInfo(name, role)
-
-    def users(self) -> list[UserInfo]:
-        with self._reading() as session:
-            return [UserInfo(u.name, u.role) for u in session.scalars(select(User).order_by(User.name))]
-
-    def get_user(self, name: str | None = None) -> UserInfo:
-        with self._reading() as session:
-            user = get_user(session, name or self.user)
-            return UserInfo(user.name, user.role)
-
-    # -- models, layers, features ----------------------------------------------------
-
-    def add_model(
-        self,
-        name: str,
-        architecture: str,
-        layers: Sequence[dict] = (),
-        weights_sha256: str | None = None,
-        source: str | None = None,
-        input_spec: dict | None = None,
-        author: str | None = None,
-    ) -> ModelInfo:
-        """Register a model with its layers (dicts of name, kind, channels, spatial_shape)
-        and a unit feature for every channel, all in one transaction: a bad layer leaves
-        nothing registered."""
-        check_name(name, "model")
-        with self._writing() as session:
-            actor = require_role(session, self._author(session, author), "curator", "add models")
-            if session.scalar(select(Model.id).where(Model.name == name)) is not None:
-                raise InvalidInput(f"a model named {name!r} already exists")
-            model = Model(
-                name=name, architecture=architecture, weights_sha256=weights_sha256,
-                source=source, input_spec=input_spec,
-            )
-            session.add(model)
-            session.flush()
-            for order, spec in enumerate(layers):
-                insert_layer(session, model, order=order, **spec)
-            audit.record(
-                session, actor.name, "model.add", "model", name,
-                None, {**audit.snapshot(model, MODEL_FIELDS), "layers": len(layers)},
-            )
-            return ModelInfo(name, architecture, weights_sha256, source, input_spec)
-
-    def adopt_model(
-        self,
-        name: str,
-        architecture: str,
-        layers: Sequence[dict],
-        weights_sha256: str | None,
-        source: str | None,
-        input_spec: dict | None,
-        author: str | None = None,
-    ) -> ModelInfo:
-        """Register here a model imported from a bundle (inert until now), keeping its
-        labels, edges and artifacts: an admin's decision, since workers will then run its
-        architecture on these weights. ``layers`` are those discovered by loading it here
-        and must be the imported ones (names, channels); the model's architecture, weights
-        and source are set and its origin cleared in one audited transaction."""
-        with self._writing() as session:
-            actor = require_role(session, self._author(session, author), "admin", "register imported models")
-            model = get_model(session, name)
-            if model.origin is None:
-                raise InvalidInput(f"a model named {name!r} already exists")
-            before = audit.snapshot(model, ADOPTED_FIELDS)
-            adopt_layers(session, model, layers)
-            model.architecture, model.weights_sha256, model.source = architecture, weights_sha256, source
-            model.input_spec, model.origin = input_spec, None
-            audit.record(session, actor.name, "model.adopt", "model", name, before,
-                         audit.snapshot(model, ADOPTED_FIELDS))
-            return self._model_info(model)
-
-    def add_layer(
-        self,
-        model: str,
-        name: str,
-        kind: str,
-        channels: int,
-        spatial_shape: Sequence[int] | None = None,
-        author: str | None = None,
-    ) -> LayerInfo:
-        with self._writing() as session:
-            actor = require_role(session, self._author(session, author), "curator", "add layers")
-            model_row = get_model(session, model)
-            order = session.execute(
-                select(func.coalesce(func.max(Layer.order) + 1, 0)).where(Layer.model_id == model_row.id)
-            ).scalar_one()
-            layer = insert_layer(session, model_row, name, kind, channels, spatial_shape, order)
-            audit.record(
-                session, actor.name, "layer.add", "layer", f"{model}/{name}",
-                None, {"kind": kind, "channels": channels},
-            )
-            return self._layer_info(layer, model_row)
-
-    def add_direction(
-        self, layer: str, name: str, vector: np.ndarray, author: str | None = None
-    ) -> FeatureInfo:
-        """A direction feature: a vector in the layer's channel space, stored as a blob."""
-        check_name(name, "direction")
-        vector = np.asarray(vector, dtype=np.float32)
-        with self._writing() as session:
-            actor = require_role(session, self._author(session, author), "curator", "add directions")
-            layer_row, model = get_layer(session, layer)
-            if vector.shape != (layer_row.channels,) or not np.all(np.isfinite(vector)):
-                raise InvalidInput(
-                    f"a direction in {layer} must be {layer_row.channels} finite numbers, "
-                    f"got shape {vector.shape}"
-                )
-            sha = self.blobs.put_array(vector)
-            session.add(Feature(layer_id=layer_row.id, kind="direction", name=name, vector_sha256=sha))
-            try:
-                session.flush()
-            except IntegrityError:
-                raise InvalidInput(f"layer {layer} already has a direction {name!r}") from None
-            address = f"{layer}/dir:{name}"
-            audit.record(session, actor.name, "feature.add_direction", "feature", address, None,
-                         {"vector_sha256": sha})
-        return self.feature(address)
-
-    def model(self, name: str) -> ModelInfo:
-        with self._reading() as session:
-            return self._model_info(get_model(session, name))
-
-    def models(self) -> list[ModelInfo]:
-        with self._reading() as session:
-            return [self._model_info(m) for m in session.scalars(select(Model).order_by(Model.name))]
-
-    @staticmethod
-    def _model_info(m: Model) -> ModelInfo:
-        return ModelInfo(m.name, m.architecture, m.weights_sha256, m.source, m.input_spec, m.origin)
-
-    def layers(self, model: str) -> list[LayerInfo]:
-        with self._reading() as session:
-            model_row = get_model(session, model)
-            rows = session.scalars(select(Layer).where(Layer.model_id == model_row.id).order_by(Layer.order))
-            return [self._layer_info(layer, model_row) for layer in rows]
-
-    def layer(self, address: str) -> LayerInfo:
-        with self._reading() as session:
-            return self._layer_info(*get_layer(session, address))
-
-    @staticmethod
-    def _layer_info(layer: Layer, model: Model) -> LayerInfo:
-        shape = tuple(layer.spatial_shape) if layer.spatial_shape else None
-        return LayerInfo(model.name, layer.name, layer.kind, layer.channels, shape, layer.order)
-
-    def feature(self, address: str) -> FeatureInfo:
-        with self._reading() as session:
-            row, layer, model = get_feature(session, address)
-            canonical = str(parse_feature(address))
-            current = labels.current(session, row.id)
-            label = labels.info(current, canonical, labels.author_name(session, current)) if current else None
-            return FeatureInfo(canonical, row.kind, model.name, layer.name, row.channel, row.name, label)
-
-    # -- labels ----------------------------------------------------------------------
-
-    def set_label(
-        self,
-        feature: str,
-        text: str,
-        status: str = "proposed",
-        confidence: float | None = None,
-        author: str | None = None,
-        expected_version: int | None = None,
-        reason: str | None = None,
-    ) -> LabelInfo:
-        """Append a label version. With ``expected_version`` (the version the user saw, 0
-        for none) a stale edit raises VersionConflict naming the newer version; the
-        rejected attempt is kept in the audit log."""
-        address = str(parse_feature(feature))
-        try:
-            with self._writing() as session:
-                return labels.append(
-                    session, address, text, status, confidence, self._author(session, author),
-                    expected_version, reason,
-                )
-        except IntegrityError:
-            # A concurrent writer took the same version number between our read and insert.
-            conflict = self._conflict_after_race(address, expected_version)
-        except VersionConflict as exc:
-            conflict = exc
-        self._audit_conflict(address, author, text, status, expected_version, conflict)
-        raise conflict
-
-    def _conflict_after_race(self, address: str, expected_version: int | None) -> VersionConflict:
-        latest = self.feature(address).label
-        version = latest.version if latest else 0
-        return VersionConflict(
-            f"conflict on {address}: you edited version {expected_version}, but version "
-            f"{version} was saved first",
-            version,
-            latest,
-        )
-
-    def _audit_conflict(
-        self, address: str, author: str | None, text: str, status: str,
-        expected_version: int | None, conflict: VersionConflict,
-    ) -> None:
-        with self._writing() as session:
-            audit.record(
-                session, self._author(session, author), "label.conflict", "feature", address,
-                {"version": conflict.current_version},
-                {"text": text, "status": status, "expected_version": expected_version},
-            )
-
-    def review_label(
-        self,
-        feature: str,
-        status: str,
-        reason: str | None = None,
-        author: str | None = None,
-        expected_version: int | None = None,
-    ) -> LabelInfo:
-        """Accept, reject or dispute the current label text: a new version, same text."""
-        current = self.feature(feature).label
-        if current is None:
-            raise InvalidInput(f"{feature} has no label to review")
-        base = current.version if expected_version is None else expected_version
-        return self.set_label(feature, current.text, status, current.confidence, author, base, reason)
-
-    def label_history(self, feature: str) -> list[LabelInfo]:
-        with self._reading() as session:
-            return labels.history(session, str(parse_feature(feature)))

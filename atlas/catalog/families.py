@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from atlas.address import FeatureAddress
 from atlas.catalog import audit, fulltext
 from atlas.catalog.records import FamilyInfo
 from atlas.catalog.resolve import addresses_of, get_feature
@@ -45,7 +46,7 @@ def create(session: Session, name: str, description: str, author: User) -> Famil
 
 
 def add_member(
-    session: Session, family: Family, address: str, note: str | None, author: User
+    session: Session, family: Family, address: FeatureAddress, note: str | None, author: User
 ) -> bool:
     """Add a feature to a family; False when it already was a member."""
     check_optional(note, "family member note", multiline=True, max_len=MAX_NOTE_CHARS)
@@ -61,7 +62,7 @@ def add_member(
     family.version += 1
     audit.record(
         session, author.name, "family.add_member", "family", family.name,
-        None, {"member": address, "note": note},
+        None, {"member": str(address), "note": note},
     )
     return True
 

@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from atlas.address import FeatureAddress, feature_address
 from atlas.bounds import check_int, check_limit
 from atlas.catalog.current import current_versions, is_current
 from atlas.catalog.resolve import get_feature
 from atlas.db.ids import id_in
-from atlas.db.models import EDGE_KINDS, Artifact, Edge, Feature, Label, Layer, Model
+from atlas.db.models import Artifact, Edge, Feature, Label, Layer, Model
 from atlas.errors import InvalidInput
+from atlas.vocabulary import EDGE_KINDS, THUMBNAIL_ARTIFACT
 
 CHUNK = 2_000
 MAX_PATH_NODES = 50_000
@@ -102,7 +104,7 @@ def _edges_touching(
 
 
 def neighbourhood(
-    session: Session, address: str, hops: int = 1, k_per_node: int = 10, min_strength: float = 0.0,
+    session: Session, address: FeatureAddress, hops: int = 1, k_per_node: int = 10, min_strength: float = 0.0,
     kinds: Sequence[str] = ("direct",), direction: str = "both",
 ) -> Subgraph:
     kinds = _check(kinds, direction)
@@ -121,13 +123,13 @@ def neighbourhood(
         seen |= reached
         if not frontier:
             break
-    meta = {"query": "neighbourhood", "center": address, "hops": hops, "k_per_node": k_per_node,
+    meta = {"query": "neighbourhood", "center": str(address), "hops": hops, "k_per_node": k_per_node,
             "min_strength": min_strength, "kinds": list(kinds), "direction": direction}
     return _build(session, seen, edges.values(), meta)
 
 
 def paths(
-    session: Session, src: str, dst: str, max_len: int = 3, kinds: Sequence[str] = ("direct",)
+    session: Session, src: FeatureAddress, dst: FeatureAddress, max_len: int = 3, kinds: Sequence[str] = ("direct",)
 ) -> Subgraph:
     """Every path of at most ``max_len`` stored edges from src to dst (up to 1,000)."""
     kinds = _check(kinds)
@@ -160,7 +162,7 @@ def paths(
     walk(source, [], {source})
     used = {e.id: e for path in found_paths for e in path}
     nodes = {source, target} | {e.src_feature_id for e in used.values()} | {e.dst_feature_id for e in used.values()}
-    meta = {"query": "paths", "src": src, "dst": dst, "max_len": max_len, "kinds": list(kinds)}
+    meta = {"query": "paths", "src": str(src), "dst": str(dst), "max_len": max_len, "kinds": list(kinds)}
     info = _nodes(session, nodes)
     graph = _assemble(info, used.values(), meta)
     graph.paths = [
@@ -170,7 +172,7 @@ def paths(
     return graph
 
 
-def subgraph(session: Session, addresses: Sequence[str], kinds: Sequence[str] = ("direct",)) -> Subgraph:
+def subgraph(session: Session, addresses: Sequence[FeatureAddress], kinds: Sequence[str] = ("direct",)) -> Subgraph:
     """The given features and every stored edge among them."""
     kinds = _check(kinds)
     ids = {get_feature(session, a)[0].id for a in addresses}
@@ -193,7 +195,7 @@ def _nodes(session: Session, ids: set[int]) -> dict[int, GraphNode]:
             fid: blobs.get("image")
             for fid, blobs in session.execute(
                 select(Artifact.feature_id, Artifact.blobs)
-                .where(id_in(session, Artifact.feature_id, chunk), Artifact.kind == "vis.channel")
+                .where(id_in(session, Artifact.feature_id, chunk), Artifact.kind == THUMBNAIL_ARTIFACT)
                 .order_by(Artifact.id)
             )
         }
@@ -203,9 +205,9 @@ def _nodes(session: Session, ids: set[int]) -> dict[int, GraphNode]:
             .where(id_in(session, Feature.id, chunk))
         )
         for fid, kind, channel, name, layer, order, model in rows:
-            last = f"dir:{name}" if kind == "direction" else str(channel)
             text, status = labels.get(fid, (None, None))
-            out[fid] = GraphNode(f"{model}/{layer}/{last}", model, layer, order, channel, text, status, thumbs.get(fid))
+            address = str(feature_address(model, layer, kind, channel, name))
+            out[fid] = GraphNode(address, model, layer, order, channel, text, status, thumbs.get(fid))
     return out
 
 

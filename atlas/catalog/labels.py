@@ -12,18 +12,19 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from atlas.address import FeatureAddress
 from atlas.catalog import audit, fulltext
 from atlas.catalog.records import LabelInfo
 from atlas.catalog.resolve import get_feature, require_role
-from atlas.db.models import LABEL_STATUSES, Label, User
+from atlas.db.models import Label, User
 from atlas.errors import InvalidInput, VersionConflict
 from atlas.text import check_optional, check_text
 
+# Accepting or rejecting a label is a review decision; a decision on a text made by the
+# text's author is a self-review.
+from atlas.vocabulary import JUDGING_STATUSES, LABEL_STATUSES, REVIEW_STATUSES
+
 MAX_LABEL_CHARS = 2000
-# Accepting or rejecting a label is a review decision.
-REVIEW_STATUSES = ("accepted", "rejected")
-# Decisions on a text, by whoever makes them: made by the text's author, a self-review.
-JUDGING_STATUSES = (*REVIEW_STATUSES, "disputed")
 LABEL_FIELDS = ("version", "text", "status", "confidence", "reason", "self_review")
 
 
@@ -90,7 +91,7 @@ def check_version(
 
 def append(
     session: Session,
-    address: str,
+    feature_address: FeatureAddress,
     text: str,
     status: str,
     confidence: float | None,
@@ -99,10 +100,11 @@ def append(
     reason: str | None = None,
 ) -> LabelInfo:
     """Append a new label version inside the caller's write transaction."""
+    address = str(feature_address)
     text = validate(text, status, confidence, reason)
     needed = "reviewer" if status in REVIEW_STATUSES else "curator"
     user = require_role(session, author, needed, f"set a label to {status!r}")
-    feature, _layer, _model = get_feature(session, address, for_update=True)
+    feature, _layer, _model = get_feature(session, feature_address, for_update=True)
     latest = current(session, feature.id)
     check_version(session, address, latest, expected_version)
     self_review = status in JUDGING_STATUSES and wrote_text(session, feature.id, text, user)
@@ -152,8 +154,9 @@ def append_version(
     return label
 
 
-def history(session: Session, address: str) -> list[LabelInfo]:
-    feature, _layer, _model = get_feature(session, address)
+def history(session: Session, feature_address: FeatureAddress) -> list[LabelInfo]:
+    feature, _layer, _model = get_feature(session, feature_address)
+    address = str(feature_address)
     rows = session.execute(
         select(Label, User.name)
         .join(User, Label.author_id == User.id)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from atlas.errors import InvalidInput
+from atlas.jobs.records import JobInfo  # noqa: F401 - re-exported: what the job methods return
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,11 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from atlas.address import FeatureAddress, LayerAddress, parse_feature, parse_layer
+from atlas.address import FeatureAddress, LayerAddress, as_feature, as_layer, feature_address
 from atlas.db.ids import id_in
-from atlas.db.models import ROLES, Feature, Layer, Model, User
+from atlas.db.models import Feature, Layer, Model, User
 from atlas.errors import NotFound, PermissionDenied
+from atlas.vocabulary import ROLES
 
 MAX_LISTED = 12
 ADDRESS_CHUNK = 5_000
@@ -64,7 +65,7 @@ def get_model(session: Session, name: str) -> Model:
 
 
 def get_layer(session: Session, address: str | LayerAddress) -> tuple[Layer, Model]:
-    address = parse_layer(address) if isinstance(address, str) else address
+    address = as_layer(address)
     model = get_model(session, address.model)
     key = ("layer", model.id, address.layer)
     layer = _cache(session).get(key) or session.scalar(
@@ -87,7 +88,7 @@ def get_feature(
 ) -> tuple[Feature, Layer, Model]:
     """The feature row; ``for_update`` locks it on PostgreSQL so writers of its label
     queue up (SQLite writers are already serialized by BEGIN IMMEDIATE)."""
-    address = parse_feature(address) if isinstance(address, str) else address
+    address = as_feature(address)
     if not for_update and ("model", address.model) not in _cache(session):
         found = _feature_in_one_query(session, address)
         if found is not None:
@@ -150,8 +151,7 @@ def addresses_of(session: Session, feature_ids: set[int]) -> dict[int, str]:
             .where(id_in(session, Feature.id, ids[start:start + ADDRESS_CHUNK]))
         )
         for fid, kind, channel, name, layer_name, model_name in rows:
-            last = f"dir:{name}" if kind == "direction" else str(channel)
-            out[fid] = f"{model_name}/{layer_name}/{last}"
+            out[fid] = str(feature_address(model_name, layer_name, kind, channel, name))
     return out
 
 

@@ -16,8 +16,7 @@ from alembic.util import CommandError
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
 from atlas.bounds import MAX_INT32, MAX_ROWS
-from atlas.catalog import Catalog, default_user
-from atlas.catalog.fulltext import MAX_HITS, SEARCH_SYNTAX
+from atlas.catalog import MAX_HITS, SEARCH_SYNTAX, Catalog, default_database_url, default_user, redact
 from atlas.catalog.records import LabelInfo
 from atlas.cli.common import add_command as _add
 from atlas.cli.common import bounded_int
@@ -26,11 +25,9 @@ from atlas.cli.compute import register as register_compute
 from atlas.cli.exchange import register as register_exchange
 from atlas.cli.jobs import register as register_jobs
 from atlas.cli.launch import run_app
-from atlas.db import engine as dbengine
-from atlas.db import migrate
-from atlas.db.models import LABEL_STATUSES, ROLES
 from atlas.errors import AtlasError, InvalidInput
 from atlas.text import printable
+from atlas.vocabulary import LABEL_STATUSES, ROLES
 
 
 def _label_line(label: LabelInfo | None) -> str:
@@ -48,44 +45,29 @@ def _label_line(label: LabelInfo | None) -> str:
 
 def cmd_init(args: argparse.Namespace) -> None:
     catalog = Catalog.init(args.db, args.blobs, args.user if args.admin is None else args.admin)
-    print(f"catalogue ready at {dbengine.redact(str(catalog.engine.url))}")
+    print(f"catalogue ready at {catalog.location}")
     print(f"users: {', '.join(f'{u.name} ({u.role})' for u in catalog.users())}")
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> None:
-    url = args.db or dbengine.default_database_url()
-    probe = dbengine.make_engine(url, create_sqlite_file=True)
-    dbengine.check_connection(probe)
-    probe.dispose()
-    migrate.upgrade(url, args.revision)
+    Catalog.upgrade_schema(args.db, args.revision)
     print(f"database at {args.revision}")
 
 
 def cmd_db_downgrade(args: argparse.Namespace) -> None:
     """Admins only, and only with --yes: a downgrade drops tables with their data (to
     ``base``: every table). The user is resolved in the catalogue before anything changes."""
-    url = args.db or dbengine.default_database_url()
-    engine = dbengine.make_engine(url)
-    try:
-        dbengine.check_connection(engine)
-        current = migrate.current_revision(engine)
-        migrate.require_admin(engine, args.user or default_user(), "downgrade the database")
-    finally:
-        engine.dispose()
-    undone = migrate.revisions_undone(current, args.revision)
+    undone = Catalog.downgrade_schema(args.db, args.revision, args.user or default_user(), dry_run=not args.yes)
     if not args.yes:
         dropped = "every table and all their data" if args.revision == "base" else "what they added, with its data"
-        raise InvalidInput(f"downgrading {dbengine.redact(url)} to {args.revision} would undo "
+        raise InvalidInput(f"downgrading {redact(args.db or default_database_url())} to {args.revision} would undo "
                            f"{', '.join(undone) or 'nothing'}, dropping {dropped}: nothing changed "
                            f"(add --yes to downgrade)")
-    migrate.downgrade(url, args.revision)
     print(f"database at {args.revision}")
 
 
 def cmd_db_current(args: argparse.Namespace) -> None:
-    engine = dbengine.make_engine(args.db or dbengine.default_database_url())
-    dbengine.check_connection(engine)
-    current, head = migrate.current_revision(engine), migrate.head_revision()
+    current, head = Catalog.schema_revision(args.db)
     state = "up to date" if current == head else "run `atlas db upgrade`"
     print(f"current: {current or '(not migrated)'}  head: {head}  ({state})")
 

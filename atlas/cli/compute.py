@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 
 from atlas.catalog import Catalog
-from atlas.catalog.records import LayerInfo
+from atlas.catalog.records import JobInfo, LayerInfo
 from atlas.cli.common import open_catalog
 from atlas.compute.datasets.spec import parse_dataset
 from atlas.errors import InvalidInput
-from atlas.jobs.pairs import DEFAULT_CHUNK_UNITS
-from atlas.jobs.records import JobInfo
+from atlas.vocabulary import CONNECTION_KINDS, DEFAULT_CHUNK_UNITS, EXAMPLES_CHUNK_UNITS, VIS_CHUNK_UNITS, VIS_KINDS
 
 MAX_UNIT = 1_000_000  # no layer has this many channels: a bound before any range() is made
 
@@ -50,11 +49,10 @@ def _finish(catalog: Catalog, args: argparse.Namespace, kinds: tuple[str, ...], 
     """Say what was queued, then run the jobs here (only these: never other users'
     queued jobs), or watch workers run them (--wait), or return (--no-wait)."""
     from atlas.compute.run import run_jobs
-    from atlas.jobs.queue import JobQueue
 
     print(f"{len(ids)} {kinds[0]} jobs for {args.model} ({what})")
     # Jobs are deduplicated: the same compute queued again finds its jobs, done ones too.
-    done = {job.id for job in JobQueue(catalog.engine).get_many(ids) if job.status == "done"}
+    done = {job.id for job in catalog.jobs_by_id(ids) if job.status == "done"}
     if ids and len(done) == len(ids):
         print(f"all {len(ids)} jobs were already done: nothing recomputed"
               + ("" if args.force else " (use --force to recompute)"))
@@ -93,8 +91,6 @@ def layer_pairs(catalog: Catalog, model: str, pair: str | None) -> list[tuple[st
 
 
 def cmd_connections(args: argparse.Namespace) -> None:
-    from atlas.jobs.pairs import CONNECTION_KINDS
-
     catalog = open_catalog(args)
     pairs = layer_pairs(catalog, args.model, args.pair)
     dataset = None
@@ -144,8 +140,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     vis = compute_sub.add_parser("vis", help="feature visualizations", description="feature visualizations "
                                  "(stored as vis.<kind> artifacts; existing ones are skipped unless --force)")
     vis.set_defaults(handler=cmd_vis)
-    _common(vis, chunk=32)
-    vis.add_argument("--kinds", default="channel", help="comma-separated: channel,neuron,negative,diversity")
+    _common(vis, chunk=VIS_CHUNK_UNITS)
+    vis.add_argument("--kinds", default="channel", help=f"comma-separated: {','.join(VIS_KINDS)}")
     vis.add_argument("--size", type=int, default=128)
     vis.add_argument("--steps", type=int, default=512)
     vis.add_argument("--lr", type=float, default=0.05)
@@ -168,6 +164,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                                       description="top-k and bottom-k dataset images per unit, with the "
                                       "receptive-field crop around the strongest position")
     examples.set_defaults(handler=cmd_examples)
-    _common(examples, chunk=64)
+    _common(examples, chunk=EXAMPLES_CHUNK_UNITS)
     examples.add_argument("-k", type=int, default=9)
     examples.add_argument("--dataset", default="synthetic:2000", help="synthetic:N or folder:PATH")

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from atlas.bounds import MAX_ROWS
-from atlas.catalog.graph import MAX_HOPS, Subgraph
+from atlas.catalog import MAX_HOPS, Subgraph
 from atlas.cli.common import add_command as _add
 from atlas.cli.common import bounded_int
 from atlas.cli.common import open_catalog as _catalog

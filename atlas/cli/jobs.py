@@ -11,13 +11,9 @@ from datetime import datetime
 
 from atlas.bounds import MAX_INT64, MAX_ROWS
 from atlas.catalog import Catalog
+from atlas.catalog.records import JobInfo
 from atlas.cli.common import bounded_int
-from atlas.db.models import JOB_STATUSES
-from atlas.jobs.queue import JobQueue
-from atlas.jobs.records import USER_ACTIONS, JobInfo
-from atlas.jobs.runtime.kinds import import_kind_modules
-from atlas.jobs.runtime.watch import format_counts
-from atlas.jobs.runtime.worker import Worker, WorkerConfig, open_when_reachable
+from atlas.vocabulary import JOB_STATUSES, USER_ACTIONS, format_counts
 
 MAX_SECONDS = 7 * 24 * 3600.0  # a week: longer is a typo, and 1e300 overflows timedelta
 
@@ -64,16 +60,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
     logging.getLogger("atlas").setLevel(logging.INFO)
     if args.imports:  # like `python -m`: modules in the current directory can be imported
         sys.path.insert(0, os.getcwd())
-    import_kind_modules(args.imports)
-    config = WorkerConfig(
+    from atlas.compute.run import run_worker  # the worker runtime: only this command needs it
+
+    run_worker(
+        lambda: _catalog(args), imports=args.imports, wait_for_db=args.wait_for_db,
         kinds=args.kinds, device=args.device, lease_seconds=args.lease,
         poll_seconds=args.poll, retry_backoff_seconds=args.retry_backoff,
         retry_backoff_max_seconds=args.retry_backoff_max, exit_when_idle=args.exit_when_idle,
     )
-    with open_when_reachable(lambda: _catalog(args), args.wait_for_db) as catalog:
-        worker = Worker(catalog, config)
-        with worker.stopping_on_signals():
-            worker.run()
     return 0
 
 
@@ -82,9 +76,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_jobs_list(args: argparse.Namespace) -> None:
     with _catalog(args) as catalog:
-        queue = JobQueue(catalog.engine)
-        jobs = queue.recent(args.status, args.kind, args.limit)
-        counts = queue.counts()
+        jobs = catalog.jobs(args.status, args.limit, kind=args.kind)
+        counts = catalog.job_counts()
     print(f"{'ID':>6}  {'KIND':<20} {'STATUS':<10} {'TRIES':<6} {'PROGRESS':<16} CREATED")
     for job in jobs:
         print(f"{job.id:>6}  {job.kind:<20} {job.status:<10} {job.attempts}/{job.max_attempts:<4} "
@@ -94,9 +87,8 @@ def cmd_jobs_list(args: argparse.Namespace) -> None:
 
 def cmd_jobs_show(args: argparse.Namespace) -> None:
     with _catalog(args) as catalog:
-        queue = JobQueue(catalog.engine)
-        job = queue.get(args.id)
-        waits_for = queue.dependencies(job.id)
+        job = catalog.job(args.id)
+        waits_for = catalog.job_dependencies(job.id)
     print(f"job {job.id}  {job.kind}  {job.status}")
     print(f"  params:     {json.dumps(job.params, sort_keys=True)}")
     print(f"  priority:   {job.priority}   dedupe key: {job.dedupe_key or '-'}")
@@ -120,7 +112,6 @@ def cmd_jobs_show(args: argparse.Namespace) -> None:
 def _for_each(args: argparse.Namespace, act: str, ids: list[int]) -> int:
     done, applies_to = USER_ACTIONS[act]
     with _catalog(args) as catalog:
-        queue = JobQueue(catalog.engine)
         # Through the catalogue: a curator's act, recorded in the audit log.
         action = catalog.retry_job if act == "retry" else catalog.cancel_job
         refused = 0
@@ -129,7 +120,7 @@ def _for_each(args: argparse.Namespace, act: str, ids: list[int]) -> int:
                 print(f"job {job_id}: {done}")
             else:
                 refused += 1
-                print(f"job {job_id} is {queue.get(job_id).status}: only {applies_to} jobs can be {done}")
+                print(f"job {job_id} is {catalog.job(job_id).status}: only {applies_to} jobs can be {done}")
     return 1 if refused else 0
 
 
@@ -137,7 +128,7 @@ def cmd_jobs_retry(args: argparse.Namespace) -> int:
     ids = list(args.ids)
     if args.all_failed:
         with _catalog(args) as catalog:
-            ids += [job.id for job in JobQueue(catalog.engine).recent("failed", args.kind, limit=None)]
+            ids += [job.id for job in catalog.jobs("failed", limit=None, kind=args.kind)]
     if not ids:
         print("no jobs to retry")
         return 0

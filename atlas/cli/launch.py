@@ -7,8 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from atlas.catalog import Catalog
-from atlas.db import engine as dbengine
+from atlas.catalog import Catalog, default_blob_url, default_database_url
 
 APP = Path(__file__).resolve().parents[2] / "app" / "main.py"
 
@@ -23,8 +22,8 @@ def app_command(port: int) -> list[str]:
 
 def app_environment(db_url: str | None, blob_url: str | None) -> dict[str, str]:
     env = dict(os.environ)
-    env["ATLAS_DATABASE_URL"] = db_url or dbengine.default_database_url()
-    env["ATLAS_BLOB_URL"] = blob_url or dbengine.default_blob_url()
+    env["ATLAS_DATABASE_URL"] = db_url or default_database_url()
+    env["ATLAS_BLOB_URL"] = blob_url or default_blob_url()
     return env
 
 

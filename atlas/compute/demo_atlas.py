@@ -18,7 +18,7 @@ from atlas.compute.registration import register_model
 from atlas.compute.run import run_jobs
 from atlas.errors import NotFound
 from atlas.exchange.seed import SEED_DIR
-from atlas.jobs.pairs import CONNECTION_KINDS
+from atlas.vocabulary import CONNECTION_KINDS, EXAMPLES_CHUNK_UNITS, VIS_CHUNK_UNITS
 
 DEMO_MODELS = ("demo", "demo-b")
 
@@ -59,9 +59,9 @@ def enqueue_demo_atlas(catalog: Catalog, settings: DemoSettings) -> dict[tuple[s
         dataset = parse_dataset(settings.examples, catalog.model(model).input_size)
         for layer in layers:
             jobs[("vis",)] += catalog.enqueue_layer_compute(
-                "vis", layer, 32, {"kinds": ["channel"], "render": render, "force": False})
+                "vis", layer, VIS_CHUNK_UNITS, {"kinds": ["channel"], "render": render, "force": False})
             jobs[("examples",)] += catalog.enqueue_layer_compute(
-                "examples", layer, 64, {"dataset": dataset, "k": settings.examples_k, "force": False})
+                "examples", layer, EXAMPLES_CHUNK_UNITS, {"dataset": dataset, "k": settings.examples_k, "force": False})
         for src, dst in zip(layers, layers[1:]):
             for kind in ("direct", "expanded"):
                 jobs[CONNECTION_KINDS] += catalog.enqueue_connections(src, dst, kind, settings.connections_k,

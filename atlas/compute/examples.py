@@ -19,10 +19,12 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from atlas.address import FeatureAddress
 from atlas.compute.capture import iter_activations
 from atlas.compute.connections.linear import receptive_field
 from atlas.db.blobs import BlobStore
 from atlas.errors import InvalidInput
+from atlas.vocabulary import EXAMPLES_ARTIFACT
 
 if TYPE_CHECKING:
     from atlas.catalog import Catalog
@@ -155,7 +157,8 @@ def store_examples(catalog: Catalog, model: str, result: Examples, params: dict,
     run (dataset, k, ...); returns how many artifacts were written (existing ones are kept
     unless ``replace``)."""
     return sum(
-        catalog.add_artifact(f"{model}/{result.layer}/{unit}", "examples", {**params, "field": list(result.field)},
+        catalog.add_artifact(FeatureAddress(model, result.layer, channel=unit), EXAMPLES_ARTIFACT,
+                             {**params, "field": list(result.field)},
                              example_blobs(catalog.blobs, result, row), job_id, replace)
         for row, unit in enumerate(result.units)
     )

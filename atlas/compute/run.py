@@ -8,7 +8,8 @@ workers run them (``--wait``), with one live progress bar over all the jobs eith
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from tqdm import tqdm
 
@@ -17,7 +18,7 @@ from atlas.errors import AtlasError
 from atlas.jobs.records import JobInfo
 from atlas.jobs.runtime.kinds import import_kind_modules
 from atlas.jobs.runtime.watch import wait_for_jobs
-from atlas.jobs.runtime.worker import Worker, WorkerConfig
+from atlas.jobs.runtime.worker import Worker, WorkerConfig, open_when_reachable
 
 
 class ComputeFailed(AtlasError):
@@ -53,3 +54,17 @@ def run_jobs(
             + f"; see `atlas jobs show {first.id}`"
         )
     return jobs
+
+
+def run_worker(open_catalog: Callable[[], Catalog], *, imports: Sequence[str] = (), wait_for_db: float = 300.0,
+               **config: Any) -> None:
+    """``atlas worker``: import the job kinds (the built-in ones and ``imports``), open the
+    catalogue (waiting up to ``wait_for_db`` seconds for its database), then claim and run
+    jobs until stopped (SIGTERM/SIGINT: the current job is finished or given back) or, with
+    ``exit_when_idle``, idle. ``config`` are ``WorkerConfig``'s fields."""
+    import_kind_modules(imports)
+    settings = WorkerConfig(**config)
+    with open_when_reachable(open_catalog, wait_for_db) as catalog:
+        worker = Worker(catalog, settings)
+        with worker.stopping_on_signals():
+            worker.run()

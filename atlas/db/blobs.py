@@ -37,6 +37,15 @@ class BlobCorrupted(InvalidInput):
     pass
 
 
+def blob_names(blobs: object) -> set[str]:
+    """Blob hashes anywhere in an artifact's blobs (names to a hash or a list of them):
+    what a job's rows reference, for the worker to check before it commits."""
+    if isinstance(blobs, str):
+        return {blobs}
+    values = blobs.values() if isinstance(blobs, dict) else blobs if isinstance(blobs, list) else ()
+    return set().union(*(blob_names(v) for v in values))
+
+
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

@@ -14,11 +14,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.script.revision import RevisionError
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 
 from atlas.db.models import Base
-from atlas.errors import DatabaseError, InvalidInput
+from atlas.errors import InvalidInput
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,18 +46,6 @@ def revisions_undone(current: str | None, target: str) -> list[str]:
     except RevisionError as exc:
         raise InvalidInput(f"cannot downgrade from {current} to {target!r}: {exc}") from None
     return [f"{r.revision} ({r.doc})" for r in revisions]
-
-
-def require_admin(engine: Engine, name: str, action: str) -> None:
-    """``name`` must be an admin of the catalogue at ``engine``, which may be at any
-    revision (the users table is the same in all of them); checked before a downgrade."""
-    from atlas.catalog.resolve import require_role
-
-    try:
-        with Session(engine) as session:
-            require_role(session, name, "admin", action)
-    except DBAPIError:
-        raise DatabaseError(f"cannot check that {name!r} may {action}: this database has no users table") from None
 
 
 def head_revision() -> str:

@@ -30,6 +30,17 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from atlas.vocabulary import (  # the check constraints name the one vocabulary
+    CIRCUIT_STATUSES,
+    CLAIM_STATUSES,
+    EDGE_KINDS,
+    EVIDENCE_KINDS,
+    FEATURE_KINDS,
+    JOB_STATUSES,
+    LABEL_STATUSES,
+    ROLES,
+)
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -42,17 +53,6 @@ JsonType = JSON().with_variant(JSONB(), "postgresql")
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
-ROLES = ("viewer", "curator", "reviewer", "admin")
-LABEL_STATUSES = ("proposed", "accepted", "disputed", "rejected")
-FEATURE_KINDS = ("unit", "direction")
-EDGE_KINDS = ("direct", "expanded", "attribution")
-EVIDENCE_KINDS = (
-    "note", "link", "image", "visualization", "examples", "tuning_curve", "ablation", "weight_edit",
-)
-CIRCUIT_STATUSES = ("draft", "proposed", "accepted", "disputed", "rejected")
-CLAIM_STATUSES = ("untested", "supported", "refuted")
-# "waiting": queued behind other jobs (JobDependency) that are not done yet.
-JOB_STATUSES = ("waiting", "queued", "running", "done", "failed", "cancelled")
 
 
 def utcnow() -> datetime:

@@ -24,8 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from atlas.catalog.artifacts import blob_names
-from atlas.db.blobs import BlobStore
+from atlas.db.blobs import BlobStore, blob_names
 from atlas.db.engine import WRITE
 from atlas.db.models import Artifact, Edge, Setting
 from atlas.errors import InvalidInput

@@ -15,12 +15,15 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from atlas.address import as_feature
 from atlas.catalog import circuits, evidence, families, labels
+from atlas.catalog.api.exchange import EXCHANGERS
 from atlas.catalog.current import current_versions, is_current
 from atlas.catalog.resolve import get_feature, get_model, require_role
 from atlas.db.blobs import BlobStore
 from atlas.db.models import Circuit, CircuitClaim, Evidence, Family, Label, User
 from atlas.errors import AtlasError, InvalidInput, NotFound
+from atlas.vocabulary import REVIEW_STATUSES
 
 SEED_DIR = Path(__file__).resolve().parents[2] / "seed_data"
 SCHEMA, VERSION = "atlas.seed", 1
@@ -143,7 +146,7 @@ def _families(session: Session, data: dict, author: User, report: SeedReport) ->
             family = families.create(session, entry["name"], entry.get("description", ""), author)
             report.families_created += 1
         for address in entry["members"]:
-            report.members_added += families.add_member(session, family, address, None, author)
+            report.members_added += families.add_member(session, family, as_feature(address), None, author)
 
 
 def _circuits(session: Session, store: BlobStore, data: dict, author: User, report: SeedReport) -> None:
@@ -153,7 +156,7 @@ def _circuits(session: Session, store: BlobStore, data: dict, author: User, repo
             circuit = circuits.create(session, entry["name"], entry["description"], entry["status"], author)
             report.circuits_created += 1
         for src, dst, note in entry["edges"]:
-            circuits.add_edge(session, circuit, src, dst, note, author)
+            circuits.add_edge(session, circuit, as_feature(src), as_feature(dst), note, author)
         known = set(session.scalars(select(CircuitClaim.prediction).where(CircuitClaim.circuit_id == circuit.id)))
         for claim in entry.get("claims", []):
             if claim["prediction"] not in known:
@@ -166,7 +169,7 @@ def _circuits(session: Session, store: BlobStore, data: dict, author: User, repo
 
 def load_seed(session: Session, store: BlobStore, name_or_path: str, author: str) -> SeedReport:
     data = read_seed(seed_path(name_or_path))
-    needs_review = any(e["status"] in labels.REVIEW_STATUSES for e in data.get("labels", []))
+    needs_review = any(e["status"] in REVIEW_STATUSES for e in data.get("labels", []))
     user = require_role(session, author, "reviewer" if needs_review else "curator", "load this seed")
     _validate(session, data)
     report = SeedReport()
@@ -174,3 +177,6 @@ def load_seed(session: Session, store: BlobStore, name_or_path: str, author: str
     _families(session, data, user, report)
     _circuits(session, store, data, user, report)
     return report
+
+
+EXCHANGERS.register("seed", load_seed)  # what ``Catalog.load_seed`` looks up by name

@@ -10,15 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from atlas.errors import InvalidInput
 from atlas.jobs.params import check_chunk_size
 from atlas.jobs.queue import JobQueue
 from atlas.jobs.records import JobSpec
-
-if TYPE_CHECKING:
-    from atlas.catalog import Catalog
+from atlas.vocabulary import DEFAULT_CHUNK_SIZE
 
 DEDUPE_KEY_LENGTH = 300  # the jobs.dedupe_key column
 
@@ -32,35 +30,48 @@ def chunk_dedupe_key(kind: str, params: dict) -> str:
     return f"{readable[:DEDUPE_KEY_LENGTH - len(digest) - 1]}:{digest}"
 
 
-def enqueue_layer_chunks(
-    catalog: Catalog,
+class LayerShape(Protocol):
+    """What enqueueing needs to know of a layer (``atlas.catalog.records.LayerInfo`` is
+    one): the queue takes it from its caller rather than asking the catalogue."""
+
+    @property
+    def model(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def channels(self) -> int: ...
+    @property
+    def order(self) -> int: ...
+
+
+def enqueue_chunks(
+    queue: JobQueue,
     kind: str,
-    model: str,
-    layer: str,
+    layer: LayerShape,
     units: Sequence[int] | None = None,
-    chunk_size: int = 16,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
     params: dict | None = None,
     priority: int = 0,
     max_attempts: int = 3,
 ) -> list[int]:
-    """Enqueue ``kind`` over ``units`` of ``model/layer`` (default: all of its channels) in
+    """Enqueue ``kind`` over ``units`` of ``layer`` (default: all of its channels) in
     chunks of ``chunk_size`` units; returns the job ids, existing ones included."""
     check_chunk_size(chunk_size)
-    channels = catalog.layer(f"{model}/{layer}").channels
+    model, name, channels = layer.model, layer.name, layer.channels
     units = list(range(channels) if units is None else units)
     bad = [u for u in units if isinstance(u, bool) or not isinstance(u, int) or not 0 <= u < channels]
     if bad:
-        raise InvalidInput(f"units {bad[:5]} are outside {model}/{layer} (0 to {channels - 1})")
+        raise InvalidInput(f"units {bad[:5]} are outside {model}/{name} (0 to {channels - 1})")
     units = sorted(set(units))
     if not units:
         raise InvalidInput("no units to compute")
     base = dict(params or {})
     specs = []
     for start in range(0, len(units), chunk_size):
-        chunk_params = {**base, "model": model, "layer": layer, "units": units[start:start + chunk_size]}
+        chunk_params = {**base, "model": model, "layer": name, "units": units[start:start + chunk_size]}
         try:
             key = chunk_dedupe_key(kind, chunk_params)
         except TypeError as exc:
             raise InvalidInput(f"job params must be JSON: {exc}") from None
         specs.append(JobSpec(kind, chunk_params, priority, key, max_attempts))
-    return JobQueue(catalog.engine).enqueue_many(specs)
+    return queue.enqueue_many(specs)

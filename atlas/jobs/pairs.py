@@ -8,37 +8,31 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import TYPE_CHECKING
 
 from atlas.errors import InvalidInput
-from atlas.jobs.chunks import enqueue_layer_chunks
+from atlas.jobs.chunks import LayerShape, enqueue_chunks
 from atlas.jobs.params import check_params
 from atlas.jobs.queue import JobQueue
 from atlas.jobs.records import JobSpec
-
-if TYPE_CHECKING:
-    from atlas.catalog import Catalog
-
-CONNECTION_KINDS = ("connections", "connections.rank")
-DEFAULT_CHUNK_UNITS = 128
+from atlas.vocabulary import DEFAULT_CHUNK_UNITS
 
 
-def enqueue_connections(catalog: Catalog, model: str, src: str, dst: str, kind: str, k: int = 20,
-                        chunk_size: int = DEFAULT_CHUNK_UNITS, replace: bool = False,
-                        dataset: dict | None = None, priority: int = 0) -> list[int]:
-    """Enqueue the ``kind`` connections of ``model``'s ``src -> dst``: chunk jobs of
+def enqueue_pair(queue: JobQueue, src_layer: LayerShape, dst_layer: LayerShape, kind: str, k: int = 20,
+                 chunk_size: int = DEFAULT_CHUNK_UNITS, replace: bool = False,
+                 dataset: dict | None = None, priority: int = 0) -> list[int]:
+    """Enqueue the ``kind`` connections of one model's ``src -> dst``: chunk jobs of
     ``chunk_size`` destination units, then the ranking job that waits for them. Returns
     all their ids (the ranking job last); enqueueing the same again finds the same jobs."""
+    model, src, dst = dst_layer.model, src_layer.name, dst_layer.name  # one model: the caller checks
     if kind == "attribution" and dataset is None:
         raise InvalidInput("attribution edges need a dataset")
     params = check_params("connections", {"src": src, "kind": kind, "k": k, "force": replace,
                                           **({"dataset": dataset} if kind == "attribution" else {})})
-    src_layer, dst_layer = catalog.layer(f"{model}/{src}"), catalog.layer(f"{model}/{dst}")
     if src_layer.order >= dst_layer.order:
         raise InvalidInput(f"{model}/{src} does not come before {dst}: connections go forwards")
-    chunks = enqueue_layer_chunks(catalog, "connections", model, dst, None, chunk_size, params, priority)
+    chunks = enqueue_chunks(queue, "connections", dst_layer, None, chunk_size, params, priority)
     digest = hashlib.sha256(json.dumps(chunks).encode()).hexdigest()[:16]
     rank = JobSpec("connections.rank", {"model": model, "src": src, "dst": dst, "kind": kind, "k": k,
                                         "replace": replace}, priority,
                    f"connections.rank:{kind}:{model}/{src}->{dst}:k{k}:{digest}", after=tuple(chunks))
-    return [*chunks, *JobQueue(catalog.engine).enqueue_many([rank])]
+    return [*chunks, *queue.enqueue_many([rank])]

@@ -13,10 +13,9 @@ from collections.abc import Callable
 
 from atlas.compute.datasets.spec import MAX_SEED, bounded_int, check_dataset
 from atlas.errors import InvalidInput
+from atlas.vocabulary import EDGE_KINDS, VIS_KINDS
 
-VIS_KINDS = ("channel", "neuron", "negative", "diversity")
 PARAMETERIZATION_NAMES = ("fourier", "pixel")
-EDGE_KINDS_COMPUTED = ("direct", "expanded", "attribution")
 MAX_K = 1_000
 MAX_CHUNK_UNITS = 10_000
 MAX_LR = 10.0
@@ -105,8 +104,8 @@ def check_examples(params: dict) -> None:
 @validator("connections")
 def check_connections(params: dict) -> None:
     _known_keys(params, {"src", "kind", "k", "force", "dataset"}, "connections")
-    if params.get("kind") not in EDGE_KINDS_COMPUTED:
-        raise InvalidInput(f"unknown connection kind {params.get('kind')!r} ({', '.join(EDGE_KINDS_COMPUTED)})")
+    if params.get("kind") not in EDGE_KINDS:
+        raise InvalidInput(f"unknown connection kind {params.get('kind')!r} ({', '.join(EDGE_KINDS)})")
     if not isinstance(params.get("src"), str):
         raise InvalidInput(f"connections need a source layer name, not {params.get('src')!r}")
     _k(params)

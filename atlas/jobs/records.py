@@ -11,12 +11,8 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from atlas.errors import AtlasError
+from atlas.vocabulary import FINISHED
 
-FINISHED = ("done", "failed", "cancelled")
-PENDING = ("waiting", "queued", "running")
-# What a user's action on a job does, and to which jobs it applies (CLI and app say the same).
-USER_ACTIONS = {"retry": ("queued again", "failed or cancelled"),
-                "cancel": ("cancelled", "waiting, queued or running")}
 # The error of a waiting job cancelled because a job it waits for failed or was cancelled.
 BLOCKED = "blocked: a job it waits for failed or was cancelled (retrying that job brings this one back)"
 

@@ -16,7 +16,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import ColumnElement
 
 from atlas.db.models import Job, JobDependency, UTCDateTime
-from atlas.jobs.records import BLOCKED, PENDING, JobInfo
+from atlas.jobs.records import BLOCKED, JobInfo
+from atlas.vocabulary import PENDING
 
 # A declarative class's __table__ is a Table; SQLAlchemy types it as any FromClause.
 JOBS = cast(Table, Job.__table__)

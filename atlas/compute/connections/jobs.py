@@ -13,14 +13,14 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from atlas.catalog import artifacts
-from atlas.catalog.artifacts import NewArtifact, blob_names
+from atlas.catalog.artifacts import NewArtifact
 from atlas.catalog.resolve import unit_ids
 from atlas.compute.connections.chunks import pair_chunk, rank_chunks, store_chunk
 from atlas.compute.connections.store import write_connections
 from atlas.compute.datasets.spec import open_dataset
 from atlas.compute.examples import example_blobs, top_examples
+from atlas.db.blobs import blob_names
 from atlas.errors import InvalidInput
-from atlas.jobs.queue import JobQueue
 from atlas.jobs.runtime.kinds import JobContext, JobOutput, job_kind
 
 
@@ -39,7 +39,7 @@ def connections_chunk_job(ctx: JobContext) -> JobOutput:
 @job_kind("connections.rank")
 def connections_rank_job(ctx: JobContext) -> JobOutput:
     p = ctx.params
-    queue = JobQueue(ctx.catalog.engine)
+    queue = ctx.catalog.job_queue
     chunks = queue.get_many([job_id for job_id, _status in queue.dependencies(ctx.job_id)])
     unfinished = [job.id for job in chunks if job.status != "done"]
     if unfinished:

@@ -10,10 +10,11 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from atlas.catalog import artifacts
-from atlas.catalog.artifacts import NewArtifact, blob_names
+from atlas.catalog.artifacts import NewArtifact
 from atlas.catalog.resolve import unit_ids
 from atlas.compute.optvis.render import RenderParams
 from atlas.compute.optvis.store import artifact_kind, encode, plan, render_planned
+from atlas.db.blobs import blob_names
 from atlas.jobs.runtime.kinds import JobContext, JobOutput, job_kind
 
 KIND = "vis"

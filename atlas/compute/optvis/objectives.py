@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from atlas.errors import InvalidInput
-from atlas.jobs.params import VIS_KINDS  # defined torch-free: jobs are checked when queued
+from atlas.vocabulary import VIS_KINDS  # defined torch-free: jobs are checked when queued
 
 Evaluate = Callable[[torch.Tensor], torch.Tensor]  # activations (M, C, ...) -> values (M,)
 

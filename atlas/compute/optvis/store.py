@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterator, Sequence
 import torch
 from torch import nn
 
+from atlas.address import FeatureAddress
 from atlas.catalog import Catalog
 from atlas.catalog.artifacts import params_key
-from atlas.compute.optvis.objectives import VIS_KINDS
 from atlas.compute.optvis.render import (
     Progress,
     RenderParams,
@@ -27,13 +27,14 @@ from atlas.compute.optvis.render import (
     render_requests,
 )
 from atlas.errors import InvalidInput
+from atlas.vocabulary import VIS_KINDS, vis_artifact_kind
 
 
 def artifact_kind(kind: str) -> str:
     """``channel`` -> ``vis.channel``: the artifact kind of a visualization kind."""
     if kind not in VIS_KINDS:
         raise InvalidInput(f"unknown visualization kind {kind!r}; use one of {', '.join(VIS_KINDS)}")
-    return f"vis.{kind}"
+    return vis_artifact_kind(kind)
 
 
 def _exists(catalog: Catalog, address: str, kind: str, params: dict) -> bool:
@@ -76,7 +77,7 @@ def plan(catalog: Catalog, model_name: str, layer: str, units: Sequence[int], ki
     todo, skipped = [], []
     for kind in kinds:
         for unit in units:
-            address = f"{model_name}/{layer}/{unit}"
+            address = str(FeatureAddress(model_name, layer, channel=unit))
             if not force and _exists(catalog, address, kind, params.to_dict(kind)):
                 skipped.append({"address": address, "kind": artifact_kind(kind)})
             else:
@@ -113,7 +114,7 @@ def visualize_units(catalog: Catalog, model: nn.Module, model_name: str, layer: 
     todo, skipped = plan(catalog, model_name, layer, units, kinds, params, force)
     rendered = []
     for (kind, unit), result in render_planned(model, layer, todo, params, device, max_batch, progress):
-        address = f"{model_name}/{layer}/{unit}"
+        address = str(FeatureAddress(model_name, layer, channel=unit))
         entry = {"address": address, "kind": artifact_kind(kind)}
         blobs = encode(catalog, kind, result)
         if catalog.add_artifact(address, artifact_kind(kind), params.to_dict(kind), blobs, replace=force):

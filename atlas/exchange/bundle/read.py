@@ -29,11 +29,11 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
-from atlas.address import check_user_name, parse_feature
+from atlas.address import as_feature, check_user_name, parse_feature
 from atlas.catalog import artifacts, audit, circuits, edge_store, evidence, families, fulltext, labels
 from atlas.catalog.layers import insert_layer
 from atlas.catalog.resolve import get_feature, get_layer
-from atlas.db.blobs import SHA256_RE, BlobStore
+from atlas.db.blobs import SHA256_RE, BlobStore, blob_names
 from atlas.db.models import (
     Artifact,
     Circuit,
@@ -120,7 +120,7 @@ class Importer:
         return sha in self.bundle.blobs or self.store.exists(sha)
 
     def check_blobs(self, value: object) -> None:
-        for sha in artifacts.blob_names(value):
+        for sha in blob_names(value):
             if not SHA256_RE.match(sha) or not self.has_blob(sha):
                 raise InvalidInput(f"refers to blob {sha!r:.80}, which is neither in the bundle nor in the blob store")
 
@@ -335,9 +335,9 @@ class Importer:
         elif (circuit.description, circuit.status) != (row["description"], row["status"]):
             self.report.conflicts.append(f"circuit {row['name']}: description or status differ; kept ours")
         for address, role in row["nodes"]:
-            circuits.add_node(self.session, circuit, address, role, self.importer)
+            circuits.add_node(self.session, circuit, as_feature(address), role, self.importer)
         for src, dst, note in row["edges"]:
-            circuits.add_edge(self.session, circuit, src, dst, note, self.importer)
+            circuits.add_edge(self.session, circuit, as_feature(src), as_feature(dst), note, self.importer)
         known = set(self.session.scalars(select(CircuitClaim.prediction).where(CircuitClaim.circuit_id == circuit.id)))
         for claim in row["claims"]:
             prediction = circuits.check_prediction(claim["prediction"])
@@ -367,7 +367,7 @@ class Importer:
                     self.report.conflicts.append(f"family {name}: descriptions differ; kept ours")
                 for address, note in row["members"]:
                     self.report.added["family members"] += families.add_member(
-                        self.session, family, address, note, self.importer)
+                        self.session, family, as_feature(address), note, self.importer)
 
     def evidence(self) -> None:
         circuits_by_name = dict(self.session.execute(select(Circuit.name, Circuit.id)).tuples().all())
@@ -419,7 +419,7 @@ def referenced_blobs(bundle: StagedBundle) -> set[str]:
     for table, fields in (("directions", ("vector_sha256",)), ("edges", ("kernel_sha256",)),
                           ("artifacts", ("blobs",)), ("evidence", ("blobs",))):
         for _number, row in bundle.records(table):
-            refs |= set().union(*(artifacts.blob_names(row.get(name)) for name in fields))
+            refs |= set().union(*(blob_names(row.get(name)) for name in fields))
     return refs
 
 

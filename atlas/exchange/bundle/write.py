@@ -22,9 +22,8 @@ from typing import IO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from atlas.catalog.artifacts import blob_names
 from atlas.catalog.resolve import addresses_of
-from atlas.db.blobs import BlobStore
+from atlas.db.blobs import BlobStore, blob_names
 from atlas.db.models import (
     Artifact,
     Circuit,

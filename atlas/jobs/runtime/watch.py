@@ -9,25 +9,19 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
 from atlas.errors import NotFound
-from atlas.jobs.queue import JobQueue
 from atlas.jobs.records import JobInfo, is_transient
+from atlas.vocabulary import format_counts
 
 if TYPE_CHECKING:
     from atlas.catalog import Catalog
 
 BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total_fmt} jobs [{elapsed}<{remaining}{postfix}]"
-
-
-def format_counts(counts: Mapping[str, int]) -> str:
-    """E.g. ``"3 done, 1 running, 2 queued"`` (statuses in lifecycle order)."""
-    order = ("done", "running", "queued", "waiting", "failed", "cancelled")
-    return ", ".join(f"{counts[s]} {s}" for s in order if counts.get(s))
 
 
 def status_summary(jobs: Sequence[JobInfo]) -> str:
@@ -43,9 +37,8 @@ def wait_for_jobs(
 ) -> list[JobInfo]:
     """Block until every job has finished (done, failed or cancelled), showing a live bar
     made by ``progress`` (tqdm's signature). Returns the final jobs, in id order."""
-    queue = JobQueue(catalog.engine)
     ids = sorted(set(job_ids))
-    jobs = queue.get_many(ids)
+    jobs = catalog.jobs_by_id(ids)
     missing = sorted(set(ids) - {job.id for job in jobs})
     if missing:
         raise NotFound(f"no jobs {missing[:10]}")
@@ -60,7 +53,7 @@ def wait_for_jobs(
                 return jobs
             time.sleep(poll_seconds)
             try:
-                jobs, stale = queue.get_many(ids), False
+                jobs, stale = catalog.jobs_by_id(ids), False
             except Exception as exc:
                 if not is_transient(exc):
                     raise

@@ -36,9 +36,7 @@ from sqlalchemy.orm import Session
 from atlas.catalog import audit
 from atlas.catalog.resolve import require_role
 from atlas.db.blobs import BlobMissing
-from atlas.db.models import ROLES
 from atlas.errors import DatabaseUnreachable, InvalidInput, PermissionDenied
-from atlas.jobs.queue import JobQueue
 from atlas.jobs.records import JobInfo, LeaseLost, Write, is_transient
 from atlas.jobs.runtime.heartbeat import Heartbeat
 from atlas.jobs.runtime.kinds import (
@@ -49,6 +47,7 @@ from atlas.jobs.runtime.kinds import (
     registered_kinds,
 )
 from atlas.jobs.runtime.progress import ThrottledProgress
+from atlas.vocabulary import ROLES
 
 if TYPE_CHECKING:
     from atlas.catalog import Catalog
@@ -112,7 +111,7 @@ class Worker:
 
         self.device = str(resolve_device(config.device))
         self._models = ModelCache(catalog, self.device)
-        self.queue = JobQueue(catalog.engine)
+        self.queue = catalog.job_queue
         self.worker_id = worker_id or new_worker_id()
         self.kinds = list(config.kinds) if config.kinds is not None else registered_kinds()
         if not self.kinds:

@@ -1,0 +1,65 @@
+"""The words of the catalogue: statuses, roles, kinds, chunk defaults and the phrases a
+user reads, defined once.
+
+Torch-free and free of SQLAlchemy, so the ORM's check constraints, the job parameter
+validators, the visualization objectives, the app's select boxes and the CLI's
+``--choices`` all name the same values: adding a status here adds it everywhere (a check
+constraint still needs its migration).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+# -- users -----------------------------------------------------------------------------
+
+ROLES = ("viewer", "curator", "reviewer", "admin")  # each role may do what the ones before it may
+
+# -- curated objects --------------------------------------------------------------------
+
+LABEL_STATUSES = ("proposed", "accepted", "disputed", "rejected")
+REVIEW_STATUSES = ("accepted", "rejected")  # a reviewer's verdicts
+JUDGING_STATUSES = (*REVIEW_STATUSES, "disputed")  # a verdict on someone's text, not a proposal
+CIRCUIT_STATUSES = ("draft", "proposed", "accepted", "disputed", "rejected")
+CLAIM_STATUSES = ("untested", "supported", "refuted")
+FEATURE_KINDS = ("unit", "direction")
+EVIDENCE_KINDS = (
+    "note", "link", "image", "visualization", "examples", "tuning_curve", "ablation", "weight_edit",
+)
+
+# -- computed objects -------------------------------------------------------------------
+
+EDGE_KINDS = ("direct", "expanded", "attribution")
+VIS_KINDS = ("channel", "neuron", "negative", "diversity")  # what a ``vis`` job renders
+VIS_ARTIFACT_PREFIX = "vis."
+VIS_ARTIFACT_KINDS = tuple(VIS_ARTIFACT_PREFIX + kind for kind in VIS_KINDS)  # ``vis.channel``, …
+EXAMPLES_ARTIFACT = "examples"
+THUMBNAIL_ARTIFACT = VIS_ARTIFACT_PREFIX + "channel"  # the image a unit card shows
+
+# -- jobs -------------------------------------------------------------------------------
+
+# "waiting": queued behind other jobs (JobDependency) that are not done yet.
+JOB_STATUSES = ("waiting", "queued", "running", "done", "failed", "cancelled")
+FINISHED = ("done", "failed", "cancelled")
+PENDING = ("waiting", "queued", "running")
+CONNECTION_KINDS = ("connections", "connections.rank")  # the job kinds of one connections compute
+# Units per chunk job: what a caller that names none gets, and the CLI's and demo's
+# defaults per kind (rendering is slower per unit than a pass over a dataset).
+DEFAULT_CHUNK_SIZE = 16
+VIS_CHUNK_UNITS = 32
+EXAMPLES_CHUNK_UNITS = 64
+DEFAULT_CHUNK_UNITS = 128  # destination units per connections job
+# What a user's action on a job does, and to which jobs it applies (CLI and app say the same).
+USER_ACTIONS = {"retry": ("queued again", "failed or cancelled"),
+                "cancel": ("cancelled", "waiting, queued or running")}
+
+
+def vis_artifact_kind(kind: str) -> str:
+    """``channel`` -> ``vis.channel``: the artifact kind of a visualization kind (unchecked)."""
+    return VIS_ARTIFACT_PREFIX + kind
+
+
+def format_counts(counts: Mapping[str, int]) -> str:
+    """E.g. ``"3 done, 1 running, 2 queued"`` (statuses in lifecycle order)."""
+    order = ("done", "running", "queued", "waiting", "failed", "cancelled")
+    return ", ".join(f"{counts[s]} {s}" for s in order if counts.get(s))
