@@ -165,7 +165,6 @@ def test_workers_share_the_chunks_of_one_layer_pair(catalog: Catalog, queue: Job
     from atlas.compute.datasets.spec import open_dataset, parse_dataset
     from atlas.compute.demo_atlas import register_demo_models
     from atlas.compute.registration import load_registered
-    from atlas.jobs.pairs import enqueue_connections
     from atlas.jobs.runtime import enqueue_connections
 
     register_demo_models(catalog)
