@@ -94,3 +94,24 @@ def test_index_stays_in_sync_and_rebuilds(searchable: Catalog):
     before = sorted(hits(searchable, "detector"))
     assert searchable.reindex() == 8
     assert sorted(hits(searchable, "detector")) == before
+
+
+def test_a_match_in_the_title_ranks_above_one_in_the_body(demo_catalog: Catalog):
+    """Titles (a label's text, a circuit's name) weigh more than bodies. The title here is
+    longer than the body, so by length alone the body match would rank first (with equal
+    weights it does), and it is created first, so a tie would put it first too."""
+    demo_catalog.create_circuit("plain", "the gizmo wiring")
+    demo_catalog.create_circuit("gizmo-assembly-of-several-units", "")
+    assert hits(demo_catalog, "gizmo") == [("circuit", "circuit:gizmo-assembly-of-several-units"),
+                                          ("circuit", "circuit:plain")]
+
+
+def test_the_snippet_of_a_body_match_marks_it_in_an_excerpt(demo_catalog: Catalog):
+    """The snippet comes from the column that matched (here the body, not the title) and
+    is an excerpt of a long body, not all of it."""
+    words = [f"filler{i}" for i in range(60)]
+    body = " ".join(words[:30] + ["the", "gizmo", "response"] + words[30:])
+    demo_catalog.create_circuit("plain-assembly", body)
+    (hit,) = demo_catalog.search("gizmo")
+    assert "**gizmo**" in hit.snippet.lower()
+    assert len(hit.snippet.split()) <= 24 < len(body.split())
