@@ -28,6 +28,7 @@ from atlas.optvis import (
     render_units,
     standard_transforms,
 )
+from atlas.optvis.render import render_requests
 from atlas.optvis.transforms import apply_transforms, n_random
 
 FAST = RenderParams(size=32, steps=40, lr=0.2)
@@ -320,3 +321,19 @@ def test_unknown_layer_and_kind_are_refused():
         render_batch(small_net(), [channel("nope", 0)], RenderParams(size=32, steps=1), device="cpu")
     with pytest.raises(InvalidInput, match="kind"):
         render_units(small_net(), "3", [0], "sideways", RenderParams(size=32, steps=1), device="cpu")
+
+
+def test_render_requests_values_belong_to_their_images_and_kinds():
+    """Each (kind, unit) gets its own images and their objective values (a channel's mean
+    activation, the negative of it), a repeated request is rendered once, the default
+    device works, and the diversity weight of the parameters is the one used."""
+    model = small_net()
+    params = RenderParams(size=32, steps=3, diversity_n=2, diversity_weight=0.0)
+    results = render_requests(model, "3", [("channel", 1), ("negative", 2), ("channel", 1),
+                                           ("diversity", 3)], params)
+    assert list(results) == [("channel", 1), ("negative", 2), ("diversity", 3)]
+    for (kind, unit), sign in ((("channel", 1), 1), (("negative", 2), -1)):
+        means = layer_means(model, "3", results[kind, unit].images)[:, unit]
+        np.testing.assert_allclose(results[kind, unit].values, sign * means.numpy(), rtol=1e-4, atol=1e-5)
+    unweighted = render_batch(model, diverse(channel("3", 3), "3", 2, 0.0), params, device="cpu")
+    np.testing.assert_allclose(results["diversity", 3].images, unweighted.images, atol=1e-5)
