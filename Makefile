@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 ATLAS := $(VENV)/bin/atlas
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test app worker bench clean
+.PHONY: install demo test app worker bench mutate clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -35,5 +35,9 @@ bench: install  ## every benchmark, each printing its ratio against a baseline
 	@set -e; for bench in $$(ls benchmarks/*.py | grep -v __init__); do \
 		name=$$(basename $$bench .py); echo "== benchmarks/$$name"; $(PY) -m benchmarks.$$name; done
 
+mutate: install  ## mutation testing of the core modules, each with its own tests (SQLite only; ~20 min)
+	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) tools/mutate.py $(MUTATE_GROUPS)
+
 clean:
-	rm -rf $(VENV) atlas-data .pytest_cache
+	rm -rf $(VENV) atlas-data .pytest_cache build/mutate

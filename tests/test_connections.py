@@ -317,6 +317,9 @@ def test_expanded_across_a_concatenation_with_a_bypass_is_the_slice_of_the_readi
     model = BypassConcat().eval()
     kernels = expanded_kernels(model, "a", "c", input_size=16, batch_units=3)
     torch.testing.assert_close(kernels, model.c.weight.detach()[:, :4])
+    x = torch.randn(2, 3, 4, 4)
+    with Linearized():  # a concatenation of equal batches, on the default dimension
+        torch.testing.assert_close(torch.cat([x, 2 * x]), torch.cat([x, 2 * x], 0))
 
 
 class TwoConvs(nn.Module):

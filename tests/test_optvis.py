@@ -326,7 +326,8 @@ def test_unknown_layer_and_kind_are_refused():
 def test_render_requests_values_belong_to_their_images_and_kinds():
     """Each (kind, unit) gets its own images and their objective values (a channel's mean
     activation, the negative of it), a repeated request is rendered once, the default
-    device works, and the diversity weight of the parameters is the one used."""
+    device works, and the diversity weight of the parameters is the one used. render_units
+    takes one kind by name as well as a list."""
     model = small_net()
     params = RenderParams(size=32, steps=3, diversity_n=2, diversity_weight=0.0)
     results = render_requests(model, "3", [("channel", 1), ("negative", 2), ("channel", 1),
@@ -337,3 +338,6 @@ def test_render_requests_values_belong_to_their_images_and_kinds():
         np.testing.assert_allclose(results[kind, unit].values, sign * means.numpy(), rtol=1e-4, atol=1e-5)
     unweighted = render_batch(model, diverse(channel("3", 3), "3", 2, 0.0), params, device="cpu")
     np.testing.assert_allclose(results["diversity", 3].images, unweighted.images, atol=1e-5)
+    alone = render_units(model, "3", [1], "channel", params)  # one kind by name
+    assert list(alone) == [("channel", 1)]
+    np.testing.assert_allclose(alone["channel", 1].images, results["channel", 1].images, atol=1e-5)
