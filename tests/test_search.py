@@ -4,6 +4,7 @@ import pytest
 
 from atlas import Catalog
 from atlas.errors import InvalidInput
+from atlas.fulltext import MAX_HITS
 
 
 @pytest.fixture
@@ -115,3 +116,11 @@ def test_the_snippet_of_a_body_match_marks_it_in_an_excerpt(demo_catalog: Catalo
     (hit,) = demo_catalog.search("gizmo")
     assert "**gizmo**" in hit.snippet.lower()
     assert len(hit.snippet.split()) <= 24 < len(body.split())
+
+
+def test_limit_caps_the_hits_and_is_itself_bounded(searchable: Catalog):
+    assert len(searchable.search("curve")) > 1
+    (best,) = searchable.search("curve", limit=1)
+    assert best == searchable.search("curve")[0]
+    with pytest.raises(InvalidInput, match="limit"):
+        searchable.search("curve", limit=MAX_HITS + 1)
