@@ -378,3 +378,11 @@ class Forked(nn.Module):
 def test_expanded_weights_refuse_pairs_without_a_2d_path(src, dst, message):
     with pytest.raises(InvalidInput, match=message):
         expanded_kernels(Forked().eval(), src, dst, 16)
+
+
+def test_expanded_weights_of_a_model_without_convolutions_assume_rgb():
+    """With no conv to read the input channels from, the blank image is RGB: two 2x2
+    average pools compose to a 2x2 average per channel (in the second pool's input)."""
+    model = nn.Sequential(nn.AvgPool2d(2), nn.AvgPool2d(2)).eval()
+    expected = torch.eye(3)[:, :, None, None].expand(3, 3, 2, 2) / 4
+    torch.testing.assert_close(expanded_kernels(model, "0", "1", 16), expected)
