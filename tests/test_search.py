@@ -124,3 +124,19 @@ def test_limit_caps_the_hits_and_is_itself_bounded(searchable: Catalog):
     assert best == searchable.search("curve")[0]
     with pytest.raises(InvalidInput, match="limit"):
         searchable.search("curve", limit=MAX_HITS + 1)
+
+
+def test_a_hits_text_is_the_label_or_the_whole_document(demo_catalog: Catalog):
+    """A label hit shows the label text (the reason is searched, not shown as the label);
+    other hits show their title and body, or the body alone when there is no title."""
+    demo_catalog.set_label("demo/conv2/3", "gizmo detector", "disputed", author="rita",
+                           reason="it also fires on sprockets")
+    demo_catalog.create_circuit("gizmo-assembly", "units and their wiring")
+    demo_catalog.add_evidence("note", "a gizmo in every image", feature="demo/conv1/2", author="cora")
+    found = {(h.kind, h.target): h.text for h in demo_catalog.search("gizmo")}
+    assert found == {
+        ("label", "demo/conv2/3"): "gizmo detector",
+        ("circuit", "circuit:gizmo-assembly"): "gizmo assembly\nunits and their wiring",
+        ("evidence", "demo/conv1/2"): "a gizmo in every image",
+    }
+    assert [h.target for h in demo_catalog.search("sprockets")] == ["demo/conv2/3"]
