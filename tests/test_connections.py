@@ -250,7 +250,8 @@ def test_store_connections_and_read_top_inputs(demo_catalog: Catalog):
 # The linearized mode itself: each rewritten call against the linear call it stands for.
 POOLS = [
     # (max-pool call, input shape, the average pool it must become)
-    (lambda x: F.max_pool2d(x, 3, 2, 1, 1, True), (2, 3, 9, 9), lambda x: F.avg_pool2d(x, 3, 2, 1, True)),
+    # 8 pixels, 3x3 stride 2 with padding 1: ceil mode gives 5 outputs, floor mode 4.
+    (lambda x: F.max_pool2d(x, 3, 2, 1, 1, True), (2, 3, 8, 8), lambda x: F.avg_pool2d(x, 3, 2, 1, True)),
     (lambda x: F.max_pool2d(x, kernel_size=2), (1, 2, 6, 6), lambda x: F.avg_pool2d(x, 2, 2)),
     (lambda x: F.max_pool2d(x, 3, 1, dilation=(1, 1)), (1, 2, 6, 6), lambda x: F.avg_pool2d(x, 3, 1)),
     (lambda x: F.max_pool2d(x, 3, 1, dilation=[1, 1]), (1, 2, 6, 6), lambda x: F.avg_pool2d(x, 3, 1)),
@@ -386,3 +387,13 @@ def test_expanded_weights_of_a_model_without_convolutions_assume_rgb():
     model = nn.Sequential(nn.AvgPool2d(2), nn.AvgPool2d(2)).eval()
     expected = torch.eye(3)[:, :, None, None].expand(3, 3, 2, 2) / 4
     torch.testing.assert_close(expanded_kernels(model, "0", "1", 16), expected)
+
+
+def test_expanded_weights_report_progress_per_batch_and_name_bad_units():
+    torch.manual_seed(10)
+    model = TwoConvs((3, 3), (3, 3)).eval()
+    calls = []
+    expanded_kernels(model, "a", "c", 16, batch_units=2, progress=lambda *call: calls.append(call))
+    assert calls == [(2, 5, "a -> c"), (4, 5, "a -> c"), (5, 5, "a -> c")]
+    with pytest.raises(InvalidInput, match=r"units outside c \(0 to 4\)"):
+        expanded_kernels(model, "a", "c", 16, units=[5])
