@@ -94,6 +94,16 @@ def test_claim_among_given_jobs_takes_only_those(queue: JobQueue):
     assert queue.get(theirs).status == "queued"
 
 
+def test_claim_takes_the_longest_waiting_of_equal_priority(queue: JobQueue):
+    """A retried job waits from its retry time: the job queued after it but waiting since
+    before is claimed first (the older job's lower id must not decide)."""
+    retried = queue.enqueue("test.noop")
+    waiting = queue.enqueue("test.noop")
+    assert queue.fail(queue.claim_next_job("w1", ["test.noop"], 60), "boom", 0) == "queued"
+    assert queue.claim_next_job("w1", ["test.noop"], 60).id == waiting
+    assert queue.claim_next_job("w1", ["test.noop"], 60).id == retried
+
+
 def test_complete_writes_result_and_rows_in_one_transaction(catalog: Catalog, queue: JobQueue):
     job_id = queue.enqueue("test.sleep")
     job = queue.claim_next_job("w1", ["test.sleep"], 60)
