@@ -5,7 +5,7 @@ ATLAS := $(VENV)/bin/atlas
 STAMP := $(VENV)/.installed-stamp
 LINT_STAMP := $(VENV)/.lint-stamp
 
-.PHONY: install demo test lint app worker bench clean
+.PHONY: install demo test lint app worker bench mutate clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -45,5 +45,9 @@ bench: install  ## every benchmark, each printing its ratio against a baseline
 	@set -e; for bench in $$(ls benchmarks/*.py | grep -v __init__); do \
 		name=$$(basename $$bench .py); echo "== benchmarks/$$name"; $(PY) -m benchmarks.$$name; done
 
+mutate: install  ## mutation testing of the core modules, each with its own tests (SQLite only; ~20 min)
+	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) tools/mutate.py $(MUTATE_GROUPS)
+
 clean:
-	rm -rf $(VENV) atlas-data .pytest_cache
+	rm -rf $(VENV) atlas-data .pytest_cache build/mutate

@@ -11,7 +11,7 @@ from torch import nn
 
 from atlas import Catalog
 from atlas.catalog.edge_store import kernel_from_table
-from atlas.compute.connections import (
+from atlas.compute.run.connections import (
     attribution_connections,
     direct_connections,
     expanded_connections,
@@ -20,9 +20,9 @@ from atlas.compute.connections import (
     store_chunk,
     store_connections,
 )
-from atlas.compute.connections.linear import expanded_kernels
-from atlas.compute.models.demo_cnn import DemoCNN
-from atlas.compute.models.inceptionv1 import InceptionV1
+from atlas.compute.run.connections.linear import Linearized, expanded_kernels, smallest_window
+from atlas.compute.run.models.demo_cnn import DemoCNN
+from atlas.compute.run.models.inceptionv1 import InceptionV1
 from atlas.db.blobs import BlobStore
 from atlas.errors import InvalidInput
 
@@ -247,3 +247,155 @@ def test_store_connections_and_read_top_inputs(demo_catalog: Catalog):
     assert store_connections(demo_catalog, "demo", expanded) == len(expanded)
     assert demo_catalog.top_inputs("demo/conv3/0", k=2, kind="expanded")[0].kernel_sha256
     assert store_connections(demo_catalog, "demo", conn, replace=True) == len(conn)
+
+
+# The linearized mode itself: each rewritten call against the linear call it stands for.
+POOLS = [
+    # (max-pool call, input shape, the average pool it must become)
+    # 8 pixels, 3x3 stride 2 with padding 1: ceil mode gives 5 outputs, floor mode 4.
+    (lambda x: F.max_pool2d(x, 3, 2, 1, 1, True), (2, 3, 8, 8), lambda x: F.avg_pool2d(x, 3, 2, 1, True)),
+    (lambda x: F.max_pool2d(x, kernel_size=2), (1, 2, 6, 6), lambda x: F.avg_pool2d(x, 2, 2)),
+    (lambda x: F.max_pool2d(x, 3, 1, dilation=(1, 1)), (1, 2, 6, 6), lambda x: F.avg_pool2d(x, 3, 1)),
+    (lambda x: F.max_pool2d(x, 3, 1, dilation=[1, 1]), (1, 2, 6, 6), lambda x: F.avg_pool2d(x, 3, 1)),
+    (lambda x: F.max_pool1d(x, 2), (1, 2, 8), lambda x: F.avg_pool1d(x, 2)),
+    (lambda x: F.max_pool3d(x, 2, 2, 1), (1, 2, 4, 4, 4), lambda x: F.avg_pool3d(x, 2, 2, 1)),
+]
+
+
+@pytest.mark.parametrize("max_pool,shape,avg_pool", POOLS)
+def test_linearized_max_pool_is_the_average_pool_of_the_same_window(max_pool, shape, avg_pool):
+    """Padding, ceil mode, a default stride and 1-d/3-d pools carry over to the average pool."""
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(0))
+    with Linearized():
+        got = max_pool(x)
+    torch.testing.assert_close(got, avg_pool(x))
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda x: F.max_pool2d(x, 3, 1, 0, 2), "dilated max-pool"),
+    (lambda x: F.max_pool2d(x, 3, 1, dilation=(1, 2)), "dilated max-pool"),
+    (lambda x: F.max_pool2d(x, 3, return_indices=True), "max-pool returning indices"),
+    (lambda x: nn.MaxPool1d(2, return_indices=True)(x[0]), "max-pool returning indices"),
+])
+def test_linearized_refuses_max_pools_it_cannot_average(call, message):
+    """A dilated window or returned indices have no average-pool equivalent: refused, not
+    silently left nonlinear."""
+    with Linearized(), pytest.raises(InvalidInput, match=f"cannot linearize a {message}"):
+        call(torch.zeros(1, 1, 8, 8))
+
+
+def test_linearized_padding_with_minus_infinity_pads_zeros():
+    """Max-pools padded by hand (F.pad with -inf, as TF-ported models do) must pad zeros,
+    or the average would be -inf; other padding is left alone."""
+    x = torch.randn(1, 2, 4, 4, generator=torch.Generator().manual_seed(0))
+    with Linearized():
+        positional = F.pad(x, (0, 1, 0, 1), "constant", float("-inf"))
+        keyword = F.pad(x, (1, 0, 1, 0), value=float("-inf"))
+        finite = F.pad(x, (1, 1, 1, 1), value=2.0)
+        plain = F.pad(x, (1, 1))
+    torch.testing.assert_close(positional, F.pad(x, (0, 1, 0, 1)))
+    torch.testing.assert_close(keyword, F.pad(x, (1, 0, 1, 0)))
+    torch.testing.assert_close(finite, F.pad(x, (1, 1, 1, 1), value=2.0))
+    torch.testing.assert_close(plain, F.pad(x, (1, 1)))
+
+
+class BypassConcat(nn.Module):
+    """``a`` and a bypass conv ``b`` on the same input, concatenated (channels a then b) and
+    read by the 3x3 conv ``c``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Conv2d(3, 4, 1)
+        self.b = nn.Conv2d(3, 2, 1)
+        self.c = nn.Conv2d(6, 5, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.c(torch.cat([F.relu(self.a(x)), F.relu(self.b(x))], dim=1))
+
+
+def test_expanded_across_a_concatenation_with_a_bypass_is_the_slice_of_the_reading_conv():
+    """The bypass path runs once (batch 1) and is broadcast to the batch of L2 units where
+    it meets L1 at the concatenation; the kernels are c's weights on a's channels."""
+    torch.manual_seed(7)
+    model = BypassConcat().eval()
+    kernels = expanded_kernels(model, "a", "c", input_size=16, batch_units=3)
+    torch.testing.assert_close(kernels, model.c.weight.detach()[:, :4])
+    x = torch.randn(2, 3, 4, 4)
+    with Linearized():  # a concatenation of equal batches, on the default dimension
+        torch.testing.assert_close(torch.cat([x, 2 * x]), torch.cat([x, 2 * x], 0))
+
+
+class TwoConvs(nn.Module):
+    """``a`` then ``c`` with any kernel shapes and input channels, no padding."""
+
+    def __init__(self, inner: tuple[int, int], outer: tuple[int, int], channels: int = 3) -> None:
+        super().__init__()
+        self.a = nn.Conv2d(channels, 4, inner)
+        self.c = nn.Conv2d(4, 5, outer)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.c(F.relu(self.a(x)))
+
+
+@pytest.mark.parametrize("outer,smallest", [((3, 3), 8), ((10, 10), 12), ((3, 5), 8)])
+def test_smallest_window_is_the_smallest_input_whose_l1_map_holds_the_field(outer, smallest):
+    """``a``'s 3x3 conv shrinks the input by 2, so L1 holds c's whole kernel from an input
+    of kernel + 2 (bisection starts at 8); the kernels are c's own, also when not square."""
+    torch.manual_seed(8)
+    model = TwoConvs((3, 3), outer).eval()
+    window = smallest_window(model, "a", "c", 32)
+    assert window.size == (smallest, smallest)
+    assert window.kernel_shape == outer
+    torch.testing.assert_close(expanded_kernels(model, "a", "c", 32), model.c.weight.detach())
+
+
+def test_expanded_weights_of_a_one_channel_model():
+    """The blank image has the first conv's input channels (not always RGB)."""
+    torch.manual_seed(9)
+    model = TwoConvs((3, 3), (3, 3), channels=1).eval()
+    torch.testing.assert_close(expanded_kernels(model, "a", "c", 16), model.c.weight.detach())
+
+
+class Forked(nn.Module):
+    """Two branches ``a`` and ``b`` on the input, ``head`` a linear layer after ``a``,
+    and ``spare`` a layer that never runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Conv2d(3, 4, 3)
+        self.b = nn.Conv2d(3, 4, 3)
+        self.head = nn.Linear(4, 2)
+        self.spare = nn.Conv2d(4, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.a(x).mean((2, 3))) + self.b(x).mean((1, 2, 3))[:, None]
+
+
+@pytest.mark.parametrize("src,dst,message", [
+    ("a", "b", "b does not depend on a"),
+    ("b", "a", "layer a runs before b"),
+    ("a", "spare", "layer spare did not run after a"),
+    ("a", "head", "expanded weights need 2-d maps in a and head"),
+    ("a", "nowhere", "model has no layer named 'nowhere'"),
+])
+def test_expanded_weights_refuse_pairs_without_a_2d_path(src, dst, message):
+    with pytest.raises(InvalidInput, match=message):
+        expanded_kernels(Forked().eval(), src, dst, 16)
+
+
+def test_expanded_weights_of_a_model_without_convolutions_assume_rgb():
+    """With no conv to read the input channels from, the blank image is RGB: two 2x2
+    average pools compose to a 2x2 average per channel (in the second pool's input)."""
+    model = nn.Sequential(nn.AvgPool2d(2), nn.AvgPool2d(2)).eval()
+    expected = torch.eye(3)[:, :, None, None].expand(3, 3, 2, 2) / 4
+    torch.testing.assert_close(expanded_kernels(model, "0", "1", 16), expected)
+
+
+def test_expanded_weights_report_progress_per_batch_and_name_bad_units():
+    torch.manual_seed(10)
+    model = TwoConvs((3, 3), (3, 3)).eval()
+    calls = []
+    expanded_kernels(model, "a", "c", 16, batch_units=2, progress=lambda *call: calls.append(call))
+    assert calls == [(2, 5, "a -> c"), (4, 5, "a -> c"), (5, 5, "a -> c")]
+    with pytest.raises(InvalidInput, match=r"units outside c \(0 to 4\)"):
+        expanded_kernels(model, "a", "c", 16, units=[5])

@@ -79,6 +79,29 @@ def test_claim_takes_priority_then_age_and_only_given_kinds(queue: JobQueue):
     assert queue.claim_next_job("w3", ["test.noop", "test.sleep"], 60).id == other
 
 
+def test_claim_among_given_jobs_takes_only_those(queue: JobQueue):
+    """A local compute claims only the jobs it queued, by priority, never another user's."""
+    theirs = queue.enqueue("test.noop", priority=9)
+    mine_low = queue.enqueue("test.noop", priority=0)
+    mine_high = queue.enqueue("test.noop", priority=5)
+    mine = [mine_low, mine_high]
+    assert queue.claim_next_job("w1", ["test.noop"], 60, job_ids=mine).id == mine_high
+    second = queue.claim_next_job("w1", ["test.noop"], 60, job_ids=mine)
+    assert second.id == mine_low and second.lease_owner == "w1" and second.status == "running"
+    assert queue.claim_next_job("w1", ["test.noop"], 60, job_ids=mine) is None
+    assert queue.get(theirs).status == "queued"
+
+
+def test_claim_takes_the_longest_waiting_of_equal_priority(queue: JobQueue):
+    """A retried job waits from its retry time: the job queued after it but waiting since
+    before is claimed first (the older job's lower id must not decide)."""
+    retried = queue.enqueue("test.noop")
+    waiting = queue.enqueue("test.noop")
+    assert queue.fail(queue.claim_next_job("w1", ["test.noop"], 60), "boom", 0) == "queued"
+    assert queue.claim_next_job("w1", ["test.noop"], 60).id == waiting
+    assert queue.claim_next_job("w1", ["test.noop"], 60).id == retried
+
+
 def test_complete_writes_result_and_rows_in_one_transaction(catalog: Catalog, queue: JobQueue):
     job_id = queue.enqueue("test.sleep")
     job = queue.claim_next_job("w1", ["test.sleep"], 60)

@@ -10,8 +10,8 @@ import pytest
 import torch
 from torch import nn
 
-from atlas.compute.hooks import tap
-from atlas.compute.optvis import (
+from atlas.compute.run.hooks import tap
+from atlas.compute.run.optvis import (
     BatchObjective,
     FourierImage,
     Jitter,
@@ -28,7 +28,8 @@ from atlas.compute.optvis import (
     render_units,
     standard_transforms,
 )
-from atlas.compute.optvis.transforms import apply_transforms, n_random
+from atlas.compute.run.optvis.render import render_requests
+from atlas.compute.run.optvis.transforms import apply_transforms, n_random
 from atlas.errors import InvalidInput
 
 FAST = RenderParams(size=32, steps=40, lr=0.2)
@@ -316,3 +317,62 @@ def test_unknown_layer_and_kind_are_refused():
         render_batch(small_net(), [channel("nope", 0)], RenderParams(size=32, steps=1), device="cpu")
     with pytest.raises(InvalidInput, match="kind"):
         render_units(small_net(), "3", [0], "sideways", RenderParams(size=32, steps=1), device="cpu")
+
+
+def test_render_requests_values_belong_to_their_images_and_kinds():
+    """Each (kind, unit) gets its own images and their objective values (a channel's mean
+    activation, the negative of it), a repeated request is rendered once, the default
+    device works, and the diversity weight of the parameters is the one used. render_units
+    takes one kind by name as well as a list."""
+    model = small_net()
+    params = RenderParams(size=32, steps=3, diversity_n=2, diversity_weight=0.0)
+    results = render_requests(model, "3", [("channel", 1), ("negative", 2), ("channel", 1),
+                                           ("diversity", 3)], params)
+    assert list(results) == [("channel", 1), ("negative", 2), ("diversity", 3)]
+    for (kind, unit), sign in ((("channel", 1), 1), (("negative", 2), -1)):
+        means = layer_means(model, "3", results[kind, unit].images)[:, unit]
+        np.testing.assert_allclose(results[kind, unit].values, sign * means.numpy(), rtol=1e-4, atol=1e-5)
+    unweighted = render_batch(model, diverse(channel("3", 3), "3", 2, 0.0), params, device="cpu")
+    np.testing.assert_allclose(results["diversity", 3].images, unweighted.images, atol=1e-5)
+    alone = render_units(model, "3", [1], "channel", params)  # one kind by name
+    assert list(alone) == [("channel", 1)]
+    np.testing.assert_allclose(alone["channel", 1].images, results["channel", 1].images, atol=1e-5)
+
+
+def test_render_batch_batches_at_most_max_batch_and_leaves_the_weights_alone():
+    """Objectives go max_batch at a time (the progress total counts one pass per step and
+    batch), a diversity group of exactly max_batch fits, a larger one or an empty request
+    or max_batch 0 is refused, and the model's weights get no gradients."""
+    model = small_net()
+    params = RenderParams(size=32, steps=2)
+    totals = []
+    render_batch(model, [channel("3", u) for u in range(4)], params, max_batch=2,
+                 progress=lambda done, total: totals.append(total))
+    assert set(totals) == {2 * 2}
+    render_batch(model, [channel("3", 0)], params, max_batch=1, device="cpu")
+    render_batch(model, diverse(channel("3", 0), "3", 3, 1.0), params, device="cpu", max_batch=3)
+    assert all(p.grad is None for p in model.parameters())
+    with pytest.raises(InvalidInput, match="a diversity group of 3 images exceeds max_batch=2"):
+        render_batch(model, diverse(channel("3", 0), "3", 3, 1.0), params, device="cpu", max_batch=2)
+    with pytest.raises(InvalidInput, match="nothing to render"):
+        render_batch(model, [], params, device="cpu")
+    with pytest.raises(InvalidInput, match="max_batch must be at least 1"):
+        render_batch(model, [channel("3", 0)], params, device="cpu", max_batch=0)
+
+
+class WithSpare(nn.Module):
+    """small_net with a registered layer ``spare`` that the forward pass never calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = small_net()
+        self.spare = nn.Conv2d(32, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def test_a_layer_that_does_not_run_is_named():
+    model = WithSpare().eval()
+    with pytest.raises(InvalidInput, match="layers spare did not run"):
+        render_batch(model, [channel("spare", 0)], RenderParams(size=32, steps=1), device="cpu")

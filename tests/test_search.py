@@ -3,6 +3,7 @@
 import pytest
 
 from atlas import Catalog
+from atlas.catalog.fulltext import MAX_HITS
 from atlas.errors import InvalidInput
 
 
@@ -96,3 +97,48 @@ def test_index_stays_in_sync_and_rebuilds(searchable: Catalog):
     before = sorted(hits(searchable, "detector"))
     assert searchable.reindex() == 8
     assert sorted(hits(searchable, "detector")) == before
+
+
+def test_a_match_in_the_title_ranks_above_one_in_the_body(demo_catalog: Catalog):
+    """Titles (a label's text, a circuit's name) weigh more than bodies. The title here is
+    longer than the body, so by length alone the body match would rank first (with equal
+    weights it does), and it is created first, so a tie would put it first too."""
+    demo_catalog.create_circuit("plain", "the gizmo wiring")
+    demo_catalog.create_circuit("gizmo-assembly-of-several-units", "")
+    assert hits(demo_catalog, "gizmo") == [("circuit", "circuit:gizmo-assembly-of-several-units"),
+                                          ("circuit", "circuit:plain")]
+
+
+def test_the_snippet_of_a_body_match_marks_it_in_an_excerpt(demo_catalog: Catalog):
+    """The snippet comes from the column that matched (here the body, not the title) and
+    is an excerpt of a long body, not all of it."""
+    words = [f"filler{i}" for i in range(60)]
+    body = " ".join(words[:30] + ["the", "gizmo", "response"] + words[30:])
+    demo_catalog.create_circuit("plain-assembly", body)
+    (hit,) = demo_catalog.search("gizmo")
+    assert "**gizmo**" in hit.snippet.lower()
+    assert len(hit.snippet.split()) <= 24 < len(body.split())
+
+
+def test_limit_caps_the_hits_and_is_itself_bounded(searchable: Catalog):
+    assert len(searchable.search("curve")) > 1
+    (best,) = searchable.search("curve", limit=1)
+    assert best == searchable.search("curve")[0]
+    with pytest.raises(InvalidInput, match="limit"):
+        searchable.search("curve", limit=MAX_HITS + 1)
+
+
+def test_a_hits_text_is_the_label_or_the_whole_document(demo_catalog: Catalog):
+    """A label hit shows the label text (the reason is searched, not shown as the label);
+    other hits show their title and body, or the body alone when there is no title."""
+    demo_catalog.set_label("demo/conv2/3", "gizmo detector", "disputed", author="rita",
+                           reason="it also fires on sprockets")
+    demo_catalog.create_circuit("gizmo-assembly", "units and their wiring")
+    demo_catalog.add_evidence("note", "a gizmo in every image", feature="demo/conv1/2", author="cora")
+    found = {(h.kind, h.target): h.text for h in demo_catalog.search("gizmo")}
+    assert found == {
+        ("label", "demo/conv2/3"): "gizmo detector",
+        ("circuit", "circuit:gizmo-assembly"): "gizmo assembly\nunits and their wiring",
+        ("evidence", "demo/conv1/2"): "a gizmo in every image",
+    }
+    assert [h.target for h in demo_catalog.search("sprockets")] == ["demo/conv2/3"]

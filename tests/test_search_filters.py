@@ -85,6 +85,11 @@ def test_status_filter_uses_the_current_label(zebras: Catalog):
 
 def test_family_filter(zebras: Catalog):
     assert hits(zebras, family="striped") == labels("demo/conv1/0", "twin/conv2/5") | {NOTE}
+    # A second family: each filter keeps its own members, not every unit in some family.
+    zebras.create_family("spotted", "things with spots")
+    zebras.add_family_member("spotted", "demo/conv2/1")
+    assert hits(zebras, family="spotted") == labels("demo/conv2/1")
+    assert hits(zebras, family="striped") == labels("demo/conv1/0", "twin/conv2/5") | {NOTE}
 
 
 def test_author_filter_covers_every_kind_of_document(zebras: Catalog):

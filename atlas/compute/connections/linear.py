@@ -41,6 +41,8 @@ Progress = Callable[[int, "int | None", "str | None"], None]
 _IDENTITY = {F.relu, torch.relu, torch.relu_, torch.Tensor.relu, torch.Tensor.relu_,
              F.local_response_norm}
 _MAX_POOLS = {F.max_pool1d, F.max_pool2d, F.max_pool3d}
+# ``max_pool*d(..., return_indices=True)`` dispatches to these; indices have no average.
+_MAX_POOLS_WITH_INDICES = {F.max_pool1d_with_indices, F.max_pool2d_with_indices, F.max_pool3d_with_indices}
 _AVG_POOLS = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
 _POOL_ARGS = ("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")
 
@@ -56,10 +58,12 @@ class Linearized(TorchFunctionMode):
         kwargs = kwargs or {}
         if func in _IDENTITY:
             return args[0]
+        if func in _MAX_POOLS_WITH_INDICES:
+            raise InvalidInput("cannot linearize a max-pool returning indices")
         if func in _MAX_POOLS:
             a = _named(args, kwargs, _POOL_ARGS)
-            if a.get("dilation", 1) not in (1, (1, 1), [1, 1]) or a.get("return_indices"):
-                raise InvalidInput("cannot linearize a dilated max-pool or one returning indices")
+            if a.get("dilation", 1) not in (1, (1, 1), [1, 1]):
+                raise InvalidInput("cannot linearize a dilated max-pool")
             dims = {F.max_pool1d: 1, F.max_pool2d: 2, F.max_pool3d: 3}[func]
             return _AVG_POOLS[dims](a["input"], a["kernel_size"], a.get("stride") or a["kernel_size"],
                                     a.get("padding", 0), a.get("ceil_mode", False))
@@ -138,7 +142,10 @@ def _window(model: nn.Module, src: str, dst: str, size: int) -> Window | None:
         return None
     cy, cx = out.shape[2] // 2, out.shape[3] // 2
     mix = torch.rand(out.shape[1], generator=torch.Generator().manual_seed(0)).to(out.device)
-    (grad,) = torch.autograd.grad((out[0, :, cy, cx] * (mix + 0.5)).sum(), z)
+    # An L2 that does not read L1 still needs grad through its own weights: no gradient.
+    (grad,) = torch.autograd.grad((out[0, :, cy, cx] * (mix + 0.5)).sum(), z, allow_unused=True)
+    if grad is None:
+        return None
     support = grad[0].abs().sum(0) > 0
     if not support.any():
         return None

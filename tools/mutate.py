@@ -1,0 +1,208 @@
+"""Mutation testing of the core modules, each against its own test files (``make mutate``).
+
+mutmut reads its configuration from ``pyproject.toml`` in the directory it runs in and
+writes its mutated copy to ``mutants/`` there, so each group of modules runs in its own
+scratch copy of the working tree under ``build/mutate/<group>`` with its own
+``[tool.mutmut]`` section: a mutant of one module is then judged by that module's tests
+only, not by whichever other test happens to reach it. Only the functions named in
+``GROUPS`` are scored (mutmut mutates whole files; the rest is left unrun).
+
+The runs are on SQLite only (``-k "not postgresql"``, no ``ATLAS_TEST_POSTGRES_URL``, no
+``CI``): PostgreSQL doubles the time and the mutated code is the same Python.
+
+Usage: ``python tools/mutate.py [group ...]`` (all groups by default). Prints killed,
+survived, timed-out and untested mutants per group and lists the survivors; the full
+record stays in ``build/mutate/<group>/mutants`` for ``mutmut show <name>`` there.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRATCH = ROOT / "build" / "mutate"
+MUTMUT = Path(sys.executable).parent / "mutmut"
+
+
+@dataclass(frozen=True)
+class Group:
+    """Source files, the functions of them that are scored (``None``: all), their tests."""
+
+    files: tuple[str, ...]
+    tests: tuple[str, ...]
+    functions: dict[str, tuple[str, ...] | None]
+
+
+GROUPS: dict[str, Group] = {
+    # Ordered by cost: the DB-heavy search and queue tests first, InceptionV1 and bundles last.
+    "search": Group(
+        files=("atlas/catalog/fulltext.py",),
+        tests=("tests/test_search.py", "tests/test_search_filters.py"),
+        # The query side; the indexing side (upsert, sync_*, reindex) is left out for time.
+        functions={"atlas.catalog.fulltext": (
+            "SearchFilters.__post_init__", "SearchFilters.about_features", "terms", "_engine_parts",
+            "search", "_filter_conditions",
+        )},
+    ),
+    "queue": Group(
+        files=("atlas/jobs/queue.py", "atlas/jobs/sql.py"),
+        tests=("tests/test_jobs_queue.py",),
+        # Claim and reap: the statements (built in ``statements`` and ``_claim``) and the
+        # methods that run them. ``_needs`` builds module constants at import, before any
+        # mutant is active, so mutmut cannot exercise it; ``statements`` itself is
+        # ``@cache``-decorated, which mutmut does not mutate (its callees are).
+        functions={
+            "atlas.jobs.queue": ("JobQueue.claim_next_job", "JobQueue.reap_expired", "JobQueue.heartbeat",
+                                 "JobQueue._update_mine", "JobQueue._moments", "JobQueue._write",
+                                 "JobQueue._settle_waiting"),
+            "atlas.jobs.sql": ("_claim", "at", "token"),
+        },
+    ),
+    "render": Group(
+        files=("atlas/compute/optvis/render.py",),
+        tests=("tests/test_optvis.py",),
+        functions={"atlas.compute.optvis.render": (
+            "image_seed", "_draws", "_clone_tensor", "_forward", "_optimize", "_chunks", "progress_reporter",
+            "render_batch", "render_requests", "render_units",
+        )},
+    ),
+    "labels": Group(
+        files=("atlas/catalog/labels.py", "atlas/catalog/api/labels.py"),
+        tests=("tests/test_catalog.py", "tests/test_concurrency.py"),
+        functions={
+            "atlas.catalog.labels": None,
+            # The conflict path of Catalog.set_label.
+            "atlas.catalog.api.labels": ("LabelsMixin.set_label", "LabelsMixin._conflict_after_race",
+                                         "LabelsMixin._audit_conflict"),
+        },
+    ),
+    "linear": Group(
+        files=("atlas/compute/connections/linear.py",),
+        tests=("tests/test_connections.py",),
+        # receptive_field serves the app's unit page, not expanded weights.
+        functions={"atlas.compute.connections.linear": (
+            "_named", "Linearized.__torch_function__", "_broadcast_batch", "_linear_forward",
+            "_in_channels", "_window", "smallest_window", "_bisect_window", "expanded_kernels",
+        )},
+    ),
+    "bundle": Group(
+        files=("atlas/exchange/bundle/read.py", "atlas/exchange/bundle/format.py"),
+        tests=("tests/test_bundle.py", "tests/test_security_bundles.py"),
+        # Staging and checking a bundle (the hostile-input side), and the blob checks of import.
+        functions={
+            "atlas.exchange.bundle.format": ("_safe_name", "StagedBundle._check_directory", "StagedBundle._manifest",
+                                    "StagedBundle._origin", "StagedBundle._stage", "StagedBundle._within_limits",
+                                    "StagedBundle.stage_blobs", "check_origin"),
+            "atlas.exchange.bundle.read": ("Importer.has_blob", "Importer.check_blobs", "referenced_blobs",
+                                  "stage_bundle", "import_bundle"),
+        },
+    ),
+}
+
+# mutmut's exit codes (mutmut.__main__.status_by_exit_code) folded into what we report.
+KILLED, SURVIVED, TIMEOUT, UNTESTED = "killed", "survived", "timeout", "no tests"
+STATUS = {1: KILLED, 3: KILLED, 0: SURVIVED, 5: UNTESTED, 33: UNTESTED,
+          36: TIMEOUT, -24: TIMEOUT, 24: TIMEOUT, 152: TIMEOUT, 255: TIMEOUT}
+
+
+def patterns(group: Group) -> list[str]:
+    """mutmut's mutant-name globs for the scored functions (``x_f`` for a function,
+    ``xǁClassǁmethod`` for a method)."""
+    globs = []
+    for module, functions in group.functions.items():
+        if functions is None:
+            globs.append(f"{module}.x*__mutmut_*")
+            continue
+        for function in functions:
+            owner, _, name = function.rpartition(".")
+            mangled = f"xǁ{owner}ǁ{name}" if owner else f"x_{name}"
+            globs.append(f"{module}.{mangled}__mutmut_*")
+    return globs
+
+
+def config(group: Group) -> str:
+    return "\n".join([
+        "", "[tool.mutmut]",
+        'source_paths = ["atlas"]',
+        f"only_mutate = {json.dumps(list(group.files))}",
+        f"pytest_add_cli_args_test_selection = {json.dumps(list(group.tests))}",
+        # tools.mutate_fresh_caches: a mutant must not get results cached by the clean run.
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "tools.mutate_fresh_caches", "-k", "not postgresql"]',
+        'also_copy = ["migrations", "alembic.ini", "app", "seed_data", "tools"]',
+        # torch is not fork-safe once it has run: fork workers from a clean server.
+        'process_isolation = "forkserver"',
+        # A mutant that loops is caught by its CPU limit; 15x the clean time wastes minutes.
+        "timeout_multiplier = 4.0",
+        "timeout_constant = 5.0",
+        "",
+    ])
+
+
+def scratch_copy(name: str, group: Group) -> Path:
+    """The tracked and untracked-but-not-ignored files, with this group's mutmut config."""
+    target = SCRATCH / name
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, check=True,
+                           capture_output=True, text=True).stdout.split()
+    for relative in files:
+        if (ROOT / relative).is_file():
+            (target / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / relative, target / relative)
+    with open(target / "pyproject.toml", "a") as f:
+        f.write(config(group))
+    return target
+
+
+def results(target: Path, globs: list[str]) -> dict[str, str]:
+    """Status per scored mutant, from mutmut's ``.meta`` files."""
+    found: dict[str, str] = {}
+    for meta in (target / "mutants").rglob("*.meta"):
+        for mutant, code in json.loads(meta.read_text())["exit_code_by_key"].items():
+            if any(fnmatch.fnmatchcase(mutant, g) for g in globs):
+                found[mutant] = STATUS.get(code, f"exit {code}")
+    return found
+
+
+def run(name: str) -> dict[str, str]:
+    group = GROUPS[name]
+    target = scratch_copy(name, group)
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "ATLAS_TEST_POSTGRES_URL", "PYTHONPATH")}
+    env["PATH"] = f"{MUTMUT.parent}{os.pathsep}{env.get('PATH', '')}"
+    globs = patterns(group)
+    started = time.monotonic()
+    with open(target / "mutmut.log", "w") as log:
+        subprocess.run([str(MUTMUT), "run", *globs], cwd=target, env=env, stdout=log, stderr=subprocess.STDOUT)
+    found = results(target, globs)
+    counts = {s: sum(1 for v in found.values() if v == s) for s in (KILLED, SURVIVED, TIMEOUT, UNTESTED)}
+    caught = counts[KILLED] + counts[TIMEOUT]
+    score = 100 * caught / len(found) if found else 0.0
+    print(f"== {name}: {len(found)} mutants, {counts[KILLED]} killed, {counts[TIMEOUT]} timed out, "
+          f"{counts[SURVIVED]} survived, {counts[UNTESTED]} reached by no test: {score:.0f}% caught "
+          f"({time.monotonic() - started:.0f} s; log {target.relative_to(ROOT)}/mutmut.log)", flush=True)
+    for mutant, status in sorted(found.items()):
+        if status not in (KILLED, TIMEOUT):
+            print(f"   {status}: {mutant}")
+    return found
+
+
+def main(names: list[str]) -> int:
+    unknown = sorted(set(names) - set(GROUPS))
+    if unknown:
+        print(f"unknown groups {unknown}; known: {sorted(GROUPS)}", file=sys.stderr)
+        return 2
+    for name in names or list(GROUPS):
+        run(name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
