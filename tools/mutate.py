@@ -45,7 +45,7 @@ GROUPS: dict[str, Group] = {
     # Ordered by cost: the DB-heavy search and queue tests first, InceptionV1 and bundles last.
     "search": Group(
         files=("atlas/catalog/fulltext.py",),
-        tests=("tests/test_search.py", "tests/test_search_filters.py"),
+        tests=("tests/catalog/test_search.py", "tests/catalog/test_search_filters.py"),
         # The query side; the indexing side (upsert, sync_*, reindex) is left out for time.
         functions={"atlas.catalog.fulltext": (
             "SearchFilters.__post_init__", "SearchFilters.about_features", "terms", "_engine_parts",
@@ -54,7 +54,7 @@ GROUPS: dict[str, Group] = {
     ),
     "queue": Group(
         files=("atlas/jobs/queue.py", "atlas/jobs/sql.py"),
-        tests=("tests/test_jobs_queue.py",),
+        tests=("tests/jobs/test_jobs_queue.py",),
         # Claim and reap: the statements (built in ``statements`` and ``_claim``) and the
         # methods that run them. ``_needs`` builds module constants at import, before any
         # mutant is active, so mutmut cannot exercise it; ``statements`` itself is
@@ -68,7 +68,7 @@ GROUPS: dict[str, Group] = {
     ),
     "render": Group(
         files=("atlas/compute/optvis/render.py",),
-        tests=("tests/test_optvis.py",),
+        tests=("tests/compute/test_optvis.py",),
         functions={"atlas.compute.optvis.render": (
             "image_seed", "_draws", "_clone_tensor", "_forward", "_optimize", "_chunks", "progress_reporter",
             "render_batch", "render_requests", "render_units",
@@ -76,7 +76,7 @@ GROUPS: dict[str, Group] = {
     ),
     "labels": Group(
         files=("atlas/catalog/labels.py", "atlas/catalog/api/labels.py"),
-        tests=("tests/test_catalog.py", "tests/test_concurrency.py"),
+        tests=("tests/catalog/test_catalog.py", "tests/catalog/test_concurrency.py"),
         functions={
             "atlas.catalog.labels": None,
             # The conflict path of Catalog.set_label.
@@ -86,7 +86,7 @@ GROUPS: dict[str, Group] = {
     ),
     "linear": Group(
         files=("atlas/compute/connections/linear.py",),
-        tests=("tests/test_connections.py",),
+        tests=("tests/compute/test_connections.py",),
         # receptive_field serves the app's unit page, not expanded weights.
         functions={"atlas.compute.connections.linear": (
             "_named", "Linearized.__torch_function__", "_broadcast_batch", "_linear_forward",
@@ -95,7 +95,7 @@ GROUPS: dict[str, Group] = {
     ),
     "bundle": Group(
         files=("atlas/exchange/bundle/read.py", "atlas/exchange/bundle/format.py"),
-        tests=("tests/test_bundle.py", "tests/test_security_bundles.py"),
+        tests=("tests/exchange/test_bundle.py", "tests/exchange/test_security_bundles.py"),
         # Staging and checking a bundle (the hostile-input side), and the blob checks of import.
         functions={
             "atlas.exchange.bundle.format": ("_safe_name", "StagedBundle._check_directory", "StagedBundle._manifest",

@@ -10,8 +10,8 @@ import pytest
 import torch
 from torch import nn
 
-from atlas.compute.run.hooks import tap
-from atlas.compute.run.optvis import (
+from atlas.compute.hooks import tap
+from atlas.compute.optvis import (
     BatchObjective,
     FourierImage,
     Jitter,
@@ -28,8 +28,8 @@ from atlas.compute.run.optvis import (
     render_units,
     standard_transforms,
 )
-from atlas.compute.run.optvis.render import render_requests
-from atlas.compute.run.optvis.transforms import apply_transforms, n_random
+from atlas.compute.optvis.render import render_requests
+from atlas.compute.optvis.transforms import apply_transforms, n_random
 from atlas.errors import InvalidInput
 
 FAST = RenderParams(size=32, steps=40, lr=0.2)

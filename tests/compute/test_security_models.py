@@ -34,7 +34,7 @@ from atlas.errors import InvalidInput, PermissionDenied
 from atlas.exchange.bundle.format import write_zip
 from tests.snapshots import state
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FACTORY = "atlas.compute.models.demo_cnn:DemoCNN"
 SETTING = "ATLAS_ALLOWED_FACTORY_MODULES"
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.:DeprecationWarning")

@@ -11,7 +11,7 @@ from torch import nn
 
 from atlas import Catalog
 from atlas.catalog.edge_store import kernel_from_table
-from atlas.compute.run.connections import (
+from atlas.compute.connections import (
     attribution_connections,
     direct_connections,
     expanded_connections,
@@ -20,9 +20,9 @@ from atlas.compute.run.connections import (
     store_chunk,
     store_connections,
 )
-from atlas.compute.run.connections.linear import Linearized, expanded_kernels, smallest_window
-from atlas.compute.run.models.demo_cnn import DemoCNN
-from atlas.compute.run.models.inceptionv1 import InceptionV1
+from atlas.compute.connections.linear import Linearized, expanded_kernels, smallest_window
+from atlas.compute.models.demo_cnn import DemoCNN
+from atlas.compute.models.inceptionv1 import InceptionV1
 from atlas.db.blobs import BlobStore
 from atlas.errors import InvalidInput
 

@@ -16,9 +16,9 @@ from atlas import Catalog
 from atlas.address import check_name, check_user_name, parse_feature
 from atlas.errors import InvalidInput
 from atlas.jobs.queue import JobQueue
+from tests.cli.test_cli import cli  # noqa: F401  (the fixture: `atlas …` in-process)
 from tests.conftest import _fresh_url
 from tests.snapshots import state
-from tests.test_cli import cli  # noqa: F401  (the fixture: `atlas …` in-process)
 
 HUGE = str(10**20)  # past BIGINT; PostgreSQL refuses it, SQLite's driver overflows
 UNITS_26 = "9" * 26

@@ -33,7 +33,7 @@ from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 
 
 class Workers:

@@ -26,8 +26,8 @@ import pytest
 from atlas import Catalog
 from atlas.db.models import Setting
 from atlas.exchange.bundle.format import BundleError, write_zip
+from tests.exchange.test_bundle import export, other, rich  # noqa: F401 (fixtures)
 from tests.snapshots import blob_state, state
-from tests.test_bundle import export, other, rich  # noqa: F401 (fixtures)
 
 Members = dict[str, bytes]
 

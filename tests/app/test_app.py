@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 from atlas import Catalog, NewEdge
 from atlas.catalog.records import UserInfo
 
-APP = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
+APP = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 sqlite_only = pytest.mark.parametrize("dialect", ["sqlite"])
 
 
