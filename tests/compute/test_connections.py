@@ -376,7 +376,7 @@ class Forked(nn.Module):
     ("b", "a", "layer a runs before b"),
     ("a", "spare", "layer spare did not run after a"),
     ("a", "head", "expanded weights need 2-d maps in a and head"),
-    ("a", "nowhere", "model has no layer named 'nowhere'"),
+    ("a", "nowhere", "model has no layer named nowhere"),
 ])
 def test_expanded_weights_refuse_pairs_without_a_2d_path(src, dst, message):
     with pytest.raises(InvalidInput, match=message):
