@@ -39,6 +39,8 @@ class Group:
     files: tuple[str, ...]
     tests: tuple[str, ...]
     functions: dict[str, tuple[str, ...] | None]
+    # Tests left out of the run (a pytest -k expression), with the reason where it is set.
+    leave_out: str = ""
 
 
 GROUPS: dict[str, Group] = {
@@ -96,14 +98,20 @@ GROUPS: dict[str, Group] = {
     "bundle": Group(
         files=("atlas/exchange/bundle/read.py", "atlas/exchange/bundle/format.py"),
         tests=("tests/exchange/test_bundle.py", "tests/exchange/test_security_bundles.py"),
-        # Staging and checking a bundle (the hostile-input side), and the blob checks of import.
+        # The hostile-input side, restricted for time (a mutant costs about 5 s here): the
+        # archive's directory and names, streaming each member under the caps with its
+        # hash checks, which blobs are staged, and the blob checks of import. Not scored:
+        # the manifest and origin checks, row parsing (``_parse``), ``check_origin``.
         functions={
-            "atlas.exchange.bundle.format": ("_safe_name", "StagedBundle._check_directory", "StagedBundle._manifest",
-                                    "StagedBundle._origin", "StagedBundle._stage", "StagedBundle._within_limits",
-                                    "StagedBundle.stage_blobs", "check_origin"),
+            "atlas.exchange.bundle.format": ("_safe_name", "StagedBundle._check_directory", "StagedBundle._stage",
+                                             "StagedBundle._within_limits", "StagedBundle.stage_blobs"),
             "atlas.exchange.bundle.read": ("Importer.has_blob", "Importer.check_blobs", "referenced_blobs",
-                                  "stage_bundle", "import_bundle"),
+                                           "stage_bundle", "import_bundle"),
         },
+        # It measures the peak memory of an import in a subprocess, which imports the
+        # mutated copy: mutmut's trampolines alone push it over its bound, so it fails
+        # with no mutant active (it runs in ``make test`` on the real code).
+        leave_out="bounded_memory",
     ),
 }
 
@@ -129,13 +137,15 @@ def patterns(group: Group) -> list[str]:
 
 
 def config(group: Group) -> str:
+    selection = "not postgresql" + (f" and not {group.leave_out}" if group.leave_out else "")
     return "\n".join([
         "", "[tool.mutmut]",
         'source_paths = ["atlas"]',
         f"only_mutate = {json.dumps(list(group.files))}",
         f"pytest_add_cli_args_test_selection = {json.dumps(list(group.tests))}",
         # tools.mutate_fresh_caches: a mutant must not get results cached by the clean run.
-        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "tools.mutate_fresh_caches", "-k", "not postgresql"]',
+        "pytest_add_cli_args = " + json.dumps(["-p", "no:cacheprovider", "-p", "tools.mutate_fresh_caches",
+                                               "-k", selection]),
         'also_copy = ["migrations", "alembic.ini", "app", "seed_data", "tools"]',
         # torch is not fork-safe once it has run: fork workers from a clean server.
         'process_isolation = "forkserver"',

@@ -1,5 +1,7 @@
 """The catalogue API on a real database (both dialects)."""
 
+from datetime import datetime
+
 import numpy as np
 import pytest
 
@@ -59,6 +61,43 @@ def test_labels_are_append_only_versions(demo_catalog: Catalog):
     assert current.version == 3 and current.status == "accepted" and current.reason == "clear"
 
 
+def test_label_history_keeps_every_field_of_every_version(demo_catalog: Catalog):
+    unit = "demo/conv2/3"
+    first = demo_catalog.set_label(unit, "edge", confidence=0.0, reason="fires on edges", author="carl")
+    demo_catalog.set_label(unit, "curve", confidence=1.0, author="cora")  # both bounds are allowed
+    demo_catalog.review_label(unit, "rejected", reason="too broad", author="rita")
+    assert (first.address, first.author, first.confidence, first.reason) == (unit, "carl", 0.0, "fires on edges")
+    history = demo_catalog.label_history(unit)
+    assert [(h.address, h.version, h.text, h.status, h.confidence, h.reason, h.author, h.self_review)
+            for h in history] == [
+        (unit, 1, "edge", "proposed", 0.0, "fires on edges", "carl", False),
+        (unit, 2, "curve", "proposed", 1.0, None, "cora", False),
+        (unit, 3, "curve", "rejected", 1.0, "too broad", "rita", False),
+    ]
+    assert all(isinstance(h.created_at, datetime) for h in history)
+    assert history[0].created_at <= history[1].created_at <= history[2].created_at
+    assert demo_catalog.feature(unit).label == history[-1]
+    # The search index knows the current version's author.
+    assert [hit.target for hit in demo_catalog.search("curve", author="rita")] == [unit]
+    assert demo_catalog.search("curve", author="cora") == []
+
+
+def test_a_self_review_is_judged_on_who_last_wrote_the_text_of_that_feature(demo_catalog: Catalog):
+    """The versions that count are this feature's, newest first, back to the last change
+    of text: carl wrote "curve" first, but rita wrote it again after cora changed it."""
+    unit = "demo/conv2/3"
+    demo_catalog.set_label(unit, "curve", author="carl")
+    demo_catalog.set_label(unit, "edge", author="cora")
+    demo_catalog.set_label(unit, "curve", author="rita")
+    assert demo_catalog.review_label(unit, "accepted", author="rita").self_review
+    demo_catalog.set_label("demo/conv2/5", "edge", author="carl")
+    # rita wrote labels of other features, newer and with other texts: carl's text is carl's.
+    assert not demo_catalog.review_label("demo/conv2/5", "accepted", author="rita").self_review
+    assert demo_catalog.set_label("demo/conv2/6", "blob", "accepted", author="rita").self_review
+    assert [h.self_review for h in demo_catalog.label_history(unit)] == [False, False, False, True]
+    assert demo_catalog.feature(unit).label.self_review
+
+
 def test_every_curated_write_is_audited_with_before_and_after(demo_catalog: Catalog):
     demo_catalog.set_label("demo/conv2/3", "edge", author="carl")
     demo_catalog.set_label("demo/conv2/3", "curve", author="cora")
@@ -71,7 +110,7 @@ def test_every_curated_write_is_audited_with_before_and_after(demo_catalog: Cata
 
 
 def test_roles_limit_who_writes(demo_catalog: Catalog):
-    with pytest.raises(PermissionDenied, match="'vic' is a viewer and cannot"):
+    with pytest.raises(PermissionDenied, match="'vic' is a viewer and cannot set a label to 'proposed'"):
         demo_catalog.set_label("demo/conv1/0", "edge", author="vic")
     with pytest.raises(PermissionDenied, match="needs reviewer"):
         demo_catalog.set_label("demo/conv1/0", "edge", status="accepted", author="carl")
@@ -85,10 +124,15 @@ def test_roles_limit_who_writes(demo_catalog: Catalog):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"text": "  "}, "needs some text"),
-        ({"text": "x" * 2001}, "limit is 2000"),
-        ({"text": "ok", "status": "maybe"}, "unknown label status"),
+        ({"text": "  "}, "^a label needs some text$"),
+        ({"text": None}, "^a label needs some text$"),
+        ({"text": "x" * 2001}, "^label text is 2001 characters; the limit is 2000$"),
+        ({"text": "ok", "status": "maybe"},
+         r"^unknown label status 'maybe' \(one of proposed, accepted, disputed, rejected\)$"),
         ({"text": "ok", "confidence": 1.5}, "between 0 and 1"),
+        ({"text": "ok", "confidence": True}, "between 0 and 1"),
+        ({"text": "ok", "confidence": "0.5"}, "between 0 and 1"),
+        ({"text": "ok", "reason": "a\x00b"}, r"^reason contains the control character U\+0000"),
     ],
 )
 def test_bad_labels_are_refused(demo_catalog: Catalog, kwargs, message):

@@ -71,3 +71,22 @@ def test_simultaneous_writers_never_lose_an_update(demo_catalog: Catalog, second
     assert [h.version for h in history] == list(range(1, rounds + 1))
     conflicts = [e for e in demo_catalog.audit_log("demo/conv1/0", limit=100) if e.action == "label.conflict"]
     assert len(conflicts) == rounds
+
+
+def test_a_conflict_names_what_is_there_and_is_audited_as_attempted(demo_catalog: Catalog, second: Catalog):
+    unit = "demo/conv2/3"
+    with pytest.raises(VersionConflict) as raised:
+        second.set_label(unit, "line detector", expected_version=2)
+    assert str(raised.value) == f"conflict on {unit}: you edited version 2, but the unit has no label"
+    assert (raised.value.current_version, raised.value.current) == (0, None)
+
+    demo_catalog.set_label(unit, "edge detector", confidence=0.5, author="carl")
+    with pytest.raises(VersionConflict) as raised:
+        demo_catalog.set_label(unit, "curve detector", "disputed", author="cora", expected_version=0)
+    assert raised.value.current_version == 1
+    assert raised.value.current == demo_catalog.feature(unit).label  # address, author, confidence, ...
+    conflicts = [(e.actor, e.before, e.after) for e in demo_catalog.audit_log(unit) if e.action == "label.conflict"]
+    assert conflicts == [
+        ("alice for cora", {"version": 1}, {"text": "curve detector", "status": "disputed", "expected_version": 0}),
+        ("cora", {"version": 0}, {"text": "line detector", "status": "proposed", "expected_version": 2}),
+    ]

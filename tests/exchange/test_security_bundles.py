@@ -189,6 +189,64 @@ def test_unreferenced_blob_members_are_refused_not_stored(rich: Catalog, other: 
     before = state(other)
     with pytest.raises(BundleError, match=r"^bundle refused: 3 blob members are referred to by no row"):
         other.import_bundle(io.BytesIO(rebuilt(export(rich), _extra_blobs(3))))
+    orphan = hashlib.sha256(b"orphan 0").hexdigest()
+    with pytest.raises(BundleError, match=rf"^bundle refused: 1 blob members .* \(e\.g\. blobs/{orphan}\)$"):
+        other.import_bundle(io.BytesIO(rebuilt(export(rich), _extra_blobs(1))))
+    assert state(other) == before
+
+
+def test_a_bundle_at_exactly_its_caps_is_read_and_one_more_is_refused(
+    rich: Catalog, other: Catalog, monkeypatch: pytest.MonkeyPatch,
+):
+    """Member size, total size (every member is read) and member count: each cap is a
+    maximum, checked on the directory and again on the bytes read."""
+    bundle = export(rich)
+    infos = zipfile.ZipFile(io.BytesIO(bundle)).infolist()
+    largest, total = max(i.file_size for i in infos), sum(i.file_size for i in infos)
+    before = state(other)
+    for variable, cap, message in [
+        ("ATLAS_BUNDLE_MAX_MEMBER_BYTES", largest, rf"^bundle member \S+ expands to more than {largest - 1:,} bytes "),
+        ("ATLAS_BUNDLE_MAX_TOTAL_BYTES", total, rf"^bundle expands to more than {total - 1:,} bytes "),
+        ("ATLAS_BUNDLE_MAX_MEMBERS", len(infos), rf"^bundle has {len(infos)} members; the limit is {len(infos) - 1} "),
+    ]:
+        monkeypatch.setenv(variable, str(cap - 1))
+        with pytest.raises(BundleError, match=message + rf"\({variable}\)$"):
+            other.import_bundle(io.BytesIO(bundle))
+        assert state(other) == before
+        monkeypatch.setenv(variable, str(cap))
+    assert other.import_bundle(io.BytesIO(bundle)).added["labels"] > 0
+
+
+@pytest.mark.parametrize("name", ["notes.txt", "labels.jsonl.bak", "blobs/readme"])
+def test_a_member_outside_the_format_is_refused_even_when_the_manifest_lists_it(
+    rich: Catalog, other: Catalog, name: str,
+):
+    def add(members: Members) -> None:
+        members[name] = b"harmless?"
+
+    before = state(other)
+    with pytest.raises(BundleError, match=rf"outside its format \(unsafe paths\?\): \['{re.escape(name)}'\]"):
+        other.import_bundle(io.BytesIO(rebuilt(export(rich), add)))
+    assert state(other) == before
+
+
+def test_a_member_of_several_chunks_arrives_whole(rich: Catalog, other: Catalog):
+    """3 MB of noise: streamed in 1 MB chunks and past the floor of the ratio check."""
+    noise = np.random.default_rng(0).integers(0, 256, (1024, 1024, 3), dtype=np.uint8)
+    sha = rich.blobs.put_png(noise)
+    rich.add_evidence("image", "noise", feature="demo/conv2/3", blobs=[sha])
+    other.import_bundle(io.BytesIO(export(rich)))
+    assert other.blobs.get_bytes(sha) == rich.blobs.get_bytes(sha)
+
+
+def test_a_member_whose_compressed_bytes_are_damaged_is_named(rich: Catalog, other: Catalog):
+    bundle = bytearray(export(rich))
+    info = zipfile.ZipFile(io.BytesIO(bytes(bundle))).getinfo("labels.jsonl")
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    bundle[start + info.compress_size // 2] ^= 0xFF
+    before = state(other)
+    with pytest.raises(BundleError, match=r"^bundle is corrupted: labels\.jsonl: "):
+        other.import_bundle(io.BytesIO(bytes(bundle)))
     assert state(other) == before
 
 
