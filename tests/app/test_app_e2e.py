@@ -94,6 +94,13 @@ def server(tmp_path: Path, auth_env: dict[str, str]):
         server.wait(timeout=10)
 
 
+def wait_until_idle(page) -> None:
+    """Change a widget only between script runs: a change sent while a run (the one the
+    last widget or URL change started) is still going can be lost, which made the filter
+    step flaky on a loaded machine. Streamlit marks the app with its script state."""
+    page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=STEP_MS)
+
+
 def narrow_to_units_without_evidence(page, expect, base: str) -> None:
     """Search "detector": RICH (its label, and its link to ".../curve-detectors/") and
     demo/conv2/5 (no evidence) are found; the Evidence filter set to "without evidence"
@@ -103,12 +110,15 @@ def narrow_to_units_without_evidence(page, expect, base: str) -> None:
     rich, other = page.get_by_role("link", name=RICH), page.get_by_role("link", name="demo/conv2/5")
     expect(rich.first).to_be_visible()
     expect(other).to_be_visible()
+    wait_until_idle(page)
     page.get_by_text("Filters", exact=True).click()
+    wait_until_idle(page)
     evidence = page.get_by_role("combobox", name="Evidence")
     evidence.click()
     page.keyboard.type("without evidence")  # Streamlit's selectbox filters its options as one types
     page.keyboard.press("Enter")
     expect(evidence).to_have_value("without evidence")
+    wait_until_idle(page)
     expect(rich).to_have_count(0)
     expect(other).to_be_visible()
 
