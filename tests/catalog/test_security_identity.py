@@ -16,6 +16,7 @@ from atlas import Catalog
 from atlas.cli import main
 from atlas.db.engine import make_engine
 from atlas.errors import InvalidInput, PermissionDenied
+from tests.cli.test_cli import cli  # noqa: F401 (the fixture: `atlas …` in-process)
 from tests.snapshots import state
 
 UNIT = "demo/conv2/3"
@@ -35,16 +36,6 @@ def as_user(demo_catalog: Catalog, db_url: str, blob_dir: str) -> Iterator[Calla
         cat.close()
 
 
-@pytest.fixture
-def cli(demo_catalog: Catalog, db_url: str, blob_dir: str, capsys):
-    """Runs `atlas --db … --user USER ARGS` in-process: (exit code, stdout, stderr)."""
-
-    def invoke(*args: str, user: str = "alice") -> tuple[int, str, str]:
-        code = main(["--db", db_url, "--blobs", blob_dir, "--user", user, *args])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
 
 
 # -- acting for someone else ----------------------------------------------------------

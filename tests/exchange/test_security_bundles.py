@@ -25,6 +25,7 @@ import pytest
 
 from atlas import Catalog
 from atlas.db.models import Setting
+from atlas.errors import InvalidInput
 from atlas.exchange.bundle.format import BundleError, write_zip
 from tests.exchange.test_bundle import export, other, rich  # noqa: F401 (fixtures)
 from tests.snapshots import blob_state, state
@@ -366,3 +367,13 @@ def test_bundles_carry_no_absolute_paths(catalog: Catalog, tmp_path: Path):
         assert str(tmp_path).encode() not in data and b"secret-project" not in data, name
     assert rows(members, "artifacts")[0]["params"]["dataset"]["path"] == "imagenet-val"
     assert "source" not in rows(members, "models")[0]
+
+
+@pytest.mark.parametrize("origin", ["lab-b\n", "", "-lab", "lab..b", "lab b", "x" * 36])
+def test_an_origin_must_be_a_whole_domain_label(origin):
+    """The origin becomes the domain of imported authors' names: a trailing newline (which
+    a ``$`` regex would let through) or any other stray character is refused."""
+    from atlas.exchange.bundle.format import check_origin
+
+    with pytest.raises(InvalidInput, match="invalid origin"):
+        check_origin(origin)

@@ -85,7 +85,7 @@ def _env_int(name: str, default: int) -> int:
 
 
 def check_origin(name: object) -> str:
-    if not isinstance(name, str) or not ORIGIN_RE.match(name) or ".." in name:
+    if not isinstance(name, str) or not ORIGIN_RE.fullmatch(name) or ".." in name:
         raise InvalidInput(
             f"invalid origin {name!r}: 1 to 35 letters, digits, '.' and '-' (e.g. lab-b), "
             "as it becomes the domain of the names of the bundle's authors"
