@@ -97,7 +97,7 @@ def _linear_forward(model: nn.Module, src: str, dst: str, size: tuple[int, int],
 
     with (tap(model, [src, dst], stop_after=dst, replace={src: leaf}, repeat="last") as taps,
           Linearized(), torch.enable_grad()):
-        model(torch.zeros(1, _in_channels(model), *size, device=device))
+        model(torch.zeros(1, input_channels(model), *size, device=device))
     if dst not in taps:
         raise InvalidInput(f"layer {dst} did not run after {src}")
     if src not in taps:
@@ -108,7 +108,8 @@ def _linear_forward(model: nn.Module, src: str, dst: str, size: tuple[int, int],
     return z, out
 
 
-def _in_channels(model: nn.Module) -> int:
+def input_channels(model: nn.Module) -> int:
+    """Channels of the images the model takes: its first convolution's (3 if it has none)."""
     first = next((m for m in model.modules() if isinstance(m, nn.modules.conv._ConvNd)), None)
     return first.in_channels if first is not None else 3
 
@@ -205,19 +206,3 @@ def expanded_kernels(model: nn.Module, src: str, dst: str, input_size: int,
             progress(start + len(chunk), len(units), f"{src} -> {dst}")
     return torch.cat(parts)
 
-
-def receptive_field(model: nn.Module, layer: str, input_size: int) -> tuple[int, int]:
-    """Height and width in input pixels of the receptive field of ``layer``'s centre unit
-    (the support of its gradient in the linearized network, clipped to the image)."""
-    image = torch.zeros(1, _in_channels(model), input_size, input_size,
-                        device=model_device(model), requires_grad=True)
-    with tap(model, [layer], stop_after=layer, repeat="last") as taps, Linearized(), torch.enable_grad():
-        model(image)
-    if layer not in taps:
-        raise InvalidInput(f"layer {layer} did not run in the forward pass")
-    out = taps[layer]
-    mix = torch.rand(out.shape[1], generator=torch.Generator().manual_seed(0)).to(out.device)
-    (grad,) = torch.autograd.grad((out[0, :, out.shape[2] // 2, out.shape[3] // 2] * (mix + 0.5)).sum(), image)
-    support = grad[0].abs().sum(0) > 0
-    rows, cols = support.any(1).nonzero()[:, 0], support.any(0).nonzero()[:, 0]
-    return int(rows[-1] - rows[0]) + 1, int(cols[-1] - cols[0]) + 1
