@@ -12,6 +12,7 @@ import torch
 from tiny_models import oriented_sum
 
 from atlas import Catalog
+from atlas.cli import main
 from atlas.compute.experiments import run_experiment
 from atlas.compute.experiments.verdict import compare, verdict
 from atlas.compute.registration import register_model
@@ -128,3 +129,13 @@ def test_running_needs_a_curator_and_a_claim_with_an_experiment(hand: Catalog):
         hand.enqueue_experiments("orientation-sum")
     with pytest.raises(Exception, match="viewer"):
         hand.enqueue_experiments("orientation-sum", author="vic")
+
+
+def test_the_cli_runs_a_claim_and_refuses_a_bad_one_in_one_line(hand: Catalog, db_url, blob_dir, capsys):
+    claim = hand.add_claim("orientation-sum", "Zeroing edge A removes orientation A only", EDGE_A).claims[0].id
+    base = ["--db", db_url, "--blobs", blob_dir, "--user", "carl", "experiment", "run", "orientation-sum"]
+    assert main([*base, str(claim), "--device", "cpu"]) == 0
+    assert f"claim {claim}: held:" in capsys.readouterr().out
+    assert main([*base, "99999"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == "atlas: error: unknown claim 99999"
