@@ -21,7 +21,10 @@ LABEL_STATUSES = ("proposed", "accepted", "disputed", "rejected")
 REVIEW_STATUSES = ("accepted", "rejected")  # a reviewer's verdicts
 JUDGING_STATUSES = (*REVIEW_STATUSES, "disputed")  # a verdict on someone's text, not a proposal
 CIRCUIT_STATUSES = ("draft", "proposed", "accepted", "disputed", "rejected")
-CLAIM_STATUSES = ("untested", "supported", "refuted")
+# A claim with an experiment follows its latest run (a verdict); "supported" is a
+# reviewer's judgement of a claim no program can test.
+VERDICTS = ("held", "refuted", "inconclusive")
+CLAIM_STATUSES = ("untested", "supported", *VERDICTS)
 FEATURE_KINDS = ("unit", "direction")
 EVIDENCE_KINDS = (
     "note", "link", "image", "visualization", "examples", "tuning_curve", "ablation", "weight_edit",

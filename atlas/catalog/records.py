@@ -124,6 +124,21 @@ class ClaimInfo:
 
 
 @dataclass(frozen=True)
+class ClaimResultInfo:
+    """One run of a claim's experiment (``result`` holds the numbers and what reproduces
+    them; ``blobs`` its plot)."""
+
+    id: int
+    claim_id: int
+    verdict: str
+    result: dict
+    blobs: list[str]
+    job_id: int | None
+    author: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class CircuitInfo:
     name: str
     description: str

@@ -23,6 +23,7 @@ from atlas.cli.common import bounded_int
 from atlas.cli.common import open_catalog as _catalog
 from atlas.cli.compute import register as register_compute
 from atlas.cli.exchange import register as register_exchange
+from atlas.cli.experiments import register as register_experiments
 from atlas.cli.jobs import register as register_jobs
 from atlas.cli.launch import run_app
 from atlas.errors import AtlasError, InvalidInput
@@ -301,6 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_compute(sub)
     register_jobs(sub)
+    register_experiments(sub)
     return parser
 
 

@@ -124,8 +124,13 @@ def _common(parser: argparse.ArgumentParser, chunk: int, units: bool = True) -> 
         parser.add_argument("--units", help="e.g. 0,3,8-15 (default: every unit)")
     parser.add_argument("--chunk-size", type=int, default=chunk,
                         help=f"units per job (default: {chunk})" + ("" if units else "; destination units"))
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--force", action="store_true", help="recompute and replace what exists")
+    run_options(parser)
+
+
+def run_options(parser: argparse.ArgumentParser) -> None:
+    """Where the jobs of a command run: here (default), on workers (--wait), later (--no-wait)."""
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--wait", action="store_true", help="enqueue and watch while `atlas worker`s run the jobs")
     mode.add_argument("--no-wait", action="store_true", help="enqueue and return")

@@ -39,6 +39,7 @@ from atlas.vocabulary import (  # the check constraints name the one vocabulary
     JOB_STATUSES,
     LABEL_STATUSES,
     ROLES,
+    VERDICTS,
 )
 
 NAMING_CONVENTION = {
@@ -264,6 +265,26 @@ class CircuitClaim(Base):
     experiment: Mapped[dict | None] = mapped_column(JsonType)
     status: Mapped[str] = mapped_column(String(20))
     result: Mapped[str | None] = mapped_column(Text)
+    author_id: Mapped[int] = _fk("users.id", ondelete="RESTRICT")
+    created_at: Mapped[datetime] = _created()
+
+
+class ClaimResult(Base):
+    """One run of a claim's experiment: its verdict, the numbers and everything to
+    reproduce it (``result``), and its plot (``blobs``). Rows are only added: the history
+    of runs; the claim's status is its latest verdict."""
+
+    __tablename__ = "claim_results"
+    __table_args__ = (
+        CheckConstraint(_in("verdict", VERDICTS), name="verdict"),
+        Index("ix_claim_results_claim_id", "claim_id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    claim_id: Mapped[int] = _fk("circuit_claims.id")
+    verdict: Mapped[str] = mapped_column(String(20))
+    result: Mapped[dict] = mapped_column(JsonType)
+    blobs: Mapped[list] = mapped_column(JsonType)
+    job_id: Mapped[int | None] = _fk("jobs.id", nullable=True, ondelete="SET NULL")
     author_id: Mapped[int] = _fk("users.id", ondelete="RESTRICT")
     created_at: Mapped[datetime] = _created()
 

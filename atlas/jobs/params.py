@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from atlas.compute.datasets.spec import MAX_SEED, bounded_int, check_dataset
 from atlas.errors import InvalidInput
+from atlas.experiments.spec import check_experiment
 from atlas.vocabulary import EDGE_KINDS, VIS_KINDS
 
 PARAMETERIZATION_NAMES = ("fourier", "pixel")
@@ -114,3 +115,13 @@ def check_connections(params: dict) -> None:
         check_dataset(params.get("dataset"))
     elif "dataset" in params:
         raise InvalidInput(f"{params['kind']} connections take no dataset")
+
+
+@validator("experiment")
+def check_experiment_params(params: dict) -> None:
+    _known_keys(params, {"claim_id", "model", "experiment", "author"}, "experiment")
+    bounded_int(params.get("claim_id"), "claim id", 1, 2**63 - 1)
+    for key in ("model", "author"):
+        if not isinstance(params.get(key), str) or not params[key]:
+            raise InvalidInput(f"an experiment job needs a {key} name, not {params.get(key)!r}")
+    check_experiment(params.get("experiment"))
