@@ -62,9 +62,11 @@ class PairChunk:
 
 def pair_chunk(model: nn.Module, kind: str, src: str, dst: str, units: Sequence[int] | None = None,
                input_size: int = 224, dataset: Dataset | None = None, batch_units: int = 128,
-               batch_size: int = 32, progress: Progress | None = None) -> PairChunk:
+               batch_size: int = 32, progress: Progress | None = None,
+               operating_data: dict | None = None) -> PairChunk:
     """Compute the ``kind`` connections into ``units`` of ``dst`` (all of them by default)
-    on the model's device."""
+    on the model's device. Expanded weights linearize local response normalization at its
+    mean input over the images of ``operating_data`` (a dataset spec; a small default)."""
     paths: tuple[DirectPathInfo, ...] = ()
     if kind == "direct":
         weights = direct_kernels(model, src, dst, input_size)
@@ -75,7 +77,7 @@ def pair_chunk(model: nn.Module, kind: str, src: str, dst: str, units: Sequence[
     elif kind == "expanded":
         rows = None if units is None else torch.as_tensor(list(units))
         kernels = expanded_kernels(model, src, dst, input_size, units=rows, batch_units=batch_units,
-                                   progress=progress)
+                                   progress=progress, dataset=operating_data)
         rows, connected = torch.arange(kernels.shape[0]) if rows is None else rows, None
     elif kind == "attribution":
         if dataset is None:

@@ -32,6 +32,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from atlas.compute.capture import eval_mode, model_device
 from atlas.compute.datasets.spec import open_dataset
+from atlas.compute.hooks import tap
 
 DEFAULT_IMAGES = 64
 _LRN_ARGS = ("input", "size", "alpha", "beta", "k")
@@ -103,17 +104,18 @@ def lrn_operating_points(model: nn.Module, dataset: Dataset, batch_size: int = 3
     (none for a model without LRN: it stops after the first batch then)."""
     mode = _MeanInputs()
     device = model_device(model)
+    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
     with eval_mode(model):
         for batch in DataLoader(dataset, batch_size=batch_size, shuffle=False):
             images = batch if isinstance(batch, torch.Tensor) else batch[0]
             mode.call = 0
             with mode:
-                model(images.to(device))
+                model(images.to(device, dtype))
             if not mode.sums:
                 return ()
     points = []
     for total, count, options in zip(mode.sums, mode.counts, mode.options):
-        mean = (total / count).float()
+        mean = (total / count).to(dtype)
         with torch.enable_grad():
             points.append(LRNPoint(mean, _jacobian(mean, options)))
     return tuple(points)
@@ -129,3 +131,21 @@ def cached_operating_points(model: nn.Module, spec: dict) -> tuple[LRNPoint, ...
     if key not in found:
         found[key] = lrn_operating_points(model, open_dataset(spec))
     return found[key]
+
+
+@torch.no_grad()
+def lrn_between(model: nn.Module, src: str, dst: str, size: tuple[int, int], in_channels: int) -> bool:
+    """Whether a forward pass (on a blank image) runs an LRN after ``src`` and before
+    ``dst`` ends: only those change expanded weights from ``src`` (an LRN before ``src``
+    acts on what the linearized pass replaces), so only then is an operating point needed."""
+    mode = _MeanInputs()
+    at_src: list[int] = []
+
+    def note(name: str, out: object) -> object:
+        if name == src:
+            at_src.append(mode.call)
+        return None
+
+    with tap(model, [src, dst], stop_after=dst, keep=note, repeat="last"), mode:
+        model(torch.zeros(1, in_channels, *size, device=model_device(model)))
+    return bool(at_src) and mode.call > at_src[-1]
