@@ -33,6 +33,11 @@ EVIDENCE_KINDS = (
 # -- computed objects -------------------------------------------------------------------
 
 EDGE_KINDS = ("direct", "expanded", "attribution")
+# How a unit of one layer is wired to the layer before (``atlas.compute.connections.direct``):
+# a conv reads the source itself ("direct"), reads it through a pool, so its kernel is in
+# pooled coordinates ("pooled"), or reads another conv that reads it: no direct weights
+# ("indirect"; expanded weights show the connection).
+DIRECT_PATH_KINDS = ("direct", "pooled", "indirect")
 VIS_KINDS = ("channel", "neuron", "negative", "diversity")  # what a ``vis`` job renders
 VIS_ARTIFACT_PREFIX = "vis."
 VIS_ARTIFACT_KINDS = tuple(VIS_ARTIFACT_PREFIX + kind for kind in VIS_KINDS)  # ``vis.channel``, …

@@ -94,7 +94,7 @@ def cmd_connections(args: argparse.Namespace) -> None:
     catalog = open_catalog(args)
     pairs = layer_pairs(catalog, args.model, args.pair)
     dataset = None
-    if args.edge_kind == "attribution":
+    if getattr(args, "dataset", None):
         dataset = parse_dataset(args.dataset, catalog.model(args.model).input_size)
     ids = []
     for src, dst in pairs:
@@ -165,6 +165,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         command.add_argument("-k", type=int, default=20, help="inputs and outputs kept per unit")
         if edge_kind == "attribution":
             command.add_argument("--dataset", default="synthetic:512", help="synthetic:N or folder:PATH")
+        if edge_kind == "expanded":
+            command.add_argument("--dataset", help="images whose mean activations local response normalization "
+                                 "is linearized at: synthetic:N or folder:PATH (default: 64 synthetic images)")
     examples = compute_sub.add_parser("examples", help="top and bottom dataset examples per unit",
                                       description="top-k and bottom-k dataset images per unit, with the "
                                       "receptive-field crop around the strongest position")

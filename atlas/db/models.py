@@ -33,6 +33,7 @@ from sqlalchemy.types import TypeDecorator
 from atlas.vocabulary import (  # the check constraints name the one vocabulary
     CIRCUIT_STATUSES,
     CLAIM_STATUSES,
+    DIRECT_PATH_KINDS,
     EDGE_KINDS,
     EVIDENCE_KINDS,
     FEATURE_KINDS,
@@ -191,6 +192,29 @@ class Edge(Base):
     rank_in: Mapped[int | None] = mapped_column(Integer)
     rank_out: Mapped[int | None] = mapped_column(Integer)
     kernel_sha256: Mapped[str | None] = mapped_column(String(64))
+
+
+class DirectPath(Base):
+    """How a slice of a layer's channels is wired to a slice of the layer before: read
+    directly, through a pool, or only through other convs (no direct weights). Written
+    with a layer pair's direct edges (``atlas.compute.connections.direct``)."""
+
+    __tablename__ = "direct_paths"
+    __table_args__ = (
+        CheckConstraint(_in("kind", DIRECT_PATH_KINDS), name="kind"),
+        Index("ix_direct_paths_dst_layer_id", "dst_layer_id"),
+        Index("ix_direct_paths_src_layer_id", "src_layer_id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    src_layer_id: Mapped[int] = _fk("layers.id")
+    dst_layer_id: Mapped[int] = _fk("layers.id")
+    dst_start: Mapped[int] = mapped_column(Integer)
+    dst_count: Mapped[int] = mapped_column(Integer)
+    src_start: Mapped[int] = mapped_column(Integer)
+    src_count: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    conv: Mapped[str] = mapped_column(String(200))
+    route: Mapped[str] = mapped_column(Text)
 
 
 class Label(Base):

@@ -111,7 +111,9 @@ def check_connections(params: dict) -> None:
         raise InvalidInput(f"connections need a source layer name, not {params.get('src')!r}")
     _k(params)
     _flag(params, "force")
-    if params["kind"] == "attribution":
+    # Attribution averages over a dataset; expanded weights may name the one whose mean
+    # activations local response normalization is linearized at.
+    if params["kind"] == "attribution" or (params["kind"] == "expanded" and "dataset" in params):
         check_dataset(params.get("dataset"))
     elif "dataset" in params:
         raise InvalidInput(f"{params['kind']} connections take no dataset")
