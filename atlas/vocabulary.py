@@ -30,6 +30,12 @@ EVIDENCE_KINDS = (
 # -- computed objects -------------------------------------------------------------------
 
 EDGE_KINDS = ("direct", "expanded", "attribution")
+WEIGHT_EDGE_KINDS = ("direct", "expanded")  # strength is the kernel's norm; the sign is its net mass
+EDGE_KIND_NAMES = {"direct": "direct weights", "expanded": "expanded weights",
+                   "attribution": "attribution (activation x gradient on data)", "curated": "curated"}
+# How a unit's inputs or outputs are ordered: by strength (norm, |attribution|), by signed
+# net mass (most excitatory first, most inhibitory last), or only one sign, strongest first.
+EDGE_SORTS = ("strength", "net", "excitatory", "inhibitory")
 VIS_KINDS = ("channel", "neuron", "negative", "diversity")  # what a ``vis`` job renders
 VIS_ARTIFACT_PREFIX = "vis."
 VIS_ARTIFACT_KINDS = tuple(VIS_ARTIFACT_PREFIX + kind for kind in VIS_KINDS)  # ``vis.channel``, …

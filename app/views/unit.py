@@ -13,9 +13,11 @@ from identity import can_write
 from session import page
 
 from atlas import AtlasError
-from atlas.vocabulary import VIS_ARTIFACT_KINDS
+from atlas.vocabulary import EDGE_KIND_NAMES, EDGE_SORTS, VIS_ARTIFACT_KINDS
 
 TOP_K = 8
+SORT_NAMES = {"strength": "strongest (norm)", "net": "net (most excitatory first, most inhibitory last)",
+              "excitatory": "strongest excitatory", "inhibitory": "strongest inhibitory"}
 
 cat, user = page()
 address = st.text_input("Unit address (model/layer/unit)", value=from_url("address", "unit-address"))
@@ -68,10 +70,14 @@ with left:
         if not shown:
             st.caption("No dataset examples computed yet.")
     with connections:
+        kind = "direct"
+        order = st.selectbox("Order", EDGE_SORTS, format_func=SORT_NAMES.get, key="unit-edge-sort")
+        st.caption(f"Showing {EDGE_KIND_NAMES[kind]}, {SORT_NAMES[order]}. Net > 0 excites, < 0 inhibits "
+                   "(a kernel's sum; norm is its L2 norm).")
         st.markdown("**Top inputs**")
-        connection_cards(cat, cat.top_inputs(address, TOP_K), "src")
+        connection_cards(cat, cat.top_inputs(address, TOP_K, kind, order), "src")
         st.markdown("**Top outputs**")
-        connection_cards(cat, cat.top_outputs(address, TOP_K), "dst")
+        connection_cards(cat, cat.top_outputs(address, TOP_K, kind, order), "dst")
     with curves:
         shown = [a for a in artifacts if a.kind == "tuning_curve"]
         for artifact in shown:

@@ -27,7 +27,7 @@ from atlas.cli.jobs import register as register_jobs
 from atlas.cli.launch import run_app
 from atlas.errors import AtlasError, InvalidInput
 from atlas.text import printable
-from atlas.vocabulary import LABEL_STATUSES, ROLES
+from atlas.vocabulary import EDGE_KIND_NAMES, EDGE_KINDS, EDGE_SORTS, LABEL_STATUSES, ROLES
 
 
 def _label_line(label: LabelInfo | None) -> str:
@@ -113,14 +113,14 @@ def cmd_show(args: argparse.Namespace) -> None:
     families = catalog.families_of(feature.address)
     print(f"  families: {printable(', '.join(families)) if families else '-'}")
     for title, edges, other in (
-        ("top inputs", catalog.top_inputs(feature.address, args.k, args.kind), "src"),
-        ("top outputs", catalog.top_outputs(feature.address, args.k, args.kind), "dst"),
+        ("top inputs", catalog.top_inputs(feature.address, args.k, args.kind, args.sort), "src"),
+        ("top outputs", catalog.top_outputs(feature.address, args.k, args.kind, args.sort), "dst"),
     ):
-        print(f"  {title} ({args.kind}):")
+        print(f"  {title} ({EDGE_KIND_NAMES[args.kind]}, by {args.sort}):")
         if not edges:
             print("    -")
         for edge in edges:
-            print(f"    {getattr(edge, other):<28} strength {edge.strength:.4g}")
+            print(f"    {getattr(edge, other):<28} net {edge.net:+.4g}  strength {edge.strength:.4g}")
     evidence = catalog.evidence(feature=feature.address)
     print(f"  evidence: {len(evidence)}")
     for item in evidence:
@@ -253,7 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
     show = _add(sub, "show", cmd_show, "show a feature: label, families, connections, evidence")
     show.add_argument("address", help="model/layer/unit, e.g. demo/conv3/17")
     show.add_argument("-k", type=bounded_int(1, MAX_ROWS), default=5, help="connections to list each way")
-    show.add_argument("--kind", default="direct", help="edge kind: direct, expanded, attribution")
+    show.add_argument("--kind", choices=EDGE_KINDS, default="direct", help="edge kind")
+    show.add_argument("--sort", choices=EDGE_SORTS, default="strength",
+                      help="order of the connections: strength (norm), net (signed: most excitatory first, "
+                           "most inhibitory last), excitatory or inhibitory (that sign only, strongest first)")
 
     label = _add(sub, "label", cmd_label, "propose (or, as a reviewer, decide) a label")
     label.add_argument("address")

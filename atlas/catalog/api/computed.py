@@ -82,12 +82,18 @@ class ComputedMixin:
         table = self.blobs.get_array(edge.kernel_sha256)
         return edge_store.kernel_from_table(table, parse_feature(edge.src).channel)
 
-    def top_inputs(self, feature: str | FeatureAddress, k: int = 10, kind: str = "direct") -> list[EdgeInfo]:
+    def top_inputs(self, feature: str | FeatureAddress, k: int = 10, kind: str = "direct",
+                   sort: str = "strength") -> list[EdgeInfo]:
+        """A feature's k strongest inputs; ``sort`` is one of ``EDGE_SORTS``: ``strength``
+        (norm), ``net`` (signed, most excitatory first, most inhibitory last),
+        ``excitatory`` or ``inhibitory`` (that sign only, strongest first)."""
         address = as_feature(feature)
         with self._reading() as session:
-            return edge_store.top(session, address, k, kind, "in")
+            return edge_store.top(session, address, k, kind, "in", sort)
 
-    def top_outputs(self, feature: str | FeatureAddress, k: int = 10, kind: str = "direct") -> list[EdgeInfo]:
+    def top_outputs(self, feature: str | FeatureAddress, k: int = 10, kind: str = "direct",
+                    sort: str = "strength") -> list[EdgeInfo]:
+        """A feature's k strongest outputs, ordered as ``top_inputs``."""
         address = as_feature(feature)
         with self._reading() as session:
-            return edge_store.top(session, address, k, kind, "out")
+            return edge_store.top(session, address, k, kind, "out", sort)
