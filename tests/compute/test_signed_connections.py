@@ -1,12 +1,15 @@
 """Signed connections: the stored set of a layer pair holds every unit's k most
 excitatory and k most inhibitory connections (by net mass), not only the k strongest by
-norm, so sorting a unit's inputs by sign is complete up to k. On the shipped demo model."""
+norm, so sorting a unit's inputs by sign is complete up to k; attribution edges are signed by
+their mean. On the shipped demo model."""
 
 import numpy as np
 import pytest
+import torch
 from signed_demo import DST, SRC, K, conv5_kernel_sums, shipped_demo
+from torch.utils.data import TensorDataset
 
-from atlas.compute.connections import direct_connections
+from atlas.compute.connections import attribution_connections, direct_connections
 
 
 @pytest.fixture(scope="module")
@@ -38,3 +41,14 @@ def test_every_units_most_excitatory_and_inhibitory_are_kept(conv4_conv5):
     # Those are more than the top k by norm alone (which would be at most 2 * 64 * K).
     by_norm = int(((conn.rank_in < K) | (conn.rank_out < K)).sum())
     assert len(conn) > by_norm
+
+
+def test_attribution_edges_are_signed_by_their_mean_and_net_agrees():
+    """Attribution's strength is the signed mean of activation x gradient; its positive and
+    negative parts sum to it, so its net mass is the same number and sorts the same way."""
+    model, size = shipped_demo()
+    images = torch.rand(8, 3, size, size, generator=torch.Generator().manual_seed(0))
+    conn = attribution_connections(model, "conv4", "conv5", TensorDataset(images), k=3, batch_size=8)
+    net = conn.positive_mass - conn.negative_mass
+    np.testing.assert_allclose(net, conn.strength, rtol=1e-3, atol=1e-4 * float(np.abs(conn.strength).max()))
+    assert (conn.strength < 0).any() and (conn.strength > 0).any()  # both signs occur on real data
