@@ -433,7 +433,7 @@ def test_connections_of_a_layer_pair_are_queued_with_their_ranking_job(app: AppT
     assert "does not come before conv3" in app.error[0].value and len(cat.jobs()) == 3
 
 
-@pytest.mark.parametrize("dialect", ["sqlite"])
+@sqlite_only
 def test_connections_and_circuit_edges_show_their_sign(app: AppTest, cat: Catalog):
     """The shipped demo's real conv4 -> conv5 weights: conv4/58 -> conv5/21 is inhibitory
     (an all-negative kernel), shown with its negative net beside its norm, sortable by
