@@ -33,6 +33,12 @@ EVIDENCE_KINDS = (
 # -- computed objects -------------------------------------------------------------------
 
 EDGE_KINDS = ("direct", "expanded", "attribution")
+WEIGHT_EDGE_KINDS = ("direct", "expanded")  # strength is the kernel's norm; the sign is its net mass
+EDGE_KIND_NAMES = {"direct": "direct weights", "expanded": "expanded weights",
+                   "attribution": "attribution (activation x gradient on data)", "curated": "curated"}
+# How a unit's inputs or outputs are ordered: by strength (norm, |attribution|), by signed
+# net mass (most excitatory first, most inhibitory last), or only one sign, strongest first.
+EDGE_SORTS = ("strength", "net", "excitatory", "inhibitory")
 # How a unit of one layer is wired to the layer before (``atlas.compute.connections.direct``):
 # a conv reads the source itself ("direct"), reads it through a pool, so its kernel is in
 # pooled coordinates ("pooled"), or reads another conv that reads it: no direct weights

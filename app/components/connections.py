@@ -1,5 +1,6 @@
 """A unit's strongest input or output connections as cards: the other unit's
-visualization and label, the kernel heatmap, the strength, and a link to that unit."""
+visualization and label, the kernel heatmap, the signed net mass (and a weight's norm),
+and a link to that unit."""
 
 from __future__ import annotations
 
@@ -36,4 +37,4 @@ def connection_cards(cat: Catalog, edges: list[EdgeInfo], other_end: str,
                     pictures[1].image(heatmap)
                 unit_link(node.address, node.address.split("/", 1)[1])
                 kernel = f" · pooled kernel ({plain(pooled[edge.id])})" if edge.id in pooled else ""
-                st.caption(f"{edge.strength:+.3g} · {plain(node.label) if node.label else 'unlabelled'}{kernel}")
+                st.caption(f"{edge.figures} · {plain(node.label) if node.label else 'unlabelled'}{kernel}")

@@ -13,9 +13,11 @@ from identity import can_write
 from session import page
 
 from atlas import AtlasError
-from atlas.vocabulary import VIS_ARTIFACT_KINDS
+from atlas.vocabulary import EDGE_KIND_NAMES, EDGE_SORTS, VIS_ARTIFACT_KINDS
 
 TOP_K = 8
+SORT_NAMES = {"strength": "strongest (norm)", "net": "net (most excitatory first, most inhibitory last)",
+              "excitatory": "strongest excitatory", "inhibitory": "strongest inhibitory"}
 
 cat, user = page()
 address = st.text_input("Unit address (model/layer/unit)", value=from_url("address", "unit-address"))
@@ -68,12 +70,15 @@ with left:
         if not shown:
             st.caption("No dataset examples computed yet.")
     with connections:
+        order = st.selectbox("Order", EDGE_SORTS, format_func=SORT_NAMES.get, key="unit-edge-sort")
         for title, direction, other_end in (("Top inputs", "in", "src"), ("Top outputs", "out", "dst")):
-            strongest = cat.shown_connections(address, TOP_K, direction)
+            shown = cat.shown_connections(address, TOP_K, direction, order)
             st.markdown(f"**{title}**")
-            if strongest.note:  # why these are not direct weights, or what they mean
-                st.info(plain(strongest.note))
-            connection_cards(cat, strongest.edges, other_end, strongest.pooled)
+            st.caption(f"Showing {EDGE_KIND_NAMES[shown.kind]}, {SORT_NAMES[order]}. Net > 0 excites, "
+                       "< 0 inhibits (a kernel's sum; norm is its L2 norm).")
+            if shown.note:  # why these are not direct weights, or what they mean
+                st.info(plain(shown.note))
+            connection_cards(cat, shown.edges, other_end, shown.pooled)
     with curves:
         shown = [a for a in artifacts if a.kind == "tuning_curve"]
         for artifact in shown:

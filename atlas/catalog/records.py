@@ -11,6 +11,7 @@ from datetime import datetime
 
 from atlas.errors import InvalidInput
 from atlas.jobs.records import JobInfo  # noqa: F401 - re-exported: what the job methods return
+from atlas.vocabulary import WEIGHT_EDGE_KINDS
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,40 @@ class FeatureInfo:
         return self.label.version if self.label else 0
 
 
+class SignedEdge:
+    """The sign of a connection, shared by ``EdgeInfo`` and the graph's ``GraphEdge``.
+
+    A weight edge's ``strength`` is its kernel's L2 norm, always positive; whether it
+    excites or inhibits is its net mass, ``positive_mass - negative_mass`` (the sum of
+    the kernel's entries). An attribution edge's strength is already the signed mean
+    attribution, and its net mass is the same number. A curated edge with no stored
+    weight has strength 0 and no masses: net 0, neither excitatory nor inhibitory.
+    """
+
+    kind: str
+    strength: float
+    positive_mass: float | None
+    negative_mass: float | None
+
+    @property
+    def net(self) -> float:
+        """Excitatory (> 0) or inhibitory (< 0): the net mass when known, else the strength."""
+        if self.positive_mass is not None and self.negative_mass is not None:
+            return self.positive_mass - abs(self.negative_mass)
+        return self.strength
+
+    @property
+    def figures(self) -> str:
+        """The edge's numbers as a reader sees them: the signed net first, and a weight's
+        norm after it (``net -1.41 · norm 0.487``); a single signed number where both
+        are the same (attribution, or no masses stored)."""
+        if self.kind in WEIGHT_EDGE_KINDS and self.positive_mass is not None and self.negative_mass is not None:
+            return f"net {self.net:+.3g} · norm {self.strength:.3g}"
+        return f"{self.net:+.3g}"
+
+
 @dataclass(frozen=True)
-class EdgeInfo:
+class EdgeInfo(SignedEdge):
     src: str
     dst: str
     kind: str

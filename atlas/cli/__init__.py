@@ -28,7 +28,7 @@ from atlas.cli.jobs import register as register_jobs
 from atlas.cli.launch import run_app
 from atlas.errors import AtlasError, InvalidInput
 from atlas.text import printable
-from atlas.vocabulary import LABEL_STATUSES, ROLES
+from atlas.vocabulary import EDGE_KIND_NAMES, EDGE_KINDS, EDGE_SORTS, LABEL_STATUSES, ROLES
 
 
 def _label_line(label: LabelInfo | None) -> str:
@@ -115,18 +115,18 @@ def cmd_show(args: argparse.Namespace) -> None:
     print(f"  families: {printable(', '.join(families)) if families else '-'}")
     for title, direction, other in (("top inputs", "in", "src"), ("top outputs", "out", "dst")):
         if args.kind is None:  # direct weights, or expanded where a unit has none (saying so)
-            shown = catalog.shown_connections(feature.address, args.k, direction)
+            shown = catalog.shown_connections(feature.address, args.k, direction, args.sort)
         else:
             top = catalog.top_inputs if direction == "in" else catalog.top_outputs
-            shown = ShownConnections(args.kind, top(feature.address, args.k, args.kind))
-        print(f"  {title} ({shown.kind}):")
+            shown = ShownConnections(args.kind, top(feature.address, args.k, args.kind, args.sort))
+        print(f"  {title} ({EDGE_KIND_NAMES[shown.kind]}, by {args.sort}):")
         if shown.note:
             print(f"    ({printable(shown.note)})")
         if not shown.edges:
             print("    -")
         for edge in shown.edges:
             pooled = f"  pooled: {shown.pooled[edge.id]}" if edge.id in shown.pooled else ""
-            print(f"    {getattr(edge, other):<28} strength {edge.strength:.4g}{pooled}")
+            print(f"    {getattr(edge, other):<28} net {edge.net:+.4g}  strength {edge.strength:.4g}{pooled}")
     evidence = catalog.evidence(feature=feature.address)
     print(f"  evidence: {len(evidence)}")
     for item in evidence:
@@ -259,8 +259,11 @@ def build_parser() -> argparse.ArgumentParser:
     show = _add(sub, "show", cmd_show, "show a feature: label, families, connections, evidence")
     show.add_argument("address", help="model/layer/unit, e.g. demo/conv3/17")
     show.add_argument("-k", type=bounded_int(1, MAX_ROWS), default=5, help="connections to list each way")
-    show.add_argument("--kind", help="edge kind: direct, expanded, attribution (default: direct weights, "
-                      "expanded where a unit has no direct weights)")
+    show.add_argument("--kind", choices=EDGE_KINDS, help="edge kind (default: direct weights, expanded "
+                      "where a unit has no direct weights)")
+    show.add_argument("--sort", choices=EDGE_SORTS, default="strength",
+                      help="order of the connections: strength (norm), net (signed: most excitatory first, "
+                           "most inhibitory last), excitatory or inhibitory (that sign only, strongest first)")
 
     label = _add(sub, "label", cmd_label, "propose (or, as a reviewer, decide) a label")
     label.add_argument("address")

@@ -6,6 +6,7 @@ Pages that only read run on SQLite; every write runs on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -13,6 +14,7 @@ import pytest
 import streamlit as st
 from app_seed import RICH, seed
 from PIL import Image
+from signed_demo import SRC, store_shipped_edges
 from streamlit.testing.v1 import AppTest
 
 from atlas import Catalog, NewEdge
@@ -441,3 +443,34 @@ def test_connections_of_a_layer_pair_are_queued_with_their_ranking_job(app: AppT
     app.selectbox(key="jobs-conn-src").set_value("conv3")  # backwards: refused, nothing queued
     app.button(key="FormSubmitter:connections-Queue").click().run()
     assert "does not come before conv3" in app.error[0].value and len(cat.jobs()) == 3
+
+
+@sqlite_only
+def test_connections_and_circuit_edges_show_their_sign(app: AppTest, cat: Catalog):
+    """The shipped demo's real conv4 -> conv5 weights: conv4/58 -> conv5/21 is inhibitory
+    (an all-negative kernel), shown with its negative net beside its norm, sortable by
+    sign, and red in the circuit graph."""
+    unit = store_shipped_edges(cat, "shipped")
+    open_page(app, "unit", address=unit)
+    [tab] = [tab for tab in app.tabs if tab.label == "Connections"]
+    assert "Showing direct weights, strongest (norm)." in texts(app, "caption")
+    [first, *_] = cards(sections(tab)["Top inputs"])
+    assert first == (f"shipped/conv4/{SRC}", "net -1.41 · norm 0.487 · unlabelled")
+    app.selectbox(key="unit-edge-sort").set_value("inhibitory").run()
+    [tab] = [tab for tab in app.tabs if tab.label == "Connections"]
+    inhibitory = cards(sections(tab)["Top inputs"])
+    nets = [float(caption.split()[1]) for _, caption in inhibitory]
+    assert nets == sorted(nets) and nets[0] < 0 and all(n < 0 for n in nets) and len(nets) == 8
+    assert inhibitory[0][0] == cat.top_inputs(unit, k=1, sort="inhibitory")[0].src
+    excitatory = cat.top_inputs(unit, k=1, sort="excitatory")[0].src
+    cat.create_circuit("signs", "one inhibitory, one excitatory input", author="carl")
+    for src in (f"shipped/conv4/{SRC}", excitatory):
+        cat.add_circuit_edge("signs", src, unit, author="carl")
+    open_page(app, "circuit", name="signs")
+    captions = texts(app, "caption")
+    assert "Edges show direct weights (2)" in captions
+    assert ":red[━━ inhibitory (net < 0)]" in captions and ":blue[━━ excitatory (net > 0)]" in captions
+    [graph] = [e for e in app.main if type(e).__name__ == "UnknownElement"]  # st-cytoscape
+    drawn = json.loads(graph.proto.json_args)["elements"]
+    colours = {(e["data"]["source"], e["data"]["net"] < 0): e["data"]["colour"] for e in drawn if "source" in e["data"]}
+    assert colours == {(f"shipped/conv4/{SRC}", True): "#b2182b", (excitatory, False): "#2166ac"}

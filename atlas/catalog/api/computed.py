@@ -82,15 +82,21 @@ class ComputedMixin:
         table = self.blobs.get_array(edge.kernel_sha256)
         return edge_store.kernel_from_table(table, parse_feature(edge.src).channel)
 
-    def top_inputs(self, feature: str | FeatureAddress, k: int = 10, kind: str = "direct") -> list[EdgeInfo]:
+    def top_inputs(self, feature: str | FeatureAddress, k: int = 10, kind: str = "direct",
+                   sort: str = "strength") -> list[EdgeInfo]:
+        """A feature's k strongest inputs; ``sort`` is one of ``EDGE_SORTS``: ``strength``
+        (norm), ``net`` (signed, most excitatory first, most inhibitory last),
+        ``excitatory`` or ``inhibitory`` (that sign only, strongest first)."""
         address = as_feature(feature)
         with self._reading() as session:
-            return edge_store.top(session, address, k, kind, "in")
+            return edge_store.top(session, address, k, kind, "in", sort)
 
-    def top_outputs(self, feature: str | FeatureAddress, k: int = 10, kind: str = "direct") -> list[EdgeInfo]:
+    def top_outputs(self, feature: str | FeatureAddress, k: int = 10, kind: str = "direct",
+                    sort: str = "strength") -> list[EdgeInfo]:
+        """A feature's k strongest outputs, ordered as ``top_inputs``."""
         address = as_feature(feature)
         with self._reading() as session:
-            return edge_store.top(session, address, k, kind, "out")
+            return edge_store.top(session, address, k, kind, "out", sort)
 
     def direct_paths(self, feature: str | FeatureAddress) -> list[DirectPathInfo]:
         """How a unit is wired to the layers before it (recorded with direct weights):
@@ -100,10 +106,12 @@ class ComputedMixin:
             _row, layer, _model = get_feature(session, address)
             return [] if address.channel is None else direct_paths.into(session, layer.id, address.channel)
 
-    def shown_connections(self, feature: str | FeatureAddress, k: int = 10, direction: str = "in") -> ShownConnections:
+    def shown_connections(self, feature: str | FeatureAddress, k: int = 10, direction: str = "in",
+                          sort: str = "strength") -> ShownConnections:
         """A unit's top ``k`` inputs (``direction="in"``) or outputs (``"out"``) as pages
-        show them by default: direct weights, and expanded weights for a unit that has no
-        direct weights (a note says why), with the pooled kernels marked."""
+        show them by default, in the order ``sort`` (as ``top_inputs``): direct weights,
+        and expanded weights for a unit that has no direct weights (a note says why), with
+        the pooled kernels marked."""
         address = as_feature(feature)
         top = self.top_inputs if direction == "in" else self.top_outputs
         with self._reading() as session:
@@ -112,13 +120,13 @@ class ComputedMixin:
             paths = read(session, layer.id)
         if address.channel is not None and direction == "in":
             paths = [p for p in paths if p.covers(address.channel)]
-        edges = top(address, k, "direct")
+        edges = top(address, k, "direct", sort)
         if edges:
             pooled = _pooled(edges, paths, direction)
             notes = [_pooled_note(p) for p in paths if p.kind == "pooled" and direction == "in"]
             notes += _partial_notes(paths) if direction == "out" else []
             return ShownConnections("direct", edges, "; ".join(dict.fromkeys(notes)) or None, pooled)
-        expanded = top(address, k, "expanded")
+        expanded = top(address, k, "expanded", sort)
         indirect = [p for p in paths if p.kind == "indirect"]
         if direction == "in" and indirect:
             note = "no direct weights: " + "; ".join(

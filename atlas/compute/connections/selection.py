@@ -6,7 +6,10 @@ outputs of X" are complete up to ``k``. Ranks are global: ``rank_in`` is the pos
 the connection among *all* inputs of its destination (0 the strongest), not just the
 stored ones. Strength is the kernel's L2 norm for weights (sign-free: inhibition is as
 strong a connection as excitation), with the positive and negative mass (sums of the
-positive entries and of the magnitudes of the negative ones) saying which it is.
+positive entries and of the magnitudes of the negative ones) saying which it is: the net
+mass (positive minus negative) is the connection's sign. So that "strongest excitatory"
+and "strongest inhibitory" inputs and outputs are complete up to ``k`` as well, the ``k``
+largest and the ``k`` smallest net masses of every destination and source are kept too.
 """
 
 from __future__ import annotations
@@ -67,14 +70,19 @@ def select_top(src_layer: str, dst_layer: str, kind: str, k: int, strength: torc
                paths: tuple[DirectPathInfo, ...] = ()) -> ConnectionSet:
     """Keep the top-``k`` inputs of every destination and outputs of every source.
 
-    All matrices are ``(C_dst, C_src)``; ranking is by ``|strength|``; pairs outside
+    All matrices are ``(C_dst, C_src)``; ranking is by ``|strength|``, and the ``k`` most
+    excitatory and most inhibitory pairs by net mass are kept as well; pairs outside
     ``connected`` (no weight joins them) are never kept.
     """
-    score = strength.abs().float()
-    if connected is not None:
-        score = torch.where(connected, score, torch.full_like(score, -1.0))
+    def unconnected_last(values: torch.Tensor) -> torch.Tensor:
+        return values if connected is None else torch.where(connected, values, torch.full_like(values, -torch.inf))
+
+    score = unconnected_last(strength.abs().float())
+    net = (positive_mass - negative_mass).float()
     rank_in, rank_out = _ranks(score, 1), _ranks(score, 0)
     keep = (rank_in < k) | (rank_out < k)
+    for signed in (unconnected_last(net), unconnected_last(-net)):  # most excitatory, most inhibitory
+        keep |= (_ranks(signed, 1) < k) | (_ranks(signed, 0) < k)
     if connected is not None:
         keep &= connected
     dst, src = keep.nonzero(as_tuple=True)
