@@ -71,14 +71,17 @@ with left:
             st.caption("No dataset examples computed yet.")
     with connections:
         order = st.selectbox("Order", EDGE_SORTS, format_func=SORT_NAMES.get, key="unit-edge-sort")
+        shown = {direction: cat.shown_connections(address, TOP_K, direction, order) for direction in ("in", "out")}
+        kinds = {EDGE_KIND_NAMES[s.kind] for s in shown.values()}
+        listed = kinds.pop() if len(kinds) == 1 else (f"{EDGE_KIND_NAMES[shown['in'].kind]} (inputs) and "
+                                                       f"{EDGE_KIND_NAMES[shown['out'].kind]} (outputs)")
+        st.caption(f"Showing {listed}, {SORT_NAMES[order]}. Net > 0 excites, < 0 inhibits "
+                   "(a kernel's sum; norm is its L2 norm).")
         for title, direction, other_end in (("Top inputs", "in", "src"), ("Top outputs", "out", "dst")):
-            shown = cat.shown_connections(address, TOP_K, direction, order)
             st.markdown(f"**{title}**")
-            st.caption(f"Showing {EDGE_KIND_NAMES[shown.kind]}, {SORT_NAMES[order]}. Net > 0 excites, "
-                       "< 0 inhibits (a kernel's sum; norm is its L2 norm).")
-            if shown.note:  # why these are not direct weights, or what they mean
-                st.info(plain(shown.note))
-            connection_cards(cat, shown.edges, other_end, shown.pooled)
+            if shown[direction].note:  # why these are not direct weights, or what they mean
+                st.info(plain(shown[direction].note))
+            connection_cards(cat, shown[direction].edges, other_end, shown[direction].pooled)
     with curves:
         shown = [a for a in artifacts if a.kind == "tuning_curve"]
         for artifact in shown:

@@ -455,7 +455,8 @@ def test_connections_and_circuit_edges_show_their_sign(app: AppTest, cat: Catalo
     [tab] = [tab for tab in app.tabs if tab.label == "Connections"]
     assert "Showing direct weights, strongest (norm)." in texts(app, "caption")
     [first, *_] = cards(sections(tab)["Top inputs"])
-    assert first == (f"shipped/conv4/{SRC}", "net -1.41 · norm 0.487 · unlabelled")
+    # conv5 reads conv4 through a 2x2 max-pool: its kernels are in pooled coordinates
+    assert first == (f"shipped/conv4/{SRC}", "net -1.41 · norm 0.487 · unlabelled · pooled kernel (max\\-pool 2x2/2)")
     app.selectbox(key="unit-edge-sort").set_value("inhibitory").run()
     [tab] = [tab for tab in app.tabs if tab.label == "Connections"]
     inhibitory = cards(sections(tab)["Top inputs"])
