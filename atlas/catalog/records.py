@@ -166,3 +166,25 @@ class AuditInfo:
     def actor(self) -> str:
         """Who did it, as shown: ``alice``, or ``alice for cora`` when an admin acted for cora."""
         return f"{self.user} for {self.on_behalf_of}" if self.on_behalf_of else self.user
+
+
+@dataclass(frozen=True)
+class DatasetExample:
+    """One dataset example: its crop's blob, and (when recorded) the dataset index, the
+    unit's pre-activation value there and its position (y, x) in the layer's map."""
+
+    crop: str
+    index: int | None
+    value: float | None
+    position: tuple[int, int] | None
+
+
+@dataclass(frozen=True)
+class DatasetExamples:
+    """One ``examples`` artifact: the images that excite the unit most (``top``) and
+    inhibit it most (``bottom``), most extreme first, with the run's parameters."""
+
+    address: str
+    params: dict
+    top: list[DatasetExample]
+    bottom: list[DatasetExample]

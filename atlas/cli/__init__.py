@@ -121,6 +121,13 @@ def cmd_show(args: argparse.Namespace) -> None:
             print("    -")
         for edge in edges:
             print(f"    {getattr(edge, other):<28} strength {edge.strength:.4g}")
+    for found in catalog.dataset_examples(feature.address):
+        site = "pre-activation" if found.params.get("site") == "pre" else "activation"
+        print(f"  dataset examples ({printable(str(found.params.get('dataset', '?')))}, {site}):")
+        for end, items in (("top", found.top), ("bottom", found.bottom)):
+            shown = ", ".join("?" if item.value is None else f"image {item.index} {item.value:+.3g}"
+                              for item in items)
+            print(f"    {end + ':':<8}{shown or '-'}")
     evidence = catalog.evidence(feature=feature.address)
     print(f"  evidence: {len(evidence)}")
     for item in evidence:

@@ -25,6 +25,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from atlas.address import FeatureAddress
+from atlas.catalog.api.examples import EXAMPLE_RECORD
 from atlas.compute.capture import iter_activations
 from atlas.compute.connections.linear import receptive_field
 from atlas.compute.preactivation import Site
@@ -36,8 +37,7 @@ if TYPE_CHECKING:
     from atlas.catalog import Catalog
 
 Progress = Callable[[int, "int | None", "str | None"], None]
-# One example: dataset index, the unit's pre-activation there ("value") and its map position.
-RECORD = np.dtype([("index", "<i8"), ("value", "<f4"), ("y", "<i4"), ("x", "<i4")])
+RECORD = EXAMPLE_RECORD  # dataset index, the unit's pre-activation there ("value"), y, x
 SITE: Site = "pre"  # where examples read a unit; recorded in the artifact's parameters
 
 
