@@ -31,6 +31,8 @@ EVIDENCE_KINDS = (
 
 EDGE_KINDS = ("direct", "expanded", "attribution")
 VIS_KINDS = ("channel", "neuron", "negative", "diversity")  # what a ``vis`` job renders
+# Where a layer is read (atlas.compute.preactivation): before its nonlinearity, or its output.
+ACTIVATION_SITES = ("pre", "post")
 VIS_ARTIFACT_PREFIX = "vis."
 VIS_ARTIFACT_KINDS = tuple(VIS_ARTIFACT_PREFIX + kind for kind in VIS_KINDS)  # ``vis.channel``, …
 EXAMPLES_ARTIFACT = "examples"

@@ -31,16 +31,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import torch
 from torch import nn
 
 from atlas.compute.hooks import Repeat, Taps, resolve_layers, tap
 from atlas.errors import InvalidInput
+from atlas.vocabulary import ACTIVATION_SITES
 
 Site = Literal["pre", "post"]
-SITES: tuple[Site, ...] = ("pre", "post")
+SITES: tuple[str, ...] = ACTIVATION_SITES
 Read = tuple[str, Site]  # (layer, site)
 KeepTensor = Callable[[str, torch.Tensor], Any]
 
@@ -56,7 +57,7 @@ def check_site(site: str) -> Site:
     """``site`` if it is one of ``SITES``; one line otherwise."""
     if site not in SITES:
         raise InvalidInput(f"unknown activation site {site!r}; use one of {', '.join(SITES)}")
-    return site
+    return cast(Site, site)
 
 
 @dataclass(frozen=True)
