@@ -45,6 +45,8 @@ EDGE_SORTS = ("strength", "net", "excitatory", "inhibitory")
 # ("indirect"; expanded weights show the connection).
 DIRECT_PATH_KINDS = ("direct", "pooled", "indirect")
 VIS_KINDS = ("channel", "neuron", "negative", "diversity")  # what a ``vis`` job renders
+# Where a layer is read (atlas.compute.preactivation): before its nonlinearity, or its output.
+ACTIVATION_SITES = ("pre", "post")
 VIS_ARTIFACT_PREFIX = "vis."
 VIS_ARTIFACT_KINDS = tuple(VIS_ARTIFACT_PREFIX + kind for kind in VIS_KINDS)  # ``vis.channel``, …
 EXAMPLES_ARTIFACT = "examples"

@@ -72,7 +72,7 @@ GROUPS: dict[str, Group] = {
         files=("atlas/compute/optvis/render.py",),
         tests=("tests/compute/test_optvis.py",),
         functions={"atlas.compute.optvis.render": (
-            "image_seed", "_draws", "_clone_tensor", "_forward", "_optimize", "_chunks", "progress_reporter",
+            "image_seed", "_draws", "_clone_tensor", "_optimize", "_chunks", "progress_reporter",
             "render_batch", "render_requests", "render_units",
         )},
     ),

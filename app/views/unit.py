@@ -13,6 +13,7 @@ from identity import can_write
 from session import page
 
 from atlas import AtlasError
+from atlas.catalog.records import DatasetExample
 from atlas.vocabulary import EDGE_KIND_NAMES, EDGE_SORTS, VIS_ARTIFACT_KINDS
 
 TOP_K = 8
@@ -39,6 +40,13 @@ def shas(blobs: dict) -> list[str]:
     return [sha for value in blobs.values() for sha in (value if isinstance(value, list) else [value])]
 
 
+def example_caption(item: DatasetExample) -> str:
+    """The value under an example's crop (``-1.73``), and its dataset image."""
+    if item.value is None:
+        return "value not recorded"
+    return f"{item.value:+.3g} · image {item.index}"
+
+
 st.title(address)
 st.subheader(plain(label.text) if label else "(unlabelled)")
 if label:
@@ -61,13 +69,17 @@ with left:
         if not shown:
             st.caption("No visualizations computed yet (Jobs page: vis.channel for this layer).")
     with examples:
-        shown = [a for a in artifacts if a.kind == "examples"]
-        for artifact in shown:
-            for end in ("top", "bottom"):  # PNG crops, best first; "records" is an array
-                if artifact.blobs.get(end):
-                    st.caption(f"{end} {len(artifact.blobs[end])} (receptive-field crops)")
-                    st.image([blob_bytes(cat, sha) for sha in artifact.blobs[end]], width=96)
-        if not shown:
+        example_sets = cat.dataset_examples(address)
+        for found in example_sets:
+            site = "pre-activation" if found.params.get("site") == "pre" else "activation"
+            for end, items, meaning in (("top", found.top, "excite it most"),
+                                        ("bottom", found.bottom, "inhibit it most")):
+                if items:
+                    st.caption(f"{end} {len(items)}: the images that {meaning} "
+                               f"(receptive-field crops, {site} under each)")
+                    st.image([blob_bytes(cat, item.crop) for item in items], width=96,
+                             caption=[example_caption(item) for item in items])
+        if not example_sets:
             st.caption("No dataset examples computed yet.")
     with connections:
         order = st.selectbox("Order", EDGE_SORTS, format_func=SORT_NAMES.get, key="unit-edge-sort")

@@ -251,3 +251,25 @@ class ShownConnections:
     edges: list[EdgeInfo]
     note: str | None = None
     pooled: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DatasetExample:
+    """One dataset example: its crop's blob, and (when recorded) the dataset index, the
+    unit's pre-activation value there and its position (y, x) in the layer's map."""
+
+    crop: str
+    index: int | None
+    value: float | None
+    position: tuple[int, int] | None
+
+
+@dataclass(frozen=True)
+class DatasetExamples:
+    """One ``examples`` artifact: the images that excite the unit most (``top``) and
+    inhibit it most (``bottom``), most extreme first, with the run's parameters."""
+
+    address: str
+    params: dict
+    top: list[DatasetExample]
+    bottom: list[DatasetExample]

@@ -127,6 +127,13 @@ def cmd_show(args: argparse.Namespace) -> None:
         for edge in shown.edges:
             pooled = f"  pooled: {shown.pooled[edge.id]}" if edge.id in shown.pooled else ""
             print(f"    {getattr(edge, other):<28} net {edge.net:+.4g}  strength {edge.strength:.4g}{pooled}")
+    for found in catalog.dataset_examples(feature.address):
+        site = "pre-activation" if found.params.get("site") == "pre" else "activation"
+        print(f"  dataset examples ({printable(str(found.params.get('dataset', '?')))}, {site}):")
+        for end, items in (("top", found.top), ("bottom", found.bottom)):
+            listed = ", ".join("?" if item.value is None else f"image {item.index} {item.value:+.3g}"
+                               for item in items)
+            print(f"    {end + ':':<8}{listed or '-'}")
     evidence = catalog.evidence(feature=feature.address)
     print(f"  evidence: {len(evidence)}")
     for item in evidence:

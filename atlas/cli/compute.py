@@ -9,7 +9,14 @@ from atlas.catalog.records import JobInfo, LayerInfo
 from atlas.cli.common import open_catalog
 from atlas.compute.datasets.spec import parse_dataset
 from atlas.errors import InvalidInput
-from atlas.vocabulary import CONNECTION_KINDS, DEFAULT_CHUNK_UNITS, EXAMPLES_CHUNK_UNITS, VIS_CHUNK_UNITS, VIS_KINDS
+from atlas.vocabulary import (
+    ACTIVATION_SITES,
+    CONNECTION_KINDS,
+    DEFAULT_CHUNK_UNITS,
+    EXAMPLES_CHUNK_UNITS,
+    VIS_CHUNK_UNITS,
+    VIS_KINDS,
+)
 
 MAX_UNIT = 1_000_000  # no layer has this many channels: a bound before any range() is made
 
@@ -113,7 +120,7 @@ def cmd_examples(args: argparse.Namespace) -> None:
 
 def cmd_vis(args: argparse.Namespace) -> None:
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
-    render = {"size": args.size, "steps": args.steps, "lr": args.lr, "seed": args.seed}
+    render = {"size": args.size, "steps": args.steps, "lr": args.lr, "seed": args.seed, "site": args.site}
     _run_chunks(args, "vis", {"kinds": kinds, "render": render, "force": args.force})
 
 
@@ -151,6 +158,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     vis.add_argument("--steps", type=int, default=512)
     vis.add_argument("--lr", type=float, default=0.05)
     vis.add_argument("--seed", type=int, default=0)
+    vis.add_argument("--site", choices=ACTIVATION_SITES, default="pre",
+                     help="read each unit before its nonlinearity (pre, the default, as Lucid's *_pre_relu) "
+                     "or at the layer's output (post)")
     for edge_kind, about in (("direct", "direct weights between adjacent layers (InceptionV1 branches "
                                         "and concatenations included)"),
                              ("expanded", "expanded weights through the linearized network"),

@@ -1,11 +1,16 @@
 """Dataset examples: the images that excite a unit most and least, with the patch that did.
 
-The dataset is streamed once, batch by batch, through the model; every unit's score on an
-image is its largest activation over positions, and a running top-k and bottom-k of the
-scores (values, image indices and arg-max positions) is kept on the device, so memory is
-bounded by ``units x k`` whatever the dataset's size. The crop saved for an example is the
-exact box of the image that the layer sees at the example's position
-(``atlas.compute.receptive_field``), clipped to the image.
+The dataset is streamed once, batch by batch, through the model, reading each unit's
+*pre-activation* (``atlas.compute.preactivation``: the value before its ReLU, so an image
+can score below zero). An image's top score is the largest pre-activation over positions,
+at its arg-max; its bottom score is the smallest, at its arg-min: the bottom examples are
+the images that inhibit the unit most, where. (Read after the ReLU, every image that does
+not excite a unit scores 0 and the "bottom" is a tie broken by dataset order.) A running
+top-k of the top scores and of the negated bottom scores (values, image indices and
+positions) is kept on the device, so memory is bounded by ``units x k`` whatever the
+dataset's size. The crop saved for an example is the exact box of the image that the
+layer sees at the example's position (``atlas.compute.receptive_field``), clipped to the
+image.
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from atlas.address import FeatureAddress
+from atlas.catalog.api.examples import EXAMPLE_RECORD
 from atlas.compute.capture import iter_activations
+from atlas.compute.preactivation import Site
 from atlas.compute.receptive_field import CropBoxes, crop_boxes
 from atlas.db.blobs import BlobStore
 from atlas.errors import InvalidInput
@@ -30,14 +37,16 @@ if TYPE_CHECKING:
     from atlas.catalog import Catalog
 
 Progress = Callable[[int, "int | None", "str | None"], None]
-RECORD = np.dtype([("index", "<i8"), ("value", "<f4"), ("y", "<i4"), ("x", "<i4")])
+RECORD = EXAMPLE_RECORD  # dataset index, the unit's pre-activation there ("value"), y, x
+SITE: Site = "pre"  # where examples read a unit; recorded in the artifact's parameters
 
 
 @dataclass
 class Examples:
-    """Per unit (rows in ``units`` order), the top and bottom examples, best first:
-    ``(units, k)`` arrays of dataset index, score and arg-max position (y, x) in the
-    layer's map; ``crops`` are HxWx3 float arrays in [0, 1], same layout."""
+    """Per unit (rows in ``units`` order), the top and bottom examples, most extreme
+    first: ``(units, k)`` ``RECORD`` arrays of dataset index, pre-activation value and its
+    position (y, x) in the layer's map (the arg-max for top, the arg-min for bottom);
+    ``crops`` are HxWx3 float arrays in [0, 1], same layout."""
 
     layer: str
     units: list[int]
@@ -74,14 +83,15 @@ class _RunningTopK:
 def top_examples(model: nn.Module, layer: str, dataset: Dataset, units: Sequence[int] | None = None,
                  k: int = 9, device: str | torch.device | None = None, batch_size: int = 64,
                  progress: Progress | None = None) -> Examples:
-    """Top-``k`` and bottom-``k`` images of ``units`` of ``layer`` (all units by default)
-    over ``dataset`` (items ``image`` or ``(image, ...)``), with receptive-field crops."""
+    """Top-``k`` (highest pre-activation) and bottom-``k`` (lowest) images of ``units`` of
+    ``layer`` (all units by default) over ``dataset`` (items ``image`` or ``(image, ...)``),
+    with receptive-field crops."""
     if k < 1:
         raise InvalidInput(f"k must be at least 1, got {k}")
     model = model.eval() if device is None else model.to(device).eval()
     top = bottom = None
     seen = 0
-    for batch in iter_activations(model, [layer], dataset, batch_size):
+    for batch in iter_activations(model, [layer], dataset, batch_size, site=SITE):
         acts = batch.activations[layer]
         if acts.dim() != 4:
             raise InvalidInput(f"dataset examples need a layer with 2-d maps; {layer} has none")
@@ -91,11 +101,11 @@ def top_examples(model: nn.Module, layer: str, dataset: Dataset, units: Sequence
             top, bottom = (_RunningTopK(len(chosen), k, acts.device) for _ in range(2))
             map_width = acts.shape[3]
         flat = acts[:, chosen].flatten(2)  # (N, U, positions)
-        score, where = flat.max(dim=2)
-        index = batch.indices.to(acts.device)[:, None].expand_as(where)
-        payload = torch.stack([index, where // map_width, where % map_width], dim=-1)
-        top.update(score.T, payload.transpose(0, 1))
-        bottom.update(-score.T, payload.transpose(0, 1))
+        index = batch.indices.to(acts.device)[:, None].expand(-1, flat.shape[1])
+        for running, sign in ((top, 1.0), (bottom, -1.0)):
+            score, where = (sign * flat).max(dim=2)  # the arg-max, or (-1) the arg-min
+            payload = torch.stack([index, where // map_width, where % map_width], dim=-1)
+            running.update(score.T, payload.transpose(0, 1))
         seen += acts.shape[0]
         if progress is not None:
             progress(seen, len(dataset), f"examples {layer}")
@@ -129,8 +139,9 @@ def _crops(dataset: Dataset, records: np.ndarray, boxes: CropBoxes) -> list[list
 
 
 def example_blobs(blobs: BlobStore, result: Examples, row: int) -> dict:
-    """Blobs of one unit's examples: PNG crops (``top``, ``bottom``, best first) and a
-    ``records`` array (dataset index, score, y, x of each, top then bottom)."""
+    """Blobs of one unit's examples: PNG crops (``top``, ``bottom``, most extreme first)
+    and a ``records`` array of ``RECORD`` (dataset index, pre-activation, y, x of each),
+    shape (2, k): top then bottom."""
     return {
         "top": [blobs.put_png(c) for c in result.top_crops[row]],
         "bottom": [blobs.put_png(c) for c in result.bottom_crops[row]],
@@ -145,7 +156,7 @@ def store_examples(catalog: Catalog, model: str, result: Examples, params: dict,
     unless ``replace``)."""
     return sum(
         catalog.add_artifact(FeatureAddress(model, result.layer, channel=unit), EXAMPLES_ARTIFACT,
-                             {**params, "field": list(result.field)},
+                             {**params, "field": list(result.field), "site": SITE},
                              example_blobs(catalog.blobs, result, row), job_id, replace)
         for row, unit in enumerate(result.units)
     )

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from atlas.compute.datasets.spec import MAX_SEED, bounded_int, check_dataset
 from atlas.errors import InvalidInput
 from atlas.experiments.spec import check_experiment
-from atlas.vocabulary import EDGE_KINDS, VIS_KINDS
+from atlas.vocabulary import ACTIVATION_SITES, EDGE_KINDS, VIS_KINDS
 
 PARAMETERIZATION_NAMES = ("fourier", "pixel")
 MAX_K = 1_000
@@ -81,7 +81,8 @@ def check_vis(params: dict) -> None:
     render = params.get("render", {})
     if not isinstance(render, dict):
         raise InvalidInput(f"render parameters must be an object, not {render!r}")
-    _known_keys(render, {"size", "steps", "lr", "seed", "param", "diversity_n", "diversity_weight"}, "render")
+    _known_keys(render, {"size", "steps", "lr", "seed", "param", "diversity_n", "diversity_weight", "site"},
+                "render")
     bounded_int(render.get("size", 128), "size", 16, 1024)
     bounded_int(render.get("steps", 512), "steps", 1, 10_000)
     _number(render.get("lr", 0.05), "lr", 0.0, MAX_LR, low_open=True)
@@ -89,6 +90,8 @@ def check_vis(params: dict) -> None:
     if render.get("param", "fourier") not in PARAMETERIZATION_NAMES:
         raise InvalidInput(f"param must be one of {', '.join(PARAMETERIZATION_NAMES)}, not {render['param']!r}")
     bounded_int(render.get("diversity_n", 4), "diversity_n", 1, 64)
+    if render.get("site", "pre") not in ACTIVATION_SITES:
+        raise InvalidInput(f"site must be one of {', '.join(ACTIVATION_SITES)}, not {render['site']!r}")
     _number(render.get("diversity_weight", 100.0), "diversity_weight", 0.0, 1e6)
     bounded_int(params.get("max_batch", 64), "max_batch", 1, 4096)
     _flag(params, "force")

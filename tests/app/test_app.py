@@ -127,6 +127,11 @@ def test_unit_page_shows_everything_known(app: AppTest):
     assert "families: curve detectors" in captions
     # channel, negative, diversity, top and bottom examples; the other ends of 7 edges and 4 kernels
     assert len(app.get("image")) == 5 + 7 + 4
+    # Each example crop has its pre-activation under it: the top three, the one bottom crop.
+    [tab] = [tab for tab in app.tabs if tab.label == "Dataset examples"]
+    shown = [img.caption for image in tab.get("image") for img in image.proto.imgs]
+    assert shown == ["+5.25 · image 11", "+4.5 · image 12", "+3.75 · image 13", "-2.5 · image 40"]
+    assert "bottom 1: the images that inhibit it most" in texts(tab, "caption")
     assert "-4 · unlabelled" in captions and "+2.5 · circle" in captions
     assert app.get("vega_lite_chart"), "the tuning curve is plotted"
     note = next(m for m in app.markdown if "<script>" in m.value)

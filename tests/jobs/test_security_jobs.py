@@ -285,6 +285,7 @@ def test_bad_parameters_through_the_python_api(demo_catalog: Catalog):
            ("vis", {"kinds": ["channel"], "render": {"lr": float("nan")}}, "lr must be"),
            ("vis", {"kinds": ["channel"], "render": {"steps": 10**9}}, "steps must be"),
            ("vis", {"kinds": ["channel"], "render": {"size": True}}, "size must be"),
+           ("vis", {"kinds": ["channel"], "render": {"site": ["pre"]}}, "site must be one of pre, post"),
            ("vis", {"kinds": ["channel"], "shell": "rm -rf /"}, "unknown vis parameters"),
            ("examples", {"k": 3, "dataset": {"kind": "synthetic", "n": -5, "size": 64}}, "synthetic dataset size"),
            ("examples", {"k": 3, "dataset": {"kind": "url", "path": "http://x"}}, "unknown dataset kind")]

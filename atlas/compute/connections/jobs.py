@@ -18,7 +18,7 @@ from atlas.catalog.resolve import unit_ids
 from atlas.compute.connections.chunks import pair_chunk, rank_chunks, store_chunk
 from atlas.compute.connections.store import write_connections
 from atlas.compute.datasets.spec import open_dataset
-from atlas.compute.examples import example_blobs, top_examples
+from atlas.compute.examples import SITE, example_blobs, top_examples
 from atlas.db.blobs import blob_names
 from atlas.errors import InvalidInput
 from atlas.jobs.runtime.kinds import JobContext, JobOutput, job_kind
@@ -66,7 +66,8 @@ def examples_job(ctx: JobContext) -> JobOutput:
     result = top_examples(model, p["layer"], open_dataset(p["dataset"]), p["units"], int(p.get("k", 9)),
                           ctx.device, progress=ctx.progress)
     ctx.check_stop()
-    params = {"dataset": p["dataset"], "k": int(p.get("k", 9)), "field": list(result.field)}
+    params = {"dataset": p["dataset"], "k": int(p.get("k", 9)), "field": list(result.field),
+              "site": SITE}
     rows = [(unit, example_blobs(ctx.catalog.blobs, result, row)) for row, unit in enumerate(result.units)]
 
     def write(session: Session) -> None:

@@ -18,7 +18,7 @@ from atlas.db.blobs import blob_names
 from atlas.jobs.runtime.kinds import JobContext, JobOutput, job_kind
 
 KIND = "vis"
-RENDER_KNOBS = ("size", "steps", "lr", "seed", "param", "diversity_n", "diversity_weight")
+RENDER_KNOBS = ("size", "steps", "lr", "seed", "param", "diversity_n", "diversity_weight", "site")
 
 
 def render_params(knobs: dict) -> RenderParams:

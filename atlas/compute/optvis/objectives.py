@@ -8,6 +8,14 @@ scattered back to their images. No Python loop over images runs per step, and im
 value depends only on image i's activations, except for diversity, which couples the
 images of one diversity group on purpose.
 
+Every term reads its layer at a ``site`` (``atlas.compute.preactivation``): unit and
+direction terms default to ``"pre"``, the value before the nonlinearity, as Lucid's
+``*_pre_relu`` objectives do. A ReLU output that is zero everywhere has no gradient, so an
+objective on it never leaves a flat start; and the pre-activation keeps a negative
+objective meaningful (driving the unit below zero, instead of anything that makes it 0).
+The diversity term defaults to ``"post"``, the rectified output the next layer sees, as
+Lucid's ``diversity("mixed4a")`` beside ``channel("mixed4a_pre_relu", ...)``.
+
 Every term has a stable text ``key``; an objective's key seeds its image's random draws.
 """
 
@@ -22,10 +30,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from atlas.compute.preactivation import Read, Site, check_site
 from atlas.errors import InvalidInput
 from atlas.vocabulary import VIS_KINDS  # defined torch-free: jobs are checked when queued
 
 Evaluate = Callable[[torch.Tensor], torch.Tensor]  # activations (M, C, ...) -> values (M,)
+
+
+def _at(site: Site) -> str:
+    """The site's part of a term key (``@pre``)."""
+    return f"@{site}"
 
 
 def _flat(acts: torch.Tensor) -> torch.Tensor:
@@ -39,9 +53,10 @@ class Channel:
 
     layer: str
     channel: int
+    site: Site = "pre"
 
     def key(self) -> str:
-        return f"channel({self.layer},{self.channel})"
+        return f"channel({self.layer}{_at(self.site)},{self.channel})"
 
     @staticmethod
     def compile(terms: Sequence[Channel], device: torch.device) -> Evaluate:
@@ -59,9 +74,10 @@ class Neuron:
     channel: int
     x: int | None = None
     y: int | None = None
+    site: Site = "pre"
 
     def key(self) -> str:
-        return f"neuron({self.layer},{self.channel},x={self.x},y={self.y})"
+        return f"neuron({self.layer}{_at(self.site)},{self.channel},x={self.x},y={self.y})"
 
     @staticmethod
     def compile(terms: Sequence[Neuron], device: torch.device) -> Evaluate:
@@ -86,10 +102,11 @@ class Direction:
 
     layer: str
     vector: tuple[float, ...]
+    site: Site = "pre"
 
     def key(self) -> str:
         digest = hashlib.sha256(np.asarray(self.vector, np.float32).tobytes()).hexdigest()
-        return f"direction({self.layer},{digest[:16]})"
+        return f"direction({self.layer}{_at(self.site)},{digest[:16]})"
 
     @staticmethod
     def compile(terms: Sequence[Direction], device: torch.device) -> Evaluate:
@@ -107,9 +124,10 @@ class Diversity:
     group: str
     member: int
     size: int
+    site: Site = "post"
 
     def key(self) -> str:
-        return f"diversity({self.layer},{self.group},{self.member}/{self.size})"
+        return f"diversity({self.layer}{_at(self.site)},{self.group},{self.member}/{self.size})"
 
     @staticmethod
     def compile(terms: Sequence[Diversity], device: torch.device) -> Evaluate:
@@ -148,6 +166,11 @@ class Objective:
         return {t.layer for _, t in self.terms}
 
     @property
+    def reads(self) -> set[Read]:
+        """The (layer, site) pairs the objective reads."""
+        return {(t.layer, t.site) for _, t in self.terms}
+
+    @property
     def diversity_group(self) -> str | None:
         """The diversity group this image belongs to (its images render in one batch)."""
         groups = {t.group for _, t in self.terms if isinstance(t, Diversity)}
@@ -179,56 +202,62 @@ class Objective:
         return self + (-other)
 
 
-def channel(layer: str, unit: int) -> Objective:
-    return Objective(((1.0, Channel(layer, int(unit))),))
+def channel(layer: str, unit: int, site: Site = "pre") -> Objective:
+    return Objective(((1.0, Channel(layer, int(unit), check_site(site))),))
 
 
-def neuron(layer: str, unit: int, x: int | None = None, y: int | None = None) -> Objective:
-    return Objective(((1.0, Neuron(layer, int(unit), x, y)),))
+def neuron(layer: str, unit: int, x: int | None = None, y: int | None = None,
+           site: Site = "pre") -> Objective:
+    return Objective(((1.0, Neuron(layer, int(unit), x, y, check_site(site))),))
 
 
-def direction(layer: str, vector: Sequence[float] | np.ndarray | torch.Tensor) -> Objective:
+def direction(layer: str, vector: Sequence[float] | np.ndarray | torch.Tensor,
+              site: Site = "pre") -> Objective:
     values = torch.as_tensor(vector, dtype=torch.float32).flatten().tolist()
-    return Objective(((1.0, Direction(layer, tuple(values))),))
+    return Objective(((1.0, Direction(layer, tuple(values), check_site(site))),))
 
 
 def negative(objective: Objective) -> Objective:
-    """What most lowers the objective: for a unit, what it responds against."""
+    """What most lowers the objective: for a unit, what it responds against (on the
+    pre-activation, the most inhibiting input; on a ReLU output it would be anything
+    that gives 0)."""
     return -objective
 
 
-def diverse(objective: Objective, layer: str, n: int, weight: float) -> list[Objective]:
+def diverse(objective: Objective, layer: str, n: int, weight: float,
+            site: Site = "post") -> list[Objective]:
     """``n`` objectives: ``objective`` plus ``weight`` times a diversity penalty at
-    ``layer`` among these ``n`` images only."""
+    ``layer`` (its ``site``) among these ``n`` images only."""
     if n < 2:
         raise InvalidInput("diversity needs at least two images")
     group = objective.key
-    return [objective + weight * Objective(((1.0, Diversity(layer, group, i, n)),))
+    return [objective + weight * Objective(((1.0, Diversity(layer, group, i, n, check_site(site))),))
             for i in range(n)]
 
 
 class BatchObjective:
-    """The objectives of one batch, compiled: ``values(acts)`` is (N,) per image."""
+    """The objectives of one batch, compiled: ``values(acts)`` is (N,) per image, with
+    ``acts`` the activations by (layer, site) of every pair in ``reads``."""
 
     def __init__(self, objectives: Sequence[Objective], device: torch.device):
         groups: dict[tuple, list[tuple[int, float, Term]]] = {}
         for image, objective in enumerate(objectives):
             for weight, term in objective.terms:
-                groups.setdefault((type(term), term.layer), []).append((image, weight, term))
+                groups.setdefault((type(term), (term.layer, term.site)), []).append((image, weight, term))
         self.n = len(objectives)
-        self.layers = sorted({layer for _, layer in groups})
+        self.reads: list[Read] = sorted({read for _, read in groups})
         self._groups = []
-        for (kind, layer), entries in groups.items():
+        for (kind, read), entries in groups.items():
             images = [image for image, _, _ in entries]
             index = None if images == list(range(self.n)) else torch.tensor(images, device=device)
             weights = torch.tensor([w for _, w, _ in entries], device=device)
             evaluate = kind.compile([t for _, _, t in entries], device)
-            self._groups.append((layer, index, weights, evaluate))
+            self._groups.append((read, index, weights, evaluate))
 
-    def values(self, acts: dict[str, torch.Tensor]) -> torch.Tensor:
+    def values(self, acts: dict[Read, torch.Tensor]) -> torch.Tensor:
         total = None
-        for layer, index, weights, evaluate in self._groups:
-            layer_acts = acts[layer] if index is None else acts[layer][index]
+        for read, index, weights, evaluate in self._groups:
+            layer_acts = acts[read] if index is None else acts[read][index]
             contribution = weights * evaluate(layer_acts)
             if index is not None:
                 contribution = torch.zeros(self.n, dtype=contribution.dtype,
@@ -239,17 +268,18 @@ class BatchObjective:
 
 
 def unit_objectives(layer: str, unit: int, kind: str, diversity_n: int = 4,
-                    diversity_weight: float = 100.0) -> list[Objective]:
-    """What a visualization kind of a unit optimizes: ``diversity`` is ``diversity_n``
-    images of the channel with a penalty on their similarity at the unit's own layer
-    (Lucid's weight of 100 suits InceptionV1's activation scale)."""
+                    diversity_weight: float = 100.0, site: Site = "pre") -> list[Objective]:
+    """What a visualization kind of a unit optimizes, reading the unit at ``site``:
+    ``diversity`` is ``diversity_n`` images of the channel with a penalty on their
+    similarity at the unit's own layer's output (Lucid's weight of 100 suits
+    InceptionV1's activation scale)."""
     if kind == "channel":
-        return [channel(layer, unit)]
+        return [channel(layer, unit, site)]
     if kind == "neuron":
-        return [neuron(layer, unit)]
+        return [neuron(layer, unit, site=site)]
     if kind == "negative":
-        return [negative(channel(layer, unit))]
+        return [negative(channel(layer, unit, site))]
     if kind == "diversity":
-        return diverse(channel(layer, unit), layer, diversity_n, diversity_weight)
+        return diverse(channel(layer, unit, site), layer, diversity_n, diversity_weight)
     raise InvalidInput(f"unknown visualization kind {kind!r}; use one of {', '.join(VIS_KINDS)}")
 

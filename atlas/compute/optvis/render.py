@@ -31,7 +31,6 @@ from tqdm.auto import tqdm
 
 from atlas.compute.capture import eval_mode
 from atlas.compute.device import resolve_device
-from atlas.compute.hooks import Taps, tap
 from atlas.compute.optvis.objectives import BatchObjective, Objective, unit_objectives
 from atlas.compute.optvis.param import Parameterization, make_param
 from atlas.compute.optvis.transforms import (
@@ -40,16 +39,21 @@ from atlas.compute.optvis.transforms import (
     n_random,
     standard_transforms,
 )
+from atlas.compute.preactivation import Site, check_site, tap_sites
 from atlas.errors import InvalidInput
 
-ALGORITHM_VERSION = 1  # part of every artifact's parameters: bump when images would change
+# Part of every artifact's parameters: bump when images would change. 2: unit objectives
+# read the pre-activation (``RenderParams.site``), diversity the layer's output.
+ALGORITHM_VERSION = 2
 Progress = bool | Callable[[int, int], None] | None
 
 
 @dataclass(frozen=True)
 class RenderParams:
     """Everything that determines a rendered image (with the model and the objective).
-    ``diversity_*`` only matter to the ``diversity`` kind."""
+    ``diversity_*`` only matter to the ``diversity`` kind. ``site``: where a unit's
+    objective reads it (``render_requests``), ``"pre"`` (before its nonlinearity, as
+    Lucid's ``*_pre_relu``) or ``"post"`` (the layer's output)."""
 
     size: int = 128
     steps: int = 512
@@ -62,6 +66,10 @@ class RenderParams:
     transforms: tuple[Transform, ...] = field(default_factory=standard_transforms)
     diversity_n: int = 4
     diversity_weight: float = 100.0
+    site: Site = "pre"
+
+    def __post_init__(self) -> None:
+        check_site(self.site)
 
     def parameterization(self) -> Parameterization:
         return make_param(self.param, self.size, self.decorrelate, self.init_sd, self.decay_power)
@@ -70,7 +78,7 @@ class RenderParams:
         """JSON parameters identifying an artifact of ``kind`` rendered with these."""
         out = {
             "algorithm": ALGORITHM_VERSION, "steps": self.steps, "lr": self.lr,
-            "seed": self.seed, "param": self.parameterization().spec(),
+            "seed": self.seed, "site": self.site, "param": self.parameterization().spec(),
             "transforms": [t.spec() for t in self.transforms],
         }
         if kind == "diversity":
@@ -104,18 +112,11 @@ def _draws(objectives: Sequence[Objective], param: Parameterization, params: Ren
     return torch.stack(raws), torch.stack(uniforms)
 
 
-def _clone_tensor(name: str, output: object) -> torch.Tensor:
-    """A tapped output, copied: a later in-place op must not change it."""
-    if not isinstance(output, torch.Tensor):
-        raise InvalidInput(f"layer {name} does not output a single tensor")
+def _clone_tensor(_name: str, output: torch.Tensor) -> torch.Tensor:
+    """A tapped tensor, copied: a later in-place op must not change it."""
     return output.clone()
 
 
-def _forward(taps: Taps, x: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
-    taps.run(x)
-    if taps.missing():
-        raise InvalidInput(f"layers {', '.join(sorted(taps.missing()))} did not run")
-    return dict(taps.outputs)
 
 
 def _optimize(model: nn.Module, objectives: Sequence[Objective], params: RenderParams,
@@ -127,17 +128,18 @@ def _optimize(model: nn.Module, objectives: Sequence[Objective], params: RenderP
     raw = raw.to(device).requires_grad_(True)
     uniforms = uniforms.to(device)
     optimizer = torch.optim.Adam([raw], lr=params.lr)
-    with tap(model, batch.layers, stop_after=True, keep=_clone_tensor, repeat="last") as taps:
+    with tap_sites(model, batch.reads, keep=_clone_tensor, keep_input=_clone_tensor,
+                   repeat="last") as taps:
         for step in range(params.steps):
             optimizer.zero_grad(set_to_none=True)
             x = apply_transforms(params.transforms, param(raw), uniforms[:, step])
-            loss = -batch.values(_forward(taps, x, batch.layers)).sum()
+            loss = -batch.values(taps.run(x)).sum()
             loss.backward(inputs=[raw])
             optimizer.step()
             step_done()
         with torch.no_grad():
             images = param(raw)
-            values = batch.values(_forward(taps, images, batch.layers))
+            values = batch.values(taps.run(images))
     return RenderResult(images.permute(0, 2, 3, 1).cpu().numpy(), values.cpu().numpy())
 
 
@@ -208,7 +210,8 @@ def render_requests(model: nn.Module, layer: str, requests: Sequence[tuple[str, 
     params = params or RenderParams()
     spans, objectives = [], []
     for kind, unit in dict.fromkeys((kind, int(unit)) for kind, unit in requests):
-        objs = unit_objectives(layer, unit, kind, params.diversity_n, params.diversity_weight)
+        objs = unit_objectives(layer, unit, kind, params.diversity_n, params.diversity_weight,
+                               params.site)
         spans.append(((kind, unit), len(objectives), len(objectives) + len(objs)))
         objectives.extend(objs)
     result = render_batch(model, objectives, params, device, max_batch, progress)
