@@ -88,7 +88,7 @@ def check_vis(params: dict) -> None:
     if render.get("param", "fourier") not in PARAMETERIZATION_NAMES:
         raise InvalidInput(f"param must be one of {', '.join(PARAMETERIZATION_NAMES)}, not {render['param']!r}")
     bounded_int(render.get("diversity_n", 4), "diversity_n", 1, 64)
-    _number(render.get("diversity_weight", 100.0), "diversity_weight", 0.0, 1e6)
+    _number(render.get("diversity_weight", 0.2), "diversity_weight", 0.0, 1e6)
     bounded_int(params.get("max_batch", 64), "max_batch", 1, 4096)
     _flag(params, "force")
 
