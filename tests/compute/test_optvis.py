@@ -28,6 +28,7 @@ from atlas.compute.optvis import (
     render_units,
     standard_transforms,
 )
+from atlas.compute.optvis.objectives import group_dissimilarity
 from atlas.compute.optvis.render import render_requests
 from atlas.compute.optvis.transforms import apply_transforms, n_random
 from atlas.errors import InvalidInput
@@ -326,12 +327,8 @@ def two_orientation_unit() -> nn.Module:
 
 
 def style_dissimilarity(model: nn.Module, layer: str, images: np.ndarray) -> float:
-    """1 - the mean pairwise cosine similarity of the images' Gram matrices at ``layer``."""
-    flat = _layer_output(model, layer, images).flatten(2)
-    grams = nn.functional.normalize((flat @ flat.transpose(1, 2)).flatten(1), dim=1)
-    n = len(images)
-    similarity = grams @ grams.T
-    return 1.0 - float((similarity.sum() - similarity.diagonal().sum()) / (n * (n - 1)))
+    """``group_dissimilarity`` of the images' activations at ``layer``."""
+    return group_dissimilarity(_layer_output(model, layer, images))
 
 
 def test_diversity_penalty_makes_images_differ_more():

@@ -125,12 +125,23 @@ class Diversity:
         others = (group[:, None] == group[None, :]) & ~torch.eye(len(terms), dtype=torch.bool,
                                                                 device=device)
 
-        def evaluate(acts: torch.Tensor) -> torch.Tensor:
-            flat = _flat(acts)
-            grams = F.normalize(torch.bmm(flat, flat.transpose(1, 2)).flatten(1), dim=1)
-            similarity = grams @ grams.T
-            return -(similarity * others).sum(dim=1)
-        return evaluate
+        return lambda acts: -(gram_similarity(acts) * others).sum(dim=1)
+
+
+def gram_similarity(acts: torch.Tensor) -> torch.Tensor:
+    """(M, M) cosine similarities of the images' Gram matrices (channels x channels, over
+    positions) of activations (M, C, ...): in [0, 1], as Gram matrices are PSD."""
+    flat = _flat(acts)
+    grams = F.normalize(torch.bmm(flat, flat.transpose(1, 2)).flatten(1), dim=1)
+    return grams @ grams.T
+
+
+def group_dissimilarity(acts: torch.Tensor) -> float:
+    """1 - the mean pairwise Gram cosine of a group's activations (M >= 2): what the
+    diversity penalty raises, 0 for images of one style."""
+    similarity = gram_similarity(acts)
+    m = len(similarity)
+    return 1.0 - float((similarity.sum() - similarity.diagonal().sum()) / (m * (m - 1)))
 
 
 Term = Channel | Neuron | Direction | Diversity
