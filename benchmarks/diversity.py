@@ -71,7 +71,7 @@ def figure(rows: list[tuple[int, dict]], path: Path, scale: int = 1) -> None:
                 f"{found['activation'][kind][i]:.2f}"
             draw.text((x, y + size), text, fill="black")
     path.parent.mkdir(parents=True, exist_ok=True)
-    canvas.save(path, optimize=True)
+    canvas.quantize(256).save(path, optimize=True)  # a palette keeps the figure small
 
 
 def main() -> None:

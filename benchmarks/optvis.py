@@ -1,7 +1,7 @@
 """Batched feature visualization against one render per unit, and against Lucent.
 
     python -m benchmarks.optvis [--units 64] [--steps 10] [--size 64] [--device auto]
-    python -m benchmarks.optvis lucent [--layer conv3] [--units 8] [--steps 128] [--threads 1]
+    python -m benchmarks.optvis lucent [--layer conv3] [--units 8] [--steps 128] [--threads 1] [--lr 0.05]
 
 The default run renders the channel visualizations of ``--units`` units of the demo CNN's
 conv4 (random weights, seeded: speed does not depend on training) twice with the same
@@ -51,6 +51,13 @@ def timed(fn: Callable[[], T]) -> tuple[T, float]:
     result = fn()
     device_sync()
     return result, time.perf_counter() - start
+
+
+def cpu_timed(fn: Callable[[], T]) -> tuple[T, float, float]:
+    """``fn()``, its wall seconds and this process's CPU seconds (all threads)."""
+    cpu = time.process_time()
+    result, seconds = timed(fn)
+    return result, seconds, time.process_time() - cpu
 
 
 def device_sync() -> None:
@@ -128,30 +135,32 @@ def lucent(args: argparse.Namespace) -> None:
             fixed_image_size=args.size)
         return image[0]
 
-    def ours_at(steps: int) -> tuple[np.ndarray, float]:
-        result, seconds = timed(lambda: render_batch(model, ours, RenderParams(size=args.size, steps=steps),
-                                                     "cpu", max_batch=len(ours)))
-        return objective_values(model, ours, result.images), seconds
+    def ours_at(steps: int) -> tuple[np.ndarray, float, float]:
+        params = RenderParams(size=args.size, steps=steps, lr=args.lr)
+        result, seconds, cpu = cpu_timed(lambda: render_batch(model, ours, params, "cpu", max_batch=len(ours)))
+        return objective_values(model, ours, result.images), seconds, cpu
+
+    def per_vis(seconds: float, cpu: float) -> str:
+        return f"{seconds / len(units):7.3f} s ({cpu / len(units):7.3f} s CPU)/visualization"
 
     lucent_one(0), ours_at(2)  # warm-up
-    lucent_images, lucent_s = timed(lambda: np.stack([lucent_one(u) for u in units]))
+    lucent_images, lucent_s, lucent_cpu = cpu_timed(lambda: np.stack([lucent_one(u) for u in units]))
     lucent_values = objective_values(model, ours, lucent_images)
     print(machine(torch.device("cpu")))
     print(f"workload: {args.units} units of the trained demo {args.layer}, {args.size}px, Lucent "
-          f"{args.steps} steps, one render_vis per unit")
-    print(f"Lucent:            {lucent_s / len(units):7.3f} s/visualization, mean activation "
-          f"{lucent_values.mean():.3f}")
-    values, seconds = ours_at(args.steps)
-    print(f"ours, same steps:  {seconds / len(units):7.3f} s/visualization, mean activation "
-          f"{values.mean():.3f} ({values.mean() / lucent_values.mean():.2f}x Lucent's); "
-          f"{lucent_s / seconds:.1f}x faster")
+          f"{args.steps} steps at lr 0.05, one render_vis per unit; ours at lr {args.lr}, one batch; "
+          f"ratios of CPU time (wall time is at the mercy of other jobs on a shared machine)")
+    print(f"Lucent:            {per_vis(lucent_s, lucent_cpu)}, mean activation {lucent_values.mean():.3f}")
+    values, seconds, cpu = ours_at(args.steps)
+    print(f"ours, same steps:  {per_vis(seconds, cpu)}, mean activation {values.mean():.3f} "
+          f"({values.mean() / lucent_values.mean():.2f}x Lucent's); {lucent_cpu / cpu:.1f}x less CPU time")
     for steps in [s for s in STEP_GRID if s <= args.steps]:
-        values, seconds = ours_at(steps)
-        print(f"  ours at {steps:4d} steps: {seconds / len(units):7.3f} s/visualization, "
-              f"mean activation {values.mean():.3f}")
+        values, seconds, cpu = ours_at(steps)
+        print(f"  ours at {steps:4d} steps: {per_vis(seconds, cpu)}, mean activation {values.mean():.3f}",
+              flush=True)
         if values.mean() >= lucent_values.mean():
-            print(f"ours reaches Lucent's mean activation in {steps} steps: "
-                  f"{lucent_s / seconds:.1f}x less time than Lucent")
+            print(f"ours reaches Lucent's mean activation in {steps} steps: {lucent_cpu / cpu:.1f}x less "
+                  f"CPU time than Lucent ({lucent_s / seconds:.1f}x less wall time)")
             return
     print(f"ours does not reach Lucent's mean activation within {args.steps} steps")
 
@@ -168,6 +177,7 @@ def main() -> None:
     parser.add_argument("--layer")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--lr", type=float, default=0.05, help="our renderer's (lucent: Lucent's is 0.05)")
     args = parser.parse_args()
     if args.baseline == "lucent":
         lucent(argparse.Namespace(**{**vars(args), "units": args.units or 8, "steps": args.steps or 128,

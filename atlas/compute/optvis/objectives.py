@@ -227,7 +227,7 @@ def diverse(objective: Objective, layer: str, n: int, weight: float) -> list[Obj
     """
     if n < 2:
         raise InvalidInput("diversity needs at least two images")
-    group = objective.key
+    group = f"{objective.key}|{layer}|{weight!r}|{n}"  # two groups of one objective may meet
     return [objective + weight * Objective(((1.0, Diversity(layer, group, i, n)),))
             for i in range(n)]
 
