@@ -92,7 +92,7 @@ def check_vis(params: dict) -> None:
     bounded_int(render.get("diversity_n", 4), "diversity_n", 1, 64)
     if render.get("site", "pre") not in ACTIVATION_SITES:
         raise InvalidInput(f"site must be one of {', '.join(ACTIVATION_SITES)}, not {render['site']!r}")
-    _number(render.get("diversity_weight", 100.0), "diversity_weight", 0.0, 1e6)
+    _number(render.get("diversity_weight", 0.2), "diversity_weight", 0.0, 1e6)
     bounded_int(params.get("max_batch", 64), "max_batch", 1, 4096)
     _flag(params, "force")
 

@@ -28,6 +28,7 @@ from atlas.compute.optvis import (
     render_units,
     standard_transforms,
 )
+from atlas.compute.optvis.objectives import group_dissimilarity
 from atlas.compute.optvis.render import render_requests
 from atlas.compute.optvis.transforms import apply_transforms, n_random
 from atlas.errors import InvalidInput
@@ -144,6 +145,53 @@ def test_diversity_group_must_be_whole():
     group = diverse(channel("l", 0), "l", 3, 1.0)
     with pytest.raises(InvalidInput):
         BatchObjective(group[:2], torch.device("cpu"))
+
+
+def test_diversity_is_lucids_at_the_groups_activation_scale():
+    """The group's mean value is Lucid's objective (the batch mean of the channel minus the
+    weight times sum_i sum_(j != i) cos(Gram_i, Gram_j) / n), with the weight multiplied
+    by the group's mean channel value; a second group and a plain image beside it do not
+    change it; the scale passes no gradient."""
+    n, weight = 3, 0.5
+    objectives = [*diverse(channel("l", 1), "l", n, weight), channel("l", 2),
+                  *diverse(channel("l", 0), "l", 2, weight)]
+    acts = (torch.randn(len(objectives), 4, 5, 5) + 1.0).requires_grad_(True)
+    values = BatchObjective(objectives, torch.device("cpu")).values({"l": acts})
+    a = acts.detach()[:n]
+    unit = a[:, 1].mean(dim=(1, 2))
+    flat = a.flatten(2)
+    grams = nn.functional.normalize((flat @ flat.transpose(1, 2)).flatten(1), dim=1)
+    similarity = grams @ grams.T
+    lucid_penalty = (similarity.sum() - similarity.diagonal().sum()) / n
+    lucid = unit.mean() - weight * unit.mean() * lucid_penalty
+    assert torch.allclose(values[:n].mean(), lucid, atol=1e-5)
+    assert torch.allclose(values[n], acts.detach()[n, 2].mean())
+    (grad,) = torch.autograd.grad(values[:n].sum(), acts)
+    alone = acts.detach()[:n].requires_grad_(True)
+    unit_alone = alone[:, 1].mean(dim=(1, 2))
+    flat = alone.flatten(2)
+    grams = nn.functional.normalize((flat @ flat.transpose(1, 2)).flatten(1), dim=1)
+    similarity = grams @ grams.T
+    by_hand = unit_alone.sum() - weight * unit.mean() * (similarity.sum() - similarity.diagonal().sum())
+    (expected,) = torch.autograd.grad(by_hand, alone)
+    assert torch.allclose(grad[:n], expected, atol=1e-5)
+
+
+def test_diversity_objective_scales_with_the_unit():
+    """Activations ten times larger give ten times the values and gradients (the
+    objective is homogeneous of degree 1), so Adam takes the same steps on a unit of any
+    scale: the weight follows the activation scale. (A fixed weight would be ten times
+    weaker against the louder unit.)"""
+    objectives = diverse(channel("l", 1), "l", 3, 0.2)
+    batch = BatchObjective(objectives, torch.device("cpu"))
+    acts = (torch.randn(3, 4, 5, 5) + 1.0).requires_grad_(True)
+    (grad,) = torch.autograd.grad(batch.values({"l": acts}).sum(), acts)
+    louder = (10 * acts.detach()).requires_grad_(True)
+    loud_values = batch.values({"l": louder})
+    (loud_grad,) = torch.autograd.grad(loud_values.sum(), louder)
+    assert torch.allclose(loud_values, 10 * batch.values({"l": acts.detach()}), rtol=1e-4)
+    # f' is homogeneous of degree 0: the image's gradient through 10 * acts is 10 times its own
+    assert torch.allclose(loud_grad, grad, rtol=1e-3, atol=1e-6)
 
 
 # -- rendering ---------------------------------------------------------------------------
@@ -282,12 +330,8 @@ def two_orientation_unit() -> nn.Module:
 
 
 def style_dissimilarity(model: nn.Module, layer: str, images: np.ndarray) -> float:
-    """1 - the mean pairwise cosine similarity of the images' Gram matrices at ``layer``."""
-    flat = _layer_output(model, layer, images).flatten(2)
-    grams = nn.functional.normalize((flat @ flat.transpose(1, 2)).flatten(1), dim=1)
-    n = len(images)
-    similarity = grams @ grams.T
-    return 1.0 - float((similarity.sum() - similarity.diagonal().sum()) / (n * (n - 1)))
+    """``group_dissimilarity`` of the images' activations at ``layer``."""
+    return group_dissimilarity(_layer_output(model, layer, images))
 
 
 def test_diversity_penalty_makes_images_differ_more():

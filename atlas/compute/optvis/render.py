@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 from atlas.compute.capture import eval_mode
 from atlas.compute.device import resolve_device
-from atlas.compute.optvis.objectives import BatchObjective, Objective, unit_objectives
+from atlas.compute.optvis.objectives import DIVERSITY_WEIGHT, BatchObjective, Objective, unit_objectives
 from atlas.compute.optvis.param import Parameterization, make_param
 from atlas.compute.optvis.transforms import (
     Transform,
@@ -65,7 +65,7 @@ class RenderParams:
     init_sd: float = 0.01
     transforms: tuple[Transform, ...] = field(default_factory=standard_transforms)
     diversity_n: int = 4
-    diversity_weight: float = 100.0
+    diversity_weight: float = DIVERSITY_WEIGHT  # relative to the unit's activation
     site: Site = "pre"
 
     def __post_init__(self) -> None:
@@ -82,7 +82,8 @@ class RenderParams:
             "transforms": [t.spec() for t in self.transforms],
         }
         if kind == "diversity":
-            out |= {"diversity_n": self.diversity_n, "diversity_weight": self.diversity_weight}
+            out |= {"diversity_n": self.diversity_n, "diversity_weight": self.diversity_weight,
+                    "diversity_weight_relative": True}
         return out
 
 
@@ -117,8 +118,6 @@ def _clone_tensor(_name: str, output: torch.Tensor) -> torch.Tensor:
     return output.clone()
 
 
-
-
 def _optimize(model: nn.Module, objectives: Sequence[Objective], params: RenderParams,
               device: torch.device, step_done: Callable[[], None]) -> RenderResult:
     """Render one chunk: every step is one batched forward and backward pass."""
@@ -141,6 +140,19 @@ def _optimize(model: nn.Module, objectives: Sequence[Objective], params: RenderP
             images = param(raw)
             values = batch.values(taps.run(images))
     return RenderResult(images.permute(0, 2, 3, 1).cpu().numpy(), values.cpu().numpy())
+
+
+def objective_values(model: nn.Module, objectives: Sequence[Objective], images: np.ndarray,
+                     device: str | torch.device = "cpu") -> np.ndarray:
+    """Each objective's value on its image (NHWC in [0, 1], as ``RenderResult.images``),
+    read through the same taps as a render: to score images against another objective,
+    such as a diversity image against its unit's plain channel objective."""
+    device = resolve_device(device)
+    batch = BatchObjective(objectives, device)
+    x = torch.as_tensor(images, dtype=torch.float32, device=device).permute(0, 3, 1, 2)
+    with eval_mode(model.to(device)), torch.no_grad(), \
+            tap_sites(model, batch.reads, keep=_clone_tensor, keep_input=_clone_tensor, repeat="last") as taps:
+        return batch.values(taps.run(x)).cpu().numpy()
 
 
 def _chunks(objectives: Sequence[Objective], max_batch: int) -> list[list[int]]:
