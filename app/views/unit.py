@@ -2,18 +2,18 @@
 
 import streamlit as st
 from components import evidence
-from components.blobview import show_blob
 from components.connections import connection_cards
 from components.flash import flash
 from components.label_editor import editor, self_review
 from components.links import circuit_link, from_url
 from components.text import plain
 from components.thumbs import blob_bytes
+from components.tuning import tuning_curve
 from identity import can_write
 from session import page
 
 from atlas import AtlasError
-from atlas.vocabulary import VIS_ARTIFACT_KINDS
+from atlas.vocabulary import TUNING_ARTIFACT, VIS_ARTIFACT_KINDS
 
 TOP_K = 8
 
@@ -73,12 +73,11 @@ with left:
         st.markdown("**Top outputs**")
         connection_cards(cat, cat.top_outputs(address, TOP_K), "dst")
     with curves:
-        shown = [a for a in artifacts if a.kind == "tuning_curve"]
+        shown = [a for a in artifacts if a.kind == TUNING_ARTIFACT]
         for artifact in shown:
-            for sha in shas(artifact.blobs):
-                show_blob(cat, sha, artifact.params.get("title", "tuning curve"), artifact.params)
+            tuning_curve(cat, artifact.params, artifact.blobs)
         if not shown:
-            st.caption("No tuning curves yet.")
+            st.caption("No tuning curves yet (atlas compute tuning --model M --layer L --sweep orientation).")
 
 with right:
     st.markdown("**Propose a label**")

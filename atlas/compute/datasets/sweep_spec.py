@@ -22,10 +22,10 @@ image's row order.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from atlas.compute.datasets.spec import IMAGE_SIZES, bounded_int
+from atlas.compute.datasets.spec import IMAGE_SIZES, NUMBER_DIGITS, bounded_int
 from atlas.errors import InvalidInput
 from atlas.registry import Registry
 
@@ -173,6 +173,23 @@ def check_sweep_memory(steps: int, size: int) -> None:
                            "GiB of images; use fewer steps or a smaller size")
 
 
-def parse_sweep(name: str, steps: object, options: Mapping[str, object] | None = None) -> dict:
-    """The CLI form (``--sweep orientation --steps 36 --option stimulus=line``) as a checked spec."""
-    return check_sweep({"sweep": name, "steps": steps, **(options or {})})
+def parse_sweep(name: str, steps: object, words: Sequence[str] = ()) -> dict:
+    """The CLI form (``--sweep orientation --steps 36 --option stimulus=line``) as a
+    checked spec; a number option's text is read as a number."""
+    options: dict[str, object] = {}
+    kind = SWEEPS.get(name)
+    for word in words:
+        key, sep, text = word.partition("=")
+        if not sep or not key:
+            raise InvalidInput(f"invalid sweep option {word!r}: use KEY=VALUE, e.g. stimulus=line")
+        option = kind.options.get(key)
+        options[key] = _number(text) if option is not None and not option.choices else text
+    return check_sweep({"sweep": name, "steps": steps, **options})
+
+
+def _number(text: str) -> object:
+    """``text`` as a float when it reads as one (else as is, for the check to refuse)."""
+    try:
+        return float(text) if len(text) <= NUMBER_DIGITS * 2 else text
+    except ValueError:
+        return text
