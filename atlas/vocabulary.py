@@ -21,7 +21,10 @@ LABEL_STATUSES = ("proposed", "accepted", "disputed", "rejected")
 REVIEW_STATUSES = ("accepted", "rejected")  # a reviewer's verdicts
 JUDGING_STATUSES = (*REVIEW_STATUSES, "disputed")  # a verdict on someone's text, not a proposal
 CIRCUIT_STATUSES = ("draft", "proposed", "accepted", "disputed", "rejected")
-CLAIM_STATUSES = ("untested", "supported", "refuted")
+# A claim with an experiment follows its latest run (a verdict); "supported" is a
+# reviewer's judgement of a claim no program can test.
+VERDICTS = ("held", "refuted", "inconclusive")
+CLAIM_STATUSES = ("untested", "supported", *VERDICTS)
 FEATURE_KINDS = ("unit", "direction")
 EVIDENCE_KINDS = (
     "note", "link", "image", "visualization", "examples", "tuning_curve", "ablation", "weight_edit",
@@ -30,6 +33,11 @@ EVIDENCE_KINDS = (
 # -- computed objects -------------------------------------------------------------------
 
 EDGE_KINDS = ("direct", "expanded", "attribution")
+# How a unit of one layer is wired to the layer before (``atlas.compute.connections.direct``):
+# a conv reads the source itself ("direct"), reads it through a pool, so its kernel is in
+# pooled coordinates ("pooled"), or reads another conv that reads it: no direct weights
+# ("indirect"; expanded weights show the connection).
+DIRECT_PATH_KINDS = ("direct", "pooled", "indirect")
 VIS_KINDS = ("channel", "neuron", "negative", "diversity")  # what a ``vis`` job renders
 VIS_ARTIFACT_PREFIX = "vis."
 VIS_ARTIFACT_KINDS = tuple(VIS_ARTIFACT_PREFIX + kind for kind in VIS_KINDS)  # ``vis.channel``, …

@@ -68,10 +68,12 @@ with left:
         if not shown:
             st.caption("No dataset examples computed yet.")
     with connections:
-        st.markdown("**Top inputs**")
-        connection_cards(cat, cat.top_inputs(address, TOP_K), "src")
-        st.markdown("**Top outputs**")
-        connection_cards(cat, cat.top_outputs(address, TOP_K), "dst")
+        for title, direction, other_end in (("Top inputs", "in", "src"), ("Top outputs", "out", "dst")):
+            strongest = cat.shown_connections(address, TOP_K, direction)
+            st.markdown(f"**{title}**")
+            if strongest.note:  # why these are not direct weights, or what they mean
+                st.info(plain(strongest.note))
+            connection_cards(cat, strongest.edges, other_end, strongest.pooled)
     with curves:
         shown = [a for a in artifacts if a.kind == TUNING_ARTIFACT]
         for artifact in shown:

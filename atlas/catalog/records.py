@@ -124,6 +124,21 @@ class ClaimInfo:
 
 
 @dataclass(frozen=True)
+class ClaimResultInfo:
+    """One run of a claim's experiment (``result`` holds the numbers and what reproduces
+    them; ``blobs`` its plot)."""
+
+    id: int
+    claim_id: int
+    verdict: str
+    result: dict
+    blobs: list[str]
+    job_id: int | None
+    author: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class CircuitInfo:
     name: str
     description: str
@@ -166,3 +181,40 @@ class AuditInfo:
     def actor(self) -> str:
         """Who did it, as shown: ``alice``, or ``alice for cora`` when an admin acted for cora."""
         return f"{self.user} for {self.on_behalf_of}" if self.on_behalf_of else self.user
+
+
+@dataclass(frozen=True)
+class DirectPathInfo:
+    """How channels ``[dst_start, dst_start + dst_count)`` of layer ``dst_layer`` are wired
+    to channels ``[src_start, src_start + src_count)`` of ``src_layer`` (layer names of
+    one model): ``kind`` is one of ``DIRECT_PATH_KINDS``; ``conv`` the convolution that
+    writes those channels, named as the model names its output (``mixed3b_5x5``); ``route``
+    what lies between: the pools of a pooled kernel (``max-pool 3x3/1``), the convs an
+    indirect unit is reached through (``mixed3b_5x5_bottleneck``), empty for direct."""
+
+    src_layer: str
+    dst_layer: str
+    dst_start: int
+    dst_count: int
+    src_start: int
+    src_count: int
+    kind: str
+    conv: str
+    route: str
+
+    def covers(self, dst_channel: int, src_channel: int | None = None) -> bool:
+        """Whether this path is the wiring of ``dst_channel`` (from ``src_channel``)."""
+        return (self.dst_start <= dst_channel < self.dst_start + self.dst_count
+                and (src_channel is None or self.src_start <= src_channel < self.src_start + self.src_count))
+
+
+@dataclass(frozen=True)
+class ShownConnections:
+    """A unit's strongest inputs or outputs as a page shows them by default: direct weights,
+    or expanded weights where the unit has none (``note`` says why), with the edges whose
+    kernels are in pooled coordinates (``pooled``: edge id to the pools they pass)."""
+
+    kind: str
+    edges: list[EdgeInfo]
+    note: str | None = None
+    pooled: dict[int, str] = field(default_factory=dict)

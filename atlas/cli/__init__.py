@@ -17,12 +17,13 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
 from atlas.bounds import MAX_INT32, MAX_ROWS
 from atlas.catalog import MAX_HITS, SEARCH_SYNTAX, Catalog, default_database_url, default_user, redact
-from atlas.catalog.records import LabelInfo
+from atlas.catalog.records import LabelInfo, ShownConnections
 from atlas.cli.common import add_command as _add
 from atlas.cli.common import bounded_int
 from atlas.cli.common import open_catalog as _catalog
 from atlas.cli.compute import register as register_compute
 from atlas.cli.exchange import register as register_exchange
+from atlas.cli.experiments import register as register_experiments
 from atlas.cli.jobs import register as register_jobs
 from atlas.cli.launch import run_app
 from atlas.errors import AtlasError, InvalidInput
@@ -112,15 +113,20 @@ def cmd_show(args: argparse.Namespace) -> None:
     print(f"  label:    {_label_line(feature.label)}")
     families = catalog.families_of(feature.address)
     print(f"  families: {printable(', '.join(families)) if families else '-'}")
-    for title, edges, other in (
-        ("top inputs", catalog.top_inputs(feature.address, args.k, args.kind), "src"),
-        ("top outputs", catalog.top_outputs(feature.address, args.k, args.kind), "dst"),
-    ):
-        print(f"  {title} ({args.kind}):")
-        if not edges:
+    for title, direction, other in (("top inputs", "in", "src"), ("top outputs", "out", "dst")):
+        if args.kind is None:  # direct weights, or expanded where a unit has none (saying so)
+            shown = catalog.shown_connections(feature.address, args.k, direction)
+        else:
+            top = catalog.top_inputs if direction == "in" else catalog.top_outputs
+            shown = ShownConnections(args.kind, top(feature.address, args.k, args.kind))
+        print(f"  {title} ({shown.kind}):")
+        if shown.note:
+            print(f"    ({printable(shown.note)})")
+        if not shown.edges:
             print("    -")
-        for edge in edges:
-            print(f"    {getattr(edge, other):<28} strength {edge.strength:.4g}")
+        for edge in shown.edges:
+            pooled = f"  pooled: {shown.pooled[edge.id]}" if edge.id in shown.pooled else ""
+            print(f"    {getattr(edge, other):<28} strength {edge.strength:.4g}{pooled}")
     evidence = catalog.evidence(feature=feature.address)
     print(f"  evidence: {len(evidence)}")
     for item in evidence:
@@ -253,7 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
     show = _add(sub, "show", cmd_show, "show a feature: label, families, connections, evidence")
     show.add_argument("address", help="model/layer/unit, e.g. demo/conv3/17")
     show.add_argument("-k", type=bounded_int(1, MAX_ROWS), default=5, help="connections to list each way")
-    show.add_argument("--kind", default="direct", help="edge kind: direct, expanded, attribution")
+    show.add_argument("--kind", help="edge kind: direct, expanded, attribution (default: direct weights, "
+                      "expanded where a unit has no direct weights)")
 
     label = _add(sub, "label", cmd_label, "propose (or, as a reviewer, decide) a label")
     label.add_argument("address")
@@ -301,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_compute(sub)
     register_jobs(sub)
+    register_experiments(sub)
     return parser
 
 

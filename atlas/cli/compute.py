@@ -106,7 +106,7 @@ def cmd_connections(args: argparse.Namespace) -> None:
     catalog = open_catalog(args)
     pairs = layer_pairs(catalog, args.model, args.pair)
     dataset = None
-    if args.edge_kind == "attribution":
+    if getattr(args, "dataset", None):
         dataset = parse_dataset(args.dataset, catalog.model(args.model).input_size)
     ids = []
     for src, dst in pairs:
@@ -150,8 +150,13 @@ def _common(parser: argparse.ArgumentParser, chunk: int, units: bool = True) -> 
         parser.add_argument("--units", help="e.g. 0,3,8-15 (default: every unit)")
     parser.add_argument("--chunk-size", type=int, default=chunk,
                         help=f"units per job (default: {chunk})" + ("" if units else "; destination units"))
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--force", action="store_true", help="recompute and replace what exists")
+    run_options(parser)
+
+
+def run_options(parser: argparse.ArgumentParser) -> None:
+    """Where the jobs of a command run: here (default), on workers (--wait), later (--no-wait)."""
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--wait", action="store_true", help="enqueue and watch while `atlas worker`s run the jobs")
     mode.add_argument("--no-wait", action="store_true", help="enqueue and return")
@@ -186,6 +191,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         command.add_argument("-k", type=int, default=20, help="inputs and outputs kept per unit")
         if edge_kind == "attribution":
             command.add_argument("--dataset", default="synthetic:512", help="synthetic:N or folder:PATH")
+        if edge_kind == "expanded":
+            command.add_argument("--dataset", help="images whose mean activations local response normalization "
+                                 "is linearized at: synthetic:N or folder:PATH (default: 64 synthetic images)")
     examples = compute_sub.add_parser("examples", help="top and bottom dataset examples per unit",
                                       description="top-k and bottom-k dataset images per unit, with the "
                                       "receptive-field crop around the strongest position")

@@ -69,6 +69,19 @@ def enqueue_demo_atlas(catalog: Catalog, settings: DemoSettings) -> dict[tuple[s
     return jobs
 
 
+def run_demo_claims(catalog: Catalog, device: str) -> None:
+    """Run each seeded demo claim that has not been run yet, and print its verdict (held or
+    refuted, with its numbers: docs/experiments.md)."""
+    for name in catalog.circuits():
+        circuit = catalog.circuit(name)
+        for claim in circuit.claims:
+            if claim.experiment is None or claim.status != "untested":
+                continue
+            ids = catalog.enqueue_experiments(name, claim.id)
+            run_jobs(catalog, ids, ("experiment",), device, local=True, description=f"claim {claim.id}")
+            print(f"{name}, claim {claim.id}: {catalog.claim_results(claim.id)[0].result['summary']}")
+
+
 def build_demo(catalog: Catalog, settings: DemoSettings = DemoSettings()) -> None:
     """Register, seed and compute the demo atlas, printing what it does."""
     added = register_demo_models(catalog)
@@ -78,6 +91,7 @@ def build_demo(catalog: Catalog, settings: DemoSettings = DemoSettings()) -> Non
     jobs = enqueue_demo_atlas(catalog, settings)
     for kinds, ids in jobs.items():
         run_jobs(catalog, ids, kinds, settings.device, local=True, description=f"demo {kinds[0]}")
+    run_demo_claims(catalog, settings.device)
     stats = catalog.stats()
     print(f"demo atlas: {stats['units']} units, {stats['labelled']} labelled, {stats['edges']} edges, "
           f"{stats['circuits']} circuits")

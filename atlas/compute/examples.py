@@ -4,8 +4,8 @@ The dataset is streamed once, batch by batch, through the model; every unit's sc
 image is its largest activation over positions, and a running top-k and bottom-k of the
 scores (values, image indices and arg-max positions) is kept on the device, so memory is
 bounded by ``units x k`` whatever the dataset's size. The crop saved for an example is the
-unit's receptive field (``atlas.compute.connections.linear.receptive_field``) centred on the
-arg-max position, clipped to the image: the part of the image the unit could see.
+exact box of the image that the layer sees at the example's position
+(``atlas.compute.receptive_field``), clipped to the image.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from torch.utils.data import Dataset
 
 from atlas.address import FeatureAddress
 from atlas.compute.capture import iter_activations
-from atlas.compute.connections.linear import receptive_field
+from atlas.compute.receptive_field import CropBoxes, crop_boxes
 from atlas.db.blobs import BlobStore
 from atlas.errors import InvalidInput
 from atlas.vocabulary import EXAMPLES_ARTIFACT
@@ -102,21 +102,19 @@ def top_examples(model: nn.Module, layer: str, dataset: Dataset, units: Sequence
     if top is None:
         raise InvalidInput("dataset examples need a dataset with at least one image")
     first = _image(dataset[0])
-    field = receptive_field(model, layer, first.shape[-1])
-    map_shape = acts.shape[2:]
+    boxes = crop_boxes(model, layer, (first.shape[-2], first.shape[-1]))
     top_rec, bottom_rec = top.records(1.0), bottom.records(-1.0)
     return Examples(layer, chosen.tolist(), top_rec, bottom_rec,
-                    _crops(dataset, top_rec, field, map_shape),
-                    _crops(dataset, bottom_rec, field, map_shape), field)
+                    _crops(dataset, top_rec, boxes), _crops(dataset, bottom_rec, boxes),
+                    boxes.centre_size)
 
 
 def _image(item: object) -> torch.Tensor:
     return item if isinstance(item, torch.Tensor) else item[0]
 
 
-def _crops(dataset: Dataset, records: np.ndarray, field: tuple[int, int],
-           map_shape: tuple[int, int]) -> list[list[np.ndarray]]:
-    """The receptive-field crop of every record, each image loaded once."""
+def _crops(dataset: Dataset, records: np.ndarray, boxes: CropBoxes) -> list[list[np.ndarray]]:
+    """The crop box of every record, each image loaded once."""
     cache: dict[int, np.ndarray] = {}
     out = []
     for row in records:
@@ -125,20 +123,9 @@ def _crops(dataset: Dataset, records: np.ndarray, field: tuple[int, int],
             if int(rec["index"]) not in cache:
                 cache[int(rec["index"])] = _image(dataset[int(rec["index"])]).permute(1, 2, 0).numpy()
             image = cache[int(rec["index"])]
-            crops.append(crop_field(image, int(rec["y"]), int(rec["x"]), field, map_shape))
+            crops.append(boxes.crop(image, int(rec["y"]), int(rec["x"])))
         out.append(crops)
     return out
-
-
-def crop_field(image: np.ndarray, y: int, x: int, field: tuple[int, int],
-               map_shape: tuple[int, int]) -> np.ndarray:
-    """The ``field``-sized patch of an HxWxC image centred on map position (y, x)."""
-    height, width = image.shape[:2]
-    cy = (y + 0.5) * height / map_shape[0]
-    cx = (x + 0.5) * width / map_shape[1]
-    top = round(min(max(cy - field[0] / 2, 0), max(height - field[0], 0)))
-    left = round(min(max(cx - field[1] / 2, 0), max(width - field[1], 0)))
-    return image[top:top + field[0], left:left + field[1]]
 
 
 def example_blobs(blobs: BlobStore, result: Examples, row: int) -> dict:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from atlas.compute.datasets.spec import MAX_SEED, bounded_int, check_dataset
 from atlas.compute.datasets.sweep_spec import check_sweep
 from atlas.errors import InvalidInput
+from atlas.experiments.spec import check_experiment
 from atlas.vocabulary import EDGE_KINDS, VIS_KINDS
 
 PARAMETERIZATION_NAMES = ("fourier", "pixel")
@@ -118,7 +119,19 @@ def check_connections(params: dict) -> None:
         raise InvalidInput(f"connections need a source layer name, not {params.get('src')!r}")
     _k(params)
     _flag(params, "force")
-    if params["kind"] == "attribution":
+    # Attribution averages over a dataset; expanded weights may name the one whose mean
+    # activations local response normalization is linearized at.
+    if params["kind"] == "attribution" or (params["kind"] == "expanded" and "dataset" in params):
         check_dataset(params.get("dataset"))
     elif "dataset" in params:
         raise InvalidInput(f"{params['kind']} connections take no dataset")
+
+
+@validator("experiment")
+def check_experiment_params(params: dict) -> None:
+    _known_keys(params, {"claim_id", "model", "experiment", "author"}, "experiment")
+    bounded_int(params.get("claim_id"), "claim id", 1, 2**63 - 1)
+    for key in ("model", "author"):
+        if not isinstance(params.get(key), str) or not params[key]:
+            raise InvalidInput(f"an experiment job needs a {key} name, not {params.get(key)!r}")
+    check_experiment(params.get("experiment"))

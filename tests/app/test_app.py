@@ -153,6 +153,18 @@ def test_unit_page_connections_list_inputs_and_outputs_in_their_own_sections(app
 
 
 @sqlite_only
+def test_unit_page_shows_expanded_weights_where_a_unit_has_no_direct_ones(app: AppTest, cat: Catalog):
+    unit = next(f"demo/conv3/{i}" for i in range(32) if not cat.top_inputs(f"demo/conv3/{i}", 1))
+    cat.add_edges([NewEdge("demo/conv2/1", unit, "expanded", -2.0)])
+    open_page(app, "unit", address=unit)
+    [tab] = [tab for tab in app.tabs if tab.label == "Connections"]
+    found = sections(tab)
+    assert cards(found["Top inputs"]) == [("demo/conv2/1", "-2 · unlabelled")]
+    assert [e.value for e in app.info] == [
+        "no direct weights stored; showing expanded weights"]
+
+
+@sqlite_only
 def test_unit_page_for_a_viewer_has_no_forms(app: AppTest):
     open_page(app, "unit", user="vic", address=RICH)
     assert "vic is a viewer: curators propose labels." in texts(app, "caption")

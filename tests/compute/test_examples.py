@@ -10,6 +10,7 @@ from atlas.compute.capture import collect_activations
 from atlas.compute.datasets import SyntheticShapes
 from atlas.compute.examples import store_examples, top_examples
 from atlas.compute.models.demo_cnn import DemoCNN
+from atlas.compute.receptive_field import crop_boxes
 
 
 def test_top_examples_match_brute_force_and_are_stored(demo_catalog: Catalog):
@@ -23,7 +24,12 @@ def test_top_examples_match_brute_force_and_are_stored(demo_catalog: Catalog):
         np.testing.assert_allclose(result.top[row]["value"], scores[expected, unit].numpy(), rtol=1e-6)
         assert result.bottom[row]["value"][0] == scores[:, unit].min()
     assert result.field == (11, 11)
-    assert result.top_crops[0][0].shape == (11, 11, 3)
+    boxes = crop_boxes(model, "conv2", (32, 32))
+    for records, crops in ((result.top, result.top_crops), (result.bottom, result.bottom_crops)):
+        for rec, crop in zip(records.ravel(), [c for row in crops for c in row], strict=True):
+            top, left, bottom, right = boxes.box(int(rec["y"]), int(rec["x"]))
+            image = data[int(rec["index"])][0].permute(1, 2, 0).numpy()
+            np.testing.assert_array_equal(crop, image[top:bottom, left:right])
     params = {"dataset": "synthetic:23", "k": 4}
     assert store_examples(demo_catalog, "demo", result, params) == 3
     assert store_examples(demo_catalog, "demo", result, params) == 0

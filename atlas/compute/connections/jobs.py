@@ -31,7 +31,8 @@ def connections_chunk_job(ctx: JobContext) -> JobOutput:
     ctx.progress(0, None, f"{p['kind']} {p['src']} -> {p['layer']} units {p['units'][0]}-{p['units'][-1]}")
     dataset = open_dataset(p["dataset"]) if p["kind"] == "attribution" else None
     chunk = pair_chunk(model, p["kind"], p["src"], p["layer"], p["units"],
-                       ctx.catalog.model(p["model"]).input_size, dataset, progress=ctx.progress)
+                       ctx.catalog.model(p["model"]).input_size, dataset, progress=ctx.progress,
+                       operating_data=p.get("dataset") if p["kind"] == "expanded" else None)
     ctx.check_stop()
     return JobOutput(result=store_chunk(ctx.catalog.blobs, chunk, int(p["k"])))
 

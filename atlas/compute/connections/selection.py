@@ -17,13 +17,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from atlas.catalog.records import DirectPathInfo
 from atlas.errors import InvalidInput
 
 
 @dataclass
 class ConnectionSet:
     """The kept connections from ``src_layer`` to ``dst_layer`` (channel indices), one row
-    per edge; ``kernels`` (float16, ``(edges, kh, kw)``) is None for attribution."""
+    per edge; ``kernels`` (float16, ``(edges, kh, kw)``) is None for attribution; ``paths``
+    the wiring of direct weights (``atlas.compute.connections.direct``), empty otherwise."""
 
     src_layer: str
     dst_layer: str
@@ -36,6 +38,7 @@ class ConnectionSet:
     rank_in: np.ndarray
     rank_out: np.ndarray
     kernels: np.ndarray | None = None
+    paths: tuple[DirectPathInfo, ...] = ()
 
     def __len__(self) -> int:
         return len(self.src)
@@ -60,7 +63,8 @@ def _ranks(score: torch.Tensor, dim: int) -> torch.Tensor:
 def select_top(src_layer: str, dst_layer: str, kind: str, k: int, strength: torch.Tensor,
                positive_mass: torch.Tensor, negative_mass: torch.Tensor,
                kernels: torch.Tensor | None = None,
-               connected: torch.Tensor | None = None) -> ConnectionSet:
+               connected: torch.Tensor | None = None,
+               paths: tuple[DirectPathInfo, ...] = ()) -> ConnectionSet:
     """Keep the top-``k`` inputs of every destination and outputs of every source.
 
     All matrices are ``(C_dst, C_src)``; ranking is by ``|strength|``; pairs outside
@@ -84,6 +88,7 @@ def select_top(src_layer: str, dst_layer: str, kind: str, k: int, strength: torc
         take(positive_mass).astype(np.float32), take(negative_mass).astype(np.float32),
         take(rank_in).astype(np.int32), take(rank_out).astype(np.int32),
         None if kernels is None else kernels[dst, src].detach().to(torch.float16).cpu().numpy(),
+        paths,
     )
 
 
