@@ -50,6 +50,7 @@ ACTIVATION_SITES = ("pre", "post")
 VIS_ARTIFACT_PREFIX = "vis."
 VIS_ARTIFACT_KINDS = tuple(VIS_ARTIFACT_PREFIX + kind for kind in VIS_KINDS)  # ``vis.channel``, …
 EXAMPLES_ARTIFACT = "examples"
+TUNING_ARTIFACT = "tuning_curve"  # one unit's curve along one sweep (``tuning`` jobs)
 THUMBNAIL_ARTIFACT = VIS_ARTIFACT_PREFIX + "channel"  # the image a unit card shows
 
 # -- jobs -------------------------------------------------------------------------------
@@ -64,6 +65,7 @@ CONNECTION_KINDS = ("connections", "connections.rank")  # the job kinds of one c
 DEFAULT_CHUNK_SIZE = 16
 VIS_CHUNK_UNITS = 32
 EXAMPLES_CHUNK_UNITS = 64
+TUNING_CHUNK_UNITS = 256  # one pass over the sweep serves every unit of a chunk
 DEFAULT_CHUNK_UNITS = 128  # destination units per connections job
 # What a user's action on a job does, and to which jobs it applies (CLI and app say the same).
 USER_ACTIONS = {"retry": ("queued again", "failed or cancelled"),

@@ -2,19 +2,19 @@
 
 import streamlit as st
 from components import evidence
-from components.blobview import show_blob
 from components.connections import connection_cards
 from components.flash import flash
 from components.label_editor import editor, self_review
 from components.links import circuit_link, from_url
 from components.text import plain
 from components.thumbs import blob_bytes
+from components.tuning import tuning_curve
 from identity import can_write
 from session import page
 
 from atlas import AtlasError
 from atlas.catalog.records import DatasetExample
-from atlas.vocabulary import EDGE_KIND_NAMES, EDGE_SORTS, VIS_ARTIFACT_KINDS
+from atlas.vocabulary import EDGE_KIND_NAMES, EDGE_SORTS, TUNING_ARTIFACT, VIS_ARTIFACT_KINDS
 
 TOP_K = 8
 SORT_NAMES = {"strength": "strongest (norm)", "net": "net (most excitatory first, most inhibitory last)",
@@ -95,12 +95,11 @@ with left:
                 st.info(plain(shown[direction].note))
             connection_cards(cat, shown[direction].edges, other_end, shown[direction].pooled)
     with curves:
-        shown = [a for a in artifacts if a.kind == "tuning_curve"]
+        shown = [a for a in artifacts if a.kind == TUNING_ARTIFACT]
         for artifact in shown:
-            for sha in shas(artifact.blobs):
-                show_blob(cat, sha, artifact.params.get("title", "tuning curve"), artifact.params)
+            tuning_curve(cat, artifact.params, artifact.blobs)
         if not shown:
-            st.caption("No tuning curves yet.")
+            st.caption("No tuning curves yet (atlas compute tuning --model M --layer L --sweep orientation).")
 
 with right:
     st.markdown("**Propose a label**")

@@ -8,17 +8,20 @@ from atlas.catalog import Catalog
 from atlas.catalog.records import JobInfo, LayerInfo
 from atlas.cli.common import open_catalog
 from atlas.compute.datasets.spec import parse_dataset
+from atlas.compute.datasets.sweep_spec import MAX_SWEEP_STEPS, SWEEPS, check_sweep, parse_sweep
 from atlas.errors import InvalidInput
 from atlas.vocabulary import (
     ACTIVATION_SITES,
     CONNECTION_KINDS,
     DEFAULT_CHUNK_UNITS,
     EXAMPLES_CHUNK_UNITS,
+    TUNING_CHUNK_UNITS,
     VIS_CHUNK_UNITS,
     VIS_KINDS,
 )
 
 MAX_UNIT = 1_000_000  # no layer has this many channels: a bound before any range() is made
+SHOWN_UNITS = 20  # the most selective units `compute tuning` prints
 
 
 def parse_units(text: str | None, limit: int = MAX_UNIT) -> list[int] | None:
@@ -72,7 +75,9 @@ def _finish(catalog: Catalog, args: argparse.Namespace, kinds: tuple[str, ...], 
     return [job for job in jobs if job.id not in done]
 
 
-def _run_chunks(args: argparse.Namespace, kind: str, params: dict) -> None:
+def _run_chunks(args: argparse.Namespace, kind: str, params: dict) -> list[JobInfo]:
+    """Queue ``kind`` over the chosen layers and units, run it as ``_finish`` says, and
+    return the jobs run here."""
     catalog = open_catalog(args)
     layers = _layers(catalog, args)
     ids = []
@@ -84,6 +89,7 @@ def _run_chunks(args: argparse.Namespace, kind: str, params: dict) -> None:
     if jobs:
         print(f"done: {sum((j.result or {}).get('rendered', 0) for j in jobs)} new, "
               f"{sum((j.result or {}).get('skipped', 0) for j in jobs)} already there")
+    return jobs
 
 
 def layer_pairs(catalog: Catalog, model: str, pair: str | None) -> list[tuple[str, str]]:
@@ -116,6 +122,20 @@ def cmd_examples(args: argparse.Namespace) -> None:
     catalog = open_catalog(args)
     dataset = parse_dataset(args.dataset, catalog.model(args.model).input_size)
     _run_chunks(args, "examples", {"dataset": dataset, "k": args.k, "force": args.force})
+
+
+def cmd_tuning(args: argparse.Namespace) -> None:
+    spec = parse_sweep(args.sweep, args.steps, args.option or ())
+    if "size" not in spec:
+        spec = check_sweep({**spec, "size": open_catalog(args).model(args.model).input_size})
+    jobs = _run_chunks(args, "tuning", {"sweep": spec, "force": args.force})
+    units = [(job.params["layer"], row) for job in jobs for row in (job.result or {}).get("units", [])]
+    if units:
+        parameter = (jobs[0].result or {}).get("parameter", args.sweep)
+        shown = sorted(units, key=lambda item: -item[1]["selectivity"])[:SHOWN_UNITS]
+        print(f"most selective of {len(units)} units (preferred {parameter}, selectivity):")
+        for layer, row in shown:
+            print(f"  {args.model}/{layer}/{row['unit']}  {row['preferred']:.4g}  {row['selectivity']:.3f}")
 
 
 def cmd_vis(args: argparse.Namespace) -> None:
@@ -185,3 +205,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(examples, chunk=EXAMPLES_CHUNK_UNITS)
     examples.add_argument("-k", type=int, default=9)
     examples.add_argument("--dataset", default="synthetic:2000", help="synthetic:N or folder:PATH")
+    tuning = compute_sub.add_parser("tuning", help="tuning curves along a parametric stimulus sweep",
+                                    description="every unit's response (max over positions) to each image of "
+                                    "a synthetic sweep, stored as tuning_curve artifacts with a plot, the "
+                                    "preferred value and the selectivity (docs/science.md)")
+    tuning.set_defaults(handler=cmd_tuning)
+    _common(tuning, chunk=TUNING_CHUNK_UNITS)
+    tuning.add_argument("--sweep", required=True, help=f"one of {', '.join(SWEEPS.names())}")
+    tuning.add_argument("--steps", default="36", help=f"conditions along the sweep, 1 to {MAX_SWEEP_STEPS:,}")
+    tuning.add_argument("--option", action="append", metavar="KEY=VALUE",
+                        help="a sweep option, e.g. stimulus=line (orientation) or orientation=45 (frequency)")

@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable
 
 from atlas.compute.datasets.spec import MAX_SEED, bounded_int, check_dataset
+from atlas.compute.datasets.sweep_spec import check_sweep
 from atlas.errors import InvalidInput
 from atlas.experiments.spec import check_experiment
 from atlas.vocabulary import ACTIVATION_SITES, EDGE_KINDS, VIS_KINDS
@@ -102,6 +103,13 @@ def check_examples(params: dict) -> None:
     _known_keys(params, {"dataset", "k", "force"}, "examples")
     _k(params)
     check_dataset(params.get("dataset"))
+    _flag(params, "force")
+
+
+@validator("tuning")
+def check_tuning(params: dict) -> None:
+    _known_keys(params, {"sweep", "force"}, "tuning")
+    check_sweep(params.get("sweep"))
     _flag(params, "force")
 
 

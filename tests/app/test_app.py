@@ -480,3 +480,20 @@ def test_connections_and_circuit_edges_show_their_sign(app: AppTest, cat: Catalo
     drawn = json.loads(graph.proto.json_args)["elements"]
     colours = {(e["data"]["source"], e["data"]["net"] < 0): e["data"]["colour"] for e in drawn if "source" in e["data"]}
     assert colours == {(f"shipped/conv4/{SRC}", True): "#b2182b", (excitatory, False): "#2166ac"}
+
+
+def test_unit_page_shows_a_tuning_jobs_plot_and_summary(cat: Catalog, app: AppTest):
+    import numpy as np
+
+    from atlas.compute.tuning import TuningCurves, sized_sweep, store_tuning
+
+    spec = sized_sweep({"sweep": "orientation", "steps": 12}, 64)
+    values = np.arange(0, 360, 30.0)
+    curves = TuningCurves("conv2", [3], spec, values, np.maximum(np.cos(np.radians(values - 90)), 0)[None])
+    assert store_tuning(cat, "demo", curves) == 1
+    open_page(app, "unit", address="demo/conv2/3")
+    # Captions are markdown-escaped (``components.text.plain``): compared without the escapes.
+    captions = [img.caption.replace("\\", "") for image in app.get("image") for img in image.proto.imgs]
+    selectivity = curves.summaries()[0]["selectivity"]
+    assert (f"orientation sweep, 12 steps, post: preferred orientation 90 degrees, selectivity {selectivity:.2f}"
+            in captions)
