@@ -18,7 +18,7 @@ from torch import nn
 from atlas.address import parse_feature, parse_layer
 from atlas.compute.capture import eval_mode, model_device
 from atlas.compute.experiments.interventions import Intervention
-from atlas.compute.preactivation import tap_sites
+from atlas.compute.preactivation import Read, Site, check_site, tap_sites
 from atlas.errors import InvalidInput
 
 
@@ -29,11 +29,11 @@ class Measurement:
     vector: torch.Tensor | None
     logit: int | None
     reduce: str
-    site: str
+    site: Site
 
     @classmethod
     def build(cls, spec: dict, classes: list[str] | None) -> Measurement:
-        reduce, site = spec.get("reduce", "max"), spec.get("site", "post")
+        reduce, site = spec.get("reduce", "max"), check_site(spec.get("site", "post"))
         if "unit" in spec:
             unit = parse_feature(spec["unit"])
             return cls(unit.layer, unit.channel, None, None, reduce, site)
@@ -79,9 +79,9 @@ def measure(model: nn.Module, images: torch.Tensor, measurement: Measurement, in
     (None: the unchanged model); also the mean map over the images of each layer in
     ``collect`` (what mean ablations and matched controls need)."""
     hooks = intervention.hooks(stats) if stats is not None else {}
-    layer = measurement.layer
-    read = (layer, measurement.site) if layer is not None else None
-    reads = list(dict.fromkeys([*([read] if read else []), *((name, "post") for name in [*hooks, *collect])]))
+    post: Site = "post"
+    read: Read | None = (measurement.layer, measurement.site) if measurement.layer is not None else None
+    reads = list(dict.fromkeys([*([read] if read else []), *((name, post) for name in [*hooks, *collect])]))
     device = model_device(model)
     sums: dict[str, torch.Tensor] = {}
     out: list[torch.Tensor] = []
@@ -104,6 +104,6 @@ def measure(model: nn.Module, images: torch.Tensor, measurement: Measurement, in
                 continue
             seen = taps.values()[read]
             copied = seen.shape[0] > len(batch)  # between an edge edit's layers
-            rows = intervention.rows(layer, measurement.channel, len(batch)) if copied else slice(0, len(batch))
+            rows = intervention.rows(read[0], measurement.channel, len(batch)) if copied else slice(0, len(batch))
             out.append(measurement.response(seen, rows).cpu())
     return torch.cat(out).float(), {name: s / len(images) for name, s in sums.items()}
