@@ -38,6 +38,12 @@ def test_a_runnable_spec_passes_and_names_its_model():
     assert experiment_model(GOOD) == "m"
     units = changed("intervention", {"kind": "ablate_units", "units": ["m/edges/1", "m/edges/2"], "mode": "mean"})
     assert experiment_model(check_experiment(units)) == "m"
+
+
+@pytest.mark.parametrize("sweep", [{"sweep": "curvature", "orientation": 90}, {"sweep": "hue", "steps": 12},
+                                   {"sweep": "high_low", "size": 64}, {"sweep": "facing", "steps": 2}])
+def test_every_registered_sweep_can_be_an_experiments_stimuli(sweep):
+    check_experiment(changed("stimuli", {**sweep, "samples": 3, "seed": 1}))
     steer = changed("intervention", {"kind": "steer", "direction": {"layer": "m/edges", "vector": [1, 0, 0, 0]},
                                      "scale": 2.5})
     check_experiment(steer)
@@ -64,7 +70,8 @@ HOSTILE = [
     (changed("intervention.scale", -1), "from 0 to"),
     (changed("intervention.units", ["m/a/1"]), "unknown fields"),
     (changed("stimuli", {"sweep": "orientation", "steps": 10**9}), "sweep steps"),
-    (changed("stimuli", {"sweep": "curvature"}), "the sweep must be one of"),
+    (changed("stimuli", {"sweep": "spiral"}), "unknown sweep"),
+    (changed("stimuli", {"sweep": "curvature", "stimulus": "line"}), "in the curvature sweep spec"),
     (changed("stimuli", {"sweep": "orientation", "steps": 360, "samples": 1000}), "more than 20,000"),
     (changed("stimuli", {"dataset": {"kind": "synthetic", "n": 10**6, "size": 64}}), "at most 20,000"),
     (changed("stimuli", {"dataset": {"kind": "folder", "path": "/nonexistent\x00", "size": 64}}), "folder"),

@@ -28,7 +28,7 @@ overwritten them).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal, cast
@@ -129,13 +129,16 @@ def _tensor(name: str, value: Any, what: str) -> torch.Tensor:
 @contextmanager
 def tap_sites(model: nn.Module, reads: Sequence[Read], *, keep: KeepTensor | None = None,
               keep_input: KeepTensor | None = None, stop_after: bool = True,
-              repeat: Repeat = "error") -> Iterator[SiteTaps]:
+              repeat: Repeat = "error",
+              replace: Mapping[str, Callable[[Any], Any]] | None = None) -> Iterator[SiteTaps]:
     """Hooks that record each ``(layer, site)`` of ``reads`` in the forward passes run
     inside the block (``site_taps.run(x)``, or ``model(x)`` then ``site_taps.values()``).
 
     ``keep(module, output)`` and ``keep_input(module, input tensor)`` turn each recorded
     piece into what is kept: reduce, clone (default: as is). ``stop_after=True`` skips
-    the rest of the pass once every piece is recorded.
+    the rest of the pass once every piece is recorded. ``replace[module](output)`` (as
+    ``atlas.compute.hooks.tap``'s) changes what the rest of the model sees, for modules
+    whose output is read (an experiment's interventions).
     """
     locations = {(layer, check_site(site)): locate(model, layer, site) for layer, site in reads}
     outputs = [m for where in locations.values() if not where.from_inputs for m in where.modules]
@@ -150,5 +153,5 @@ def tap_sites(model: nn.Module, reads: Sequence[Read], *, keep: KeepTensor | Non
 
     with tap(model, list(dict.fromkeys(outputs)), inputs=list(dict.fromkeys(inputs)),
              stop_after=stop_after or None, keep=keeper(keep, False), keep_input=keeper(keep_input, True),
-             repeat=repeat) as taps:
+             repeat=repeat, replace=replace) as taps:
         yield SiteTaps(taps, locations)

@@ -22,6 +22,7 @@ import math
 from atlas.address import FeatureAddress, LayerAddress, parse_feature, parse_layer
 from atlas.bounds import check_int
 from atlas.compute.datasets.spec import MAX_SEED, check_dataset
+from atlas.compute.datasets.sweep_spec import check_sweep
 from atlas.errors import InvalidInput
 
 INTERVENTIONS = ("none", "ablate_units", "ablate_direction", "edit_edges", "steer")
@@ -30,7 +31,7 @@ REDUCES = ("max", "mean")
 SITES = ("post", "pre")
 OPS = ("<=", ">=", "abs<=", "abs>=")
 QUANTITIES = ("change", "response")  # relative change after/before, or the response before
-SWEEPS = ("orientation",)  # sweeps the executor knows; the tuning sweeps add theirs here
+SWEEP_STEPS = 36  # a sweep's steps when its spec names none
 MAX_EDGES = 256
 MAX_UNITS = 1024
 MAX_VECTOR = 8192
@@ -140,13 +141,9 @@ def _check_intervention(value: object) -> set[str]:
 
 def _check_stimuli(value: object) -> None:
     if isinstance(value, dict) and "sweep" in value:
-        spec = _object(value, "a sweep", {"sweep", "steps", "samples", "seed", "size"}, ("sweep",))
-        _choice(spec["sweep"], "the sweep", SWEEPS)
-        steps = check_int(spec.get("steps", 36), "sweep steps", 2, 360)
-        samples = check_int(spec.get("samples", 8), "samples per sweep step", 1, 1000)
-        check_int(spec.get("seed", 0), "the sweep seed", 0, MAX_SEED)
-        if "size" in spec:
-            check_int(spec["size"], "the sweep image size", 8, 4096)
+        steps = sweep_of(value)["steps"]
+        samples = check_int(value.get("samples", 8), "samples per sweep step", 1, 1000)
+        check_int(value.get("seed", 0), "the sweep seed", 0, MAX_SEED)
         if steps * samples > MAX_STIMULI:
             raise InvalidInput(f"a sweep of {steps * samples:,} images is more than {MAX_STIMULI:,}")
         return
@@ -154,6 +151,13 @@ def _check_stimuli(value: object) -> None:
     dataset = check_dataset(spec["dataset"])
     if dataset["kind"] == "synthetic" and dataset["n"] > MAX_STIMULI:
         raise InvalidInput(f"an experiment takes at most {MAX_STIMULI:,} stimuli, not {dataset['n']:,}")
+
+
+def sweep_of(stimuli: dict) -> dict:
+    """The sweep registry's checked spec (``sweep_spec.check_sweep``: any named sweep and
+    its options) of an experiment's sweep stimuli, without the experiment's own fields
+    ``samples`` and ``seed``; ``SWEEP_STEPS`` steps when it names none."""
+    return check_sweep({"steps": SWEEP_STEPS, **{k: v for k, v in stimuli.items() if k not in ("samples", "seed")}})
 
 
 def _check_measure(value: object) -> set[str]:

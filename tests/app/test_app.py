@@ -495,5 +495,5 @@ def test_unit_page_shows_a_tuning_jobs_plot_and_summary(cat: Catalog, app: AppTe
     # Captions are markdown-escaped (``components.text.plain``): compared without the escapes.
     captions = [img.caption.replace("\\", "") for image in app.get("image") for img in image.proto.imgs]
     selectivity = curves.summaries()[0]["selectivity"]
-    assert (f"orientation sweep, 12 steps, post: preferred orientation 90 degrees, selectivity {selectivity:.2f}"
+    assert (f"orientation sweep, 12 steps, pre: preferred orientation 90 degrees, selectivity {selectivity:.2f}"
             in captions)

@@ -33,7 +33,8 @@ def test_an_oriented_edge_unit_peaks_at_its_orientation():
         # A linear edge filter answers cos(orientation - preferred), rectified: on doubled
         # angles that is |integral of cos(d) exp(2id)| / integral of cos(d) over +-90 degrees = 1/3.
         assert summary["selectivity"] == pytest.approx(1 / 3, abs=0.03)
-    # The opposite polarity (180 degrees away) is rectified away: the edge units are polarity selective.
+    # The opposite polarity (180 degrees away) drives the unit below zero at the edge, so its largest
+    # pre-activation over positions is the flat background's (about 0): the edge units are polarity selective.
     assert curves.responses[0, 24] < 0.05 * curves.responses[0, 6]
     assert centre_surround["selectivity"] < 0.1 < centre_surround["peak"]
 
@@ -79,7 +80,7 @@ def test_compute_tuning_stores_curves_plots_and_summaries(edges_model: Catalog, 
     assert "edges/edges/0  60  " in out and "edges/edges/1  150  " in out  # the most selective, listed
     [artifact] = edges_model.artifacts("edges/edges/0", "tuning_curve")
     assert artifact.params == {"sweep": {"sweep": "orientation", "steps": 36, "stimulus": "edge", "size": 224},
-                               "site": "post", "reduction": "max"}
+                               "site": "pre", "reduction": "max"}
     assert artifact.job_id is not None
     summary = read_summary(edges_model.blobs, artifact.blobs)
     assert summary["parameter"] == "orientation" and summary["preferred"] == 60.0

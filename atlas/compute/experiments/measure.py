@@ -2,9 +2,10 @@
 intervention's hooks: a unit's or a direction's response (max or mean over positions,
 after or before the layer's rectification), or a class logit.
 
-A pass stops right after the measured layer (a logit needs the whole model). ``site="pre"``
-recomputes the layer's convolution from its tapped input, for layers that are a
-``Conv2d`` (the demo's ``ConvReLU`` included); for others it is refused with one line.
+A pass stops once the measured layer and the intervention's layers are read (a logit
+needs the whole model). Both sites are read by ``atlas.compute.preactivation.tap_sites``,
+the taps every statistic uses: ``"pre"`` is the input of the layer's activation (a model's
+declared pre-activation taps, such as InceptionV1's branch ReLUs), ``"post"`` its output.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from torch import nn
 from atlas.address import parse_feature, parse_layer
 from atlas.compute.capture import eval_mode, model_device
 from atlas.compute.experiments.interventions import Intervention
-from atlas.compute.hooks import resolve_layers, tap
+from atlas.compute.preactivation import Read, Site, check_site, tap_sites
 from atlas.errors import InvalidInput
 
 
@@ -28,11 +29,11 @@ class Measurement:
     vector: torch.Tensor | None
     logit: int | None
     reduce: str
-    site: str
+    site: Site
 
     @classmethod
     def build(cls, spec: dict, classes: list[str] | None) -> Measurement:
-        reduce, site = spec.get("reduce", "max"), spec.get("site", "post")
+        reduce, site = spec.get("reduce", "max"), check_site(spec.get("site", "post"))
         if "unit" in spec:
             unit = parse_feature(spec["unit"])
             return cls(unit.layer, unit.channel, None, None, reduce, site)
@@ -46,35 +47,20 @@ class Measurement:
             logit = classes.index(logit)
         return cls(None, None, None, int(logit), reduce, site)
 
-    def response(self, model: nn.Module, output: torch.Tensor, rows: slice) -> torch.Tensor:
-        """(N,) responses from what the hook saw: the layer's output, or its input when
-        ``site == "pre"`` (then recomputed through the layer's convolution)."""
+    def response(self, output: torch.Tensor, rows: slice) -> torch.Tensor:
+        """(N,) responses from what the taps read: the model's output (a logit), or the
+        measured layer's activation at the measured site."""
         if self.layer is None:
             if self.logit is None or output.dim() != 2 or self.logit >= output.shape[1]:
                 raise InvalidInput(f"the model's output has no logit {self.logit}")
             return output[rows, self.logit]
-        if self.site == "pre":
-            module = resolve_layers(model, [self.layer])[self.layer]
-            if not isinstance(module, nn.Conv2d):
-                raise InvalidInput(f"pre-activations of layer {self.layer} are not available here "
-                                   "(only of a convolution's own output)")
-            x = output[rows]
-            if self.channel is not None:
-                bias = module.bias[self.channel:self.channel + 1] if module.bias is not None else None
-                if self.channel >= module.out_channels:
-                    raise InvalidInput(f"layer {self.layer} has {module.out_channels} channels: no unit {self.channel}")
-                maps = module._conv_forward(x, module.weight[self.channel:self.channel + 1], bias)[:, 0]
-            else:
-                maps = module(x) if type(module) is nn.Conv2d else module._conv_forward(x, module.weight, module.bias)
-                maps = self._project(maps)
+        x = output[rows]
+        if self.channel is not None:
+            if x.dim() < 2 or self.channel >= x.shape[1]:
+                raise InvalidInput(f"layer {self.layer} has {x.shape[1]} channels: no unit {self.channel}")
+            maps = x[:, self.channel]
         else:
-            x = output[rows]
-            if self.channel is not None:
-                if x.dim() < 2 or self.channel >= x.shape[1]:
-                    raise InvalidInput(f"layer {self.layer} has {x.shape[1]} channels: no unit {self.channel}")
-                maps = x[:, self.channel]
-            else:
-                maps = self._project(x)
+            maps = self._project(x)
         flat = maps.flatten(1) if maps.dim() > 1 else maps[:, None]
         return flat.amax(1) if self.reduce == "max" else flat.mean(1)
 
@@ -93,40 +79,31 @@ def measure(model: nn.Module, images: torch.Tensor, measurement: Measurement, in
     (None: the unchanged model); also the mean map over the images of each layer in
     ``collect`` (what mean ablations and matched controls need)."""
     hooks = intervention.hooks(stats) if stats is not None else {}
-    layer = measurement.layer
-    pre = measurement.site == "pre" and layer is not None
-    layers = list(dict.fromkeys([*([layer] if layer and not pre else []), *hooks, *collect]))
+    post: Site = "post"
+    read: Read | None = (measurement.layer, measurement.site) if measurement.layer is not None else None
+    reads = list(dict.fromkeys([*([read] if read else []), *((name, post) for name in [*hooks, *collect])]))
     device = model_device(model)
     sums: dict[str, torch.Tensor] = {}
-    seen: dict[str, torch.Tensor] = {}
     out: list[torch.Tensor] = []
-
-    def keep(name: str, value: object) -> None:
-        if name in collect and isinstance(value, torch.Tensor):
-            sums[name] = sums.get(name, 0) + value[:current[0]].sum(0).cpu()
-        if name == layer and isinstance(value, torch.Tensor):
-            seen[name] = value
-
-    def keep_input(name: str, args: tuple) -> None:
-        seen[name] = args[0]
-
     current = [0]
-    with eval_mode(model), tap(model, layers, inputs=[layer] if pre and layer else [], keep=keep,
-                               keep_input=keep_input, replace=hooks,
-                               stop_after=layer if layer and not collect else None) as taps:
+
+    def keep(name: str, value: torch.Tensor) -> torch.Tensor:
+        if name in collect:
+            sums[name] = sums.get(name, 0) + value[:current[0]].sum(0).cpu()
+        return value
+
+    with eval_mode(model), tap_sites(model, reads, keep=keep, replace=hooks, stop_after=read is not None) as taps:
         for start in range(0, len(images), batch_size):
             batch = images[start:start + batch_size].to(device)
             current[0] = len(batch)
-            seen.clear()
-            result = taps.run(batch)
-            if layer is None:
+            result = taps.taps.run(batch)
+            if read is None:
                 if not isinstance(result, torch.Tensor):
                     raise InvalidInput("the model's output is not a tensor of logits")
-                out.append(measurement.response(model, result, slice(0, len(batch))).cpu())
+                out.append(measurement.response(result, slice(0, len(batch))).cpu())
                 continue
-            if layer not in seen:
-                raise InvalidInput(f"layer {layer} did not run in the forward pass")
-            copied = seen[layer].shape[0] > len(batch)  # between an edge edit's layers
-            rows = intervention.rows(layer, measurement.channel, len(batch)) if copied else slice(0, len(batch))
-            out.append(measurement.response(model, seen[layer], rows).cpu())
+            seen = taps.values()[read]
+            copied = seen.shape[0] > len(batch)  # between an edge edit's layers
+            rows = intervention.rows(read[0], measurement.channel, len(batch)) if copied else slice(0, len(batch))
+            out.append(measurement.response(seen, rows).cpu())
     return torch.cat(out).float(), {name: s / len(images) for name, s in sums.items()}

@@ -78,7 +78,8 @@ def compare(spec: dict, conditions: np.ndarray, before: np.ndarray, after: np.nd
     samples = _quantity(b[idx], a[idx] if a is not None else None)
     control_value = None
     if control is not None and of == "change":
-        control_value = float(np.nanmean(_quantity(np.broadcast_to(b, control[:, mask].shape), control[:, mask])))
+        changes = _quantity(np.broadcast_to(b, control[:, mask].shape), control[:, mask])
+        control_value = float(np.nanmean(changes)) if np.isfinite(changes).any() else None  # None: no response
     if np.isnan(measured) or np.isnan(samples).any():
         return Comparison(name, op, threshold, of, None, None, control_value, "unclear")
     lo, hi = (float(q) for q in np.quantile(samples, [(1 - LEVEL) / 2, (1 + LEVEL) / 2]))

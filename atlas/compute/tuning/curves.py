@@ -4,9 +4,10 @@ The sweep's images (``atlas.compute.datasets.sweeps``) are streamed through the 
 once; a unit's response to an image is its largest activation over positions (the
 stimulus sits at the centre, but a unit anywhere in the map may see it best), so one
 forward pass measures every unit of the layer at once, and the cost of a layer's curves
-is the cost of the plain forward passes over the sweep. The activations are the layer's
-output as the model computes it (``SITE``: post-activation for a layer that includes its
-ReLU, as the demo models' do); the site is recorded with every stored curve.
+is the cost of the plain forward passes over the sweep. The activations are read, by
+default, before the layer's nonlinearity (``SITE = "pre"``, ``atlas.compute.preactivation``),
+the convention of every statistic of the atlas: a rectified response cannot say how far
+below threshold a stimulus drives a unit. The site is recorded with every stored curve.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from torch import nn
 from atlas.compute.capture import Reduction, capture, eval_mode
 from atlas.compute.datasets.sweep_spec import DEFAULT_SWEEP_SIZE, SWEEPS, check_sweep, sweep_values
 from atlas.compute.datasets.sweeps import iter_sweep
+from atlas.compute.preactivation import Site
 from atlas.compute.tuning.summary import summarize
 from atlas.errors import InvalidInput
 
-SITE = "post"  # the layer's output; capture has no pre-activation site yet
+SITE: Site = "pre"  # the default: the layer's pre-activation
 REDUCTION: Reduction = "max"
 Progress = Callable[[int, "int | None", "str | None"], None]
 
@@ -39,6 +41,7 @@ class TuningCurves:
     spec: dict
     values: np.ndarray
     responses: np.ndarray
+    site: Site = SITE
 
     @property
     def parameter(self) -> str:
@@ -54,7 +57,7 @@ class TuningCurves:
 
     def params(self) -> dict:
         """What an artifact of these curves is keyed by: the sweep, the site, the reduction."""
-        return {"sweep": self.spec, "site": SITE, "reduction": REDUCTION}
+        return {"sweep": self.spec, "site": self.site, "reduction": REDUCTION}
 
 
 def sized_sweep(spec: object, size: int | None) -> dict:
@@ -66,16 +69,17 @@ def sized_sweep(spec: object, size: int | None) -> dict:
 @torch.no_grad()
 def tuning_curves(model: nn.Module, layer: str, spec: object, units: Sequence[int] | None = None,
                   size: int | None = None, device: str | torch.device | None = None, batch_size: int = 64,
-                  progress: Progress | None = None) -> TuningCurves:
+                  progress: Progress | None = None, site: Site = SITE) -> TuningCurves:
     """The response of ``units`` of ``layer`` (every unit by default) to each image of the
-    sweep ``spec`` (``{"sweep": "orientation", "steps": 36}``; ``size`` when it names none)."""
+    sweep ``spec`` (``{"sweep": "orientation", "steps": 36}``; ``size`` when it names none),
+    read at ``site``."""
     spec = sized_sweep(spec, size)
     if device is not None:
         model = model.to(device)
     rows: list[torch.Tensor] = []
     with eval_mode(model):
         for images in iter_sweep(spec, batch_size=batch_size):
-            rows.append(capture(model, [layer], images, REDUCTION)[layer].float().cpu())
+            rows.append(capture(model, [layer], images, REDUCTION, site)[layer].float().cpu())
             if progress is not None:
                 progress(sum(len(r) for r in rows), spec["steps"], f"tuning {layer} {spec['sweep']}")
     acts = torch.cat(rows)
@@ -86,4 +90,4 @@ def tuning_curves(model: nn.Module, layer: str, spec: object, units: Sequence[in
     if bad:
         raise InvalidInput(f"layer {layer} has {acts.shape[1]} units; no unit {bad[0]}")
     values = np.asarray(sweep_values(spec), dtype=np.float64)
-    return TuningCurves(layer, chosen, spec, values, acts[:, chosen].T.numpy().astype(np.float64))
+    return TuningCurves(layer, chosen, spec, values, acts[:, chosen].T.numpy().astype(np.float64), site)
