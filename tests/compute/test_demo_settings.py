@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from atlas.catalog import Catalog
-from atlas.compute.demo_atlas import DemoSettings, enqueue_demo_atlas, register_demo_models
+from atlas.compute.demo_atlas import DEMO_MODELS, DemoSettings, enqueue_demo_atlas, register_demo_models
 from atlas.compute.hooks import tap
 from atlas.compute.models import load_model
 from atlas.compute.optvis import RenderParams
@@ -22,6 +22,7 @@ from atlas.compute.optvis.render import objective_values, render_batch
 
 SETTINGS = DemoSettings()
 DEMO = RenderParams(**SETTINGS.render())
+DETAIL = RenderParams(**SETTINGS.detail_render())
 LAYER = "conv4"
 # The first two units of demo conv4, skipping unit 1 whose ReLU output stays 0 on every
 # visualization (the post-ReLU objective gives it no gradient; not a diversity question).
@@ -48,13 +49,36 @@ def demo_model() -> torch.nn.Module:
     return load_model("demo")[0]
 
 
-def test_the_demo_queues_channel_negative_and_diversity_images(catalog: Catalog):
+def queued_units(catalog: Catalog, job_ids: list[int], settings: DemoSettings) -> dict[tuple[str, ...], set[str]]:
+    """kinds -> the unit addresses the vis jobs render them for."""
+    queued: dict[tuple[str, ...], set[str]] = {}
+    for job in catalog.jobs_by_id(job_ids):
+        p = job.params
+        detail = tuple(p["kinds"]) == settings.detail_kinds
+        assert p["render"] == (settings.detail_render() if detail else settings.render())
+        queued.setdefault(tuple(p["kinds"]), set()).update(f"{p['model']}/{p['layer']}/{u}" for u in p["units"])
+    return queued
+
+
+@pytest.mark.parametrize("detail_layers", [SETTINGS.detail_layers, ("demo/conv1",)])
+def test_the_demo_queues_channels_of_all_units_and_details_of_circuits_and_layers(catalog: Catalog, detail_layers):
+    """Channel images of every unit; negative and diversity images (with their own render
+    settings) of the units in the seed's circuits and of every unit of the detail layers,
+    and of no other unit."""
+    settings = DemoSettings(detail_layers=detail_layers)
     register_demo_models(catalog)
-    jobs = enqueue_demo_atlas(catalog, SETTINGS)
-    vis = catalog.jobs_by_id(jobs[("vis",)])
-    assert vis and all(job.params["kinds"] == ["channel", "negative", "diversity"] for job in vis)
-    assert all(job.params["render"] == {"size": SETTINGS.vis_size, "steps": SETTINGS.vis_steps,
-                                        "lr": SETTINGS.vis_lr} for job in vis)
+    catalog.load_seed("demo")
+    jobs = enqueue_demo_atlas(catalog, settings)
+    queued = queued_units(catalog, jobs[("vis",)], settings)
+    assert set(queued) == {SETTINGS.vis_kinds, SETTINGS.detail_kinds} == {("channel",), ("negative", "diversity")}
+    every_unit = {f"{layer.model}/{layer.name}/{u}" for model in DEMO_MODELS for layer in catalog.layers(model)
+                  if layer.spatial_shape for u in range(layer.channels)}
+    assert queued[SETTINGS.vis_kinds] == every_unit
+    in_circuits = {node for name in catalog.circuits() for node, _ in catalog.circuit(name).nodes}
+    assert {"demo/conv3/45", "demo/conv4/58", "demo-b/conv3/6"} <= in_circuits
+    layers = {f"{layer}/{u}" for layer in detail_layers for u in range(catalog.layer(layer).channels)}
+    assert queued[SETTINGS.detail_kinds] == in_circuits | layers
+    assert len(queued[SETTINGS.detail_kinds]) < len(every_unit) / 4
 
 
 def test_demo_settings_reach_more_than_the_old_ones(demo_model):
@@ -68,16 +92,16 @@ def test_demo_settings_reach_more_than_the_old_ones(demo_model):
 
 @pytest.mark.parametrize("unit", UNITS)
 def test_diversity_images_keep_half_the_activation_and_differ(demo_model, unit):
-    """Each diversity image reaches at least half the plain image's activation, and the
+    """With the demo's detail settings, each diversity image reaches at least half the plain image's activation, and the
     group differs more than the control: the same objective with weight 0, whose images
     differ only through their random starts and transforms. "Differs" is the Gram
     dissimilarity the penalty lowers (1 - mean pairwise cosine); the threshold is twice
     the control's, so that seed-to-seed variation alone does not pass it."""
     plain = unit_objectives(LAYER, unit, "channel")[0]
-    group = unit_objectives(LAYER, unit, "diversity", DEMO.diversity_n, DEMO.diversity_weight)
-    control = diverse(plain, LAYER, DEMO.diversity_n, 0.0)
-    result = render_batch(demo_model, [plain, *group, *control], DEMO, "cpu")
-    n = DEMO.diversity_n
+    group = unit_objectives(LAYER, unit, "diversity", DETAIL.diversity_n, DETAIL.diversity_weight)
+    control = diverse(plain, LAYER, DETAIL.diversity_n, 0.0)
+    result = render_batch(demo_model, [plain, *group, *control], DETAIL, "cpu")
+    n = DETAIL.diversity_n
     varied, unvaried = result.images[1:1 + n], result.images[1 + n:]
     activation = objective_values(demo_model, [plain] * n, varied)
     assert (activation >= 0.5 * result.values[0]).all(), (result.values[0], activation)
