@@ -3,15 +3,18 @@
 The dataset is streamed once, batch by batch, through the model; every unit's score on an
 image is its largest activation over positions, and a running top-k and bottom-k of the
 scores (values, image indices and arg-max positions) is kept on the device, so memory is
-bounded by ``units x k`` whatever the dataset's size. The crop saved for an example is the
+bounded by ``units x k`` whatever the dataset's size. A direction is scored the same way
+on its map, the projection of the layer's activation map on its vector (the dot product
+at every position): a unit is the one-hot case. The crop saved for an example is the
 unit's receptive field (``atlas.compute.connections.linear.receptive_field``) centred on the
 arg-max position, clipped to the image: the part of the image the unit could see.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,7 +22,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from atlas.address import FeatureAddress
+from atlas.address import LayerAddress
 from atlas.compute.capture import iter_activations
 from atlas.compute.connections.linear import receptive_field
 from atlas.db.blobs import BlobStore
@@ -35,9 +38,9 @@ RECORD = np.dtype([("index", "<i8"), ("value", "<f4"), ("y", "<i4"), ("x", "<i4"
 
 @dataclass
 class Examples:
-    """Per unit (rows in ``units`` order), the top and bottom examples, best first:
-    ``(units, k)`` arrays of dataset index, score and arg-max position (y, x) in the
-    layer's map; ``crops`` are HxWx3 float arrays in [0, 1], same layout."""
+    """Per feature (rows: ``units``, then ``directions``), the top and bottom examples,
+    best first: ``(features, k)`` arrays of dataset index, score and arg-max position
+    (y, x) in the layer's map; ``crops`` are HxWx3 float arrays in [0, 1], same layout."""
 
     layer: str
     units: list[int]
@@ -46,6 +49,21 @@ class Examples:
     top_crops: list[list[np.ndarray]]
     bottom_crops: list[list[np.ndarray]]
     field: tuple[int, int]
+    directions: list[str] = dataclass_field(default_factory=list)
+
+    @property
+    def targets(self) -> list[int | str]:
+        """What each row is: a unit's channel or a direction's name."""
+        return [*self.units, *self.directions]
+
+
+def feature_maps(acts: torch.Tensor, units: torch.Tensor, vectors: torch.Tensor | None) -> torch.Tensor:
+    """(N, C, H, W) activations -> (N, U + D, H, W): the maps of ``units`` (channels), then
+    the projection of the activations on each of the (D, C) ``vectors``."""
+    maps = acts[:, units]
+    if vectors is None or not len(vectors):
+        return maps
+    return torch.cat([maps, torch.einsum("nchw,dc->ndhw", acts, vectors.to(acts.dtype))], dim=1)
 
 
 class _RunningTopK:
@@ -73,9 +91,11 @@ class _RunningTopK:
 
 def top_examples(model: nn.Module, layer: str, dataset: Dataset, units: Sequence[int] | None = None,
                  k: int = 9, device: str | torch.device | None = None, batch_size: int = 64,
-                 progress: Progress | None = None) -> Examples:
+                 progress: Progress | None = None, directions: Mapping[str, np.ndarray] | None = None,
+                 ) -> Examples:
     """Top-``k`` and bottom-``k`` images of ``units`` of ``layer`` (all units by default)
-    over ``dataset`` (items ``image`` or ``(image, ...)``), with receptive-field crops."""
+    and of ``directions`` (``{name: vector}``) over ``dataset`` (items ``image`` or
+    ``(image, ...)``), with receptive-field crops."""
     if k < 1:
         raise InvalidInput(f"k must be at least 1, got {k}")
     model = model.eval() if device is None else model.to(device).eval()
@@ -86,11 +106,12 @@ def top_examples(model: nn.Module, layer: str, dataset: Dataset, units: Sequence
         if acts.dim() != 4:
             raise InvalidInput(f"dataset examples need a layer with 2-d maps; {layer} has none")
         chosen = torch.as_tensor(list(units) if units is not None else range(acts.shape[1]),
-                                 device=acts.device)
+                                 dtype=torch.long, device=acts.device)
         if top is None:
-            top, bottom = (_RunningTopK(len(chosen), k, acts.device) for _ in range(2))
+            vectors = _vectors(directions, acts.shape[1], acts.device)
+            top, bottom = (_RunningTopK(len(chosen) + len(directions or {}), k, acts.device) for _ in range(2))
             map_width = acts.shape[3]
-        flat = acts[:, chosen].flatten(2)  # (N, U, positions)
+        flat = feature_maps(acts, chosen, vectors).flatten(2)  # (N, U + D, positions)
         score, where = flat.max(dim=2)
         index = batch.indices.to(acts.device)[:, None].expand_as(where)
         payload = torch.stack([index, where // map_width, where % map_width], dim=-1)
@@ -107,7 +128,18 @@ def top_examples(model: nn.Module, layer: str, dataset: Dataset, units: Sequence
     top_rec, bottom_rec = top.records(1.0), bottom.records(-1.0)
     return Examples(layer, chosen.tolist(), top_rec, bottom_rec,
                     _crops(dataset, top_rec, field, map_shape),
-                    _crops(dataset, bottom_rec, field, map_shape), field)
+                    _crops(dataset, bottom_rec, field, map_shape), field, list(directions or {}))
+
+
+def _vectors(directions: Mapping[str, np.ndarray] | None, channels: int,
+             device: torch.device) -> torch.Tensor | None:
+    """The directions' vectors as a (D, C) tensor on ``device`` (None without directions)."""
+    if not directions:
+        return None
+    for name, vector in directions.items():
+        if np.shape(vector) != (channels,):
+            raise InvalidInput(f"direction {name!r} has {np.size(vector)} numbers; the layer has {channels} channels")
+    return torch.as_tensor(np.stack([np.asarray(v, np.float32) for v in directions.values()]), device=device)
 
 
 def _image(item: object) -> torch.Tensor:
@@ -153,12 +185,13 @@ def example_blobs(blobs: BlobStore, result: Examples, row: int) -> dict:
 
 def store_examples(catalog: Catalog, model: str, result: Examples, params: dict,
                    job_id: int | None = None, replace: bool = False) -> int:
-    """One ``examples`` artifact per unit (see ``example_blobs``). ``params`` describes the
-    run (dataset, k, ...); returns how many artifacts were written (existing ones are kept
-    unless ``replace``)."""
+    """One ``examples`` artifact per unit and direction (see ``example_blobs``).
+    ``params`` describes the run (dataset, k, ...); returns how many artifacts were
+    written (existing ones are kept unless ``replace``)."""
     return sum(
-        catalog.add_artifact(FeatureAddress(model, result.layer, channel=unit), EXAMPLES_ARTIFACT,
+        catalog.add_artifact(LayerAddress(model, result.layer).target(target), EXAMPLES_ARTIFACT,
                              {**params, "field": list(result.field)},
                              example_blobs(catalog.blobs, result, row), job_id, replace)
-        for row, unit in enumerate(result.units)
+        for row, target in enumerate(result.targets)
     )
+

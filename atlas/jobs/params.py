@@ -19,6 +19,10 @@ PARAMETERIZATION_NAMES = ("fourier", "pixel")
 MAX_K = 1_000
 MAX_CHUNK_UNITS = 10_000
 MAX_LR = 10.0
+MAX_COSSIM_POW = 10.0
+MAX_FACTORS = 64  # directions one factorization makes
+MAX_NMF_ITERATIONS = 10_000
+MAX_NMF_ROWS = 1_000_000  # activation vectors (images x positions) a factorization reads
 
 Validator = Callable[[dict], None]
 _VALIDATORS: dict[str, Validator] = {}
@@ -80,7 +84,8 @@ def check_vis(params: dict) -> None:
     render = params.get("render", {})
     if not isinstance(render, dict):
         raise InvalidInput(f"render parameters must be an object, not {render!r}")
-    _known_keys(render, {"size", "steps", "lr", "seed", "param", "diversity_n", "diversity_weight"}, "render")
+    _known_keys(render, {"size", "steps", "lr", "seed", "param", "diversity_n", "diversity_weight", "cossim_pow"},
+                "render")
     bounded_int(render.get("size", 128), "size", 16, 1024)
     bounded_int(render.get("steps", 512), "steps", 1, 10_000)
     _number(render.get("lr", 0.05), "lr", 0.0, MAX_LR, low_open=True)
@@ -89,6 +94,7 @@ def check_vis(params: dict) -> None:
         raise InvalidInput(f"param must be one of {', '.join(PARAMETERIZATION_NAMES)}, not {render['param']!r}")
     bounded_int(render.get("diversity_n", 4), "diversity_n", 1, 64)
     _number(render.get("diversity_weight", 100.0), "diversity_weight", 0.0, 1e6)
+    _number(render.get("cossim_pow", 0.0), "cossim_pow", 0.0, MAX_COSSIM_POW)
     bounded_int(params.get("max_batch", 64), "max_batch", 1, 4096)
     _flag(params, "force")
 
@@ -114,3 +120,24 @@ def check_connections(params: dict) -> None:
         check_dataset(params.get("dataset"))
     elif "dataset" in params:
         raise InvalidInput(f"{params['kind']} connections take no dataset")
+
+
+@validator("directions.diff")
+def check_direction_diff(params: dict) -> None:
+    _known_keys(params, {"name", "a", "b"}, "directions.diff")
+    if not isinstance(params.get("name"), str):
+        raise InvalidInput(f"a difference of means needs a direction name, not {params.get('name')!r}")
+    check_dataset(params.get("a"))
+    check_dataset(params.get("b"))
+
+
+@validator("directions.nmf")
+def check_direction_nmf(params: dict) -> None:
+    _known_keys(params, {"n", "dataset", "prefix", "seed", "iterations", "max_rows"}, "directions.nmf")
+    bounded_int(params.get("n"), "number of factors", 1, MAX_FACTORS)
+    check_dataset(params.get("dataset"))
+    if not isinstance(params.get("prefix", "nmf"), str):
+        raise InvalidInput(f"prefix must be text, not {params['prefix']!r}")
+    bounded_int(params.get("seed", 0), "seed", 0, MAX_SEED)
+    bounded_int(params.get("iterations", 500), "iterations", 1, MAX_NMF_ITERATIONS)
+    bounded_int(params.get("max_rows", 200_000), "max_rows", 1, MAX_NMF_ROWS)

@@ -3,7 +3,8 @@
 A layer pair's connections are chunk jobs over the destination's units (``connections``:
 measures and candidate kernels to the blob store) and one ``connections.rank`` job that
 waits for them, ranks the whole pair and writes its edges in the transaction that
-completes it (see ``atlas.compute.connections.chunks``). ``examples`` is chunked by units too.
+completes it (see ``atlas.compute.connections.chunks``). ``examples`` is chunked by units
+(or directions) too.
 Kernels and image crops go to the blob store while a job runs; rows are written only
 when the job completes.
 """
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from atlas.catalog import artifacts
 from atlas.catalog.artifacts import NewArtifact
-from atlas.catalog.resolve import unit_ids
+from atlas.catalog.resolve import target_ids
 from atlas.compute.connections.chunks import pair_chunk, rank_chunks, store_chunk
 from atlas.compute.connections.store import write_connections
 from atlas.compute.datasets.spec import open_dataset
@@ -62,15 +63,17 @@ def connections_rank_job(ctx: JobContext) -> JobOutput:
 def examples_job(ctx: JobContext) -> JobOutput:
     p = ctx.params
     model = ctx.model(p["model"])
+    names = p.get("directions", [])
+    vectors = ctx.catalog.direction_vectors(f"{p['model']}/{p['layer']}", names)
     result = top_examples(model, p["layer"], open_dataset(p["dataset"]), p["units"], int(p.get("k", 9)),
-                          ctx.device, progress=ctx.progress)
+                          ctx.device, progress=ctx.progress, directions=vectors)
     ctx.check_stop()
     params = {"dataset": p["dataset"], "k": int(p.get("k", 9)), "field": list(result.field)}
-    rows = [(unit, example_blobs(ctx.catalog.blobs, result, row)) for row, unit in enumerate(result.units)]
+    rows = [(target, example_blobs(ctx.catalog.blobs, result, row)) for row, target in enumerate(result.targets)]
 
     def write(session: Session) -> None:
-        ids = unit_ids(session, f"{p['model']}/{p['layer']}")
-        new = [NewArtifact(int(ids[unit]), "examples", params, blobs) for unit, blobs in rows]
+        ids = target_ids(session, f"{p['model']}/{p['layer']}", p["units"], names)
+        new = [NewArtifact(ids[target], "examples", params, blobs) for target, blobs in rows]
         artifacts.put_many(session, new, ctx.job_id, bool(p.get("force")))
 
     return JobOutput(result={"rendered": len(rows)}, write=write,
