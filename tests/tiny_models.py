@@ -24,20 +24,22 @@ def tiny_wide() -> nn.Module:
 # less 0.2 so that the other colours are clearly off, through a sharp softplus (a ReLU
 # whose off side still has a gradient: feature visualization starts from grey, where a
 # ReLU detector would be dead).
-# Layer "3" (post-ReLU, six channels) spreads yellow over channels 0-2, each of which
+# Layer "2" (a 1x1 conv, six channels) spreads yellow over channels 0-2, each of which
 # responds twice as much to its own primary colour: channel c = yellow + 2 primary_c, and
 # channels 3-5 are the primaries alone. Yellow is the direction (1, 1, 1, 0, 0, 0)/sqrt(3)
-# of layer "3", and no single channel of it prefers yellow.
+# of layer "2", and no single channel of it prefers yellow. Its inputs and weights are
+# non-negative, so its activations are too (its ReLU "3" changes nothing): pre- and
+# post-activation are the same, and it can be factorized.
 COLOUR_DETECTORS = ((1.0, -1.0, -1.0, -0.2), (-1.0, 1.0, -1.0, -0.2), (-1.0, -1.0, 1.0, -0.2), (1.0, 1.0, -2.0, -1.2))
 COLOURS = {"red": (1.0, 0.0, 0.0), "green": (0.0, 1.0, 0.0), "blue": (0.0, 0.0, 1.0), "yellow": (1.0, 1.0, 0.0)}
 SPREAD_CHANNELS = 6
-SPREAD_LAYER = "3"
+SPREAD_LAYER = "2"  # the layer registration discovers (a conv)
 DETECTOR_LAYER = "1"
 YELLOW = 3  # the yellow detector's channel in DETECTOR_LAYER
 
 
 def yellow_direction():
-    """The known direction of ``spread_direction``'s layer "3" (a unit vector)."""
+    """The known direction of ``spread_direction``'s layer "2" (a unit vector)."""
     import numpy as np
 
     vector = np.array([1, 1, 1, 0, 0, 0], dtype=np.float32)

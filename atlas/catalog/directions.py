@@ -19,11 +19,11 @@ from atlas.errors import InvalidInput
 def checked_vector(vector: object, channels: int, where: str) -> np.ndarray:
     """``vector`` as float32 if it is ``channels`` finite numbers, else one line."""
     try:
-        array = np.asarray(vector, dtype=np.float32)
+        with np.errstate(over="ignore"):  # a number beyond float32 becomes inf, refused below
+            array = np.asarray(vector, dtype=np.float32)
     except (TypeError, ValueError):
         raise InvalidInput(f"a direction in {where} must be {channels} finite numbers") from None
-    with np.errstate(over="ignore"):
-        finite = bool(np.all(np.isfinite(array)))
+    finite = bool(np.all(np.isfinite(array)))
     if array.shape != (channels,) or not finite:
         raise InvalidInput(
             f"a direction in {where} must be {channels} finite numbers, got shape {array.shape}"

@@ -69,10 +69,13 @@ def _run_chunks(args: argparse.Namespace, kind: str, params: dict) -> None:
     catalog = open_catalog(args)
     layers = _layers(catalog, args)
     ids = []
+    directions = [name.strip() for name in (args.directions or "").split(",") if name.strip()]
+    if directions and not args.layer:
+        raise InvalidInput("--directions needs --layer: directions belong to one layer")
     for layer in layers:
         units = parse_units(args.units, layer.channels)
         ids += catalog.enqueue_layer_compute(kind, f"{args.model}/{layer.name}", args.chunk_size, params,
-                                             units=units)
+                                             units=units, directions=directions)
     jobs = _finish(catalog, args, (kind,), ids, ", ".join(layer.name for layer in layers))
     if jobs:
         print(f"done: {sum((j.result or {}).get('rendered', 0) for j in jobs)} new, "
@@ -114,6 +117,8 @@ def cmd_examples(args: argparse.Namespace) -> None:
 def cmd_vis(args: argparse.Namespace) -> None:
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     render = {"size": args.size, "steps": args.steps, "lr": args.lr, "seed": args.seed}
+    if args.cossim_pow:
+        render["cossim_pow"] = args.cossim_pow
     _run_chunks(args, "vis", {"kinds": kinds, "render": render, "force": args.force})
 
 
@@ -121,7 +126,8 @@ def _common(parser: argparse.ArgumentParser, chunk: int, units: bool = True) -> 
     parser.add_argument("--model", required=True)
     if units:
         parser.add_argument("--layer", help="one layer (default: every layer of the model)")
-        parser.add_argument("--units", help="e.g. 0,3,8-15 (default: every unit)")
+        parser.add_argument("--units", help="e.g. 0,3,8-15 (default: every unit, or none with --directions)")
+        parser.add_argument("--directions", help="names of the layer's directions, comma-separated (e.g. nmf8-0,curve)")
     parser.add_argument("--chunk-size", type=int, default=chunk,
                         help=f"units per job (default: {chunk})" + ("" if units else "; destination units"))
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
@@ -146,6 +152,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     vis.add_argument("--steps", type=int, default=512)
     vis.add_argument("--lr", type=float, default=0.05)
     vis.add_argument("--seed", type=int, default=0)
+    vis.add_argument("--cossim-pow", type=float, default=0.0,
+                     help="a direction's objective weighted by its cosine similarity to this power (Lucid's "
+                          "cossim_pow; 0: the plain dot product)")
     for edge_kind, about in (("direct", "direct weights between adjacent layers (InceptionV1 branches "
                                         "and concatenations included)"),
                              ("expanded", "expanded weights through the linearized network"),

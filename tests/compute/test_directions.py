@@ -1,5 +1,5 @@
 """Directions as features, on a hand-built model whose feature (yellow) is a direction
-spread over three channels of layer "3", each of which prefers another colour
+spread over three channels of layer "2", each of which prefers another colour
 (``tiny_models.spread_direction``), and real images of coloured spots: the direction's
 factorization, top examples, difference of means and visualization find yellow; no
 single channel does."""

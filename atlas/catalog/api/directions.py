@@ -85,7 +85,7 @@ class DirectionsMixin:
         check_params(kind, params)
         for name in names:
             check_name(name, "direction")
-        taken = set(names) & {d.name for d in self.directions(str(address))}
+        taken = set(names) & {d.direction for d in self.directions(str(address))}
         if taken:
             raise InvalidInput(f"layer {address} already has directions {sorted(taken)}")
         params = {**params, "model": address.model, "layer": address.layer}

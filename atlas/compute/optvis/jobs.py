@@ -51,7 +51,8 @@ def render_chunk(ctx: JobContext) -> JobOutput:
     rows = []
     for (kind, target), result in render_planned(model, p["layer"], todo, params, ctx.device,
                                                  p.get("max_batch", 64), step, ctx.check_stop, vectors):
-        rows.append((target, artifact_kind(kind), params.to_dict(kind), encode(ctx.catalog, kind, result)))
+        knobs = params.to_dict(kind, isinstance(target, str))
+        rows.append((target, artifact_kind(kind), knobs, encode(ctx.catalog, kind, result)))
 
     def write(session: Session) -> None:
         ids = target_ids(session, f"{p['model']}/{p['layer']}", p["units"], names)

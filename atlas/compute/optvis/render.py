@@ -67,8 +67,9 @@ class RenderParams:
     def parameterization(self) -> Parameterization:
         return make_param(self.param, self.size, self.decorrelate, self.init_sd, self.decay_power)
 
-    def to_dict(self, kind: str | None = None) -> dict:
-        """JSON parameters identifying an artifact of ``kind`` rendered with these."""
+    def to_dict(self, kind: str | None = None, direction: bool = False) -> dict:
+        """JSON parameters identifying an artifact of ``kind`` (of a direction when
+        ``direction``: only its objective reads ``cossim_pow``) rendered with these."""
         out = {
             "algorithm": ALGORITHM_VERSION, "steps": self.steps, "lr": self.lr,
             "seed": self.seed, "param": self.parameterization().spec(),
@@ -76,7 +77,7 @@ class RenderParams:
         }
         if kind == "diversity":
             out |= {"diversity_n": self.diversity_n, "diversity_weight": self.diversity_weight}
-        if self.cossim_pow:  # absent when 0: the parameters of earlier artifacts are unchanged
+        if direction and self.cossim_pow:  # absent when 0: earlier artifacts' parameters are unchanged
             out["cossim_pow"] = self.cossim_pow
         return out
 

@@ -83,7 +83,7 @@ def plan(catalog: Catalog, model_name: str, layer: str, units: Sequence[int], ki
     for kind in kinds:
         for target in targets:
             address = str(LayerAddress(model_name, layer).target(target))
-            if not force and _exists(catalog, address, kind, params.to_dict(kind)):
+            if not force and _exists(catalog, address, kind, params.to_dict(kind, isinstance(target, str))):
                 skipped.append({"address": address, "kind": artifact_kind(kind)})
             else:
                 todo.append((kind, target))
@@ -127,7 +127,8 @@ def visualize_units(catalog: Catalog, model: nn.Module, model_name: str, layer: 
         address = str(LayerAddress(model_name, layer).target(target))
         entry = {"address": address, "kind": artifact_kind(kind)}
         blobs = encode(catalog, kind, result)
-        if catalog.add_artifact(address, artifact_kind(kind), params.to_dict(kind), blobs, replace=force):
+        knobs = params.to_dict(kind, isinstance(target, str))
+        if catalog.add_artifact(address, artifact_kind(kind), knobs, blobs, replace=force):
             rendered.append({**entry, "values": result.values.tolist()})
         else:  # stored by a concurrent run since we looked
             skipped.append(entry)
