@@ -19,23 +19,25 @@ NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}$")
 USER_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+\-]{0,63}(@[A-Za-z0-9][A-Za-z0-9.\-]{0,34})?$")
 
 
+def check_pattern(value: object, pattern: re.Pattern[str], error: str) -> str:
+    """``value`` if it is a string that ``pattern`` matches whole and that holds no
+    ``..``; otherwise ``InvalidInput(error)``. The one check behind every name the atlas
+    turns into a path, a query or an author (a trailing newline passes ``$``, so whole
+    matches only)."""
+    if not isinstance(value, str) or not pattern.fullmatch(value) or ".." in value:
+        raise InvalidInput(error)
+    return value
+
+
 def check_name(name: str, what: str) -> str:
-    if not isinstance(name, str) or not NAME_RE.fullmatch(name) or ".." in name:
-        raise InvalidInput(
-            f"invalid {what} name {name!r}: use letters, digits, '_', '-' and '.' "
-            "(not starting with '.' or '-', no '..')"
-        )
-    return name
+    return check_pattern(name, NAME_RE, f"invalid {what} name {name!r}: use letters, digits, '_', '-' and '.' "
+                                        "(not starting with '.' or '-', no '..')")
 
 
 def check_user_name(name: str) -> str:
     """A user name: a plain name or an e-mail-shaped one, at most 100 characters."""
-    if not isinstance(name, str) or not USER_NAME_RE.fullmatch(name) or ".." in name:
-        raise InvalidInput(
-            f"invalid user name {name!r}: use letters, digits, '_', '-', '.' and '+', "
-            "optionally @ and a domain (e.g. cora or cora@lab-b.org)"
-        )
-    return name
+    return check_pattern(name, USER_NAME_RE, f"invalid user name {name!r}: use letters, digits, '_', '-', '.' "
+                                             "and '+', optionally @ and a domain (e.g. cora or cora@lab-b.org)")
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,10 @@ LABEL_STATUSES = ("proposed", "accepted", "disputed", "rejected")
 REVIEW_STATUSES = ("accepted", "rejected")  # a reviewer's verdicts
 JUDGING_STATUSES = (*REVIEW_STATUSES, "disputed")  # a verdict on someone's text, not a proposal
 CIRCUIT_STATUSES = ("draft", "proposed", "accepted", "disputed", "rejected")
-CLAIM_STATUSES = ("untested", "supported", "refuted")
+# A claim with an experiment follows its latest run (a verdict); "supported" is a
+# reviewer's judgement of a claim no program can test.
+VERDICTS = ("held", "refuted", "inconclusive")
+CLAIM_STATUSES = ("untested", "supported", *VERDICTS)
 FEATURE_KINDS = ("unit", "direction")
 EVIDENCE_KINDS = (
     "note", "link", "image", "visualization", "examples", "tuning_curve", "ablation", "weight_edit",
@@ -30,10 +33,24 @@ EVIDENCE_KINDS = (
 # -- computed objects -------------------------------------------------------------------
 
 EDGE_KINDS = ("direct", "expanded", "attribution")
+WEIGHT_EDGE_KINDS = ("direct", "expanded")  # strength is the kernel's norm; the sign is its net mass
+EDGE_KIND_NAMES = {"direct": "direct weights", "expanded": "expanded weights",
+                   "attribution": "attribution (activation x gradient on data)", "curated": "curated"}
+# How a unit's inputs or outputs are ordered: by strength (norm, |attribution|), by signed
+# net mass (most excitatory first, most inhibitory last), or only one sign, strongest first.
+EDGE_SORTS = ("strength", "net", "excitatory", "inhibitory")
+# How a unit of one layer is wired to the layer before (``atlas.compute.connections.direct``):
+# a conv reads the source itself ("direct"), reads it through a pool, so its kernel is in
+# pooled coordinates ("pooled"), or reads another conv that reads it: no direct weights
+# ("indirect"; expanded weights show the connection).
+DIRECT_PATH_KINDS = ("direct", "pooled", "indirect")
 VIS_KINDS = ("channel", "neuron", "negative", "diversity")  # what a ``vis`` job renders
+# Where a layer is read (atlas.compute.preactivation): before its nonlinearity, or its output.
+ACTIVATION_SITES = ("pre", "post")
 VIS_ARTIFACT_PREFIX = "vis."
 VIS_ARTIFACT_KINDS = tuple(VIS_ARTIFACT_PREFIX + kind for kind in VIS_KINDS)  # ``vis.channel``, …
 EXAMPLES_ARTIFACT = "examples"
+TUNING_ARTIFACT = "tuning_curve"  # one unit's curve along one sweep (``tuning`` jobs)
 THUMBNAIL_ARTIFACT = VIS_ARTIFACT_PREFIX + "channel"  # the image a unit card shows
 
 # -- jobs -------------------------------------------------------------------------------
@@ -48,6 +65,7 @@ CONNECTION_KINDS = ("connections", "connections.rank")  # the job kinds of one c
 DEFAULT_CHUNK_SIZE = 16
 VIS_CHUNK_UNITS = 32
 EXAMPLES_CHUNK_UNITS = 64
+TUNING_CHUNK_UNITS = 256  # one pass over the sweep serves every unit of a chunk
 DEFAULT_CHUNK_UNITS = 128  # destination units per connections job
 # What a user's action on a job does, and to which jobs it applies (CLI and app say the same).
 USER_ACTIONS = {"retry": ("queued again", "failed or cancelled"),

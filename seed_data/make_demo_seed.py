@@ -61,6 +61,32 @@ def labels_for(name: str, model: torch.nn.Module) -> list[dict]:
     return entries
 
 
+# Fixed before any run, never changed to make a claim pass: the target class's response
+# drops by half or more, the other classes' by at most a quarter.
+TARGET_DROP, OTHERS_CHANGE = -0.5, 0.25
+CLAIM_STIMULI = {"dataset": {"kind": "synthetic", "n": 450, "seed": EVAL_SEED, "size": 64}}  # 50 per class, held out
+
+
+def operational_claim(unit: str, inputs: list[str], cls: str) -> dict:
+    """The claim "these inputs build this unit's selectivity" as an experiment: zero the
+    edges, and the response to the unit's class must fall far more than to the others,
+    and more than when as many other inputs of similar weight are zeroed (the control)."""
+    short = ", ".join(a.split("/", 1)[1] for a in inputs)
+    return {
+        "prediction": f"Zeroing the weights from {short} into {unit} lowers its response to {WORDS[cls]} "
+                      f"images by at least {-TARGET_DROP:.0%} and changes its response to the other classes by at "
+                      f"most {OTHERS_CHANGE:.0%}, far more than zeroing as many other inputs of similar weight.",
+        "experiment": {
+            "intervention": {"kind": "edit_edges", "scale": 0.0, "edges": [[a, unit] for a in inputs]},
+            "stimuli": CLAIM_STIMULI,
+            "measure": {"unit": unit, "reduce": "max", "site": "post"},
+            "prediction": [{"condition": cls, "op": "<=", "value": TARGET_DROP},
+                           {"condition": f"!{cls}", "op": "abs<=", "value": OTHERS_CHANGE}],
+            "control": {"draws": 1}, "seed": 0,
+        },
+    }
+
+
 def circuit_for(name: str, model: torch.nn.Module, entries: list[dict], cls: str, top: int = 3) -> dict | None:
     """The most selective conv4 unit for ``cls`` and its strongest conv3 inputs."""
     candidates = [e for e in entries if e["class"] == cls and e["address"].split("/")[1] == "conv4"]
@@ -74,12 +100,7 @@ def circuit_for(name: str, model: torch.nn.Module, entries: list[dict], cls: str
         "name": f"{name}-{cls.replace('_', '-')}-circuit", "status": "proposed",
         "description": f"How {target['address']} ({WORDS[cls]} detector) is assembled from its strongest conv3 inputs.",
         "edges": [[f"{name}/conv3/{s}", target["address"], "strongest direct weight"] for s in inputs],
-        "claims": [{"prediction": "Zeroing the weights from "
-                                  f"{', '.join(f'conv3/{s}' for s in inputs)} into "
-                                  f"{target['address']} lowers its response to {WORDS[cls]} images "
-                                  "more than to others.",
-                    "experiment": {"kind": "weight_edit", "measure": target["address"],
-                                   "zero": [[f"{name}/conv3/{s}", target["address"]] for s in inputs]}}],
+        "claims": [operational_claim(target["address"], [f"{name}/conv3/{s}" for s in inputs], cls)],
     }
 
 

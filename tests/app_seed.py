@@ -10,6 +10,7 @@ import zlib
 import numpy as np
 
 from atlas import Catalog, NewEdge
+from atlas.catalog.api.examples import EXAMPLE_RECORD
 from atlas.catalog.edge_store import kernel_table
 
 RICH = "demo/conv2/3"
@@ -42,10 +43,14 @@ def add_rich_unit(cat: Catalog) -> None:
     blobs = cat.blobs
     cat.add_artifact(RICH, "vis.negative", {}, {"image": blobs.put_png(tile(1))})
     cat.add_artifact(RICH, "vis.diversity", {}, {"images": [blobs.put_png(tile(s)) for s in (2, 3)]})
-    # The shape atlas.compute.examples stores: PNG crops best first, and the records as an array.
-    cat.add_artifact(RICH, "examples", {}, {"top": [blobs.put_png(tile(s, 64)) for s in (4, 5, 6)],
-                                            "bottom": [blobs.put_png(tile(7, 64))],
-                                            "records": blobs.put_array(np.zeros((2, 3), dtype=np.float32))})
+    # The shape atlas.compute.examples stores: PNG crops most extreme first, and the records
+    # (dataset index, pre-activation, y, x) as a (2, k) array, top then bottom.
+    records = np.zeros((2, 3), dtype=EXAMPLE_RECORD)
+    records["index"] = [[11, 12, 13], [40, 41, 42]]
+    records["value"] = [[5.25, 4.5, 3.75], [-2.5, -2.0, -1.5]]
+    cat.add_artifact(RICH, "examples", {"site": "pre"},
+                     {"top": [blobs.put_png(tile(s, 64)) for s in (4, 5, 6)],
+                      "bottom": [blobs.put_png(tile(7, 64))], "records": blobs.put_array(records)})
     angles = np.linspace(0, 180, 13)
     curve = np.stack([angles, np.cos(np.radians(angles - 45)) ** 2], axis=1)
     cat.add_artifact(RICH, "tuning_curve", {"x_label": "orientation", "names": ["response"]},

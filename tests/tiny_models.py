@@ -1,5 +1,8 @@
 """Small real models for tests that register models through `module:factory`."""
 
+import math
+
+import torch
 from torch import nn
 
 
@@ -86,3 +89,79 @@ def write_colour_blobs(folder, per_colour: int = 6, size: int = 24) -> list[str]
             Image.fromarray((image * 255).round().astype(np.uint8)).save(folder / f"{colour}_{i:02d}.png")
             names.append(f"{colour}_{i:02d}.png")
     return [name.split("_")[0] for name in sorted(names)]
+
+
+EDGE_ORIENTATIONS = (60.0, 150.0)  # degrees, counterclockwise: the edges units 0 and 1 detect
+
+
+def oriented_edges() -> nn.Module:
+    """One 9x9 conv layer ``edges`` (ReLU fused, no padding) with known units: 0 and 1 are
+    derivative-of-Gaussian filters on luminance that answer an edge at
+    ``EDGE_ORIENTATIONS`` (light side at orientation + 90, as the orientation sweep draws
+    it); 2 is centre-surround (difference of Gaussians), blind to orientation."""
+    from atlas.compute.models.demo_cnn import ConvReLU
+
+    c = torch.arange(9, dtype=torch.float32) - 4
+    x, y = c[None, :].expand(9, 9), -c[:, None].expand(9, 9)  # kernel coordinates, y up
+    r2 = x * x + y * y
+    kernels = []
+    for degrees in EDGE_ORIENTATIONS:
+        light = math.radians(degrees + 90)
+        kernels.append((x * math.cos(light) + y * math.sin(light)) * torch.exp(-r2 / 8))
+    dog = torch.exp(-r2 / 2) - torch.exp(-r2 / 8) / 4
+    kernels.append(dog - dog.mean())
+    conv = ConvReLU(3, 3, 9)
+    with torch.no_grad():
+        conv.weight.copy_(torch.stack(kernels)[:, None].expand(3, 3, 9, 9) / 3)
+        conv.bias.zero_()
+    model = nn.Sequential()
+    model.add_module("edges", conv)
+    return model
+
+
+class _AbsConv(nn.Conv2d):
+    """A convolution whose output is its absolute value: an edge unit of either polarity."""
+
+    def forward(self, x):
+        return super().forward(x).abs()
+
+
+class OrientedSum(nn.Module):
+    """A model whose circuit is known by construction.
+
+    ``edges`` (5x5, no padding, so image borders are no edges): unit 0 sees horizontal
+    boundaries (intensity changing along y: the orientation-0 edges of the synthetic
+    sweep), unit 1 vertical ones (90 degrees), units 2 and 3 colour opponents (red - green,
+    blue - yellow: silent on grey images). ``sum`` (1x1): unit 0 is the sum of all four
+    edge units with weight 1, unit 1 is edge unit 1 alone. So zeroing the edge 0 -> 0
+    removes sum/0's response to 0-degree edges and leaves its response to 90-degree ones.
+    """
+
+    atlas_layers = {"edges": "conv", "sum": "conv"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.edges = _AbsConv(3, 4, 5, bias=False)
+        self.sum = nn.Conv2d(4, 2, 1, bias=False)
+        self.head = nn.Linear(2, 2)
+        with torch.no_grad():
+            ramp = torch.tensor([-1.0, -2.0, 0.0, 2.0, 1.0])
+            smooth = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16
+            along_y = ramp[:, None] * smooth[None, :] / 3  # (row, column): changes along y
+            self.edges.weight.zero_()
+            self.edges.weight[0] = along_y
+            self.edges.weight[1] = along_y.T
+            self.edges.weight[2, 0, 2, 2], self.edges.weight[2, 1, 2, 2] = 1.0, -1.0
+            self.edges.weight[3, 2, 2, 2], self.edges.weight[3, 0, 2, 2], self.edges.weight[3, 1, 2, 2] = 1.0, -.5, -.5
+            self.sum.weight.zero_()
+            self.sum.weight[0, :, 0, 0] = 1.0
+            self.sum.weight[1, 1, 0, 0] = 1.0
+            self.head.weight.copy_(torch.eye(2))
+            self.head.bias.zero_()
+
+    def forward(self, x):
+        return self.head(torch.relu(self.sum(self.edges(x))).amax(dim=(2, 3)))
+
+
+def oriented_sum() -> nn.Module:
+    return OrientedSum()

@@ -72,7 +72,7 @@ GROUPS: dict[str, Group] = {
         files=("atlas/compute/optvis/render.py",),
         tests=("tests/compute/test_optvis.py",),
         functions={"atlas.compute.optvis.render": (
-            "image_seed", "_draws", "_clone_tensor", "_forward", "_optimize", "_chunks", "progress_reporter",
+            "image_seed", "_draws", "_clone_tensor", "_optimize", "_chunks", "progress_reporter",
             "render_batch", "render_requests", "render_units",
         )},
     ),
@@ -89,10 +89,9 @@ GROUPS: dict[str, Group] = {
     "linear": Group(
         files=("atlas/compute/connections/linear.py",),
         tests=("tests/compute/test_connections.py",),
-        # receptive_field serves the app's unit page, not expanded weights.
         functions={"atlas.compute.connections.linear": (
             "_named", "Linearized.__torch_function__", "_broadcast_batch", "_linear_forward",
-            "_in_channels", "_window", "smallest_window", "_bisect_window", "expanded_kernels",
+            "input_channels", "_window", "smallest_window", "_bisect_window", "expanded_kernels",
         )},
     ),
     "bundle": Group(

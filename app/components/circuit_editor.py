@@ -12,6 +12,7 @@ from identity import can_review, can_write
 from atlas import AtlasError, Catalog
 from atlas.catalog.records import CircuitInfo, UserInfo
 from atlas.vocabulary import CLAIM_STATUSES
+from components.blobview import show_blob
 from components.flash import flash
 from components.links import unit_link
 from components.text import plain
@@ -61,11 +62,30 @@ def edges(cat: Catalog, user: UserInfo, info: CircuitInfo) -> None:
                         "Edge added.")
 
 
+def experiment_runs(cat: Catalog, user: UserInfo, circuit: str, claim_id: int) -> None:
+    """The claim's latest run (its plot and numbers), its history, and the button that
+    queues another run for the workers (docs/experiments.md)."""
+    runs = cat.claim_results(claim_id)
+    if runs:
+        latest = runs[0]
+        show_blob(cat, latest.blobs[0], caption=f"{latest.verdict}: response before, after and under the control")
+        with st.expander(f"Runs ({len(runs)})"):
+            for run in runs:
+                st.markdown(f"**{run.verdict}** · {run.created_at:%Y-%m-%d %H:%M} · {plain(run.author)}")
+                st.caption(plain(str(run.result.get("summary", ""))))
+            st.json(latest.result["reproduce"], expanded=False)
+    if can_write(user) and st.button("Run experiment", key=f"claim-run-{claim_id}"):
+        attempt(lambda: cat.enqueue_experiments(circuit, claim_id, author=user.name),
+                "Experiment queued: a worker runs it (see Jobs); its result appears here.")
+
+
 def claims(cat: Catalog, user: UserInfo, info: CircuitInfo) -> None:
     for claim in info.claims:
         with st.container(border=True):
             st.markdown(plain(claim.prediction))
             st.caption(f"{claim.status}" + (f" · result: {plain(claim.result)}" if claim.result else ""))
+            if claim.experiment is not None:
+                experiment_runs(cat, user, info.name, claim.id)
             if can_review(user):
                 row = st.columns([2, 4, 1])
                 status = row[0].selectbox("Status", CLAIM_STATUSES, index=CLAIM_STATUSES.index(claim.status),

@@ -2,15 +2,19 @@
 
 Elements are the catalogue's own Cytoscape.js export with a thumbnail data URI added to
 each node, so what the app draws is what ``atlas export --format cytoscape`` writes.
-Clicking nodes selects them; the selection comes back to Python for the page's actions.
+Edges are coloured by the sign of their net mass as in the exported figures (blue
+excites, red inhibits), with a legend under the graph. Clicking nodes selects them; the
+selection comes back to Python for the page's actions.
 """
 
 from __future__ import annotations
 
+import streamlit as st
 from st_cytoscape import cytoscape
 
 from atlas import Catalog
 from atlas.catalog import Subgraph
+from atlas.exchange import figure
 from atlas.exchange.export import to_cytoscape
 from components.thumbs import thumbnail
 
@@ -27,7 +31,8 @@ STYLESHEET = [
         "line-color": "data(colour)", "target-arrow-color": "data(colour)",
     }},
 ]
-POSITIVE, NEGATIVE, CURATED = "#2166ac", "#b2182b", "#999999"
+MARKDOWN_COLOURS = {figure.EXCITATORY: "blue", figure.INHIBITORY: "red", figure.UNSIGNED: "gray"}
+LEGEND = " · ".join(f":{MARKDOWN_COLOURS[rgb]}[━━ {text}]" for text, rgb in figure.LEGEND) + " · line width: strength"
 
 
 def elements(cat: Catalog, graph: Subgraph) -> list[dict]:
@@ -38,9 +43,8 @@ def elements(cat: Catalog, graph: Subgraph) -> list[dict]:
         unit = node["data"]["address"].rsplit("/", 1)[-1]
         node["data"]["caption"] = f"{node['data']['layer']}/{unit}\n{node['data']['label'] or ''}"
     for edge in data["edges"]:
-        strength = edge["data"]["strength"]
-        edge["data"]["width"] = 1 + 5 * abs(strength) / peak
-        edge["data"]["colour"] = CURATED if strength == 0 else POSITIVE if strength > 0 else NEGATIVE
+        edge["data"]["width"] = 1 + 5 * abs(edge["data"]["strength"]) / peak
+        edge["data"]["colour"] = figure.sign_hex(edge["data"]["net"])
     return data["nodes"] + data["edges"]
 
 
@@ -49,4 +53,6 @@ def draw(cat: Catalog, graph: Subgraph, key: str) -> list[str]:
     layout = {"name": "breadthfirst", "directed": True, "spacingFactor": 1.4, "animationDuration": 0}
     selected = cytoscape(elements(cat, graph), STYLESHEET, height="460px", layout=layout,
                          selection_type="additive", key=key)
+    if graph.edges:
+        st.caption(LEGEND)
     return list((selected or {}).get("nodes", []))

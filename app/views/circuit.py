@@ -1,6 +1,8 @@
 """Circuit page: a named circuit as a graph with visualizations on its nodes, its nodes,
 edges and claims to edit, its evidence, and exports in every format the CLI writes."""
 
+from collections import Counter
+
 import streamlit as st
 from components import circuit_editor, evidence
 from components.circuit_graph import draw
@@ -10,6 +12,7 @@ from session import page
 
 from atlas import AtlasError
 from atlas.exchange.export import FORMATS, render
+from atlas.vocabulary import EDGE_KIND_NAMES
 
 MIME = {"json": "application/json", "graphml": "application/xml", "cytoscape": "application/json",
         "dot": "text/vnd.graphviz", "svg": "image/svg+xml", "png": "image/png"}
@@ -45,6 +48,10 @@ if info.description:
     st.markdown(info.description)
 
 graph = cat.circuit_graph(info.name)
+if graph.edges:
+    shown = Counter(edge.kind for edge in graph.edges)
+    st.caption("Edges show " + ", ".join(f"{EDGE_KIND_NAMES[kind]} ({count})" for kind, count in sorted(shown.items()))
+               + ": the expanded weights where stored, else the direct ones; excitatory or inhibitory by net.")
 if graph.nodes:
     selected = draw(cat, graph, key=f"graph-{info.name}")
     for address in selected:

@@ -2,20 +2,23 @@
 
 import streamlit as st
 from components import evidence
-from components.blobview import show_blob
 from components.connections import connection_cards
 from components.flash import flash
 from components.label_editor import editor, self_review
 from components.links import circuit_link, from_url
 from components.text import plain
 from components.thumbs import blob_bytes
+from components.tuning import tuning_curve
 from identity import can_write
 from session import page
 
 from atlas import AtlasError
-from atlas.vocabulary import VIS_ARTIFACT_KINDS
+from atlas.catalog.records import DatasetExample
+from atlas.vocabulary import EDGE_KIND_NAMES, EDGE_SORTS, TUNING_ARTIFACT, VIS_ARTIFACT_KINDS
 
 TOP_K = 8
+SORT_NAMES = {"strength": "strongest (norm)", "net": "net (most excitatory first, most inhibitory last)",
+              "excitatory": "strongest excitatory", "inhibitory": "strongest inhibitory"}
 
 cat, user = page()
 address = st.text_input("Unit address (model/layer/unit)", value=from_url("address", "unit-address"))
@@ -35,6 +38,13 @@ address, label = feature.address, feature.label
 def shas(blobs: dict) -> list[str]:
     """Every blob hash of an artifact (``{"image": sha}``, ``{"images": [...]}``, …)."""
     return [sha for value in blobs.values() for sha in (value if isinstance(value, list) else [value])]
+
+
+def example_caption(item: DatasetExample) -> str:
+    """The value under an example's crop (``-1.73``), and its dataset image."""
+    if item.value is None:
+        return "value not recorded"
+    return f"{item.value:+.3g} · image {item.index}"
 
 
 st.title(address)
@@ -59,26 +69,37 @@ with left:
         if not shown:
             st.caption("No visualizations computed yet (Jobs page: vis.channel for this layer).")
     with examples:
-        shown = [a for a in artifacts if a.kind == "examples"]
-        for artifact in shown:
-            for end in ("top", "bottom"):  # PNG crops, best first; "records" is an array
-                if artifact.blobs.get(end):
-                    st.caption(f"{end} {len(artifact.blobs[end])} (receptive-field crops)")
-                    st.image([blob_bytes(cat, sha) for sha in artifact.blobs[end]], width=96)
-        if not shown:
+        example_sets = cat.dataset_examples(address)
+        for found in example_sets:
+            site = "pre-activation" if found.params.get("site") == "pre" else "activation"
+            for end, items, meaning in (("top", found.top, "excite it most"),
+                                        ("bottom", found.bottom, "inhibit it most")):
+                if items:
+                    st.caption(f"{end} {len(items)}: the images that {meaning} "
+                               f"(receptive-field crops, {site} under each)")
+                    st.image([blob_bytes(cat, item.crop) for item in items], width=96,
+                             caption=[example_caption(item) for item in items])
+        if not example_sets:
             st.caption("No dataset examples computed yet.")
     with connections:
-        st.markdown("**Top inputs**")
-        connection_cards(cat, cat.top_inputs(address, TOP_K), "src")
-        st.markdown("**Top outputs**")
-        connection_cards(cat, cat.top_outputs(address, TOP_K), "dst")
+        order = st.selectbox("Order", EDGE_SORTS, format_func=SORT_NAMES.get, key="unit-edge-sort")
+        shown = {direction: cat.shown_connections(address, TOP_K, direction, order) for direction in ("in", "out")}
+        kinds = {EDGE_KIND_NAMES[s.kind] for s in shown.values()}
+        listed = kinds.pop() if len(kinds) == 1 else (f"{EDGE_KIND_NAMES[shown['in'].kind]} (inputs) and "
+                                                       f"{EDGE_KIND_NAMES[shown['out'].kind]} (outputs)")
+        st.caption(f"Showing {listed}, {SORT_NAMES[order]}. Net > 0 excites, < 0 inhibits "
+                   "(a kernel's sum; norm is its L2 norm).")
+        for title, direction, other_end in (("Top inputs", "in", "src"), ("Top outputs", "out", "dst")):
+            st.markdown(f"**{title}**")
+            if shown[direction].note:  # why these are not direct weights, or what they mean
+                st.info(plain(shown[direction].note))
+            connection_cards(cat, shown[direction].edges, other_end, shown[direction].pooled)
     with curves:
-        shown = [a for a in artifacts if a.kind == "tuning_curve"]
+        shown = [a for a in artifacts if a.kind == TUNING_ARTIFACT]
         for artifact in shown:
-            for sha in shas(artifact.blobs):
-                show_blob(cat, sha, artifact.params.get("title", "tuning curve"), artifact.params)
+            tuning_curve(cat, artifact.params, artifact.blobs)
         if not shown:
-            st.caption("No tuning curves yet.")
+            st.caption("No tuning curves yet (atlas compute tuning --model M --layer L --sweep orientation).")
 
 with right:
     st.markdown("**Propose a label**")

@@ -24,6 +24,7 @@ from atlas.db.models import (
     utcnow,
 )
 from atlas.errors import InvalidInput, NotFound, VersionConflict
+from atlas.experiments.spec import check_experiment
 from atlas.text import MAX_NOTE_CHARS, check_optional, check_text
 from atlas.vocabulary import CIRCUIT_STATUSES, CLAIM_STATUSES
 
@@ -54,6 +55,11 @@ def check_prediction(prediction: str) -> str:
     if not prediction:
         raise InvalidInput("a claim needs a prediction: what should an experiment show?")
     return prediction
+
+
+def check_claim_experiment(experiment: object) -> dict | None:
+    """A claim's experiment: none, or one the executor can run (``atlas.experiments.spec``)."""
+    return None if experiment is None else check_experiment(experiment)
 
 
 def check_claim_status(status: str, result: str | None) -> None:
@@ -220,6 +226,7 @@ def add_claim(
     session: Session, circuit: Circuit, prediction: str, experiment: dict | None, author: User
 ) -> CircuitClaim:
     prediction = check_prediction(prediction)
+    experiment = check_claim_experiment(experiment)
     claim = CircuitClaim(
         circuit_id=circuit.id,
         prediction=prediction,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import ColumnElement, delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from atlas.address import FeatureAddress, feature_address
 from atlas.bounds import check_limit
@@ -27,10 +27,10 @@ from atlas.catalog.records import EdgeInfo
 from atlas.catalog.resolve import get_feature
 from atlas.db.models import Edge, Evidence, Feature, Layer, Model
 from atlas.errors import InvalidInput
-from atlas.vocabulary import EDGE_KINDS
+from atlas.vocabulary import EDGE_KINDS, EDGE_SORTS
 
 __all__ = ["EdgeColumns", "NewEdge", "add", "assign_ranks", "count_between", "delete_between",
-           "kernel_from_table", "kernel_table", "load", "top"]
+           "kernel_from_table", "kernel_table", "load", "net_mass", "top"]
 
 
 @dataclass(frozen=True)
@@ -152,11 +152,32 @@ def delete_between(session: Session, src_layer_id: int, dst_layer_id: int, kind:
     return session.execute(delete(Edge).where(*where)).rowcount
 
 
-def top(session: Session, address: FeatureAddress, k: int, kind: str, direction: str) -> list[EdgeInfo]:
+def check_sort(sort: str) -> None:
+    if sort not in EDGE_SORTS:
+        raise InvalidInput(f"unknown edge order {sort!r} (one of {', '.join(EDGE_SORTS)})")
+
+
+def net_mass() -> ColumnElement[float]:
+    """An edge's net mass in SQL, as ``SignedEdge.net``: positive minus negative mass when
+    both are stored (NULL arithmetic gives NULL otherwise), else the strength."""
+    return func.coalesce(Edge.positive_mass - func.abs(Edge.negative_mass), Edge.strength)
+
+
+def top(session: Session, address: FeatureAddress, k: int, kind: str, direction: str,
+        sort: str = "strength") -> list[EdgeInfo]:
     """The k strongest inputs (``direction="in"``) or outputs (``"out"``) of a feature:
     one index range scan joined to the other end's address (two round trips in all, with
-    resolving ``address``)."""
+    resolving ``address``).
+
+    ``sort`` (``EDGE_SORTS``): ``strength`` by rank (norm, or |attribution|); ``net`` by
+    signed net mass, most excitatory first and most inhibitory last; ``excitatory`` only
+    net > 0, strongest first; ``inhibitory`` only net < 0, most inhibitory first. The
+    candidates are a unit's stored edges, which hold its k most excitatory and k most
+    inhibitory connections as well as its k strongest (``select_top``), so each order is
+    complete up to the k the connections were computed with. ``rank`` stays the rank by
+    strength."""
     check_kind(kind)
+    check_sort(sort)
     check_limit(k, "k")
     feature, _layer, _model = get_feature(session, address)
     here = str(address)
@@ -164,17 +185,27 @@ def top(session: Session, address: FeatureAddress, k: int, kind: str, direction:
         this_end, other_end, rank = Edge.dst_feature_id, Edge.src_feature_id, Edge.rank_in
     else:
         this_end, other_end, rank = Edge.src_feature_id, Edge.dst_feature_id, Edge.rank_out
-    rows = session.execute(
+    net = net_mass()
+    order: dict[str, tuple[ColumnElement | InstrumentedAttribute, ...]] = {
+        "strength": (rank,), "net": (net.desc(), rank), "excitatory": (net.desc(), rank),
+        "inhibitory": (net.asc(), rank),
+    }
+    query = (
         select(Edge.id, Edge.kind, Edge.strength, Edge.positive_mass, Edge.negative_mass, rank,
                Edge.kernel_sha256, Feature.kind, Feature.channel, Feature.name, Layer.name, Model.name)
         .join(Feature, Feature.id == other_end).join(Layer, Layer.id == Feature.layer_id)
         .join(Model, Model.id == Layer.model_id)
         .where(this_end == feature.id, Edge.kind == kind, rank.is_not(None))
-        .order_by(rank)
+        .order_by(*order[sort], Edge.id)
         .limit(k)
     )
+    if sort == "excitatory":
+        query = query.where(net > 0)
+    elif sort == "inhibitory":
+        query = query.where(net < 0)
     out = []
-    for edge_id, edge_kind, strength, positive, negative, position, kernel, f_kind, channel, name, layer, model in rows:
+    for edge_id, edge_kind, strength, positive, negative, position, kernel, f_kind, channel, name, layer, model in (
+            session.execute(query)):
         other = str(feature_address(model, layer, f_kind, channel, name))
         src, dst = (other, here) if direction == "in" else (here, other)
         out.append(EdgeInfo(src=src, dst=dst, kind=edge_kind, strength=strength, positive_mass=positive,

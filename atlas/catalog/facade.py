@@ -28,6 +28,7 @@ from atlas.catalog.api.circuits import CircuitsMixin
 from atlas.catalog.api.computed import ComputedMixin
 from atlas.catalog.api.directions import DirectionsMixin
 from atlas.catalog.api.evidence import EvidenceMixin
+from atlas.catalog.api.examples import ExamplesMixin
 from atlas.catalog.api.exchange import ExchangeMixin
 from atlas.catalog.api.families import FamiliesMixin
 from atlas.catalog.api.graph import GraphMixin
@@ -73,7 +74,7 @@ def _require_admin(engine: Engine, name: str, action: str) -> None:
 
 class Catalog(
     UsersModelsMixin, DirectionsMixin, LabelsMixin, EvidenceMixin, CircuitsMixin, FamiliesMixin, ComputedMixin,
-    JobsMixin, SearchMixin, GraphMixin, BrowseMixin, ExchangeMixin,
+    ExamplesMixin, JobsMixin, SearchMixin, GraphMixin, BrowseMixin, ExchangeMixin,
 ):
     """One catalogue: its database, its blob store, its job queue and the user it acts as.
     The methods are grouped by noun in ``atlas.catalog.api``; this class holds what they

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from atlas.address import FeatureAddress, feature_address
 from atlas.bounds import check_int, check_limit
 from atlas.catalog.current import current_versions, is_current
+from atlas.catalog.records import SignedEdge
 from atlas.catalog.resolve import get_feature
 from atlas.db.ids import id_in
 from atlas.db.models import Artifact, Edge, Feature, Label, Layer, Model
@@ -44,21 +45,15 @@ class GraphNode:
 
 
 @dataclass(frozen=True)
-class GraphEdge:
+class GraphEdge(SignedEdge):
+    """One edge of a walk; ``net`` (from ``SignedEdge``) says whether it excites or inhibits."""
+
     src: str
     dst: str
     kind: str
     strength: float
     positive_mass: float | None
     negative_mass: float | None
-
-    @property
-    def sign(self) -> float:
-        """Excitatory (> 0) or inhibitory (< 0): the kernel's net mass when known (weight
-        strengths are norms, always positive), else the sign of the strength."""
-        if self.positive_mass is not None and self.negative_mass is not None:
-            return self.positive_mass - abs(self.negative_mass)
-        return self.strength
 
 
 @dataclass

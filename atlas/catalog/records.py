@@ -11,6 +11,7 @@ from datetime import datetime
 
 from atlas.errors import InvalidInput
 from atlas.jobs.records import JobInfo  # noqa: F401 - re-exported: what the job methods return
+from atlas.vocabulary import WEIGHT_EDGE_KINDS
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,40 @@ class FeatureInfo:
         return self.label.version if self.label else 0
 
 
+class SignedEdge:
+    """The sign of a connection, shared by ``EdgeInfo`` and the graph's ``GraphEdge``.
+
+    A weight edge's ``strength`` is its kernel's L2 norm, always positive; whether it
+    excites or inhibits is its net mass, ``positive_mass - negative_mass`` (the sum of
+    the kernel's entries). An attribution edge's strength is already the signed mean
+    attribution, and its net mass is the same number. A curated edge with no stored
+    weight has strength 0 and no masses: net 0, neither excitatory nor inhibitory.
+    """
+
+    kind: str
+    strength: float
+    positive_mass: float | None
+    negative_mass: float | None
+
+    @property
+    def net(self) -> float:
+        """Excitatory (> 0) or inhibitory (< 0): the net mass when known, else the strength."""
+        if self.positive_mass is not None and self.negative_mass is not None:
+            return self.positive_mass - abs(self.negative_mass)
+        return self.strength
+
+    @property
+    def figures(self) -> str:
+        """The edge's numbers as a reader sees them: the signed net first, and a weight's
+        norm after it (``net -1.41 · norm 0.487``); a single signed number where both
+        are the same (attribution, or no masses stored)."""
+        if self.kind in WEIGHT_EDGE_KINDS and self.positive_mass is not None and self.negative_mass is not None:
+            return f"net {self.net:+.3g} · norm {self.strength:.3g}"
+        return f"{self.net:+.3g}"
+
+
 @dataclass(frozen=True)
-class EdgeInfo:
+class EdgeInfo(SignedEdge):
     src: str
     dst: str
     kind: str
@@ -121,6 +154,21 @@ class ClaimInfo:
     experiment: dict | None
     status: str
     result: str | None
+
+
+@dataclass(frozen=True)
+class ClaimResultInfo:
+    """One run of a claim's experiment (``result`` holds the numbers and what reproduces
+    them; ``blobs`` its plot)."""
+
+    id: int
+    claim_id: int
+    verdict: str
+    result: dict
+    blobs: list[str]
+    job_id: int | None
+    author: str
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -166,3 +214,62 @@ class AuditInfo:
     def actor(self) -> str:
         """Who did it, as shown: ``alice``, or ``alice for cora`` when an admin acted for cora."""
         return f"{self.user} for {self.on_behalf_of}" if self.on_behalf_of else self.user
+
+
+@dataclass(frozen=True)
+class DirectPathInfo:
+    """How channels ``[dst_start, dst_start + dst_count)`` of layer ``dst_layer`` are wired
+    to channels ``[src_start, src_start + src_count)`` of ``src_layer`` (layer names of
+    one model): ``kind`` is one of ``DIRECT_PATH_KINDS``; ``conv`` the convolution that
+    writes those channels, named as the model names its output (``mixed3b_5x5``); ``route``
+    what lies between: the pools of a pooled kernel (``max-pool 3x3/1``), the convs an
+    indirect unit is reached through (``mixed3b_5x5_bottleneck``), empty for direct."""
+
+    src_layer: str
+    dst_layer: str
+    dst_start: int
+    dst_count: int
+    src_start: int
+    src_count: int
+    kind: str
+    conv: str
+    route: str
+
+    def covers(self, dst_channel: int, src_channel: int | None = None) -> bool:
+        """Whether this path is the wiring of ``dst_channel`` (from ``src_channel``)."""
+        return (self.dst_start <= dst_channel < self.dst_start + self.dst_count
+                and (src_channel is None or self.src_start <= src_channel < self.src_start + self.src_count))
+
+
+@dataclass(frozen=True)
+class ShownConnections:
+    """A unit's strongest inputs or outputs as a page shows them by default: direct weights,
+    or expanded weights where the unit has none (``note`` says why), with the edges whose
+    kernels are in pooled coordinates (``pooled``: edge id to the pools they pass)."""
+
+    kind: str
+    edges: list[EdgeInfo]
+    note: str | None = None
+    pooled: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DatasetExample:
+    """One dataset example: its crop's blob, and (when recorded) the dataset index, the
+    unit's pre-activation value there and its position (y, x) in the layer's map."""
+
+    crop: str
+    index: int | None
+    value: float | None
+    position: tuple[int, int] | None
+
+
+@dataclass(frozen=True)
+class DatasetExamples:
+    """One ``examples`` artifact: the images that excite the unit most (``top``) and
+    inhibit it most (``bottom``), most extreme first, with the run's parameters."""
+
+    address: str
+    params: dict
+    top: list[DatasetExample]
+    bottom: list[DatasetExample]

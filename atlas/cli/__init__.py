@@ -17,18 +17,19 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
 from atlas.bounds import MAX_INT32, MAX_ROWS
 from atlas.catalog import MAX_HITS, SEARCH_SYNTAX, Catalog, default_database_url, default_user, redact
-from atlas.catalog.records import LabelInfo
+from atlas.catalog.records import LabelInfo, ShownConnections
 from atlas.cli.common import add_command as _add
 from atlas.cli.common import bounded_int
 from atlas.cli.common import open_catalog as _catalog
 from atlas.cli.compute import register as register_compute
 from atlas.cli.directions import register as register_directions
 from atlas.cli.exchange import register as register_exchange
+from atlas.cli.experiments import register as register_experiments
 from atlas.cli.jobs import register as register_jobs
 from atlas.cli.launch import run_app
 from atlas.errors import AtlasError, InvalidInput
 from atlas.text import printable
-from atlas.vocabulary import LABEL_STATUSES, ROLES
+from atlas.vocabulary import EDGE_KIND_NAMES, EDGE_KINDS, EDGE_SORTS, LABEL_STATUSES, ROLES
 
 
 def _label_line(label: LabelInfo | None) -> str:
@@ -113,15 +114,27 @@ def cmd_show(args: argparse.Namespace) -> None:
     print(f"  label:    {_label_line(feature.label)}")
     families = catalog.families_of(feature.address)
     print(f"  families: {printable(', '.join(families)) if families else '-'}")
-    for title, edges, other in (
-        ("top inputs", catalog.top_inputs(feature.address, args.k, args.kind), "src"),
-        ("top outputs", catalog.top_outputs(feature.address, args.k, args.kind), "dst"),
-    ):
-        print(f"  {title} ({args.kind}):")
-        if not edges:
+    for title, direction, other in (("top inputs", "in", "src"), ("top outputs", "out", "dst")):
+        if args.kind is None:  # direct weights, or expanded where a unit has none (saying so)
+            shown = catalog.shown_connections(feature.address, args.k, direction, args.sort)
+        else:
+            top = catalog.top_inputs if direction == "in" else catalog.top_outputs
+            shown = ShownConnections(args.kind, top(feature.address, args.k, args.kind, args.sort))
+        print(f"  {title} ({EDGE_KIND_NAMES[shown.kind]}, by {args.sort}):")
+        if shown.note:
+            print(f"    ({printable(shown.note)})")
+        if not shown.edges:
             print("    -")
-        for edge in edges:
-            print(f"    {getattr(edge, other):<28} strength {edge.strength:.4g}")
+        for edge in shown.edges:
+            pooled = f"  pooled: {shown.pooled[edge.id]}" if edge.id in shown.pooled else ""
+            print(f"    {getattr(edge, other):<28} net {edge.net:+.4g}  strength {edge.strength:.4g}{pooled}")
+    for found in catalog.dataset_examples(feature.address):
+        site = "pre-activation" if found.params.get("site") == "pre" else "activation"
+        print(f"  dataset examples ({printable(str(found.params.get('dataset', '?')))}, {site}):")
+        for end, items in (("top", found.top), ("bottom", found.bottom)):
+            listed = ", ".join("?" if item.value is None else f"image {item.index} {item.value:+.3g}"
+                               for item in items)
+            print(f"    {end + ':':<8}{listed or '-'}")
     evidence = catalog.evidence(feature=feature.address)
     print(f"  evidence: {len(evidence)}")
     for item in evidence:
@@ -254,7 +267,11 @@ def build_parser() -> argparse.ArgumentParser:
     show = _add(sub, "show", cmd_show, "show a feature: label, families, connections, evidence")
     show.add_argument("address", help="model/layer/unit, e.g. demo/conv3/17")
     show.add_argument("-k", type=bounded_int(1, MAX_ROWS), default=5, help="connections to list each way")
-    show.add_argument("--kind", default="direct", help="edge kind: direct, expanded, attribution")
+    show.add_argument("--kind", choices=EDGE_KINDS, help="edge kind (default: direct weights, expanded "
+                      "where a unit has no direct weights)")
+    show.add_argument("--sort", choices=EDGE_SORTS, default="strength",
+                      help="order of the connections: strength (norm), net (signed: most excitatory first, "
+                           "most inhibitory last), excitatory or inhibitory (that sign only, strongest first)")
 
     label = _add(sub, "label", cmd_label, "propose (or, as a reviewer, decide) a label")
     label.add_argument("address")
@@ -303,6 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_compute(sub)
     register_directions(sub)
     register_jobs(sub)
+    register_experiments(sub)
     return parser
 
 

@@ -8,10 +8,20 @@ from atlas.catalog import Catalog
 from atlas.catalog.records import JobInfo, LayerInfo
 from atlas.cli.common import open_catalog
 from atlas.compute.datasets.spec import parse_dataset
+from atlas.compute.datasets.sweep_spec import MAX_SWEEP_STEPS, SWEEPS, check_sweep, parse_sweep
 from atlas.errors import InvalidInput
-from atlas.vocabulary import CONNECTION_KINDS, DEFAULT_CHUNK_UNITS, EXAMPLES_CHUNK_UNITS, VIS_CHUNK_UNITS, VIS_KINDS
+from atlas.vocabulary import (
+    ACTIVATION_SITES,
+    CONNECTION_KINDS,
+    DEFAULT_CHUNK_UNITS,
+    EXAMPLES_CHUNK_UNITS,
+    TUNING_CHUNK_UNITS,
+    VIS_CHUNK_UNITS,
+    VIS_KINDS,
+)
 
 MAX_UNIT = 1_000_000  # no layer has this many channels: a bound before any range() is made
+SHOWN_UNITS = 20  # the most selective units `compute tuning` prints
 
 
 def parse_units(text: str | None, limit: int = MAX_UNIT) -> list[int] | None:
@@ -65,7 +75,9 @@ def _finish(catalog: Catalog, args: argparse.Namespace, kinds: tuple[str, ...], 
     return [job for job in jobs if job.id not in done]
 
 
-def _run_chunks(args: argparse.Namespace, kind: str, params: dict) -> None:
+def _run_chunks(args: argparse.Namespace, kind: str, params: dict) -> list[JobInfo]:
+    """Queue ``kind`` over the chosen layers and units, run it as ``_finish`` says, and
+    return the jobs run here."""
     catalog = open_catalog(args)
     layers = _layers(catalog, args)
     ids = []
@@ -80,6 +92,7 @@ def _run_chunks(args: argparse.Namespace, kind: str, params: dict) -> None:
     if jobs:
         print(f"done: {sum((j.result or {}).get('rendered', 0) for j in jobs)} new, "
               f"{sum((j.result or {}).get('skipped', 0) for j in jobs)} already there")
+    return jobs
 
 
 def layer_pairs(catalog: Catalog, model: str, pair: str | None) -> list[tuple[str, str]]:
@@ -97,7 +110,7 @@ def cmd_connections(args: argparse.Namespace) -> None:
     catalog = open_catalog(args)
     pairs = layer_pairs(catalog, args.model, args.pair)
     dataset = None
-    if args.edge_kind == "attribution":
+    if getattr(args, "dataset", None):
         dataset = parse_dataset(args.dataset, catalog.model(args.model).input_size)
     ids = []
     for src, dst in pairs:
@@ -114,9 +127,23 @@ def cmd_examples(args: argparse.Namespace) -> None:
     _run_chunks(args, "examples", {"dataset": dataset, "k": args.k, "force": args.force})
 
 
+def cmd_tuning(args: argparse.Namespace) -> None:
+    spec = parse_sweep(args.sweep, args.steps, args.option or ())
+    if "size" not in spec:
+        spec = check_sweep({**spec, "size": open_catalog(args).model(args.model).input_size})
+    jobs = _run_chunks(args, "tuning", {"sweep": spec, "force": args.force})
+    units = [(job.params["layer"], row) for job in jobs for row in (job.result or {}).get("units", [])]
+    if units:
+        parameter = (jobs[0].result or {}).get("parameter", args.sweep)
+        shown = sorted(units, key=lambda item: -item[1]["selectivity"])[:SHOWN_UNITS]
+        print(f"most selective of {len(units)} units (preferred {parameter}, selectivity):")
+        for layer, row in shown:
+            print(f"  {args.model}/{layer}/{row['unit']}  {row['preferred']:.4g}  {row['selectivity']:.3f}")
+
+
 def cmd_vis(args: argparse.Namespace) -> None:
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
-    render = {"size": args.size, "steps": args.steps, "lr": args.lr, "seed": args.seed}
+    render = {"size": args.size, "steps": args.steps, "lr": args.lr, "seed": args.seed, "site": args.site}
     if args.cossim_pow:
         render["cossim_pow"] = args.cossim_pow
     _run_chunks(args, "vis", {"kinds": kinds, "render": render, "force": args.force})
@@ -130,8 +157,13 @@ def _common(parser: argparse.ArgumentParser, chunk: int, units: bool = True) -> 
         parser.add_argument("--directions", help="names of the layer's directions, comma-separated (e.g. nmf8-0,curve)")
     parser.add_argument("--chunk-size", type=int, default=chunk,
                         help=f"units per job (default: {chunk})" + ("" if units else "; destination units"))
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--force", action="store_true", help="recompute and replace what exists")
+    run_options(parser)
+
+
+def run_options(parser: argparse.ArgumentParser) -> None:
+    """Where the jobs of a command run: here (default), on workers (--wait), later (--no-wait)."""
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--wait", action="store_true", help="enqueue and watch while `atlas worker`s run the jobs")
     mode.add_argument("--no-wait", action="store_true", help="enqueue and return")
@@ -155,6 +187,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     vis.add_argument("--cossim-pow", type=float, default=0.0,
                      help="a direction's objective weighted by its cosine similarity to this power (Lucid's "
                           "cossim_pow; 0: the plain dot product)")
+    vis.add_argument("--site", choices=ACTIVATION_SITES, default="pre",
+                     help="read each unit before its nonlinearity (pre, the default, as Lucid's *_pre_relu) "
+                     "or at the layer's output (post)")
     for edge_kind, about in (("direct", "direct weights between adjacent layers (InceptionV1 branches "
                                         "and concatenations included)"),
                              ("expanded", "expanded weights through the linearized network"),
@@ -169,6 +204,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         command.add_argument("-k", type=int, default=20, help="inputs and outputs kept per unit")
         if edge_kind == "attribution":
             command.add_argument("--dataset", default="synthetic:512", help="synthetic:N or folder:PATH")
+        if edge_kind == "expanded":
+            command.add_argument("--dataset", help="images whose mean activations local response normalization "
+                                 "is linearized at: synthetic:N or folder:PATH (default: 64 synthetic images)")
     examples = compute_sub.add_parser("examples", help="top and bottom dataset examples per unit",
                                       description="top-k and bottom-k dataset images per unit, with the "
                                       "receptive-field crop around the strongest position")
@@ -176,3 +214,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(examples, chunk=EXAMPLES_CHUNK_UNITS)
     examples.add_argument("-k", type=int, default=9)
     examples.add_argument("--dataset", default="synthetic:2000", help="synthetic:N or folder:PATH")
+    tuning = compute_sub.add_parser("tuning", help="tuning curves along a parametric stimulus sweep",
+                                    description="every unit's response (max over positions) to each image of "
+                                    "a synthetic sweep, stored as tuning_curve artifacts with a plot, the "
+                                    "preferred value and the selectivity (docs/science.md)")
+    tuning.set_defaults(handler=cmd_tuning)
+    _common(tuning, chunk=TUNING_CHUNK_UNITS)
+    tuning.add_argument("--sweep", required=True, help=f"one of {', '.join(SWEEPS.names())}")
+    tuning.add_argument("--steps", default="36", help=f"conditions along the sweep, 1 to {MAX_SWEEP_STEPS:,}")
+    tuning.add_argument("--option", action="append", metavar="KEY=VALUE",
+                        help="a sweep option, e.g. stimulus=line (orientation) or orientation=45 (frequency)")

@@ -31,7 +31,7 @@ def _print_graph(graph: Subgraph) -> None:
         print(" -> ".join(path))
     print(f"{len(graph.nodes)} features, {len(graph.edges)} edges")
     for edge in graph.edges:
-        print(f"  {edge.src:<28} -> {edge.dst:<28} {edge.kind:<9} {edge.strength:+.4g}")
+        print(f"  {edge.src:<28} -> {edge.dst:<28} {edge.kind:<9} net {edge.net:+.4g}  strength {edge.strength:.4g}")
 
 
 def cmd_graph(args: argparse.Namespace) -> None:

@@ -8,6 +8,11 @@ checked afterwards for a later in-place op (``ReLU(inplace=True)``). Once every
 requested layer has fired, the rest of the forward pass is skipped: a capture of early
 layers costs only the layers up to them.
 
+Each function reads a layer at a ``site`` (``atlas.compute.preactivation``): ``"post"``, the
+default, is the layer's output as the model computes it (what a statistic such as
+selectivity, which assumes non-negative activations, expects); ``"pre"`` is the value
+before the layer's nonlinearity, which dataset examples and objectives use.
+
 ``iter_activations`` streams a dataset batch by batch and yields each batch's activations
 with the dataset indices they belong to, so memory is bounded by one batch whatever the
 dataset's size.
@@ -24,7 +29,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from atlas.compute.hooks import resolve_layers, tap
+from atlas.compute.hooks import resolve_layers
+from atlas.compute.preactivation import Site, check_site, tap_sites
 from atlas.errors import InvalidInput
 
 Reduction = Literal["max", "mean", "center"] | None
@@ -67,32 +73,33 @@ def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
 
 
 def _forward(model: nn.Module, layers: Sequence[str], inputs: torch.Tensor,
-             reduction: Reduction, clone: frozenset[str]) -> tuple[dict, frozenset[str]]:
-    """One tapped forward pass, stopped once every layer has fired. Maps of the layers in
-    ``clone`` are copied in the hook; also returns the layers whose kept tensor a later
-    in-place op rewrote."""
-    versions: dict[str, int] = {}
+             reduction: Reduction, site: Site, clone: frozenset[tuple[bool, str]],
+             ) -> tuple[dict, frozenset[tuple[bool, str]]]:
+    """One tapped forward pass, stopped once every layer has fired. Pieces in ``clone``
+    ((from an input?, module)) are copied in the hook; also returns the pieces whose kept
+    tensor a later in-place op rewrote."""
+    versions: dict[tuple[bool, str], tuple[torch.Tensor, int]] = {}
 
-    def keep(name: str, output: object) -> torch.Tensor:
-        if not isinstance(output, torch.Tensor):
-            raise InvalidInput(f"layer {name} does not output a single tensor")
-        kept = reduce_spatial(output, reduction)
-        kept = kept.clone() if name in clone else kept
-        versions[name] = kept._version
-        return kept
+    def keeper(from_inputs: bool):  # noqa: ANN202 - a hook's keep function
+        def keep(name: str, output: torch.Tensor) -> torch.Tensor:
+            kept = reduce_spatial(output, reduction)
+            kept = kept.clone() if (from_inputs, name) in clone else kept
+            versions[(from_inputs, name)] = (kept, kept._version)
+            return kept
+        return keep
 
-    with tap(model, layers, stop_after=True, keep=keep) as taps:
-        model(inputs.to(model_device(model), non_blocking=True))
-    if taps.missing():
-        raise InvalidInput(f"layer {', '.join(taps.missing())} did not run in the forward pass")
-    out = taps.outputs
-    return out, frozenset(n for n, t in out.items() if t._version != versions[n])
+    with tap_sites(model, [(layer, site) for layer in layers], keep=keeper(False),
+                   keep_input=keeper(True)) as taps:
+        taps.taps.run(inputs.to(model_device(model), non_blocking=True))
+    out = {layer: act for (layer, _site), act in taps.values().items()}
+    return out, frozenset(k for k, (t, v) in versions.items() if t._version != v)
 
 
 @torch.no_grad()
 def capture(model: nn.Module, layers: Sequence[str], inputs: torch.Tensor,
-            reduction: Reduction = None) -> dict[str, torch.Tensor]:
-    """One forward pass of ``inputs``; returns ``{layer: activations}`` on the model's device.
+            reduction: Reduction = None, site: Site = "post") -> dict[str, torch.Tensor]:
+    """One forward pass of ``inputs``; returns ``{layer: activations}`` at ``site`` on the
+    model's device.
 
     Kept maps are the model's own output tensors, not copies; if a later in-place op
     rewrote one (its version counter moved), the pass is run again copying those layers,
@@ -102,11 +109,12 @@ def capture(model: nn.Module, layers: Sequence[str], inputs: torch.Tensor,
     if reduction is not None and reduction not in REDUCTIONS:
         raise InvalidInput(f"unknown spatial reduction {reduction!r}; use one of {REDUCTIONS}")
     resolve_layers(model, layers)
+    check_site(site)
     if len(set(layers)) != len(layers):
         raise InvalidInput("a layer is requested twice")
-    out, stale = _forward(model, layers, inputs, reduction, frozenset())
+    out, stale = _forward(model, layers, inputs, reduction, site, frozenset())
     if stale:
-        out, _ = _forward(model, layers, inputs, reduction, stale)
+        out, _ = _forward(model, layers, inputs, reduction, site, stale)
     return out
 
 
@@ -125,8 +133,9 @@ def _images(batch: object) -> torch.Tensor:
 
 def iter_activations(model: nn.Module, layers: Sequence[str], dataset: Dataset,
                      batch_size: int = 64, reduction: Reduction = None,
-                     num_workers: int = 0) -> Iterator[CaptureBatch]:
-    """Stream ``dataset`` through ``model`` in order, one ``CaptureBatch`` at a time."""
+                     num_workers: int = 0, site: Site = "post") -> Iterator[CaptureBatch]:
+    """Stream ``dataset`` through ``model`` in order, one ``CaptureBatch`` at a time
+    (activations at ``site``)."""
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False,
                         num_workers=num_workers,
                         pin_memory=model_device(model).type == "cuda")
@@ -134,7 +143,7 @@ def iter_activations(model: nn.Module, layers: Sequence[str], dataset: Dataset,
     with eval_mode(model):
         for batch in loader:
             images = _images(batch)
-            acts = capture(model, layers, images, reduction)
+            acts = capture(model, layers, images, reduction, site)
             n = images.shape[0]
             yield CaptureBatch(torch.arange(start, start + n), acts)
             start += n
@@ -142,11 +151,11 @@ def iter_activations(model: nn.Module, layers: Sequence[str], dataset: Dataset,
 
 def collect_activations(model: nn.Module, layers: Sequence[str], dataset: Dataset,
                         batch_size: int = 64, reduction: Reduction = "max",
-                        num_workers: int = 0) -> dict[str, torch.Tensor]:
+                        num_workers: int = 0, site: Site = "post") -> dict[str, torch.Tensor]:
     """All activations over ``dataset`` concatenated on the CPU (sized by the result, so
     use a reduction for large datasets)."""
     parts: dict[str, list[torch.Tensor]] = {name: [] for name in layers}
-    for batch in iter_activations(model, layers, dataset, batch_size, reduction, num_workers):
+    for batch in iter_activations(model, layers, dataset, batch_size, reduction, num_workers, site):
         for name, act in batch.activations.items():
             parts[name].append(act.cpu())
     return {name: torch.cat(p) for name, p in parts.items()}

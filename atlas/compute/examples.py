@@ -1,13 +1,17 @@
 """Dataset examples: the images that excite a unit most and least, with the patch that did.
 
-The dataset is streamed once, batch by batch, through the model; every unit's score on an
-image is its largest activation over positions, and a running top-k and bottom-k of the
-scores (values, image indices and arg-max positions) is kept on the device, so memory is
-bounded by ``units x k`` whatever the dataset's size. A direction is scored the same way
-on its map, the projection of the layer's activation map on its vector (the dot product
-at every position): a unit is the one-hot case. The crop saved for an example is the
-unit's receptive field (``atlas.compute.connections.linear.receptive_field``) centred on the
-arg-max position, clipped to the image: the part of the image the unit could see.
+The dataset is streamed once, batch by batch, through the model, reading each unit's
+*pre-activation* (``atlas.compute.preactivation``: the value before its ReLU, so an image
+can score below zero). An image's top score is the largest pre-activation over positions,
+at its arg-max; its bottom score is the smallest, at its arg-min: the bottom examples are
+the images that inhibit the unit most, where. (Read after the ReLU, every image that does
+not excite a unit scores 0 and the "bottom" is a tie broken by dataset order.) A direction
+is scored the same way on its map, the projection of the layer's pre-activation map on its
+vector (the dot product at every position): a unit is the one-hot case. A running top-k of
+the top scores and of the negated bottom scores (values, image indices and positions) is
+kept on the device, so memory is bounded by ``features x k`` whatever the dataset's size.
+The crop saved for an example is the exact box of the image that the layer sees at the
+example's position (``atlas.compute.receptive_field``), clipped to the image.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from atlas.address import LayerAddress
+from atlas.catalog.api.examples import EXAMPLE_RECORD
 from atlas.compute.capture import iter_activations
-from atlas.compute.connections.linear import receptive_field
+from atlas.compute.preactivation import Site
+from atlas.compute.receptive_field import CropBoxes, crop_boxes
 from atlas.db.blobs import BlobStore
 from atlas.errors import InvalidInput
 from atlas.vocabulary import EXAMPLES_ARTIFACT
@@ -33,14 +39,17 @@ if TYPE_CHECKING:
     from atlas.catalog import Catalog
 
 Progress = Callable[[int, "int | None", "str | None"], None]
-RECORD = np.dtype([("index", "<i8"), ("value", "<f4"), ("y", "<i4"), ("x", "<i4")])
+RECORD = EXAMPLE_RECORD  # dataset index, the unit's pre-activation there ("value"), y, x
+SITE: Site = "pre"  # where examples read a unit; recorded in the artifact's parameters
 
 
 @dataclass
 class Examples:
     """Per feature (rows: ``units``, then ``directions``), the top and bottom examples,
-    best first: ``(features, k)`` arrays of dataset index, score and arg-max position
-    (y, x) in the layer's map; ``crops`` are HxWx3 float arrays in [0, 1], same layout."""
+    most extreme first: ``(features, k)`` ``RECORD`` arrays of dataset index,
+    pre-activation value (a direction's: the projection) and its position (y, x) in the
+    layer's map (the arg-max for top, the arg-min for bottom); ``crops`` are HxWx3 float
+    arrays in [0, 1], same layout."""
 
     layer: str
     units: list[int]
@@ -93,15 +102,16 @@ def top_examples(model: nn.Module, layer: str, dataset: Dataset, units: Sequence
                  k: int = 9, device: str | torch.device | None = None, batch_size: int = 64,
                  progress: Progress | None = None, directions: Mapping[str, np.ndarray] | None = None,
                  ) -> Examples:
-    """Top-``k`` and bottom-``k`` images of ``units`` of ``layer`` (all units by default)
-    and of ``directions`` (``{name: vector}``) over ``dataset`` (items ``image`` or
+    """Top-``k`` (highest pre-activation) and bottom-``k`` (lowest) images of ``units`` of
+    ``layer`` (all units by default) and of ``directions`` (``{name: vector}``, scored by
+    the projection of the pre-activation map) over ``dataset`` (items ``image`` or
     ``(image, ...)``), with receptive-field crops."""
     if k < 1:
         raise InvalidInput(f"k must be at least 1, got {k}")
     model = model.eval() if device is None else model.to(device).eval()
     top = bottom = None
     seen = 0
-    for batch in iter_activations(model, [layer], dataset, batch_size):
+    for batch in iter_activations(model, [layer], dataset, batch_size, site=SITE):
         acts = batch.activations[layer]
         if acts.dim() != 4:
             raise InvalidInput(f"dataset examples need a layer with 2-d maps; {layer} has none")
@@ -112,23 +122,22 @@ def top_examples(model: nn.Module, layer: str, dataset: Dataset, units: Sequence
             top, bottom = (_RunningTopK(len(chosen) + len(directions or {}), k, acts.device) for _ in range(2))
             map_width = acts.shape[3]
         flat = feature_maps(acts, chosen, vectors).flatten(2)  # (N, U + D, positions)
-        score, where = flat.max(dim=2)
-        index = batch.indices.to(acts.device)[:, None].expand_as(where)
-        payload = torch.stack([index, where // map_width, where % map_width], dim=-1)
-        top.update(score.T, payload.transpose(0, 1))
-        bottom.update(-score.T, payload.transpose(0, 1))
+        index = batch.indices.to(acts.device)[:, None].expand(-1, flat.shape[1])
+        for running, sign in ((top, 1.0), (bottom, -1.0)):
+            score, where = (sign * flat).max(dim=2)  # the arg-max, or (-1) the arg-min
+            payload = torch.stack([index, where // map_width, where % map_width], dim=-1)
+            running.update(score.T, payload.transpose(0, 1))
         seen += acts.shape[0]
         if progress is not None:
             progress(seen, len(dataset), f"examples {layer}")
     if top is None:
         raise InvalidInput("dataset examples need a dataset with at least one image")
     first = _image(dataset[0])
-    field = receptive_field(model, layer, first.shape[-1])
-    map_shape = acts.shape[2:]
+    boxes = crop_boxes(model, layer, (first.shape[-2], first.shape[-1]))
     top_rec, bottom_rec = top.records(1.0), bottom.records(-1.0)
     return Examples(layer, chosen.tolist(), top_rec, bottom_rec,
-                    _crops(dataset, top_rec, field, map_shape),
-                    _crops(dataset, bottom_rec, field, map_shape), field, list(directions or {}))
+                    _crops(dataset, top_rec, boxes), _crops(dataset, bottom_rec, boxes),
+                    boxes.centre_size, list(directions or {}))
 
 
 def _vectors(directions: Mapping[str, np.ndarray] | None, channels: int,
@@ -146,9 +155,8 @@ def _image(item: object) -> torch.Tensor:
     return item if isinstance(item, torch.Tensor) else item[0]
 
 
-def _crops(dataset: Dataset, records: np.ndarray, field: tuple[int, int],
-           map_shape: tuple[int, int]) -> list[list[np.ndarray]]:
-    """The receptive-field crop of every record, each image loaded once."""
+def _crops(dataset: Dataset, records: np.ndarray, boxes: CropBoxes) -> list[list[np.ndarray]]:
+    """The crop box of every record, each image loaded once."""
     cache: dict[int, np.ndarray] = {}
     out = []
     for row in records:
@@ -157,25 +165,15 @@ def _crops(dataset: Dataset, records: np.ndarray, field: tuple[int, int],
             if int(rec["index"]) not in cache:
                 cache[int(rec["index"])] = _image(dataset[int(rec["index"])]).permute(1, 2, 0).numpy()
             image = cache[int(rec["index"])]
-            crops.append(crop_field(image, int(rec["y"]), int(rec["x"]), field, map_shape))
+            crops.append(boxes.crop(image, int(rec["y"]), int(rec["x"])))
         out.append(crops)
     return out
 
 
-def crop_field(image: np.ndarray, y: int, x: int, field: tuple[int, int],
-               map_shape: tuple[int, int]) -> np.ndarray:
-    """The ``field``-sized patch of an HxWxC image centred on map position (y, x)."""
-    height, width = image.shape[:2]
-    cy = (y + 0.5) * height / map_shape[0]
-    cx = (x + 0.5) * width / map_shape[1]
-    top = round(min(max(cy - field[0] / 2, 0), max(height - field[0], 0)))
-    left = round(min(max(cx - field[1] / 2, 0), max(width - field[1], 0)))
-    return image[top:top + field[0], left:left + field[1]]
-
-
 def example_blobs(blobs: BlobStore, result: Examples, row: int) -> dict:
-    """Blobs of one unit's examples: PNG crops (``top``, ``bottom``, best first) and a
-    ``records`` array (dataset index, score, y, x of each, top then bottom)."""
+    """Blobs of one unit's examples: PNG crops (``top``, ``bottom``, most extreme first)
+    and a ``records`` array of ``RECORD`` (dataset index, pre-activation, y, x of each),
+    shape (2, k): top then bottom."""
     return {
         "top": [blobs.put_png(c) for c in result.top_crops[row]],
         "bottom": [blobs.put_png(c) for c in result.bottom_crops[row]],
@@ -190,8 +188,7 @@ def store_examples(catalog: Catalog, model: str, result: Examples, params: dict,
     written (existing ones are kept unless ``replace``)."""
     return sum(
         catalog.add_artifact(LayerAddress(model, result.layer).target(target), EXAMPLES_ARTIFACT,
-                             {**params, "field": list(result.field)},
+                             {**params, "field": list(result.field), "site": SITE},
                              example_blobs(catalog.blobs, result, row), job_id, replace)
         for row, target in enumerate(result.targets)
     )
-

@@ -33,12 +33,14 @@ from sqlalchemy.types import TypeDecorator
 from atlas.vocabulary import (  # the check constraints name the one vocabulary
     CIRCUIT_STATUSES,
     CLAIM_STATUSES,
+    DIRECT_PATH_KINDS,
     EDGE_KINDS,
     EVIDENCE_KINDS,
     FEATURE_KINDS,
     JOB_STATUSES,
     LABEL_STATUSES,
     ROLES,
+    VERDICTS,
 )
 
 NAMING_CONVENTION = {
@@ -192,6 +194,29 @@ class Edge(Base):
     kernel_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
+class DirectPath(Base):
+    """How a slice of a layer's channels is wired to a slice of the layer before: read
+    directly, through a pool, or only through other convs (no direct weights). Written
+    with a layer pair's direct edges (``atlas.compute.connections.direct``)."""
+
+    __tablename__ = "direct_paths"
+    __table_args__ = (
+        CheckConstraint(_in("kind", DIRECT_PATH_KINDS), name="kind"),
+        Index("ix_direct_paths_dst_layer_id", "dst_layer_id"),
+        Index("ix_direct_paths_src_layer_id", "src_layer_id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    src_layer_id: Mapped[int] = _fk("layers.id")
+    dst_layer_id: Mapped[int] = _fk("layers.id")
+    dst_start: Mapped[int] = mapped_column(Integer)
+    dst_count: Mapped[int] = mapped_column(Integer)
+    src_start: Mapped[int] = mapped_column(Integer)
+    src_count: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    conv: Mapped[str] = mapped_column(String(200))
+    route: Mapped[str] = mapped_column(Text)
+
+
 class Label(Base):
     """Append-only label versions: the current label is the row with the highest version."""
 
@@ -264,6 +289,26 @@ class CircuitClaim(Base):
     experiment: Mapped[dict | None] = mapped_column(JsonType)
     status: Mapped[str] = mapped_column(String(20))
     result: Mapped[str | None] = mapped_column(Text)
+    author_id: Mapped[int] = _fk("users.id", ondelete="RESTRICT")
+    created_at: Mapped[datetime] = _created()
+
+
+class ClaimResult(Base):
+    """One run of a claim's experiment: its verdict, the numbers and everything to
+    reproduce it (``result``), and its plot (``blobs``). Rows are only added: the history
+    of runs; the claim's status is its latest verdict."""
+
+    __tablename__ = "claim_results"
+    __table_args__ = (
+        CheckConstraint(_in("verdict", VERDICTS), name="verdict"),
+        Index("ix_claim_results_claim_id", "claim_id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    claim_id: Mapped[int] = _fk("circuit_claims.id")
+    verdict: Mapped[str] = mapped_column(String(20))
+    result: Mapped[dict] = mapped_column(JsonType)
+    blobs: Mapped[list] = mapped_column(JsonType)
+    job_id: Mapped[int | None] = _fk("jobs.id", nullable=True, ondelete="SET NULL")
     author_id: Mapped[int] = _fk("users.id", ondelete="RESTRICT")
     created_at: Mapped[datetime] = _created()
 

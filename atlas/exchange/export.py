@@ -15,7 +15,7 @@ from dataclasses import asdict
 
 import networkx as nx
 
-from atlas.catalog.graph import Subgraph
+from atlas.catalog.graph import GraphEdge, Subgraph
 from atlas.db.blobs import BlobStore
 from atlas.errors import InvalidInput
 from atlas.exchange import figure
@@ -25,6 +25,11 @@ SCHEMA = "atlas.graph"
 SCHEMA_VERSION = 1
 
 
+def _edge_attributes(edge: GraphEdge) -> dict:
+    """An edge's fields and its signed net mass (``net``), which readers need not recompute."""
+    return {**asdict(edge), "net": edge.net}
+
+
 def node_link(graph: Subgraph) -> dict:
     return {
         "schema": SCHEMA,
@@ -32,7 +37,7 @@ def node_link(graph: Subgraph) -> dict:
         "directed": True,
         "meta": graph.meta,
         "nodes": [{"id": n.address, **asdict(n)} for n in graph.nodes],
-        "edges": [{"source": e.src, "target": e.dst, **asdict(e)} for e in graph.edges],
+        "edges": [{"source": e.src, "target": e.dst, **_edge_attributes(e)} for e in graph.edges],
         "paths": graph.paths,
     }
 
@@ -46,7 +51,7 @@ def to_networkx(graph: Subgraph) -> nx.MultiDiGraph:
     for node in graph.nodes:
         out.add_node(node.address, **{k: v for k, v in asdict(node).items() if v is not None})
     for edge in graph.edges:
-        attrs = {k: v for k, v in asdict(edge).items() if v is not None and k not in ("src", "dst")}
+        attrs = {k: v for k, v in _edge_attributes(edge).items() if v is not None and k not in ("src", "dst")}
         out.add_edge(edge.src, edge.dst, key=edge.kind, **attrs)
     return out
 
@@ -66,7 +71,8 @@ def to_cytoscape(graph: Subgraph) -> dict:
                 for n in graph.nodes
             ],
             "edges": [
-                {"data": {"id": f"{e.src}->{e.dst}:{e.kind}", "source": e.src, "target": e.dst, **asdict(e)}}
+                {"data": {"id": f"{e.src}->{e.dst}:{e.kind}", "source": e.src, "target": e.dst,
+                          **_edge_attributes(e)}}
                 for e in graph.edges
             ],
         },
@@ -80,8 +86,11 @@ def _dot_quote(text: str) -> str:
 
 
 def to_dot(graph: Subgraph) -> str:
-    """Graphviz DOT: layers as ranks left to right; ids quoted (``conv1:7`` is not a port)."""
-    lines = ["digraph circuit {", "  rankdir=LR;", '  node [shape=box, style="rounded,filled", fillcolor="#f7f7f7"];']
+    """Graphviz DOT: layers as ranks left to right; ids quoted (``conv1:7`` is not a port);
+    edges coloured by sign and labelled with their signed net mass, the legend as the
+    graph's label."""
+    lines = ["digraph circuit {", "  rankdir=LR;", '  node [shape=box, style="rounded,filled", fillcolor="#f7f7f7"];',
+             f"  label={_dot_quote(figure.LEGEND_TEXT)}; labelloc=b; fontsize=10;"]
     layers: dict[tuple[str, int, str], list] = {}
     for node in graph.nodes:
         layers.setdefault((node.model, node.layer_order, node.layer), []).append(node)
@@ -93,11 +102,10 @@ def to_dot(graph: Subgraph) -> str:
         lines.append("  }")
     peak = max((abs(e.strength) for e in graph.edges), default=0.0) or 1.0
     for edge in graph.edges:
-        colour = "#2166ac" if edge.sign >= 0 else "#b2182b"
         width = 0.5 + 4.0 * abs(edge.strength) / peak
         lines.append(
             f"  {_dot_quote(edge.src)} -> {_dot_quote(edge.dst)} "
-            f'[color="{colour}", penwidth={width:.2f}, label={_dot_quote(f"{edge.strength:.3g}")}];'
+            f'[color="{figure.sign_hex(edge.net)}", penwidth={width:.2f}, label={_dot_quote(f"{edge.net:+.3g}")}];'
         )
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -2,8 +2,10 @@
 
 Layers are columns from input to output, each node is drawn as its feature
 visualization (a grey tile with the unit number when none is computed yet) with its
-label under it, and edges are coloured by sign (blue excites, red inhibits) and sized by
-strength. PNG and SVG share one layout, so both figures of a circuit agree.
+label under it, and edges are coloured by the sign of their net mass (blue excites, red
+inhibits, as in the Circuits articles) and sized by strength, with a legend under the
+figure. PNG and SVG share one layout, so both figures of a circuit agree; the DOT export
+and the app's circuit graph colour edges by the same rule (``sign_rgb``).
 """
 
 from __future__ import annotations
@@ -25,10 +27,25 @@ COLUMN_GAP = 150
 ROW_GAP = 56
 MARGIN = 40
 HEADER = 36
-POSITIVE = (33, 102, 172)
-NEGATIVE = (178, 24, 43)
-NEUTRAL = (150, 150, 150)
+LEGEND_ROW = 28
+LEGEND_LINE = 24
 LABEL_CHARS = 16
+EXCITATORY = (33, 102, 172)  # blue
+INHIBITORY = (178, 24, 43)  # red
+UNSIGNED = (153, 153, 153)  # a curated edge with no stored weight
+LEGEND = (("excitatory (net > 0)", EXCITATORY), ("inhibitory (net < 0)", INHIBITORY),
+          ("no stored weight", UNSIGNED))
+LEGEND_TEXT = "blue: excitatory (net > 0) · red: inhibitory (net < 0) · grey: no stored weight · width: strength"
+
+
+def sign_rgb(net: float) -> tuple[int, int, int]:
+    """An edge's colour by the sign of its net mass: the one rule of every figure, export
+    and the app's graph."""
+    return UNSIGNED if net == 0 else EXCITATORY if net > 0 else INHIBITORY
+
+
+def sign_hex(net: float) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*sign_rgb(net))
 
 
 @dataclass(frozen=True)
@@ -44,7 +61,7 @@ def layout(graph: Subgraph) -> Layout:
     for node in graph.nodes:
         columns.setdefault((node.model, node.layer_order, node.layer), []).append(node)
     tallest = max((len(nodes) for nodes in columns.values()), default=1)
-    height = 2 * MARGIN + HEADER + tallest * (TILE + ROW_GAP)
+    height = 2 * MARGIN + HEADER + tallest * (TILE + ROW_GAP) + (LEGEND_ROW if graph.edges else 0)
     positions, titles = {}, []
     for index, ((model, _order, layer), nodes) in enumerate(sorted(columns.items())):
         x = MARGIN + index * (TILE + COLUMN_GAP)
@@ -52,13 +69,24 @@ def layout(graph: Subgraph) -> Layout:
         offset = (tallest - len(nodes)) * (TILE + ROW_GAP) // 2
         for row, node in enumerate(sorted(nodes, key=lambda n: (n.channel is None, n.channel or 0, n.address))):
             positions[node.address] = (x, MARGIN + HEADER + offset + row * (TILE + ROW_GAP))
-    width = 2 * MARGIN + max(len(columns), 1) * (TILE + COLUMN_GAP) - COLUMN_GAP
+    width = max(2 * MARGIN + max(len(columns), 1) * (TILE + COLUMN_GAP) - COLUMN_GAP,
+                _legend_width() if graph.edges else 0)
     return Layout(positions, titles, width, height)
 
 
+def _legend_width() -> int:
+    return 2 * MARGIN + len(LEGEND) * (LEGEND_LINE + 8 + 7 * max(len(text) for text, _ in LEGEND))
+
+
+def _legend_entries(plan: Layout) -> list[tuple[int, int, str, tuple[int, int, int]]]:
+    """(x, y of the line's left end, text, colour) of each legend entry, under the figure."""
+    step = (_legend_width() - 2 * MARGIN) // len(LEGEND)
+    y = plan.height - MARGIN - LEGEND_ROW // 2
+    return [(MARGIN + i * step, y, text, colour) for i, (text, colour) in enumerate(LEGEND)]
+
+
 def _edge_style(edge: GraphEdge, peak: float) -> tuple[tuple[int, int, int], float]:
-    colour = NEUTRAL if edge.sign == 0 else POSITIVE if edge.sign > 0 else NEGATIVE
-    return colour, 1.0 + 7.0 * abs(edge.strength) / peak
+    return sign_rgb(edge.net), 1.0 + 7.0 * abs(edge.strength) / peak
 
 
 def _caption(node: GraphNode) -> list[str]:
@@ -101,6 +129,9 @@ def png(graph: Subgraph, blobs: BlobStore | None = None) -> bytes:
             image.paste(thumb, (x, y))
         for line_no, line in enumerate(_caption(node)):
             draw.text((x, y + TILE + 4 + 12 * line_no), line, fill="black", font=font)
+    for x, y, text, colour in _legend_entries(plan) if graph.edges else ():
+        draw.line([(x, y), (x + LEGEND_LINE, y)], fill=colour, width=4)
+        draw.text((x + LEGEND_LINE + 6, y - 6), text, fill="black", font=font)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
@@ -121,7 +152,7 @@ def svg(graph: Subgraph, blobs: BlobStore | None = None) -> str:
         parts.append(
             f'<path d="M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}" fill="none" '
             f'stroke="rgb{colour}" stroke-width="{width:.2f}" stroke-opacity="0.8">'
-            f"<title>{html.escape(edge.src)} → {html.escape(edge.dst)}: {edge.strength:.4g}</title></path>"
+            f"<title>{html.escape(edge.src)} → {html.escape(edge.dst)}: {html.escape(edge.figures)}</title></path>"
         )
     for title, x in plan.columns:
         parts.append(f'<text x="{x}" y="{MARGIN + 12}" font-weight="bold">{html.escape(title)}</text>')
@@ -137,5 +168,8 @@ def svg(graph: Subgraph, blobs: BlobStore | None = None) -> str:
             parts.append(f'<image x="{x}" y="{y}" width="{TILE}" height="{TILE}" href="data:image/png;base64,{data}"/>')
         for line_no, line in enumerate(_caption(node)):
             parts.append(f'<text x="{x}" y="{y + TILE + 14 + 12 * line_no}">{html.escape(line)}</text>')
+    for x, y, text, colour in _legend_entries(plan) if graph.edges else ():
+        parts.append(f'<line x1="{x}" y1="{y}" x2="{x + LEGEND_LINE}" y2="{y}" stroke="rgb{colour}" stroke-width="4"/>'
+                     f'<text x="{x + LEGEND_LINE + 6}" y="{y + 4}">{html.escape(text)}</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"

@@ -27,7 +27,8 @@ def enqueue_pair(queue: JobQueue, src_layer: LayerShape, dst_layer: LayerShape, 
     if kind == "attribution" and dataset is None:
         raise InvalidInput("attribution edges need a dataset")
     params = check_params("connections", {"src": src, "kind": kind, "k": k, "force": replace,
-                                          **({"dataset": dataset} if kind == "attribution" else {})})
+                                          **({"dataset": dataset} if dataset is not None and kind != "direct"
+                                             else {})})
     if src_layer.order >= dst_layer.order:
         raise InvalidInput(f"{model}/{src} does not come before {dst}: connections go forwards")
     chunks = enqueue_chunks(queue, "connections", dst_layer, None, chunk_size, params, priority)

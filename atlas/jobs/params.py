@@ -12,8 +12,10 @@ import math
 from collections.abc import Callable
 
 from atlas.compute.datasets.spec import MAX_SEED, bounded_int, check_dataset
+from atlas.compute.datasets.sweep_spec import check_sweep
 from atlas.errors import InvalidInput
-from atlas.vocabulary import EDGE_KINDS, VIS_KINDS
+from atlas.experiments.spec import check_experiment
+from atlas.vocabulary import ACTIVATION_SITES, EDGE_KINDS, VIS_KINDS
 
 PARAMETERIZATION_NAMES = ("fourier", "pixel")
 MAX_K = 1_000
@@ -84,7 +86,8 @@ def check_vis(params: dict) -> None:
     render = params.get("render", {})
     if not isinstance(render, dict):
         raise InvalidInput(f"render parameters must be an object, not {render!r}")
-    _known_keys(render, {"size", "steps", "lr", "seed", "param", "diversity_n", "diversity_weight", "cossim_pow"},
+    _known_keys(render, {"size", "steps", "lr", "seed", "param", "diversity_n", "diversity_weight", "site",
+                         "cossim_pow"},
                 "render")
     bounded_int(render.get("size", 128), "size", 16, 1024)
     bounded_int(render.get("steps", 512), "steps", 1, 10_000)
@@ -93,7 +96,9 @@ def check_vis(params: dict) -> None:
     if render.get("param", "fourier") not in PARAMETERIZATION_NAMES:
         raise InvalidInput(f"param must be one of {', '.join(PARAMETERIZATION_NAMES)}, not {render['param']!r}")
     bounded_int(render.get("diversity_n", 4), "diversity_n", 1, 64)
-    _number(render.get("diversity_weight", 100.0), "diversity_weight", 0.0, 1e6)
+    if render.get("site", "pre") not in ACTIVATION_SITES:
+        raise InvalidInput(f"site must be one of {', '.join(ACTIVATION_SITES)}, not {render['site']!r}")
+    _number(render.get("diversity_weight", 0.2), "diversity_weight", 0.0, 1e6)
     _number(render.get("cossim_pow", 0.0), "cossim_pow", 0.0, MAX_COSSIM_POW)
     bounded_int(params.get("max_batch", 64), "max_batch", 1, 4096)
     _flag(params, "force")
@@ -107,6 +112,13 @@ def check_examples(params: dict) -> None:
     _flag(params, "force")
 
 
+@validator("tuning")
+def check_tuning(params: dict) -> None:
+    _known_keys(params, {"sweep", "force"}, "tuning")
+    check_sweep(params.get("sweep"))
+    _flag(params, "force")
+
+
 @validator("connections")
 def check_connections(params: dict) -> None:
     _known_keys(params, {"src", "kind", "k", "force", "dataset"}, "connections")
@@ -116,7 +128,9 @@ def check_connections(params: dict) -> None:
         raise InvalidInput(f"connections need a source layer name, not {params.get('src')!r}")
     _k(params)
     _flag(params, "force")
-    if params["kind"] == "attribution":
+    # Attribution averages over a dataset; expanded weights may name the one whose mean
+    # activations local response normalization is linearized at.
+    if params["kind"] == "attribution" or (params["kind"] == "expanded" and "dataset" in params):
         check_dataset(params.get("dataset"))
     elif "dataset" in params:
         raise InvalidInput(f"{params['kind']} connections take no dataset")
@@ -141,3 +155,13 @@ def check_direction_nmf(params: dict) -> None:
     bounded_int(params.get("seed", 0), "seed", 0, MAX_SEED)
     bounded_int(params.get("iterations", 500), "iterations", 1, MAX_NMF_ITERATIONS)
     bounded_int(params.get("max_rows", 200_000), "max_rows", 1, MAX_NMF_ROWS)
+
+
+@validator("experiment")
+def check_experiment_params(params: dict) -> None:
+    _known_keys(params, {"claim_id", "model", "experiment", "author"}, "experiment")
+    bounded_int(params.get("claim_id"), "claim id", 1, 2**63 - 1)
+    for key in ("model", "author"):
+        if not isinstance(params.get(key), str) or not params[key]:
+            raise InvalidInput(f"an experiment job needs a {key} name, not {params.get(key)!r}")
+    check_experiment(params.get("experiment"))

@@ -6,6 +6,7 @@ Pages that only read run on SQLite; every write runs on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -13,6 +14,7 @@ import pytest
 import streamlit as st
 from app_seed import RICH, seed
 from PIL import Image
+from signed_demo import SRC, store_shipped_edges
 from streamlit.testing.v1 import AppTest
 
 from atlas import Catalog, NewEdge
@@ -125,6 +127,11 @@ def test_unit_page_shows_everything_known(app: AppTest):
     assert "families: curve detectors" in captions
     # channel, negative, diversity, top and bottom examples; the other ends of 7 edges and 4 kernels
     assert len(app.get("image")) == 5 + 7 + 4
+    # Each example crop has its pre-activation under it: the top three, the one bottom crop.
+    [tab] = [tab for tab in app.tabs if tab.label == "Dataset examples"]
+    shown = [img.caption for image in tab.get("image") for img in image.proto.imgs]
+    assert shown == ["+5.25 · image 11", "+4.5 · image 12", "+3.75 · image 13", "-2.5 · image 40"]
+    assert "bottom 1: the images that inhibit it most" in texts(tab, "caption")
     assert "-4 · unlabelled" in captions and "+2.5 · circle" in captions
     assert app.get("vega_lite_chart"), "the tuning curve is plotted"
     note = next(m for m in app.markdown if "<script>" in m.value)
@@ -150,6 +157,18 @@ def test_unit_page_connections_list_inputs_and_outputs_in_their_own_sections(app
     assert cards(found["Top outputs"]) == [
         ("demo/conv3/2", "+2.5 · circle"), ("demo/conv3/1", "+1.5 · dog head"), ("demo/conv3/0", "+0.5 · unlabelled")]
     assert len([e for e in found["Top outputs"] if e.type == "image"]) == 3
+
+
+@sqlite_only
+def test_unit_page_shows_expanded_weights_where_a_unit_has_no_direct_ones(app: AppTest, cat: Catalog):
+    unit = next(f"demo/conv3/{i}" for i in range(32) if not cat.top_inputs(f"demo/conv3/{i}", 1))
+    cat.add_edges([NewEdge("demo/conv2/1", unit, "expanded", -2.0)])
+    open_page(app, "unit", address=unit)
+    [tab] = [tab for tab in app.tabs if tab.label == "Connections"]
+    found = sections(tab)
+    assert cards(found["Top inputs"]) == [("demo/conv2/1", "-2 · unlabelled")]
+    assert [e.value for e in app.info] == [
+        "no direct weights stored; showing expanded weights"]
 
 
 @sqlite_only
@@ -429,3 +448,52 @@ def test_connections_of_a_layer_pair_are_queued_with_their_ranking_job(app: AppT
     app.selectbox(key="jobs-conn-src").set_value("conv3")  # backwards: refused, nothing queued
     app.button(key="FormSubmitter:connections-Queue").click().run()
     assert "does not come before conv3" in app.error[0].value and len(cat.jobs()) == 3
+
+
+@sqlite_only
+def test_connections_and_circuit_edges_show_their_sign(app: AppTest, cat: Catalog):
+    """The shipped demo's real conv4 -> conv5 weights: conv4/58 -> conv5/21 is inhibitory
+    (an all-negative kernel), shown with its negative net beside its norm, sortable by
+    sign, and red in the circuit graph."""
+    unit = store_shipped_edges(cat, "shipped")
+    open_page(app, "unit", address=unit)
+    [tab] = [tab for tab in app.tabs if tab.label == "Connections"]
+    assert "Showing direct weights, strongest (norm)." in texts(app, "caption")
+    [first, *_] = cards(sections(tab)["Top inputs"])
+    # conv5 reads conv4 through a 2x2 max-pool: its kernels are in pooled coordinates
+    assert first == (f"shipped/conv4/{SRC}", "net -1.41 · norm 0.487 · unlabelled · pooled kernel (max\\-pool 2x2/2)")
+    app.selectbox(key="unit-edge-sort").set_value("inhibitory").run()
+    [tab] = [tab for tab in app.tabs if tab.label == "Connections"]
+    inhibitory = cards(sections(tab)["Top inputs"])
+    nets = [float(caption.split()[1]) for _, caption in inhibitory]
+    assert nets == sorted(nets) and nets[0] < 0 and all(n < 0 for n in nets) and len(nets) == 8
+    assert inhibitory[0][0] == cat.top_inputs(unit, k=1, sort="inhibitory")[0].src
+    excitatory = cat.top_inputs(unit, k=1, sort="excitatory")[0].src
+    cat.create_circuit("signs", "one inhibitory, one excitatory input", author="carl")
+    for src in (f"shipped/conv4/{SRC}", excitatory):
+        cat.add_circuit_edge("signs", src, unit, author="carl")
+    open_page(app, "circuit", name="signs")
+    captions = texts(app, "caption")
+    assert "Edges show direct weights (2)" in captions
+    assert ":red[━━ inhibitory (net < 0)]" in captions and ":blue[━━ excitatory (net > 0)]" in captions
+    [graph] = [e for e in app.main if type(e).__name__ == "UnknownElement"]  # st-cytoscape
+    drawn = json.loads(graph.proto.json_args)["elements"]
+    colours = {(e["data"]["source"], e["data"]["net"] < 0): e["data"]["colour"] for e in drawn if "source" in e["data"]}
+    assert colours == {(f"shipped/conv4/{SRC}", True): "#b2182b", (excitatory, False): "#2166ac"}
+
+
+def test_unit_page_shows_a_tuning_jobs_plot_and_summary(cat: Catalog, app: AppTest):
+    import numpy as np
+
+    from atlas.compute.tuning import TuningCurves, sized_sweep, store_tuning
+
+    spec = sized_sweep({"sweep": "orientation", "steps": 12}, 64)
+    values = np.arange(0, 360, 30.0)
+    curves = TuningCurves("conv2", [3], spec, values, np.maximum(np.cos(np.radians(values - 90)), 0)[None])
+    assert store_tuning(cat, "demo", curves) == 1
+    open_page(app, "unit", address="demo/conv2/3")
+    # Captions are markdown-escaped (``components.text.plain``): compared without the escapes.
+    captions = [img.caption.replace("\\", "") for image in app.get("image") for img in image.proto.imgs]
+    selectivity = curves.summaries()[0]["selectivity"]
+    assert (f"orientation sweep, 12 steps, post: preferred orientation 90 degrees, selectivity {selectivity:.2f}"
+            in captions)

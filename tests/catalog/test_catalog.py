@@ -167,9 +167,13 @@ def test_circuits_with_nodes_edges_and_claims(demo_catalog: Catalog):
     assert {n for n, _ in circuit.nodes} == {"demo/conv3/5", "demo/conv1/1", "demo/conv2/3"}
     circuit = demo_catalog.add_claim(
         "curves", "Zeroing demo/conv1/1 lowers demo/conv2/3 on curve images",
-        {"kind": "ablation", "units": ["demo/conv1/1"]},
+        {"intervention": {"kind": "ablate_units", "units": ["demo/conv1/1"]},
+         "stimuli": {"dataset": {"kind": "synthetic", "n": 90, "seed": 1, "size": 64}},
+         "measure": {"unit": "demo/conv2/3"}, "prediction": [{"condition": "curve", "op": "<=", "value": -0.5}]},
     )
     assert circuit.claims[0].status == "untested"
+    with pytest.raises(InvalidInput, match="unknown fields"):  # a free-form experiment no program can run
+        demo_catalog.add_claim("curves", "Something", {"kind": "ablation", "units": ["demo/conv1/1"]})
     demo_catalog.set_claim_status(circuit.claims[0].id, "supported", "dropped 80%", author="rita")
     circuit = demo_catalog.remove_circuit_node("curves", "demo/conv1/1")
     assert circuit.edges == [] and len(circuit.nodes) == 2

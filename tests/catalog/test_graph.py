@@ -11,6 +11,7 @@ from PIL import Image
 
 from atlas import Catalog, NewEdge
 from atlas.errors import InvalidInput
+from atlas.exchange import figure as figure_module
 from atlas.exchange.export import render
 
 
@@ -112,7 +113,8 @@ def test_figures(circuit, wired: Catalog):
     pixels = np.asarray(figure)
     assert figure.width > 3 * 96 and figure.height > 2 * 96
     assert ((pixels == (255, 200, 0)).all(axis=-1)).sum() > 500  # the thumbnail is drawn
-    assert ((pixels == (178, 24, 43)).all(axis=-1)).sum() > 20  # a red (inhibitory) edge
+    drawing = pixels[:-(figure_module.MARGIN + figure_module.LEGEND_ROW)]  # above the legend
+    assert ((drawing == (178, 24, 43)).all(axis=-1)).sum() > 20  # a red (inhibitory) edge
 
 
 def test_cli_graph_and_export(wired: Catalog, circuit, db_url, blob_dir, tmp_path, capsys):

@@ -4,10 +4,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import inspect
 
 from atlas import Catalog
+from atlas.catalog.api.examples import EXAMPLE_RECORD
 from atlas.cli import build_parser, main
 from atlas.db.engine import make_engine
 
@@ -49,6 +51,18 @@ def test_label_show_history_search(cli):
     assert code == 0 and out.splitlines()[0].startswith("v1") and "v2" in out.splitlines()[1]
     code, out, _ = cli("search", "curve")
     assert code == 0 and "demo/conv2/3" in out
+
+
+def test_show_prints_dataset_examples_with_their_values(cli, demo_catalog):
+    records = np.zeros((2, 2), dtype=EXAMPLE_RECORD)
+    records["index"], records["value"] = [[7, 3], [9, 1]], [[2.5, 1.25], [-0.75, -0.5]]
+    crops = [demo_catalog.blobs.put_png(np.full((4, 4, 3), v, np.uint8)) for v in (0, 255)]
+    demo_catalog.add_artifact("demo/conv2/3", "examples", {"dataset": "synthetic:20", "site": "pre"},
+                              {"top": crops, "bottom": crops, "records": demo_catalog.blobs.put_array(records)})
+    code, out, _ = cli("show", "demo/conv2/3")
+    assert code == 0 and "dataset examples (synthetic:20, pre-activation):" in out
+    assert "top:    image 7 +2.5, image 3 +1.25" in out
+    assert "bottom: image 9 -0.75, image 1 -0.5" in out
 
 
 def test_stale_label_from_cli_is_a_conflict(cli):

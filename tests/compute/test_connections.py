@@ -21,6 +21,7 @@ from atlas.compute.connections import (
     store_connections,
 )
 from atlas.compute.connections.linear import Linearized, expanded_kernels, smallest_window
+from atlas.compute.connections.operating_point import cached_operating_points, default_dataset
 from atlas.compute.models.demo_cnn import DemoCNN
 from atlas.compute.models.inceptionv1 import InceptionV1
 from atlas.db.blobs import BlobStore
@@ -138,17 +139,20 @@ class ConvsAroundLRN(ThreeConvs):
         return self.c(self.norm(self.b(F.relu(self.a(x)))))
 
 
-def test_expanded_through_lrn_treats_it_as_the_identity():
-    """Today's documented behaviour: LRN is the identity on the linearized path. With k=2
-    its own derivative is far from 1 (about 2^-0.75), so autograd through it would not give
-    this. Issue 15 will linearize LRN at an operating point instead, which changes the
-    expected kernels here."""
+def test_expanded_through_lrn_is_through_its_jacobian_at_the_mean_activations():
+    """Between ``b`` and ``c`` the LRN is linearized at its mean input over the default
+    dataset: the expanded kernel is ``c`` after the Jacobian there after ``b``, not ``c``
+    after ``b`` (with k=2 the LRN's own scale is about 2^-0.75, far from the identity)."""
     torch.manual_seed(6)
     model = ConvsAroundLRN().eval()
     kernels = expanded_kernels(model, "a", "c", input_size=32)
-    expected = compose(model.c.weight.detach(), model.b.weight.detach())
+    (point,) = cached_operating_points(model, default_dataset(32))
+    inner = torch.einsum("cm,mi...->ci...", point.jacobian.double(), model.b.weight.detach().double())
+    expected = compose(model.c.weight.detach(), inner)
     assert kernels.shape == expected.shape == (6, 4, 7, 7)
     torch.testing.assert_close(kernels.double(), expected, rtol=1e-4, atol=1e-6)
+    as_identity = compose(model.c.weight.detach(), model.b.weight.detach())
+    assert (kernels.double() - as_identity).norm() > 0.2 * as_identity.norm()
 
 
 def test_direct_weights_follow_branches_and_concat_slices(inception: InceptionV1):

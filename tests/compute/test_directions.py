@@ -104,12 +104,13 @@ def test_direction_objectives_follow_lucid():
     acts = torch.rand(2, 3, 4, 4) + 0.1
     vector = np.array([1.0, 2.0, 0.5], dtype=np.float32)
     values = BatchObjective([direction("l", vector), direction("l", vector, cossim_pow=2.0)],
-                            torch.device("cpu")).values({"l": acts})
+                            torch.device("cpu")).values({("l", "pre"): acts})
     dot = torch.einsum("nchw,c->nhw", acts, torch.as_tensor(vector)).mean(dim=(1, 2))
     assert torch.allclose(values[0], dot[0]) and values[1] < dot[1]  # cosines below 1 shrink it
     cossim = BatchObjective([direction_cossim("l", vector), direction_cossim("l", 5 * vector)],
-                            torch.device("cpu")).values({"l": acts[:1].expand(2, -1, -1, -1)})
+                            torch.device("cpu")).values({("l", "pre"): acts[:1].expand(2, -1, -1, -1)})
     assert torch.allclose(cossim[0], cossim[1]) and 0 < cossim[0] <= 1  # the angle, not the length
-    centre = BatchObjective([direction_neuron("l", vector)], torch.device("cpu")).values({"l": acts[:1]})
+    centre = BatchObjective([direction_neuron("l", vector)], torch.device("cpu")).values({("l", "pre"): acts[:1]})
     assert torch.isclose(centre[0], acts[0, :, 2, 2] @ torch.as_tensor(vector))
     assert direction("l", vector).key != direction("l", vector, cossim_pow=2.0).key
+    assert direction("l", vector).key != direction("l", vector, site="post").key

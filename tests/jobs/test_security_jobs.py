@@ -153,7 +153,7 @@ def test_downgrade_needs_an_admin_and_yes(catalog: Catalog, db_url, blob_dir, ca
     code, _, err = atlas(capsys, db_url, blob_dir, "nobody", "db", "downgrade", "base", "--yes")
     refused(code, err, "unknown user 'nobody'")
     code, _, err = atlas(capsys, db_url, blob_dir, "alice", "db", "downgrade", "base")
-    refused(code, err, "would undo 0004", "0001", "every table", "--yes")
+    refused(code, err, "would undo", "0004 (trust", "0001 (initial schema)", "every table", "--yes")
     code, _, err = atlas(capsys, db_url, blob_dir, "alice", "db", "downgrade", "nosuchrev", "--yes")
     refused(code, err, "nosuchrev")
     assert state(catalog) == before
@@ -285,6 +285,7 @@ def test_bad_parameters_through_the_python_api(demo_catalog: Catalog):
            ("vis", {"kinds": ["channel"], "render": {"lr": float("nan")}}, "lr must be"),
            ("vis", {"kinds": ["channel"], "render": {"steps": 10**9}}, "steps must be"),
            ("vis", {"kinds": ["channel"], "render": {"size": True}}, "size must be"),
+           ("vis", {"kinds": ["channel"], "render": {"site": ["pre"]}}, "site must be one of pre, post"),
            ("vis", {"kinds": ["channel"], "shell": "rm -rf /"}, "unknown vis parameters"),
            ("examples", {"k": 3, "dataset": {"kind": "synthetic", "n": -5, "size": 64}}, "synthetic dataset size"),
            ("examples", {"k": 3, "dataset": {"kind": "url", "path": "http://x"}}, "unknown dataset kind")]

@@ -8,10 +8,15 @@ from collections.abc import Callable
 from sqlalchemy import select
 
 from atlas.address import FeatureAddress, as_feature
-from atlas.catalog import circuits
-from atlas.catalog.records import CircuitInfo
+from atlas.catalog import audit, circuits, claim_results
+from atlas.catalog.records import CircuitInfo, ClaimResultInfo
 from atlas.catalog.resolve import require_role
-from atlas.db.models import Circuit
+from atlas.db.models import Circuit, CircuitNode, Feature, Layer, Model
+from atlas.errors import InvalidInput
+from atlas.experiments.spec import experiment_model
+from atlas.jobs.params import check_params
+
+EXPERIMENT_KIND = "experiment"
 
 
 class CircuitsMixin:
@@ -81,3 +86,38 @@ class CircuitsMixin:
         with self._writing() as session:
             actor = require_role(session, self._author(session, author), "reviewer", "judge claims")
             circuits.set_claim_status(session, claim_id, status, result, actor)
+
+    def enqueue_experiments(self, circuit: str, claim_id: int | None = None,
+                            author: str | None = None) -> list[int]:
+        """Queue an ``experiment`` job for claim ``claim_id`` of ``circuit`` (default: each
+        of its claims that has an experiment); returns the job ids. Every call queues new
+        runs: the claim keeps the history of its results."""
+        with self._reading() as session:
+            actor = require_role(session, self._author(session, author), "curator", "run experiments").name
+            found = circuits.get(session, circuit)
+            claims = [(c.id, circuits.check_claim_experiment(c.experiment))
+                      for c in claim_results.claims_to_run(session, found, claim_id)]
+            fallback = session.scalar(
+                select(Model.name).join(Layer, Layer.model_id == Model.id).join(Feature, Feature.layer_id == Layer.id)
+                .join(CircuitNode, CircuitNode.feature_id == Feature.id).where(CircuitNode.circuit_id == found.id)
+                .limit(1))
+        runs = []
+        for claim, experiment in claims:
+            assert experiment is not None  # claims_to_run keeps the claims that have one
+            model = experiment_model(experiment) or fallback
+            if model is None:
+                raise InvalidInput(f"claim {claim} names no model and circuit {circuit!r} has no node")
+            self.model(model).check_not_imported()
+            runs.append(check_params(EXPERIMENT_KIND, {"claim_id": claim, "model": model,
+                                                      "experiment": experiment, "author": actor}))
+        # The queue writes in its own transaction: on SQLite, holding ours would block it.
+        ids = [self._queue.enqueue(EXPERIMENT_KIND, run, max_attempts=1) for run in runs]
+        with self._writing() as session:
+            audit.record(session, actor, "circuit.run_experiments", "circuit", circuit, None,
+                         {"claims": [run["claim_id"] for run in runs], "jobs": ids})
+        return ids
+
+    def claim_results(self, claim_id: int) -> list[ClaimResultInfo]:
+        """Every run of the claim's experiment, newest first."""
+        with self._reading() as session:
+            return claim_results.history(session, claim_id)

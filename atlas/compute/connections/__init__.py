@@ -44,10 +44,12 @@ def direct_connections(model: nn.Module, layer_src: str, layer_dst: str, k: int 
 
 def expanded_connections(model: nn.Module, layer_src: str, layer_dst: str, k: int = 20,
                          device: str | torch.device | None = None, batch_units: int = 128,
-                         input_size: int = 224, progress: Progress | None = None) -> ConnectionSet:
-    """Expanded weights through the linearized network from ``layer_src`` to ``layer_dst``."""
+                         input_size: int = 224, progress: Progress | None = None,
+                         operating_data: dict | None = None) -> ConnectionSet:
+    """Expanded weights through the linearized network from ``layer_src`` to ``layer_dst``
+    (local response normalization linearized at its mean input over ``operating_data``)."""
     return pair_chunk(_on(model, device), "expanded", layer_src, layer_dst, input_size=input_size,
-                      batch_units=batch_units, progress=progress).top(k)
+                      batch_units=batch_units, progress=progress, operating_data=operating_data).top(k)
 
 
 def attribution_connections(model: nn.Module, layer_src: str, layer_dst: str, dataset: Dataset,

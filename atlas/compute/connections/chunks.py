@@ -17,13 +17,14 @@ wide layer take minutes each), and a crashed chunk is recomputed alone.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from atlas.catalog.records import DirectPathInfo
 from atlas.compute.connections.attribution import attribution_matrix
 from atlas.compute.connections.direct import direct_kernels
 from atlas.compute.connections.linear import expanded_kernels
@@ -50,28 +51,33 @@ class PairChunk:
     negative_mass: torch.Tensor
     connected: torch.Tensor | None = None
     kernels: torch.Tensor | None = None
+    paths: tuple[DirectPathInfo, ...] = ()
 
     def top(self, k: int) -> ConnectionSet:
         """The top-k inputs of every unit of the chunk and top-k outputs of every source
         unit within the chunk (``dst`` are positions in ``units``)."""
         return select_top(self.src_layer, self.dst_layer, self.kind, k, self.strength, self.positive_mass,
-                          self.negative_mass, self.kernels, self.connected)
+                          self.negative_mass, self.kernels, self.connected, self.paths)
 
 
 def pair_chunk(model: nn.Module, kind: str, src: str, dst: str, units: Sequence[int] | None = None,
                input_size: int = 224, dataset: Dataset | None = None, batch_units: int = 128,
-               batch_size: int = 32, progress: Progress | None = None) -> PairChunk:
+               batch_size: int = 32, progress: Progress | None = None,
+               operating_data: dict | None = None) -> PairChunk:
     """Compute the ``kind`` connections into ``units`` of ``dst`` (all of them by default)
-    on the model's device."""
+    on the model's device. Expanded weights linearize local response normalization at its
+    mean input over the images of ``operating_data`` (a dataset spec; a small default)."""
+    paths: tuple[DirectPathInfo, ...] = ()
     if kind == "direct":
-        kernels, connected = direct_kernels(model, src, dst, input_size)
+        weights = direct_kernels(model, src, dst, input_size)
+        kernels, connected, paths = weights.kernels, weights.connected, weights.paths
         rows = torch.arange(kernels.shape[0]) if units is None else torch.as_tensor(list(units))
         check_units(rows, kernels.shape[0], dst)
         kernels, connected = kernels[rows.to(kernels.device)], connected[rows.to(kernels.device)]
     elif kind == "expanded":
         rows = None if units is None else torch.as_tensor(list(units))
         kernels = expanded_kernels(model, src, dst, input_size, units=rows, batch_units=batch_units,
-                                   progress=progress)
+                                   progress=progress, dataset=operating_data)
         rows, connected = torch.arange(kernels.shape[0]) if rows is None else rows, None
     elif kind == "attribution":
         if dataset is None:
@@ -82,13 +88,14 @@ def pair_chunk(model: nn.Module, kind: str, src: str, dst: str, units: Sequence[
     else:
         raise InvalidInput(f"unknown connection kind {kind!r} (direct, expanded or attribution)")
     strength, positive, negative = kernel_measures(kernels)
-    return PairChunk(src, dst, kind, rows.numpy(), strength, positive, negative, connected, kernels)
+    return PairChunk(src, dst, kind, rows.numpy(), strength, positive, negative, connected, kernels, paths)
 
 
 def store_chunk(blobs: BlobStore, chunk: PairChunk, k: int) -> dict:
     """Put a chunk's measures and candidate kernels in the blob store; returns the JSON that
-    ``rank_chunks`` reads back: ``units``, ``measures`` (a blob) and ``kernels`` (a blob per
-    unit, None for a unit with no candidate edge or for attribution)."""
+    ``rank_chunks`` reads back: ``units``, ``measures`` (a blob), ``kernels`` (a blob per
+    unit, None for a unit with no candidate edge or for attribution) and ``paths`` (the
+    layer pair's wiring, for direct weights)."""
     connected = torch.ones_like(chunk.strength) if chunk.connected is None else chunk.connected.float()
     measures = torch.stack([chunk.strength.float(), chunk.positive_mass.float(), chunk.negative_mass.float(),
                             connected.to(chunk.strength.device)])
@@ -100,7 +107,7 @@ def store_chunk(blobs: BlobStore, chunk: PairChunk, k: int) -> dict:
             kernels[row] = sha.decode()
     return {"units": [int(u) for u in chunk.units],
             "measures": blobs.put_array(measures.detach().cpu().numpy().astype(np.float32)),
-            "kernels": kernels}
+            "kernels": kernels, "paths": [asdict(path) for path in chunk.paths]}
 
 
 def rank_chunks(blobs: BlobStore, src_layer: str, dst_layer: str, kind: str, k: int, dst_channels: int,
@@ -127,6 +134,9 @@ def rank_chunks(blobs: BlobStore, src_layer: str, dst_layer: str, kind: str, k: 
         raise InvalidInput(f"the chunks of {src_layer} -> {dst_layer} miss units {missing[:10].tolist()} "
                            f"of {dst_layer}")
     strength, positive, negative, connected = torch.from_numpy(measures)
+    # Every chunk traced the same wiring; chunks stored before it was recorded have none.
+    paths = next((tuple(DirectPathInfo(**path) for path in chunk["paths"])
+                  for chunk in chunks if chunk.get("paths")), ())
     conn = select_top(src_layer, dst_layer, kind, k, strength, positive, negative,
-                      connected=connected > 0 if kind == "direct" else None)
+                      connected=connected > 0 if kind == "direct" else None, paths=paths)
     return conn, (kernel_blobs[conn.dst] if kind in KERNEL_KINDS else None)

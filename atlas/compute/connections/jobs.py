@@ -19,7 +19,7 @@ from atlas.catalog.resolve import target_ids
 from atlas.compute.connections.chunks import pair_chunk, rank_chunks, store_chunk
 from atlas.compute.connections.store import write_connections
 from atlas.compute.datasets.spec import open_dataset
-from atlas.compute.examples import example_blobs, top_examples
+from atlas.compute.examples import SITE, example_blobs, top_examples
 from atlas.db.blobs import blob_names
 from atlas.errors import InvalidInput
 from atlas.jobs.runtime.kinds import JobContext, JobOutput, job_kind
@@ -32,7 +32,8 @@ def connections_chunk_job(ctx: JobContext) -> JobOutput:
     ctx.progress(0, None, f"{p['kind']} {p['src']} -> {p['layer']} units {p['units'][0]}-{p['units'][-1]}")
     dataset = open_dataset(p["dataset"]) if p["kind"] == "attribution" else None
     chunk = pair_chunk(model, p["kind"], p["src"], p["layer"], p["units"],
-                       ctx.catalog.model(p["model"]).input_size, dataset, progress=ctx.progress)
+                       ctx.catalog.model(p["model"]).input_size, dataset, progress=ctx.progress,
+                       operating_data=p.get("dataset") if p["kind"] == "expanded" else None)
     ctx.check_stop()
     return JobOutput(result=store_chunk(ctx.catalog.blobs, chunk, int(p["k"])))
 
@@ -68,7 +69,7 @@ def examples_job(ctx: JobContext) -> JobOutput:
     result = top_examples(model, p["layer"], open_dataset(p["dataset"]), p["units"], int(p.get("k", 9)),
                           ctx.device, progress=ctx.progress, directions=vectors)
     ctx.check_stop()
-    params = {"dataset": p["dataset"], "k": int(p.get("k", 9)), "field": list(result.field)}
+    params = {"dataset": p["dataset"], "k": int(p.get("k", 9)), "field": list(result.field), "site": SITE}
     rows = [(target, example_blobs(ctx.catalog.blobs, result, row)) for row, target in enumerate(result.targets)]
 
     def write(session: Session) -> None:

@@ -4,7 +4,8 @@
 network were linear between them. We do this for any model without rewriting it: a
 ``torch`` function mode replaces, during the forward pass, ReLU by the identity, max-pool
 by average-pool (same window and stride; -inf padding becomes zero padding) and local
-response normalization by the identity. Convolutions, average pools, batch norm in eval
+response normalization by its Jacobian at its mean input over a dataset (its operating
+point: ``atlas.compute.connections.operating_point``). Convolutions, average pools, batch norm in eval
 mode, branches, concatenations and additions are linear already. Biases only add a
 constant, so the gradient ignores them; any other nonlinearity is linearized by autograd
 around the point where it is evaluated.
@@ -22,7 +23,7 @@ cheap.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
@@ -32,14 +33,20 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from atlas.compute.capture import model_device
+from atlas.compute.connections.operating_point import (
+    LRNPoint,
+    cached_operating_points,
+    default_dataset,
+    lrn_between,
+    lrn_options,
+)
 from atlas.compute.connections.selection import check_units
 from atlas.compute.hooks import tap
 from atlas.errors import InvalidInput
 
 Progress = Callable[[int, "int | None", "str | None"], None]
 
-_IDENTITY = {F.relu, torch.relu, torch.relu_, torch.Tensor.relu, torch.Tensor.relu_,
-             F.local_response_norm}
+_IDENTITY = {F.relu, torch.relu, torch.relu_, torch.Tensor.relu, torch.Tensor.relu_}
 _MAX_POOLS = {F.max_pool1d, F.max_pool2d, F.max_pool3d}
 # ``max_pool*d(..., return_indices=True)`` dispatches to these; indices have no average.
 _MAX_POOLS_WITH_INDICES = {F.max_pool1d_with_indices, F.max_pool2d_with_indices, F.max_pool3d_with_indices}
@@ -52,12 +59,31 @@ def _named(args: tuple, kwargs: dict, names: tuple[str, ...]) -> dict:
 
 
 class Linearized(TorchFunctionMode):
-    """Inside this mode a forward pass computes the linearized network (see module doc)."""
+    """Inside this mode a forward pass computes the linearized network (see module doc).
+
+    ``lrn``: the operating point of every LRN call of the pass, in call order. Without it
+    an LRN passes its input on unchanged, which keeps only the spatial support right (the
+    LRN mixes channels, never positions): enough for receptive fields and windows, not
+    for weights. One mode object per forward pass (it counts the LRN calls).
+    """
+
+    def __init__(self, lrn: Sequence[LRNPoint] | None = None) -> None:
+        super().__init__()
+        self.lrn = lrn
+        self.lrn_calls = 0
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         if func in _IDENTITY:
             return args[0]
+        if func is F.local_response_norm:
+            x = lrn_options(args, kwargs)[0]
+            if self.lrn is None:
+                return x
+            if self.lrn_calls >= len(self.lrn):
+                raise InvalidInput("the model ran more local response normalizations than it has operating points")
+            self.lrn_calls += 1
+            return self.lrn[self.lrn_calls - 1].apply(x)
         if func in _MAX_POOLS_WITH_INDICES:
             raise InvalidInput("cannot linearize a max-pool returning indices")
         if func in _MAX_POOLS:
@@ -82,8 +108,8 @@ def _broadcast_batch(tensors, dim=0):
     return [t.expand(batch, *t.shape[1:]) if t.shape[0] == 1 else t for t in tensors], dim
 
 
-def _linear_forward(model: nn.Module, src: str, dst: str, size: tuple[int, int],
-                    batch: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+def _linear_forward(model: nn.Module, src: str, dst: str, size: tuple[int, int], batch: int = 1,
+                    lrn: Sequence[LRNPoint] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Run the linearized model on one blank image of ``size`` with ``src``'s output
     replaced by a zero leaf tensor of ``batch`` maps, stopped at ``dst``; returns (that
     leaf, dst's output)."""
@@ -96,8 +122,8 @@ def _linear_forward(model: nn.Module, src: str, dst: str, size: tuple[int, int],
                            requires_grad=True)
 
     with (tap(model, [src, dst], stop_after=dst, replace={src: leaf}, repeat="last") as taps,
-          Linearized(), torch.enable_grad()):
-        model(torch.zeros(1, _in_channels(model), *size, device=device))
+          Linearized(lrn), torch.enable_grad()):
+        model(torch.zeros(1, input_channels(model), *size, device=device))
     if dst not in taps:
         raise InvalidInput(f"layer {dst} did not run after {src}")
     if src not in taps:
@@ -108,7 +134,8 @@ def _linear_forward(model: nn.Module, src: str, dst: str, size: tuple[int, int],
     return z, out
 
 
-def _in_channels(model: nn.Module) -> int:
+def input_channels(model: nn.Module) -> int:
+    """Channels of the images the model takes: its first convolution's (3 if it has none)."""
     first = next((m for m in model.modules() if isinstance(m, nn.modules.conv._ConvNd)), None)
     return first.in_channels if first is not None else 3
 
@@ -185,11 +212,16 @@ def _bisect_window(model: nn.Module, src: str, dst: str, input_size: int) -> Win
 
 def expanded_kernels(model: nn.Module, src: str, dst: str, input_size: int,
                      units: torch.Tensor | None = None, batch_units: int = 256,
-                     progress: Progress | None = None) -> torch.Tensor:
+                     progress: Progress | None = None, dataset: dict | None = None) -> torch.Tensor:
     """Effective kernels ``(units, C1, kh, kw)`` of the linearized path from ``src`` to
     ``dst`` (all of dst's units by default), on the model's device, ``batch_units`` L2
-    units per backward pass."""
+    units per backward pass. A model with local response normalization is linearized at
+    its mean input over the images of the ``dataset`` spec (by default a few synthetic
+    images at ``input_size``)."""
     window = smallest_window(model, src, dst, input_size)
+    lrn = None
+    if lrn_between(model, src, dst, window.size, input_channels(model)):
+        lrn = cached_operating_points(model, dataset or default_dataset(input_size))
     units = torch.arange(window.dst_shape[1]) if units is None else torch.as_tensor(units)
     check_units(units, window.dst_shape[1], dst)
     (r0, r1), (c0, c1) = window.rows, window.cols
@@ -197,7 +229,7 @@ def expanded_kernels(model: nn.Module, src: str, dst: str, input_size: int,
     parts = []
     for start in range(0, len(units), batch_units):
         chunk = units[start:start + batch_units].to(model_device(model))
-        z, out = _linear_forward(model, src, dst, window.size, batch=len(chunk))
+        z, out = _linear_forward(model, src, dst, window.size, batch=len(chunk), lrn=lrn)
         picked = out[torch.arange(len(chunk), device=out.device), chunk, cy, cx]
         (grad,) = torch.autograd.grad(picked.sum(), z)
         parts.append(grad[:, :, r0:r1, c0:c1])
@@ -205,19 +237,3 @@ def expanded_kernels(model: nn.Module, src: str, dst: str, input_size: int,
             progress(start + len(chunk), len(units), f"{src} -> {dst}")
     return torch.cat(parts)
 
-
-def receptive_field(model: nn.Module, layer: str, input_size: int) -> tuple[int, int]:
-    """Height and width in input pixels of the receptive field of ``layer``'s centre unit
-    (the support of its gradient in the linearized network, clipped to the image)."""
-    image = torch.zeros(1, _in_channels(model), input_size, input_size,
-                        device=model_device(model), requires_grad=True)
-    with tap(model, [layer], stop_after=layer, repeat="last") as taps, Linearized(), torch.enable_grad():
-        model(image)
-    if layer not in taps:
-        raise InvalidInput(f"layer {layer} did not run in the forward pass")
-    out = taps[layer]
-    mix = torch.rand(out.shape[1], generator=torch.Generator().manual_seed(0)).to(out.device)
-    (grad,) = torch.autograd.grad((out[0, :, out.shape[2] // 2, out.shape[3] // 2] * (mix + 0.5)).sum(), image)
-    support = grad[0].abs().sum(0) > 0
-    rows, cols = support.any(1).nonzero()[:, 0], support.any(0).nonzero()[:, 0]
-    return int(rows[-1] - rows[0]) + 1, int(cols[-1] - cols[0]) + 1

@@ -6,7 +6,8 @@ names that blob. A million edges are then a few thousand blobs, not a million fi
 the kernels a curator looks at together (a unit's inputs) are read in one go.
 
 Storing is idempotent per (source layer, destination layer, kind): edges already there are
-kept and nothing is written, unless ``replace`` (which deletes them first, refused if
+kept and nothing is written (but the wiring of direct weights, ``direct_paths``, which is
+traced and not curated), unless ``replace`` (which deletes them first, refused if
 evidence is attached to any of them).
 """
 
@@ -19,7 +20,7 @@ import numpy as np
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from atlas.catalog import audit, edge_store
+from atlas.catalog import audit, direct_paths, edge_store
 from atlas.catalog.edge_store import EdgeColumns
 from atlas.catalog.resolve import get_layer, unit_ids
 from atlas.compute.connections.selection import ConnectionSet
@@ -60,6 +61,8 @@ def write_connections(session: Session, model: str, conn: ConnectionSet,
     if len(conn) and (conn.src.max() >= len(src_ids) or conn.dst.max() >= len(dst_ids)):
         raise InvalidInput(f"connections {conn.src_layer} -> {conn.dst_layer} do not match "
                            f"the registered layers' channel counts")
+    if conn.paths:  # the wiring is traced, not curated: always the latest
+        direct_paths.replace(session, src_layer.id, dst_layer.id, conn.paths)
     if edge_store.count_between(session, src_layer.id, dst_layer.id, conn.kind):
         if not replace:
             return 0

@@ -7,12 +7,15 @@ concatenation, or the concatenation whole). The forward code knows this but does
 it, so we follow channels through a forward pass: every named module tags the channels of
 its output, channel-preserving ops (padding, ReLU, pooling, LRN, dropout) pass the tags
 on, ``torch.cat`` along channels shifts and merges them, and every convolution records the
-tags of its input. Nothing is assumed about the model's code.
+tags of its input. A pool also notes itself in the tags it passes on: a conv that reads a
+layer through a pool reads it in pooled coordinates. Nothing is assumed about the model's
+code.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -22,8 +25,9 @@ from torch.overrides import TorchFunctionMode
 from atlas.compute.capture import model_device
 from atlas.compute.hooks import tap
 
+_POOLS = {F.max_pool2d: "max-pool", F.avg_pool2d: "avg-pool"}
 _PASS_THROUGH = {
-    F.pad, F.relu, torch.relu, torch.Tensor.relu, F.max_pool2d, F.avg_pool2d,
+    F.pad, F.relu, torch.relu, torch.Tensor.relu, *_POOLS,
     F.local_response_norm, F.dropout, torch.Tensor.contiguous, torch.Tensor.clone,
 }
 
@@ -37,6 +41,7 @@ class Piece:
     start: int
     layer_start: int
     count: int
+    pools: tuple[str, ...] = ()  # the pools between that output and this tensor ("max-pool 3x3/1")
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,15 @@ class Wiring:
 
     conv_inputs: dict[str, list[Piece]]
     outputs: dict[str, list[Piece]]
+
+
+def _pool_name(func: Callable, args: tuple, kwargs: dict) -> str:
+    """``max-pool 3x3/1``: the pool's kind, window and stride."""
+    named = {**dict(zip(("input", "kernel_size", "stride"), args)), **kwargs}
+    window = torch.nn.modules.utils._pair(named["kernel_size"])
+    stride = torch.nn.modules.utils._pair(named.get("stride") or named["kernel_size"])
+    size = f"{window[0]}x{window[1]}"
+    return f"{_POOLS[func]} {size}/{stride[0] if stride[0] == stride[1] else f'{stride[0]}x{stride[1]}'}"
 
 
 class _Tracer(TorchFunctionMode):
@@ -63,12 +77,15 @@ class _Tracer(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
-        if func in _PASS_THROUGH and isinstance(out, torch.Tensor):
+        if func in _POOLS and isinstance(out, torch.Tensor):
+            pool = _pool_name(func, args, kwargs)
+            self.tag(out, [replace(p, pools=(*p.pools, pool)) for p in self.pieces(args[0])])
+        elif func in _PASS_THROUGH and isinstance(out, torch.Tensor):
             self.tag(out, self.pieces(args[0]))
         elif func is torch.cat and kwargs.get("dim", args[1] if len(args) > 1 else 0) in (1, -3):
             merged, offset = [], 0
             for t in args[0]:
-                merged += [Piece(p.layer, p.start + offset, p.layer_start, p.count)
+                merged += [replace(p, start=p.start + offset)
                            for p in self.pieces(t)]
                 offset += t.shape[1]
             self.tag(out, merged)

@@ -95,6 +95,19 @@ def blob(size: int, cx: float, cy: float, sigma: float, fg: Color, bg: Color) ->
     return _composite(bg, fg, np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * sigma**2)))
 
 
+def disc(size: int, cx: float, cy: float, radius: float, fg: Color, bg: Color) -> np.ndarray:
+    """A filled disc of ``radius`` pixels centred on (cx, cy)."""
+    x, y = _grid(size)
+    return _composite(bg, fg, _coverage(np.hypot(x - cx, y - cy) - radius))
+
+
+def grating(size: int, angle: float, period: float, contrast: float, mean: Color) -> np.ndarray:
+    """A sinusoidal grating whose stripes run along ``angle``, with a bright stripe through
+    the centre: ``mean`` plus ``contrast`` times a cosine of ``period`` pixels."""
+    _, v = _along(*_grid(size), angle, 0.0, 0.0)
+    return np.clip(mean + (contrast * np.cos(2 * np.pi * v / period))[..., None], 0, 1)
+
+
 def facing_shape(size: int, cx: float, cy: float, scale: float, facing: int, tilt: float,
                  fg: Color, bg: Color) -> np.ndarray:
     """A head: a disc with a pointed snout towards ``facing`` (+1 right, -1 left), tilted by

@@ -7,6 +7,10 @@ says how much of it each position has. Lucid's activation grid factorizes one im
 the rows are sampled over a dataset (at most ``max_rows``, the same positions for the same
 seed), so the factors are the layer's common building blocks.
 
+Unlike objectives, examples and differences of means, which read the pre-activation, the
+factorization reads the layer's output (``site="post"``), as Lucid factorizes the
+rectified ``mixed4d``: NMF needs non-negative data, and a pre-activation is signed.
+
 The solver is Lee and Seung's multiplicative updates for the Frobenius loss, in torch,
 from a seeded random start: deterministic for a seed on one device. The factors are
 returned as unit vectors, ordered by how much activation they explain (the sum of W's
@@ -22,9 +26,11 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from atlas.compute.capture import iter_activations
+from atlas.compute.preactivation import Site
 from atlas.errors import InvalidInput
 
 EPS = 1e-9
+SITE: Site = "post"  # the rectified output: non-negative, as NMF needs
 
 
 @dataclass
@@ -72,7 +78,7 @@ def activation_rows(model: nn.Module, layer: str, dataset: Dataset, max_rows: in
         raise InvalidInput("a factorization needs a dataset with at least one image")
     generator = torch.Generator().manual_seed(seed)
     rows = []
-    for batch in iter_activations(model, [layer], dataset, batch_size):
+    for batch in iter_activations(model, [layer], dataset, batch_size, site=SITE):
         acts = batch.activations[layer]
         if acts.dim() != 4:
             raise InvalidInput(f"factorization needs a layer with 2-d maps; {layer} has none")

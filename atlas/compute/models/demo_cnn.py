@@ -1,8 +1,9 @@
 """The demo CNN: five named conv layers small enough to train on two CPU cores.
 
 Every conv layer is a ``ConvReLU``: a ``Conv2d`` whose output is already rectified. So a hook
-on ``conv3`` sees the post-ReLU activations that the atlas studies (as Lucid's names do for
-InceptionV1), while its weight is still ``conv3.weight`` for the connection code. There is
+on ``conv3`` sees the post-ReLU activations (as Lucid's names do for InceptionV1), while its
+weight is still ``conv3.weight`` for the connection code; the ReLU is a parameter-free child
+module ``conv3.act``, whose input is the layer's pre-activation (``atlas_pre_activations``). There is
 no batch norm: weights between layers are then the whole story of a circuit.
 
 ``conv1`` has 7x7 kernels with stride 2, like InceptionV1's first layer, which leaves room
@@ -39,10 +40,11 @@ class ConvReLU(nn.Conv2d):
     def __init__(self, *args: Any, batch_norm: bool = False, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.norm = nn.BatchNorm2d(self.out_channels) if batch_norm else None
+        self.act = nn.ReLU()  # a module so that its input, the pre-activation, can be tapped
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = super().forward(x)
-        return F.relu(self.norm(y) if self.norm is not None else y)
+        return self.act(self.norm(y) if self.norm is not None else y)
 
     @torch.no_grad()
     def fold_batch_norm(self) -> None:
@@ -64,6 +66,8 @@ class DemoCNN(nn.Module):
     Input: RGB in [0, 1], ``INPUT_SIZE`` pixels square (any size works; the head pools
     globally). Output: logits over ``atlas.compute.datasets.synthetic.CLASSES``.
     """
+
+    atlas_pre_activations = {f"conv{i}": (f"conv{i}.act",) for i in range(1, 6)}
 
     def __init__(self, widths: Sequence[int] = DEMO_WIDTHS["demo"],
                  num_classes: int = len(CLASSES), batch_norm: bool = False):

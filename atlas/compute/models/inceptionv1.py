@@ -4,7 +4,9 @@ Layer names and channel counts are Lucid's (``conv2d0`` ... ``mixed5b``), so add
 ``inceptionv1/mixed3b/379`` mean what the Circuits papers mean. Parameter names are those of
 Lucent's PyTorch port (``mixed3a_1x1_pre_relu_conv.weight``, created in the same order), so
 a user's existing Lucent weight file loads strictly, and hooks on the names Lucent users
-know (``mixed4a``, ``mixed4a_3x3``, ``conv2d0``) see the same post-ReLU tensors.
+know (``mixed4a``, ``mixed4a_3x3``, ``conv2d0``) see the same post-ReLU tensors. The
+pre-activations (Lucid's ``*_pre_relu``) are the inputs of those ReLU modules
+(``atlas_pre_activations``, see ``atlas.compute.preactivation``).
 
 Reproduced from the TensorFlow original, where PyTorch defaults differ:
 - SAME padding computed TensorFlow's way (the odd pixel goes after, not before: (2, 3) for
@@ -41,6 +43,13 @@ BLOCKS: dict[str, tuple[int, int, int, int, int, int]] = {
 _POOL_AFTER = ("mixed3b", "mixed4e")
 STUDIED_LAYERS: dict[str, str] = {"conv2d0": "conv", "conv2d1": "conv", "conv2d2": "conv",
                                   **{name: "concat" for name in BLOCKS}}
+# Each studied layer's pre-activation: the inputs of these ReLU modules, concatenated along
+# channels (a mixed block's branches in the order ``_block`` passes them to its Concat).
+PRE_ACTIVATIONS: dict[str, tuple[str, ...]] = {
+    **{name: (name,) for name in ("conv2d0", "conv2d1", "conv2d2")},
+    **{name: (f"{name}_1x1", f"{name}_3x3", f"{name}_5x5", f"{name}_pool_reduce")
+       for name in BLOCKS},
+}
 INPUT_SIZE = 224
 NUM_CLASSES = 1008
 _LRN: dict[str, Any] = dict(size=9, alpha=9.99999974738e-05, beta=0.5, k=1.0)
@@ -71,6 +80,7 @@ class InceptionV1(nn.Module):
     """Lucid's InceptionV1; input RGB in [0, 1], any size; output class probabilities."""
 
     atlas_layers = STUDIED_LAYERS
+    atlas_pre_activations = PRE_ACTIVATIONS
 
     def __init__(self) -> None:
         super().__init__()

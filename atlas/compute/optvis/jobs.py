@@ -18,7 +18,7 @@ from atlas.db.blobs import blob_names
 from atlas.jobs.runtime.kinds import JobContext, JobOutput, job_kind
 
 KIND = "vis"
-RENDER_KNOBS = ("size", "steps", "lr", "seed", "param", "diversity_n", "diversity_weight", "cossim_pow")
+RENDER_KNOBS = ("size", "steps", "lr", "seed", "param", "diversity_n", "diversity_weight", "site", "cossim_pow")
 
 
 def render_params(knobs: dict) -> RenderParams:

@@ -8,6 +8,14 @@ scattered back to their images. No Python loop over images runs per step, and im
 value depends only on image i's activations, except for diversity, which couples the
 images of one diversity group on purpose.
 
+Every term reads its layer at a ``site`` (``atlas.compute.preactivation``): unit and
+direction terms default to ``"pre"``, the value before the nonlinearity, as Lucid's
+``*_pre_relu`` objectives do. A ReLU output that is zero everywhere has no gradient, so an
+objective on it never leaves a flat start; and the pre-activation keeps a negative
+objective meaningful (driving the unit below zero, instead of anything that makes it 0).
+The diversity term defaults to ``"post"``, the rectified output the next layer sees, as
+Lucid's ``diversity("mixed4a")`` beside ``channel("mixed4a_pre_relu", ...)``.
+
 Every term has a stable text ``key``; an objective's key seeds its image's random draws.
 """
 
@@ -22,10 +30,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from atlas.compute.preactivation import Read, Site, check_site
 from atlas.errors import InvalidInput
 from atlas.vocabulary import VIS_KINDS  # defined torch-free: jobs are checked when queued
 
 Evaluate = Callable[[torch.Tensor], torch.Tensor]  # activations (M, C, ...) -> values (M,)
+
+
+def _at(site: Site) -> str:
+    """The site's part of a term key (``@pre``)."""
+    return f"@{site}"
 
 
 def _flat(acts: torch.Tensor) -> torch.Tensor:
@@ -39,9 +53,10 @@ class Channel:
 
     layer: str
     channel: int
+    site: Site = "pre"
 
     def key(self) -> str:
-        return f"channel({self.layer},{self.channel})"
+        return f"channel({self.layer}{_at(self.site)},{self.channel})"
 
     @staticmethod
     def compile(terms: Sequence[Channel], device: torch.device) -> Evaluate:
@@ -59,9 +74,10 @@ class Neuron:
     channel: int
     x: int | None = None
     y: int | None = None
+    site: Site = "pre"
 
     def key(self) -> str:
-        return f"neuron({self.layer},{self.channel},x={self.x},y={self.y})"
+        return f"neuron({self.layer}{_at(self.site)},{self.channel},x={self.x},y={self.y})"
 
     @staticmethod
     def compile(terms: Sequence[Neuron], device: torch.device) -> Evaluate:
@@ -90,10 +106,11 @@ def _dot_cossim(acts: torch.Tensor, vectors: torch.Tensor, cossim_pow: torch.Ten
     return dot * cos.clamp(min=0.1) ** cossim_pow[:, None]
 
 
-def _vector_key(name: str, layer: str, vector: tuple[float, ...], cossim_pow: float, *extra: object) -> str:
+def _vector_key(name: str, layer: str, site: Site, vector: tuple[float, ...], cossim_pow: float,
+                *extra: object) -> str:
     digest = hashlib.sha256(np.asarray(vector, np.float32).tobytes()).hexdigest()
-    power = f",cossim_pow={cossim_pow!r}" if cossim_pow else ""  # keys of plain directions stay as they were
-    return f"{name}({layer},{digest[:16]}{''.join(f',{e}' for e in extra)}{power})"
+    power = f",cossim_pow={cossim_pow!r}" if cossim_pow else ""  # a plain direction's key has no power
+    return f"{name}({layer}{_at(site)},{digest[:16]}{''.join(f',{e}' for e in extra)}{power})"
 
 
 def _vectors(terms: Sequence[Direction] | Sequence[DirectionNeuron] | Sequence[DirectionCossim],
@@ -112,9 +129,10 @@ class Direction:
     layer: str
     vector: tuple[float, ...]
     cossim_pow: float = 0.0
+    site: Site = "pre"
 
     def key(self) -> str:
-        return _vector_key("direction", self.layer, self.vector, self.cossim_pow)
+        return _vector_key("direction", self.layer, self.site, self.vector, self.cossim_pow)
 
     @staticmethod
     def compile(terms: Sequence[Direction], device: torch.device) -> Evaluate:
@@ -132,9 +150,10 @@ class DirectionNeuron:
     x: int | None = None
     y: int | None = None
     cossim_pow: float = 0.0
+    site: Site = "pre"
 
     def key(self) -> str:
-        return _vector_key("direction_neuron", self.layer, self.vector, self.cossim_pow,
+        return _vector_key("direction_neuron", self.layer, self.site, self.vector, self.cossim_pow,
                            f"x={self.x}", f"y={self.y}")
 
     @staticmethod
@@ -161,9 +180,10 @@ class DirectionCossim:
 
     layer: str
     vector: tuple[float, ...]
+    site: Site = "pre"
 
     def key(self) -> str:
-        return _vector_key("direction_cossim", self.layer, self.vector, 0.0)
+        return _vector_key("direction_cossim", self.layer, self.site, self.vector, 0.0)
 
     @staticmethod
     def compile(terms: Sequence[DirectionCossim], device: torch.device) -> Evaluate:
@@ -178,35 +198,50 @@ class DirectionCossim:
 
 @dataclass(frozen=True)
 class Diversity:
-    """Minus the mean similarity of this image's Gram matrix (style) at ``layer`` to those
-    of the other images of its group: Lucid's diversity penalty, split per image so that
-    the group's sum is Lucid's value. ``member`` tells the group's images apart."""
+    """Minus the summed cosine similarity of this image's Gram matrix (style) at ``layer``
+    to those of the other images of its group: Lucid's ``diversity`` split per image.
+    Lucid optimizes the batch *mean* of the channel objective minus ``weight`` times
+    sum_i sum_(j != i) similarity(i, j) / n; the group's mean of these per-image values
+    (image i: its objective minus ``weight`` times its row sum) is exactly that, so the
+    penalty has its nominal strength against a unit term that is summed over images.
+    ``member`` tells the group's images apart."""
 
     layer: str
     group: str
     member: int
     size: int
+    site: Site = "post"
 
     def key(self) -> str:
-        return f"diversity({self.layer},{self.group},{self.member}/{self.size})"
+        return f"diversity({self.layer}{_at(self.site)},{self.group},{self.member}/{self.size})"
 
     @staticmethod
     def compile(terms: Sequence[Diversity], device: torch.device) -> Evaluate:
         ids = {g: i for i, g in enumerate(dict.fromkeys(t.group for t in terms))}
         group = torch.tensor([ids[t.group] for t in terms], device=device)
-        sizes = torch.tensor([float(t.size) for t in terms], device=device)
         counts = Counter(t.group for t in terms)
         if any(counts[t.group] != t.size for t in terms):
             raise InvalidInput("every image of a diversity group must be rendered together, once")
         others = (group[:, None] == group[None, :]) & ~torch.eye(len(terms), dtype=torch.bool,
                                                                 device=device)
 
-        def evaluate(acts: torch.Tensor) -> torch.Tensor:
-            flat = _flat(acts)
-            grams = F.normalize(torch.bmm(flat, flat.transpose(1, 2)).flatten(1), dim=1)
-            similarity = grams @ grams.T
-            return -(similarity * others).sum(dim=1) / sizes
-        return evaluate
+        return lambda acts: -(gram_similarity(acts) * others).sum(dim=1)
+
+
+def gram_similarity(acts: torch.Tensor) -> torch.Tensor:
+    """(M, M) cosine similarities of the images' Gram matrices (channels x channels, over
+    positions) of activations (M, C, ...): in [0, 1], as Gram matrices are PSD."""
+    flat = _flat(acts)
+    grams = F.normalize(torch.bmm(flat, flat.transpose(1, 2)).flatten(1), dim=1)
+    return grams @ grams.T
+
+
+def group_dissimilarity(acts: torch.Tensor) -> float:
+    """1 - the mean pairwise Gram cosine of a group's activations (M >= 2): what the
+    diversity penalty raises, 0 for images of one style."""
+    similarity = gram_similarity(acts)
+    m = len(similarity)
+    return 1.0 - float((similarity.sum() - similarity.diagonal().sum()) / (m * (m - 1)))
 
 
 Term = Channel | Neuron | Direction | DirectionNeuron | DirectionCossim | Diversity
@@ -225,6 +260,11 @@ class Objective:
     @property
     def layers(self) -> set[str]:
         return {t.layer for _, t in self.terms}
+
+    @property
+    def reads(self) -> set[Read]:
+        """The (layer, site) pairs the objective reads."""
+        return {(t.layer, t.site) for _, t in self.terms}
 
     @property
     def diversity_group(self) -> str | None:
@@ -258,12 +298,13 @@ class Objective:
         return self + (-other)
 
 
-def channel(layer: str, unit: int) -> Objective:
-    return Objective(((1.0, Channel(layer, int(unit))),))
+def channel(layer: str, unit: int, site: Site = "pre") -> Objective:
+    return Objective(((1.0, Channel(layer, int(unit), check_site(site))),))
 
 
-def neuron(layer: str, unit: int, x: int | None = None, y: int | None = None) -> Objective:
-    return Objective(((1.0, Neuron(layer, int(unit), x, y)),))
+def neuron(layer: str, unit: int, x: int | None = None, y: int | None = None,
+           site: Site = "pre") -> Objective:
+    return Objective(((1.0, Neuron(layer, int(unit), x, y, check_site(site))),))
 
 
 def _as_tuple(vector: Sequence[float] | np.ndarray | torch.Tensor) -> tuple[float, ...]:
@@ -271,71 +312,111 @@ def _as_tuple(vector: Sequence[float] | np.ndarray | torch.Tensor) -> tuple[floa
 
 
 def direction(layer: str, vector: Sequence[float] | np.ndarray | torch.Tensor,
-              cossim_pow: float = 0.0) -> Objective:
-    return Objective(((1.0, Direction(layer, _as_tuple(vector), float(cossim_pow))),))
+              cossim_pow: float = 0.0, site: Site = "pre") -> Objective:
+    return Objective(((1.0, Direction(layer, _as_tuple(vector), float(cossim_pow), check_site(site))),))
 
 
 def direction_neuron(layer: str, vector: Sequence[float] | np.ndarray | torch.Tensor,
-                     x: int | None = None, y: int | None = None, cossim_pow: float = 0.0) -> Objective:
-    return Objective(((1.0, DirectionNeuron(layer, _as_tuple(vector), x, y, float(cossim_pow))),))
+                     x: int | None = None, y: int | None = None, cossim_pow: float = 0.0,
+                     site: Site = "pre") -> Objective:
+    return Objective(((1.0, DirectionNeuron(layer, _as_tuple(vector), x, y, float(cossim_pow), check_site(site))),))
 
 
-def direction_cossim(layer: str, vector: Sequence[float] | np.ndarray | torch.Tensor) -> Objective:
-    return Objective(((1.0, DirectionCossim(layer, _as_tuple(vector))),))
+def direction_cossim(layer: str, vector: Sequence[float] | np.ndarray | torch.Tensor,
+                     site: Site = "pre") -> Objective:
+    return Objective(((1.0, DirectionCossim(layer, _as_tuple(vector), check_site(site))),))
 
 
 def negative(objective: Objective) -> Objective:
-    """What most lowers the objective: for a unit, what it responds against."""
+    """What most lowers the objective: for a unit, what it responds against (on the
+    pre-activation, the most inhibiting input; on a ReLU output it would be anything
+    that gives 0)."""
     return -objective
 
 
-def diverse(objective: Objective, layer: str, n: int, weight: float) -> list[Objective]:
-    """``n`` objectives: ``objective`` plus ``weight`` times a diversity penalty at
-    ``layer`` among these ``n`` images only."""
+def diverse(objective: Objective, layer: str, n: int, weight: float,
+            site: Site = "post") -> list[Objective]:
+    """``n`` objectives: ``objective`` plus a diversity penalty at ``layer`` (its ``site``)
+    among these ``n`` images only, of weight ``weight`` *relative to the unit's activation
+    scale*.
+
+    The penalty is a sum of cosines (dimensionless) while the objective is in the unit's
+    own units, which differ by orders of magnitude between models and layers, so a fixed
+    weight (Lucid's 100, made for InceptionV1) is too strong on one unit and nothing on
+    another. The weight is multiplied at every step by the group's mean value of
+    ``objective`` (detached, at least 0; see ``BatchObjective``): the render's own
+    activation scale, known without a separate plain render. An image's gradient is then
+    proportional to that of log(activation) minus ``weight`` times its similarity sum:
+    rescaling the unit leaves the images unchanged, and at the optimum one unit of
+    summed cosine similarity trades against a fraction ``weight`` of the activation.
+    """
     if n < 2:
         raise InvalidInput("diversity needs at least two images")
-    group = objective.key
-    return [objective + weight * Objective(((1.0, Diversity(layer, group, i, n)),))
+    group = f"{objective.key}|{layer}|{site}|{weight!r}|{n}"  # two groups of one objective may meet
+    return [objective + weight * Objective(((1.0, Diversity(layer, group, i, n, check_site(site))),))
             for i in range(n)]
 
 
 class BatchObjective:
-    """The objectives of one batch, compiled: ``values(acts)`` is (N,) per image."""
+    """The objectives of one batch, compiled: ``values(acts)`` is (N,) per image, with
+    ``acts`` the activations by (layer, site) of every pair in ``reads``.
+
+    Diversity terms are weighted relative to the activation scale (see ``diverse``): each
+    image's diversity value is multiplied by the mean over its group of the images' other
+    terms, detached and clamped at 0."""
 
     def __init__(self, objectives: Sequence[Objective], device: torch.device):
         groups: dict[tuple, list[tuple[int, float, Term]]] = {}
         for image, objective in enumerate(objectives):
             for weight, term in objective.terms:
-                groups.setdefault((type(term), term.layer), []).append((image, weight, term))
+                groups.setdefault((type(term), (term.layer, term.site)), []).append((image, weight, term))
         self.n = len(objectives)
-        self.layers = sorted({layer for _, layer in groups})
-        self._groups = []
-        for (kind, layer), entries in groups.items():
+        self.reads: list[Read] = sorted({read for _, read in groups})
+        self._terms: list[tuple] = []
+        self._penalties: list[tuple] = []
+        for (kind, read), entries in groups.items():
             images = [image for image, _, _ in entries]
             index = None if images == list(range(self.n)) else torch.tensor(images, device=device)
             weights = torch.tensor([w for _, w, _ in entries], device=device)
             evaluate = kind.compile([t for _, _, t in entries], device)
-            self._groups.append((layer, index, weights, evaluate))
+            (self._penalties if kind is Diversity else self._terms).append((read, index, weights, evaluate))
+        members = [objective.diversity_group for objective in objectives]
+        same = torch.tensor([[a is not None and a == b or i == j for j, b in enumerate(members)]
+                             for i, a in enumerate(members)], dtype=torch.float32, device=device)
+        self._group_mean = same / same.sum(dim=1, keepdim=True)
+        self._device = device
 
-    def values(self, acts: dict[str, torch.Tensor]) -> torch.Tensor:
-        total = None
-        for layer, index, weights, evaluate in self._groups:
-            layer_acts = acts[layer] if index is None else acts[layer][index]
+    def _sum(self, groups: list[tuple], acts: dict[Read, torch.Tensor]) -> torch.Tensor:
+        total = torch.zeros(self.n, device=self._device)
+        for read, index, weights, evaluate in groups:
+            layer_acts = acts[read] if index is None else acts[read][index]
             contribution = weights * evaluate(layer_acts)
-            if index is not None:
-                contribution = torch.zeros(self.n, dtype=contribution.dtype,
-                                           device=contribution.device).index_add(0, index, contribution)
-            total = contribution if total is None else total + contribution
+            total = total + contribution if index is None else total.index_add(0, index, contribution)
         return total
 
+    def values(self, acts: dict[Read, torch.Tensor]) -> torch.Tensor:
+        base = self._sum(self._terms, acts)
+        if not self._penalties:
+            return base
+        scale = (self._group_mean @ base.detach()).clamp(min=0.0)
+        return base + scale * self._sum(self._penalties, acts)
+
+
+DIVERSITY_WEIGHT = 0.2  # relative: see ``kind_objectives``
 
 
 def kind_objectives(whole: Objective, centre: Objective, layer: str, kind: str, diversity_n: int = 4,
-                    diversity_weight: float = 100.0) -> list[Objective]:
+                    diversity_weight: float = DIVERSITY_WEIGHT) -> list[Objective]:
     """What a visualization kind optimizes, for a feature whose objective over the whole
     map is ``whole`` and at the centre position ``centre``: ``diversity`` is
     ``diversity_n`` images of ``whole`` with a penalty on their similarity at ``layer``
-    (Lucid's weight of 100 suits InceptionV1's activation scale)."""
+    (after its ReLU, as Lucid's).
+
+    The default relative weight 0.2 is chosen from a bound, not fitted: Gram matrices
+    are positive semi-definite, so each cosine lies in [0, 1] and an image's similarity
+    sum in [0, n - 1]. Trading log-activation against ``weight`` times that sum (see
+    ``diverse``), a group at the optimum keeps at least exp(-weight * (n - 1)) of the
+    plain activation in geometric mean: 0.55 for 0.2 and Lucid's n = 4, above half."""
     if kind == "channel":
         return [whole]
     if kind == "neuron":
@@ -348,16 +429,19 @@ def kind_objectives(whole: Objective, centre: Objective, layer: str, kind: str, 
 
 
 def unit_objectives(layer: str, unit: int, kind: str, diversity_n: int = 4,
-                    diversity_weight: float = 100.0) -> list[Objective]:
-    """The objectives of a visualization kind of one unit (``kind_objectives``)."""
-    return kind_objectives(channel(layer, unit), neuron(layer, unit), layer, kind, diversity_n, diversity_weight)
+                    diversity_weight: float = DIVERSITY_WEIGHT, site: Site = "pre") -> list[Objective]:
+    """The objectives of a visualization kind of one unit, read at ``site``
+    (``kind_objectives``)."""
+    return kind_objectives(channel(layer, unit, site), neuron(layer, unit, site=site), layer, kind,
+                           diversity_n, diversity_weight)
 
 
 def direction_objectives(layer: str, vector: Sequence[float] | np.ndarray | torch.Tensor, kind: str,
-                         diversity_n: int = 4, diversity_weight: float = 100.0,
-                         cossim_pow: float = 0.0) -> list[Objective]:
-    """The objectives of a visualization kind of a direction: the unit's, with the dot
-    product with ``vector`` in place of one channel (``channel`` is Lucid's
-    ``direction``, ``neuron`` its ``direction_neuron``, each with ``cossim_pow``)."""
-    return kind_objectives(direction(layer, vector, cossim_pow), direction_neuron(layer, vector, cossim_pow=cossim_pow),
+                         diversity_n: int = 4, diversity_weight: float = DIVERSITY_WEIGHT,
+                         cossim_pow: float = 0.0, site: Site = "pre") -> list[Objective]:
+    """The objectives of a visualization kind of a direction, read at ``site``: the
+    unit's, with the dot product with ``vector`` in place of one channel (``channel`` is
+    Lucid's ``direction``, ``neuron`` its ``direction_neuron``, each with ``cossim_pow``)."""
+    return kind_objectives(direction(layer, vector, cossim_pow, site),
+                           direction_neuron(layer, vector, cossim_pow=cossim_pow, site=site),
                            layer, kind, diversity_n, diversity_weight)

@@ -31,8 +31,13 @@ from tqdm.auto import tqdm
 
 from atlas.compute.capture import eval_mode
 from atlas.compute.device import resolve_device
-from atlas.compute.hooks import Taps, tap
-from atlas.compute.optvis.objectives import BatchObjective, Objective, direction_objectives, unit_objectives
+from atlas.compute.optvis.objectives import (
+    DIVERSITY_WEIGHT,
+    BatchObjective,
+    Objective,
+    direction_objectives,
+    unit_objectives,
+)
 from atlas.compute.optvis.param import Parameterization, make_param
 from atlas.compute.optvis.transforms import (
     Transform,
@@ -40,16 +45,21 @@ from atlas.compute.optvis.transforms import (
     n_random,
     standard_transforms,
 )
+from atlas.compute.preactivation import Site, check_site, tap_sites
 from atlas.errors import InvalidInput
 
-ALGORITHM_VERSION = 1  # part of every artifact's parameters: bump when images would change
+# Part of every artifact's parameters: bump when images would change. 2: unit objectives
+# read the pre-activation (``RenderParams.site``), diversity the layer's output.
+ALGORITHM_VERSION = 2
 Progress = bool | Callable[[int, int], None] | None
 
 
 @dataclass(frozen=True)
 class RenderParams:
     """Everything that determines a rendered image (with the model and the objective).
-    ``diversity_*`` only matter to the ``diversity`` kind."""
+    ``diversity_*`` only matter to the ``diversity`` kind. ``site``: where a unit's
+    objective reads it (``render_requests``), ``"pre"`` (before its nonlinearity, as
+    Lucid's ``*_pre_relu``) or ``"post"`` (the layer's output)."""
 
     size: int = 128
     steps: int = 512
@@ -61,8 +71,12 @@ class RenderParams:
     init_sd: float = 0.01
     transforms: tuple[Transform, ...] = field(default_factory=standard_transforms)
     diversity_n: int = 4
-    diversity_weight: float = 100.0
+    diversity_weight: float = DIVERSITY_WEIGHT  # relative to the unit's activation
+    site: Site = "pre"
     cossim_pow: float = 0.0  # of a direction's objectives (Lucid's cossim_pow); units ignore it
+
+    def __post_init__(self) -> None:
+        check_site(self.site)
 
     def parameterization(self) -> Parameterization:
         return make_param(self.param, self.size, self.decorrelate, self.init_sd, self.decay_power)
@@ -72,12 +86,13 @@ class RenderParams:
         ``direction``: only its objective reads ``cossim_pow``) rendered with these."""
         out = {
             "algorithm": ALGORITHM_VERSION, "steps": self.steps, "lr": self.lr,
-            "seed": self.seed, "param": self.parameterization().spec(),
+            "seed": self.seed, "site": self.site, "param": self.parameterization().spec(),
             "transforms": [t.spec() for t in self.transforms],
         }
         if kind == "diversity":
-            out |= {"diversity_n": self.diversity_n, "diversity_weight": self.diversity_weight}
-        if direction and self.cossim_pow:  # absent when 0: earlier artifacts' parameters are unchanged
+            out |= {"diversity_n": self.diversity_n, "diversity_weight": self.diversity_weight,
+                    "diversity_weight_relative": True}
+        if direction and self.cossim_pow:  # absent when 0: a plain direction's parameters have no power
             out["cossim_pow"] = self.cossim_pow
         return out
 
@@ -108,18 +123,9 @@ def _draws(objectives: Sequence[Objective], param: Parameterization, params: Ren
     return torch.stack(raws), torch.stack(uniforms)
 
 
-def _clone_tensor(name: str, output: object) -> torch.Tensor:
-    """A tapped output, copied: a later in-place op must not change it."""
-    if not isinstance(output, torch.Tensor):
-        raise InvalidInput(f"layer {name} does not output a single tensor")
+def _clone_tensor(_name: str, output: torch.Tensor) -> torch.Tensor:
+    """A tapped tensor, copied: a later in-place op must not change it."""
     return output.clone()
-
-
-def _forward(taps: Taps, x: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
-    taps.run(x)
-    if taps.missing():
-        raise InvalidInput(f"layers {', '.join(sorted(taps.missing()))} did not run")
-    return dict(taps.outputs)
 
 
 def _optimize(model: nn.Module, objectives: Sequence[Objective], params: RenderParams,
@@ -131,18 +137,32 @@ def _optimize(model: nn.Module, objectives: Sequence[Objective], params: RenderP
     raw = raw.to(device).requires_grad_(True)
     uniforms = uniforms.to(device)
     optimizer = torch.optim.Adam([raw], lr=params.lr)
-    with tap(model, batch.layers, stop_after=True, keep=_clone_tensor, repeat="last") as taps:
+    with tap_sites(model, batch.reads, keep=_clone_tensor, keep_input=_clone_tensor,
+                   repeat="last") as taps:
         for step in range(params.steps):
             optimizer.zero_grad(set_to_none=True)
             x = apply_transforms(params.transforms, param(raw), uniforms[:, step])
-            loss = -batch.values(_forward(taps, x, batch.layers)).sum()
+            loss = -batch.values(taps.run(x)).sum()
             loss.backward(inputs=[raw])
             optimizer.step()
             step_done()
         with torch.no_grad():
             images = param(raw)
-            values = batch.values(_forward(taps, images, batch.layers))
+            values = batch.values(taps.run(images))
     return RenderResult(images.permute(0, 2, 3, 1).cpu().numpy(), values.cpu().numpy())
+
+
+def objective_values(model: nn.Module, objectives: Sequence[Objective], images: np.ndarray,
+                     device: str | torch.device = "cpu") -> np.ndarray:
+    """Each objective's value on its image (NHWC in [0, 1], as ``RenderResult.images``),
+    read through the same taps as a render: to score images against another objective,
+    such as a diversity image against its unit's plain channel objective."""
+    device = resolve_device(device)
+    batch = BatchObjective(objectives, device)
+    x = torch.as_tensor(images, dtype=torch.float32, device=device).permute(0, 3, 1, 2)
+    with eval_mode(model.to(device)), torch.no_grad(), \
+            tap_sites(model, batch.reads, keep=_clone_tensor, keep_input=_clone_tensor, repeat="last") as taps:
+        return batch.values(taps.run(x)).cpu().numpy()
 
 
 def _chunks(objectives: Sequence[Objective], max_batch: int) -> list[list[int]]:
@@ -212,8 +232,8 @@ def target_objectives(layer: str, target: Target, kind: str, params: RenderParam
         if vectors is None or target not in vectors:
             raise InvalidInput(f"no vector given for direction {target!r}")
         return direction_objectives(layer, vectors[target], kind, params.diversity_n, params.diversity_weight,
-                                    params.cossim_pow)
-    return unit_objectives(layer, int(target), kind, params.diversity_n, params.diversity_weight)
+                                    params.cossim_pow, params.site)
+    return unit_objectives(layer, int(target), kind, params.diversity_n, params.diversity_weight, params.site)
 
 
 def render_requests(model: nn.Module, layer: str, requests: Sequence[tuple[str, Target]],

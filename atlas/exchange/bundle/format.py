@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from atlas.address import check_pattern
 from atlas.errors import InvalidInput
 
 SCHEMA = "atlas.bundle"
@@ -85,12 +86,8 @@ def _env_int(name: str, default: int) -> int:
 
 
 def check_origin(name: object) -> str:
-    if not isinstance(name, str) or not ORIGIN_RE.fullmatch(name) or ".." in name:
-        raise InvalidInput(
-            f"invalid origin {name!r}: 1 to 35 letters, digits, '.' and '-' (e.g. lab-b), "
-            "as it becomes the domain of the names of the bundle's authors"
-        )
-    return name
+    return check_pattern(name, ORIGIN_RE, f"invalid origin {name!r}: 1 to 35 letters, digits, '.' and '-' "
+                                          "(e.g. lab-b), as it becomes the domain of the names of the bundle's authors")
 
 
 def table_member(table: str) -> str:

@@ -343,6 +343,7 @@ class Importer:
             prediction = circuits.check_prediction(claim["prediction"])
             circuits.check_claim_status(claim["status"], claim["result"])
             _typed(claim, experiment=(dict, type(None)))
+            circuits.check_claim_experiment(claim["experiment"])
             claim_author = self.author(claim["author"])
             if prediction in known:
                 continue
