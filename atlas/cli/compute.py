@@ -14,6 +14,7 @@ from atlas.vocabulary import (
     ACTIVATION_SITES,
     CONNECTION_KINDS,
     DEFAULT_CHUNK_UNITS,
+    DIRECTION_CONNECTIONS_KIND,
     EXAMPLES_CHUNK_UNITS,
     TUNING_CHUNK_UNITS,
     VIS_CHUNK_UNITS,
@@ -108,10 +109,15 @@ def layer_pairs(catalog: Catalog, model: str, pair: str | None) -> list[tuple[st
 
 def cmd_connections(args: argparse.Namespace) -> None:
     catalog = open_catalog(args)
-    pairs = layer_pairs(catalog, args.model, args.pair)
     dataset = None
     if getattr(args, "dataset", None):
         dataset = parse_dataset(args.dataset, catalog.model(args.model).input_size)
+    if getattr(args, "directions", None):
+        _direction_connections(catalog, args, dataset)
+        return
+    if getattr(args, "layer", None):
+        raise InvalidInput("--layer goes with --directions; a layer pair is --pair SRC:DST")
+    pairs = layer_pairs(catalog, args.model, args.pair)
     ids = []
     for src, dst in pairs:
         ids += catalog.enqueue_connections(f"{args.model}/{src}", f"{args.model}/{dst}", args.edge_kind, args.k,
@@ -119,6 +125,20 @@ def cmd_connections(args: argparse.Namespace) -> None:
     jobs = _finish(catalog, args, CONNECTION_KINDS, ids, ", ".join(f"{s}->{d}" for s, d in pairs))
     if jobs:
         print(f"done: {sum((j.result or {}).get('edges', 0) for j in jobs)} {args.edge_kind} edges")
+
+
+def _direction_connections(catalog: Catalog, args: argparse.Namespace, dataset: dict | None) -> None:
+    """The connections of ``--directions`` of ``--layer``: inputs from the layer before,
+    outputs onto the layer after."""
+    names = [name.strip() for name in args.directions.split(",") if name.strip()]
+    if not args.layer or args.pair:
+        raise InvalidInput("--directions needs --layer (and no --pair): directions belong to one layer")
+    ids = catalog.enqueue_direction_connections(f"{args.model}/{args.layer}", names, args.edge_kind, args.k,
+                                                args.force, dataset)
+    jobs = _finish(catalog, args, (DIRECTION_CONNECTIONS_KIND,), ids, f"{args.layer} directions {', '.join(names)}")
+    for job in jobs:
+        print(f"done: {(job.result or {}).get('edges', 0)} {args.edge_kind} edges "
+              f"({(job.result or {}).get('side')}puts of {', '.join(names)})")
 
 
 def cmd_examples(args: argparse.Namespace) -> None:
@@ -202,6 +222,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         _common(command, chunk=DEFAULT_CHUNK_UNITS, units=False)
         command.add_argument("--pair", help="SRC:DST (default: every pair of adjacent layers)")
         command.add_argument("-k", type=int, default=20, help="inputs and outputs kept per unit")
+        if edge_kind != "attribution":
+            command.add_argument("--layer", help="the layer of --directions")
+            command.add_argument("--directions", help="names of --layer's directions, comma-separated: their "
+                                 "inputs from the layer before and outputs onto the layer after")
         if edge_kind == "attribution":
             command.add_argument("--dataset", default="synthetic:512", help="synthetic:N or folder:PATH")
         if edge_kind == "expanded":

@@ -136,6 +136,28 @@ def check_connections(params: dict) -> None:
         raise InvalidInput(f"{params['kind']} connections take no dataset")
 
 
+@validator("connections.directions")
+def check_direction_connections(params: dict) -> None:
+    _known_keys(params, {"model", "layer", "other", "side", "kind", "k", "directions", "force", "dataset"},
+                "connections.directions")
+    for key in ("model", "layer", "other"):
+        if not isinstance(params.get(key), str) or not params[key]:
+            raise InvalidInput(f"direction connections need a {key} name, not {params.get(key)!r}")
+    if params.get("side") not in ("in", "out"):
+        raise InvalidInput(f"a direction's connections are 'in' or 'out', not {params.get('side')!r}")
+    if params.get("kind") not in ("direct", "expanded"):
+        raise InvalidInput(f"directions have direct or expanded connections, not {params.get('kind')!r}")
+    names = params.get("directions")
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+        raise InvalidInput(f"direction connections need a list of direction names, not {names!r}")
+    _k(params)
+    _flag(params, "force")
+    if "dataset" in params:
+        if params["kind"] != "expanded":
+            raise InvalidInput("direct connections take no dataset")
+        check_dataset(params["dataset"])
+
+
 @validator("directions.diff")
 def check_direction_diff(params: dict) -> None:
     _known_keys(params, {"name", "a", "b"}, "directions.diff")

@@ -19,6 +19,7 @@ from atlas.errors import InvalidInput
 from atlas.jobs.chunks import job_dedupe_key
 from atlas.jobs.params import check_params
 from atlas.jobs.records import JobSpec
+from atlas.vocabulary import DIRECTION_CONNECTIONS_KIND
 
 DIFF_KIND = "directions.diff"
 NMF_KIND = "directions.nmf"
@@ -75,6 +76,39 @@ class DirectionsMixin:
         params = {"n": n, "dataset": dataset, "prefix": prefix, "seed": seed, "iterations": iterations}
         check_params(NMF_KIND, params)
         return self._enqueue_direction_job(layer, NMF_KIND, nmf_names(prefix, n), params, author)
+
+    def enqueue_direction_connections(self, layer: str, names: Sequence[str], kind: str = "direct", k: int = 20,
+                                      force: bool = False, dataset: dict | None = None,
+                                      author: str | None = None) -> list[int]:
+        """Queue the ``kind`` (direct or expanded) connections of directions ``names`` of
+        ``layer``: their inputs from the model's spatial layer before it and their outputs
+        onto the one after (where there is one), one job each
+        (``atlas.compute.connections.directions``). ``force`` replaces those stored;
+        ``dataset`` is the operating point of expanded weights. Returns the job ids."""
+        actor = self._job_actor(author, "queue compute jobs")
+        address = as_layer(layer)
+        self.model(address.model).check_not_imported()
+        names = list(dict.fromkeys(names))
+        for name in names:  # each must exist: one line now, not a failed job later
+            self.feature(address.direction(name))
+        spatial = [info.name for info in self.layers(address.model) if info.spatial_shape]
+        if address.layer not in spatial:
+            raise InvalidInput(f"{address} has no 2-d maps: its directions have no kernels")
+        at = spatial.index(address.layer)
+        sides = [(side, spatial[i]) for side, i in (("in", at - 1), ("out", at + 1)) if 0 <= i < len(spatial)]
+        if not sides:
+            raise InvalidInput(f"{address} is the model's only spatial layer: its directions have no connections")
+        specs = []
+        for side, other in sides:
+            params = {"model": address.model, "layer": address.layer, "other": other, "side": side, "kind": kind,
+                      "k": k, "directions": names, "force": force, **({"dataset": dataset} if dataset else {})}
+            check_params(DIRECTION_CONNECTIONS_KIND, params)
+            key = job_dedupe_key(DIRECTION_CONNECTIONS_KIND,
+                                 f"{DIRECTION_CONNECTIONS_KIND}:{address}:{side}:{other}", params)
+            specs.append(JobSpec(DIRECTION_CONNECTIONS_KIND, params, dedupe_key=key))
+        return self._enqueue(actor, str(address), {"kind": DIRECTION_CONNECTIONS_KIND, "directions": names,
+                                                   "edge_kind": kind, "k": k, "force": force},
+                             lambda: self._queue.enqueue_many(specs))
 
     def _enqueue_direction_job(self, layer: str, kind: str, names: list[str], params: dict,
                                author: str | None) -> list[int]:
