@@ -114,3 +114,32 @@ def test_direction_objectives_follow_lucid():
     assert torch.isclose(centre[0], acts[0, :, 2, 2] @ torch.as_tensor(vector))
     assert direction("l", vector).key != direction("l", vector, cossim_pow=2.0).key
     assert direction("l", vector).key != direction("l", vector, site="post").key
+
+
+def test_directions_read_pre_activations_and_nmf_the_output(colour_images):
+    """A difference of means and a direction's examples read the pre-activation (on the
+    demo CNN, before each ConvReLU's ReLU), the factorization the rectified output."""
+    from atlas.compute.models.demo_cnn import DemoCNN
+
+    torch.manual_seed(0)
+    model = DemoCNN().eval()
+    dataset, colours, _ = colour_images
+    a = torch.utils.data.Subset(dataset, range(0, 12))
+    b = torch.utils.data.Subset(dataset, range(12, 24))
+
+    def images(subset) -> torch.Tensor:
+        return torch.stack([subset[i][0] for i in range(len(subset))])
+    pre = {name: capture(model, ["conv2"], images(s), "mean", site="pre")["conv2"].mean(0) for name, s in
+           (("a", a), ("b", b))}
+    post_a = capture(model, ["conv2"], images(a), "mean", site="post")["conv2"].mean(0)
+    difference = mean_difference(model, "conv2", a, b)
+    assert torch.allclose(difference, pre["a"] - pre["b"], atol=1e-5)
+    assert (pre["a"] < 0).any() and not torch.allclose(pre["a"], post_a)  # the two sites differ here
+    vector = np.random.default_rng(1).normal(size=difference.shape[0]).astype(np.float32)
+    result = top_examples(model, "conv2", dataset, [], k=2, directions={"v": vector})
+    maps = torch.einsum("nchw,c->nhw", capture(model, ["conv2"], images(dataset), site="pre")["conv2"],
+                        torch.as_tensor(vector))
+    assert np.isclose(result.top[0]["value"][0], float(maps.amax()), atol=1e-4)
+    assert np.isclose(result.bottom[0]["value"][0], float(maps.amin()), atol=1e-4)  # the arg-min, signed
+    factors = factorize_layer(model, "conv2", dataset, n=2, iterations=20)  # the output: non-negative
+    assert factors.directions.shape == (2, difference.shape[0])
