@@ -12,6 +12,7 @@ from tiny_models import YELLOW, spread_direction, tiny, yellow_direction
 from atlas import Catalog
 from atlas.cli import main
 from atlas.compute.connections.directions import direction_connections
+from atlas.compute.connections.linear import expanded_kernels
 from atlas.compute.registration import load_registered, register_model
 from atlas.compute.run import run_jobs
 from atlas.errors import InvalidInput, NotFound
@@ -127,3 +128,20 @@ def test_cli_computes_a_direction_s_connections(catalog, db_url, blob_dir, tmp_p
                  "--device", "cpu") == 0
     assert "done: 4 direct edges (inputs of yellow)" in capsys.readouterr().out
     assert catalog.top_inputs("spread/2/dir:yellow")[0].src == f"spread/0/{YELLOW}"
+
+
+def test_expanded_direction_inputs_combine_the_expanded_kernels(catalog, tmp_path):
+    model = _register(catalog, "tiny", tiny, tmp_path)
+    vector = np.array([1.0, 0.0, -2.0, 0.5, 0.0, 0.0], np.float32)  # channels 1, 4 and 5 unused
+    catalog.add_direction("tiny/3", "sparse", vector)
+    _run(catalog, catalog.enqueue_direction_connections("tiny/3", ["sparse"], kind="expanded", k=4))
+    expanded = expanded_kernels(model, "0", "3", catalog.model("tiny").input_size)  # every unit of "3"
+    by_hand = torch.einsum("c,csij->sij", torch.as_tensor(vector), expanded).numpy()
+    inputs = catalog.top_inputs("tiny/3/dir:sparse", k=50, kind="expanded")
+    assert sorted(int(e.src.rsplit("/", 1)[1]) for e in inputs) == [0, 1, 2, 3]
+    for edge in inputs:
+        s = int(edge.src.rsplit("/", 1)[1])
+        np.testing.assert_allclose(catalog.edge_kernel(edge), by_hand[s], atol=2e-3)
+        assert np.isclose(edge.net, by_hand[s][by_hand[s] > 0].sum() - np.abs(by_hand[s][by_hand[s] < 0]).sum(),
+                          rtol=1e-4, atol=1e-6)
+    assert catalog.top_inputs("tiny/3/dir:sparse", kind="direct") == []
