@@ -54,6 +54,11 @@ class LayerAddress:
     def direction(self, name: str) -> FeatureAddress:
         return FeatureAddress(self.model, self.layer, direction=name)
 
+    def target(self, target: int | str) -> FeatureAddress:
+        """A unit by its channel (an int) or a direction by its name (a str): what a
+        compute job's list of units and directions names."""
+        return self.direction(target) if isinstance(target, str) else self.unit(int(target))
+
 
 @dataclass(frozen=True)
 class FeatureAddress:

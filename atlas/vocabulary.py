@@ -60,6 +60,7 @@ JOB_STATUSES = ("waiting", "queued", "running", "done", "failed", "cancelled")
 FINISHED = ("done", "failed", "cancelled")
 PENDING = ("waiting", "queued", "running")
 CONNECTION_KINDS = ("connections", "connections.rank")  # the job kinds of one connections compute
+DIRECTION_CONNECTIONS_KIND = "connections.directions"  # the job kind of directions' connections
 # Units per chunk job: what a caller that names none gets, and the CLI's and demo's
 # defaults per kind (rendering is slower per unit than a pass over a dataset).
 DEFAULT_CHUNK_SIZE = 16

@@ -21,6 +21,76 @@ def tiny_wide() -> nn.Module:
     )
 
 
+# -- a feature that is a direction, not a unit ---------------------------------------------
+# Layer "1" detects four colours, one channel each (1x1 convolutions on RGB in [0, 1]):
+# red (R - G - B), green (G - R - B), blue (B - R - G) and yellow (R + G - 2B - 1), each
+# less 0.2 so that the other colours are clearly off, through a sharp softplus (a ReLU
+# whose off side still has a gradient: feature visualization starts from grey, where a
+# ReLU detector would be dead).
+# Layer "2" (a 1x1 conv, six channels) spreads yellow over channels 0-2, each of which
+# responds twice as much to its own primary colour: channel c = yellow + 2 primary_c, and
+# channels 3-5 are the primaries alone. Yellow is the direction (1, 1, 1, 0, 0, 0)/sqrt(3)
+# of layer "2", and no single channel of it prefers yellow. Its inputs and weights are
+# non-negative, so its activations are too (its ReLU "3" changes nothing): pre- and
+# post-activation are the same, and it can be factorized.
+COLOUR_DETECTORS = ((1.0, -1.0, -1.0, -0.2), (-1.0, 1.0, -1.0, -0.2), (-1.0, -1.0, 1.0, -0.2), (1.0, 1.0, -2.0, -1.2))
+COLOURS = {"red": (1.0, 0.0, 0.0), "green": (0.0, 1.0, 0.0), "blue": (0.0, 0.0, 1.0), "yellow": (1.0, 1.0, 0.0)}
+SPREAD_CHANNELS = 6
+SPREAD_LAYER = "2"  # the layer registration discovers (a conv)
+DETECTOR_LAYER = "1"
+YELLOW = 3  # the yellow detector's channel in DETECTOR_LAYER
+
+
+def yellow_direction():
+    """The known direction of ``spread_direction``'s layer "2" (a unit vector)."""
+    import numpy as np
+
+    vector = np.array([1, 1, 1, 0, 0, 0], dtype=np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def spread_direction() -> nn.Module:
+    import torch
+
+    model = nn.Sequential(nn.Conv2d(3, 4, 1), nn.Softplus(beta=10), nn.Conv2d(4, SPREAD_CHANNELS, 1), nn.ReLU(),
+                          nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    with torch.no_grad():
+        detectors = torch.tensor(COLOUR_DETECTORS)
+        model[0].weight.copy_(detectors[:, :3, None, None])
+        model[0].bias.copy_(detectors[:, 3])
+        mix = torch.zeros(SPREAD_CHANNELS, 4)
+        for primary in range(3):
+            mix[primary, YELLOW], mix[primary, primary] = 1.0, 2.0
+            mix[3 + primary, primary] = 1.0
+        model[2].weight.copy_(mix[:, :, None, None])
+        model[2].bias.zero_()
+    return model.eval()
+
+
+def write_colour_blobs(folder, per_colour: int = 6, size: int = 24) -> list[str]:
+    """Real images for ``spread_direction``: ``per_colour`` soft spots of each colour of
+    ``COLOURS`` on grey, at seeded places, as PNGs in ``folder``; returns each image's
+    colour in the folder dataset's (sorted) index order."""
+    from pathlib import Path
+
+    import numpy as np
+    from PIL import Image
+
+    from atlas.compute.datasets.synthetic import blob
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    names = []
+    for colour, rgb in COLOURS.items():
+        for i in range(per_colour):
+            cx, cy = rng.uniform(-size / 4, size / 4, 2)
+            image = blob(size, cx, cy, size / 6, np.array(rgb), np.full(3, 0.5))
+            Image.fromarray((image * 255).round().astype(np.uint8)).save(folder / f"{colour}_{i:02d}.png")
+            names.append(f"{colour}_{i:02d}.png")
+    return [name.split("_")[0] for name in sorted(names)]
+
+
 EDGE_ORIENTATIONS = (60.0, 150.0)  # degrees, counterclockwise: the edges units 0 and 1 detect
 
 

@@ -14,10 +14,11 @@ would be a million files for a million edges.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, Select, delete, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from atlas.address import FeatureAddress, feature_address
@@ -125,24 +126,38 @@ def kernel_from_table(table: np.ndarray, src_channel: int) -> np.ndarray | None:
     return rows["kernel"][0] if len(rows) else None
 
 
-def _between(src_layer_id: int, dst_layer_id: int, kind: str) -> tuple[ColumnElement[bool], ...]:
+def _features(layer_id: int, feature_ids: Sequence[int] | None) -> Select:
+    """The ids of a layer's units, or of the given features (its directions)."""
+    query = select(Feature.id).where(Feature.layer_id == layer_id)
+    if feature_ids is None:
+        return query.where(Feature.kind == "unit")
+    return query.where(Feature.id.in_([int(i) for i in feature_ids]))
+
+
+def _between(src_layer_id: int, dst_layer_id: int, kind: str, src_ids: Sequence[int] | None = None,
+             dst_ids: Sequence[int] | None = None) -> tuple[ColumnElement[bool], ...]:
     return (
         Edge.kind == kind,
-        Edge.src_feature_id.in_(select(Feature.id).where(Feature.layer_id == src_layer_id)),
-        Edge.dst_feature_id.in_(select(Feature.id).where(Feature.layer_id == dst_layer_id)),
+        Edge.src_feature_id.in_(_features(src_layer_id, src_ids)),
+        Edge.dst_feature_id.in_(_features(dst_layer_id, dst_ids)),
     )
 
 
-def count_between(session: Session, src_layer_id: int, dst_layer_id: int, kind: str) -> int:
-    return session.execute(select(func.count(Edge.id)).where(*_between(src_layer_id, dst_layer_id, kind))).scalar_one()
+def count_between(session: Session, src_layer_id: int, dst_layer_id: int, kind: str,
+                  src_ids: Sequence[int] | None = None, dst_ids: Sequence[int] | None = None) -> int:
+    """The ``kind`` edges from one layer's units to the next's (or, where ``src_ids`` or
+    ``dst_ids`` are given, from or to those features: a layer's directions)."""
+    where = _between(src_layer_id, dst_layer_id, kind, src_ids, dst_ids)
+    return session.execute(select(func.count(Edge.id)).where(*where)).scalar_one()
 
 
-def delete_between(session: Session, src_layer_id: int, dst_layer_id: int, kind: str) -> int:
-    """Delete the ``kind`` edges from one layer to another (before storing a recomputation).
-    Refused while any of them carries evidence: that is curated work, and a cascade would
-    delete it silently."""
+def delete_between(session: Session, src_layer_id: int, dst_layer_id: int, kind: str,
+                   src_ids: Sequence[int] | None = None, dst_ids: Sequence[int] | None = None) -> int:
+    """Delete the ``kind`` edges from one layer's units to the next's, or from or to the
+    features ``src_ids`` / ``dst_ids`` (before storing a recomputation). Refused while any
+    of them carries evidence: that is curated work, and a cascade would delete it silently."""
     check_kind(kind)
-    where = _between(src_layer_id, dst_layer_id, kind)
+    where = _between(src_layer_id, dst_layer_id, kind, src_ids, dst_ids)
     attached = session.scalar(
         select(func.count(Evidence.id)).where(Evidence.edge_id.in_(select(Edge.id).where(*where)))
     )

@@ -26,6 +26,7 @@ from atlas.catalog import audit
 from atlas.catalog.api.browse import BrowseMixin
 from atlas.catalog.api.circuits import CircuitsMixin
 from atlas.catalog.api.computed import ComputedMixin
+from atlas.catalog.api.directions import DirectionsMixin
 from atlas.catalog.api.evidence import EvidenceMixin
 from atlas.catalog.api.examples import ExamplesMixin
 from atlas.catalog.api.exchange import ExchangeMixin
@@ -72,7 +73,7 @@ def _require_admin(engine: Engine, name: str, action: str) -> None:
 
 
 class Catalog(
-    UsersModelsMixin, LabelsMixin, EvidenceMixin, CircuitsMixin, FamiliesMixin, ComputedMixin,
+    UsersModelsMixin, DirectionsMixin, LabelsMixin, EvidenceMixin, CircuitsMixin, FamiliesMixin, ComputedMixin,
     ExamplesMixin, JobsMixin, SearchMixin, GraphMixin, BrowseMixin, ExchangeMixin,
 ):
     """One catalogue: its database, its blob store, its job queue and the user it acts as.

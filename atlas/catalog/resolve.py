@@ -5,6 +5,8 @@ Shared by every part of the catalogue so that "unknown layer" reads the same eve
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -165,3 +167,15 @@ def unit_ids(session: Session, layer: str | LayerAddress) -> np.ndarray:
     for channel, feature_id in rows:
         ids[channel] = feature_id
     return ids
+
+
+def target_ids(session: Session, layer: str | LayerAddress, units: Sequence[int],
+               names: Sequence[str]) -> dict[int | str, int]:
+    """Feature ids of some of a layer's units (by channel) and directions (by name): the
+    rows a job's results belong to."""
+    address = as_layer(layer)
+    ids = unit_ids(session, address) if units else np.zeros(0, dtype=np.int64)
+    out: dict[int | str, int] = {int(unit): int(ids[unit]) for unit in units}
+    for name in names:
+        out[name] = get_feature(session, address.direction(name))[0].id
+    return out

@@ -22,6 +22,7 @@ from atlas.cli.common import add_command as _add
 from atlas.cli.common import bounded_int
 from atlas.cli.common import open_catalog as _catalog
 from atlas.cli.compute import register as register_compute
+from atlas.cli.directions import register as register_directions
 from atlas.cli.exchange import register as register_exchange
 from atlas.cli.experiments import register as register_experiments
 from atlas.cli.jobs import register as register_jobs
@@ -317,6 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--port", type=PORT, default=8501)
 
     register_compute(sub)
+    register_directions(sub)
     register_jobs(sub)
     register_experiments(sub)
     return parser

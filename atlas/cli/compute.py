@@ -14,6 +14,7 @@ from atlas.vocabulary import (
     ACTIVATION_SITES,
     CONNECTION_KINDS,
     DEFAULT_CHUNK_UNITS,
+    DIRECTION_CONNECTIONS_KIND,
     EXAMPLES_CHUNK_UNITS,
     TUNING_CHUNK_UNITS,
     VIS_CHUNK_UNITS,
@@ -81,10 +82,13 @@ def _run_chunks(args: argparse.Namespace, kind: str, params: dict) -> list[JobIn
     catalog = open_catalog(args)
     layers = _layers(catalog, args)
     ids = []
+    directions = [name.strip() for name in (args.directions or "").split(",") if name.strip()]
+    if directions and not args.layer:
+        raise InvalidInput("--directions needs --layer: directions belong to one layer")
     for layer in layers:
         units = parse_units(args.units, layer.channels)
         ids += catalog.enqueue_layer_compute(kind, f"{args.model}/{layer.name}", args.chunk_size, params,
-                                             units=units)
+                                             units=units, directions=directions)
     jobs = _finish(catalog, args, (kind,), ids, ", ".join(layer.name for layer in layers))
     if jobs:
         print(f"done: {sum((j.result or {}).get('rendered', 0) for j in jobs)} new, "
@@ -105,10 +109,15 @@ def layer_pairs(catalog: Catalog, model: str, pair: str | None) -> list[tuple[st
 
 def cmd_connections(args: argparse.Namespace) -> None:
     catalog = open_catalog(args)
-    pairs = layer_pairs(catalog, args.model, args.pair)
     dataset = None
     if getattr(args, "dataset", None):
         dataset = parse_dataset(args.dataset, catalog.model(args.model).input_size)
+    if getattr(args, "directions", None):
+        _direction_connections(catalog, args, dataset)
+        return
+    if getattr(args, "layer", None):
+        raise InvalidInput("--layer goes with --directions; a layer pair is --pair SRC:DST")
+    pairs = layer_pairs(catalog, args.model, args.pair)
     ids = []
     for src, dst in pairs:
         ids += catalog.enqueue_connections(f"{args.model}/{src}", f"{args.model}/{dst}", args.edge_kind, args.k,
@@ -116,6 +125,20 @@ def cmd_connections(args: argparse.Namespace) -> None:
     jobs = _finish(catalog, args, CONNECTION_KINDS, ids, ", ".join(f"{s}->{d}" for s, d in pairs))
     if jobs:
         print(f"done: {sum((j.result or {}).get('edges', 0) for j in jobs)} {args.edge_kind} edges")
+
+
+def _direction_connections(catalog: Catalog, args: argparse.Namespace, dataset: dict | None) -> None:
+    """The connections of ``--directions`` of ``--layer``: inputs from the layer before,
+    outputs onto the layer after."""
+    names = [name.strip() for name in args.directions.split(",") if name.strip()]
+    if not args.layer or args.pair:
+        raise InvalidInput("--directions needs --layer (and no --pair): directions belong to one layer")
+    ids = catalog.enqueue_direction_connections(f"{args.model}/{args.layer}", names, args.edge_kind, args.k,
+                                                args.force, dataset)
+    jobs = _finish(catalog, args, (DIRECTION_CONNECTIONS_KIND,), ids, f"{args.layer} directions {', '.join(names)}")
+    for job in jobs:
+        print(f"done: {(job.result or {}).get('edges', 0)} {args.edge_kind} edges "
+              f"({(job.result or {}).get('side')}puts of {', '.join(names)})")
 
 
 def cmd_examples(args: argparse.Namespace) -> None:
@@ -141,6 +164,8 @@ def cmd_tuning(args: argparse.Namespace) -> None:
 def cmd_vis(args: argparse.Namespace) -> None:
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     render = {"size": args.size, "steps": args.steps, "lr": args.lr, "seed": args.seed, "site": args.site}
+    if args.cossim_pow:
+        render["cossim_pow"] = args.cossim_pow
     _run_chunks(args, "vis", {"kinds": kinds, "render": render, "force": args.force})
 
 
@@ -148,7 +173,8 @@ def _common(parser: argparse.ArgumentParser, chunk: int, units: bool = True) -> 
     parser.add_argument("--model", required=True)
     if units:
         parser.add_argument("--layer", help="one layer (default: every layer of the model)")
-        parser.add_argument("--units", help="e.g. 0,3,8-15 (default: every unit)")
+        parser.add_argument("--units", help="e.g. 0,3,8-15 (default: every unit, or none with --directions)")
+        parser.add_argument("--directions", help="names of the layer's directions, comma-separated (e.g. nmf8-0,curve)")
     parser.add_argument("--chunk-size", type=int, default=chunk,
                         help=f"units per job (default: {chunk})" + ("" if units else "; destination units"))
     parser.add_argument("--force", action="store_true", help="recompute and replace what exists")
@@ -178,6 +204,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     vis.add_argument("--steps", type=int, default=512)
     vis.add_argument("--lr", type=float, default=0.05)
     vis.add_argument("--seed", type=int, default=0)
+    vis.add_argument("--cossim-pow", type=float, default=0.0,
+                     help="a direction's objective weighted by its cosine similarity to this power (Lucid's "
+                          "cossim_pow; 0: the plain dot product)")
     vis.add_argument("--site", choices=ACTIVATION_SITES, default="pre",
                      help="read each unit before its nonlinearity (pre, the default, as Lucid's *_pre_relu) "
                      "or at the layer's output (post)")
@@ -193,6 +222,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         _common(command, chunk=DEFAULT_CHUNK_UNITS, units=False)
         command.add_argument("--pair", help="SRC:DST (default: every pair of adjacent layers)")
         command.add_argument("-k", type=int, default=20, help="inputs and outputs kept per unit")
+        if edge_kind != "attribution":
+            command.add_argument("--layer", help="the layer of --directions")
+            command.add_argument("--directions", help="names of --layer's directions, comma-separated: their "
+                                 "inputs from the layer before and outputs onto the layer after")
         if edge_kind == "attribution":
             command.add_argument("--dataset", default="synthetic:512", help="synthetic:N or folder:PATH")
         if edge_kind == "expanded":

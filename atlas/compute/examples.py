@@ -5,18 +5,20 @@ The dataset is streamed once, batch by batch, through the model, reading each un
 can score below zero). An image's top score is the largest pre-activation over positions,
 at its arg-max; its bottom score is the smallest, at its arg-min: the bottom examples are
 the images that inhibit the unit most, where. (Read after the ReLU, every image that does
-not excite a unit scores 0 and the "bottom" is a tie broken by dataset order.) A running
-top-k of the top scores and of the negated bottom scores (values, image indices and
-positions) is kept on the device, so memory is bounded by ``units x k`` whatever the
-dataset's size. The crop saved for an example is the exact box of the image that the
-layer sees at the example's position (``atlas.compute.receptive_field``), clipped to the
-image.
+not excite a unit scores 0 and the "bottom" is a tie broken by dataset order.) A direction
+is scored the same way on its map, the projection of the layer's pre-activation map on its
+vector (the dot product at every position): a unit is the one-hot case. A running top-k of
+the top scores and of the negated bottom scores (values, image indices and positions) is
+kept on the device, so memory is bounded by ``features x k`` whatever the dataset's size.
+The crop saved for an example is the exact box of the image that the layer sees at the
+example's position (``atlas.compute.receptive_field``), clipped to the image.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,7 +26,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from atlas.address import FeatureAddress
+from atlas.address import LayerAddress
 from atlas.catalog.api.examples import EXAMPLE_RECORD
 from atlas.compute.capture import iter_activations
 from atlas.compute.preactivation import Site
@@ -43,10 +45,11 @@ SITE: Site = "pre"  # where examples read a unit; recorded in the artifact's par
 
 @dataclass
 class Examples:
-    """Per unit (rows in ``units`` order), the top and bottom examples, most extreme
-    first: ``(units, k)`` ``RECORD`` arrays of dataset index, pre-activation value and its
-    position (y, x) in the layer's map (the arg-max for top, the arg-min for bottom);
-    ``crops`` are HxWx3 float arrays in [0, 1], same layout."""
+    """Per feature (rows: ``units``, then ``directions``), the top and bottom examples,
+    most extreme first: ``(features, k)`` ``RECORD`` arrays of dataset index,
+    pre-activation value (a direction's: the projection) and its position (y, x) in the
+    layer's map (the arg-max for top, the arg-min for bottom); ``crops`` are HxWx3 float
+    arrays in [0, 1], same layout."""
 
     layer: str
     units: list[int]
@@ -55,6 +58,21 @@ class Examples:
     top_crops: list[list[np.ndarray]]
     bottom_crops: list[list[np.ndarray]]
     field: tuple[int, int]
+    directions: list[str] = dataclass_field(default_factory=list)
+
+    @property
+    def targets(self) -> list[int | str]:
+        """What each row is: a unit's channel or a direction's name."""
+        return [*self.units, *self.directions]
+
+
+def feature_maps(acts: torch.Tensor, units: torch.Tensor, vectors: torch.Tensor | None) -> torch.Tensor:
+    """(N, C, H, W) activations -> (N, U + D, H, W): the maps of ``units`` (channels), then
+    the projection of the activations on each of the (D, C) ``vectors``."""
+    maps = acts[:, units]
+    if vectors is None or not len(vectors):
+        return maps
+    return torch.cat([maps, torch.einsum("nchw,dc->ndhw", acts, vectors.to(acts.dtype))], dim=1)
 
 
 class _RunningTopK:
@@ -82,10 +100,12 @@ class _RunningTopK:
 
 def top_examples(model: nn.Module, layer: str, dataset: Dataset, units: Sequence[int] | None = None,
                  k: int = 9, device: str | torch.device | None = None, batch_size: int = 64,
-                 progress: Progress | None = None) -> Examples:
+                 progress: Progress | None = None, directions: Mapping[str, np.ndarray] | None = None,
+                 ) -> Examples:
     """Top-``k`` (highest pre-activation) and bottom-``k`` (lowest) images of ``units`` of
-    ``layer`` (all units by default) over ``dataset`` (items ``image`` or ``(image, ...)``),
-    with receptive-field crops."""
+    ``layer`` (all units by default) and of ``directions`` (``{name: vector}``, scored by
+    the projection of the pre-activation map) over ``dataset`` (items ``image`` or
+    ``(image, ...)``), with receptive-field crops."""
     if k < 1:
         raise InvalidInput(f"k must be at least 1, got {k}")
     model = model.eval() if device is None else model.to(device).eval()
@@ -96,11 +116,12 @@ def top_examples(model: nn.Module, layer: str, dataset: Dataset, units: Sequence
         if acts.dim() != 4:
             raise InvalidInput(f"dataset examples need a layer with 2-d maps; {layer} has none")
         chosen = torch.as_tensor(list(units) if units is not None else range(acts.shape[1]),
-                                 device=acts.device)
+                                 dtype=torch.long, device=acts.device)
         if top is None:
-            top, bottom = (_RunningTopK(len(chosen), k, acts.device) for _ in range(2))
+            vectors = _vectors(directions, acts.shape[1], acts.device)
+            top, bottom = (_RunningTopK(len(chosen) + len(directions or {}), k, acts.device) for _ in range(2))
             map_width = acts.shape[3]
-        flat = acts[:, chosen].flatten(2)  # (N, U, positions)
+        flat = feature_maps(acts, chosen, vectors).flatten(2)  # (N, U + D, positions)
         index = batch.indices.to(acts.device)[:, None].expand(-1, flat.shape[1])
         for running, sign in ((top, 1.0), (bottom, -1.0)):
             score, where = (sign * flat).max(dim=2)  # the arg-max, or (-1) the arg-min
@@ -116,7 +137,18 @@ def top_examples(model: nn.Module, layer: str, dataset: Dataset, units: Sequence
     top_rec, bottom_rec = top.records(1.0), bottom.records(-1.0)
     return Examples(layer, chosen.tolist(), top_rec, bottom_rec,
                     _crops(dataset, top_rec, boxes), _crops(dataset, bottom_rec, boxes),
-                    boxes.centre_size)
+                    boxes.centre_size, list(directions or {}))
+
+
+def _vectors(directions: Mapping[str, np.ndarray] | None, channels: int,
+             device: torch.device) -> torch.Tensor | None:
+    """The directions' vectors as a (D, C) tensor on ``device`` (None without directions)."""
+    if not directions:
+        return None
+    for name, vector in directions.items():
+        if np.shape(vector) != (channels,):
+            raise InvalidInput(f"direction {name!r} has {np.size(vector)} numbers; the layer has {channels} channels")
+    return torch.as_tensor(np.stack([np.asarray(v, np.float32) for v in directions.values()]), device=device)
 
 
 def _image(item: object) -> torch.Tensor:
@@ -151,12 +183,12 @@ def example_blobs(blobs: BlobStore, result: Examples, row: int) -> dict:
 
 def store_examples(catalog: Catalog, model: str, result: Examples, params: dict,
                    job_id: int | None = None, replace: bool = False) -> int:
-    """One ``examples`` artifact per unit (see ``example_blobs``). ``params`` describes the
-    run (dataset, k, ...); returns how many artifacts were written (existing ones are kept
-    unless ``replace``)."""
+    """One ``examples`` artifact per unit and direction (see ``example_blobs``).
+    ``params`` describes the run (dataset, k, ...); returns how many artifacts were
+    written (existing ones are kept unless ``replace``)."""
     return sum(
-        catalog.add_artifact(FeatureAddress(model, result.layer, channel=unit), EXAMPLES_ARTIFACT,
+        catalog.add_artifact(LayerAddress(model, result.layer).target(target), EXAMPLES_ARTIFACT,
                              {**params, "field": list(result.field), "site": SITE},
                              example_blobs(catalog.blobs, result, row), job_id, replace)
-        for row, unit in enumerate(result.units)
+        for row, target in enumerate(result.targets)
     )

@@ -21,13 +21,19 @@ from atlas.vocabulary import DEFAULT_CHUNK_SIZE
 DEDUPE_KEY_LENGTH = 300  # the jobs.dedupe_key column
 
 
-def chunk_dedupe_key(kind: str, params: dict) -> str:
-    """A readable key (``kind:model/layer:first-last``) made unique by a hash of everything."""
+def job_dedupe_key(kind: str, readable: str, params: dict) -> str:
+    """``readable`` made unique by a hash of the kind and every parameter."""
     canonical = json.dumps({"kind": kind, "params": params}, sort_keys=True, separators=(",", ":"))
     digest = hashlib.sha256(canonical.encode()).hexdigest()[:24]
-    units = params["units"]
-    readable = f"{kind}:{params['model']}/{params['layer']}:{units[0]}-{units[-1]}"
     return f"{readable[:DEDUPE_KEY_LENGTH - len(digest) - 1]}:{digest}"
+
+
+def chunk_dedupe_key(kind: str, params: dict) -> str:
+    """A readable key (``kind:model/layer:first-last``, ``…:dir:first-last`` for a chunk
+    of directions) made unique by a hash of everything."""
+    units, names = params["units"], params.get("directions", [])
+    first, last = (units[0], units[-1]) if units else (f"dir:{names[0]}", names[-1])
+    return job_dedupe_key(kind, f"{kind}:{params['model']}/{params['layer']}:{first}-{last}", params)
 
 
 class LayerShape(Protocol):
@@ -53,22 +59,30 @@ def enqueue_chunks(
     params: dict | None = None,
     priority: int = 0,
     max_attempts: int = 3,
+    directions: Sequence[str] = (),
 ) -> list[int]:
-    """Enqueue ``kind`` over ``units`` of ``layer`` (default: all of its channels) in
-    chunks of ``chunk_size`` units; returns the job ids, existing ones included."""
+    """Enqueue ``kind`` over ``units`` of ``layer`` (default: all of its channels, or none
+    when ``directions`` are named) and over its ``directions`` (names the caller has
+    checked), in chunks of ``chunk_size``; returns the job ids, existing ones included.
+    A chunk of directions carries ``units: []`` and ``directions: [names]``."""
     check_chunk_size(chunk_size)
     model, name, channels = layer.model, layer.name, layer.channels
-    units = list(range(channels) if units is None else units)
+    units = list(range(channels) if units is None and not directions else units or [])
     bad = [u for u in units if isinstance(u, bool) or not isinstance(u, int) or not 0 <= u < channels]
     if bad:
         raise InvalidInput(f"units {bad[:5]} are outside {model}/{name} (0 to {channels - 1})")
     units = sorted(set(units))
-    if not units:
+    names = sorted(set(directions))
+    if not units and not names:
         raise InvalidInput("no units to compute")
     base = dict(params or {})
+    chunks: list[dict[str, list[int] | list[str]]] = [
+        {"units": units[start:start + chunk_size]} for start in range(0, len(units), chunk_size)]
+    chunks += [{"units": [], "directions": names[start:start + chunk_size]}
+               for start in range(0, len(names), chunk_size)]
     specs = []
-    for start in range(0, len(units), chunk_size):
-        chunk_params = {**base, "model": model, "layer": name, "units": units[start:start + chunk_size]}
+    for targets in chunks:
+        chunk_params = {**base, "model": model, "layer": name, **targets}
         try:
             key = chunk_dedupe_key(kind, chunk_params)
         except TypeError as exc:

@@ -21,6 +21,10 @@ PARAMETERIZATION_NAMES = ("fourier", "pixel")
 MAX_K = 1_000
 MAX_CHUNK_UNITS = 10_000
 MAX_LR = 10.0
+MAX_COSSIM_POW = 10.0
+MAX_FACTORS = 64  # directions one factorization makes
+MAX_NMF_ITERATIONS = 10_000
+MAX_NMF_ROWS = 1_000_000  # activation vectors (images x positions) a factorization reads
 
 Validator = Callable[[dict], None]
 _VALIDATORS: dict[str, Validator] = {}
@@ -82,7 +86,8 @@ def check_vis(params: dict) -> None:
     render = params.get("render", {})
     if not isinstance(render, dict):
         raise InvalidInput(f"render parameters must be an object, not {render!r}")
-    _known_keys(render, {"size", "steps", "lr", "seed", "param", "diversity_n", "diversity_weight", "site"},
+    _known_keys(render, {"size", "steps", "lr", "seed", "param", "diversity_n", "diversity_weight", "site",
+                         "cossim_pow"},
                 "render")
     bounded_int(render.get("size", 128), "size", 16, 1024)
     bounded_int(render.get("steps", 512), "steps", 1, 10_000)
@@ -94,6 +99,7 @@ def check_vis(params: dict) -> None:
     if render.get("site", "pre") not in ACTIVATION_SITES:
         raise InvalidInput(f"site must be one of {', '.join(ACTIVATION_SITES)}, not {render['site']!r}")
     _number(render.get("diversity_weight", 0.2), "diversity_weight", 0.0, 1e6)
+    _number(render.get("cossim_pow", 0.0), "cossim_pow", 0.0, MAX_COSSIM_POW)
     bounded_int(params.get("max_batch", 64), "max_batch", 1, 4096)
     _flag(params, "force")
 
@@ -128,6 +134,49 @@ def check_connections(params: dict) -> None:
         check_dataset(params.get("dataset"))
     elif "dataset" in params:
         raise InvalidInput(f"{params['kind']} connections take no dataset")
+
+
+@validator("connections.directions")
+def check_direction_connections(params: dict) -> None:
+    _known_keys(params, {"model", "layer", "other", "side", "kind", "k", "directions", "force", "dataset"},
+                "connections.directions")
+    for key in ("model", "layer", "other"):
+        if not isinstance(params.get(key), str) or not params[key]:
+            raise InvalidInput(f"direction connections need a {key} name, not {params.get(key)!r}")
+    if params.get("side") not in ("in", "out"):
+        raise InvalidInput(f"a direction's connections are 'in' or 'out', not {params.get('side')!r}")
+    if params.get("kind") not in ("direct", "expanded"):
+        raise InvalidInput(f"directions have direct or expanded connections, not {params.get('kind')!r}")
+    names = params.get("directions")
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+        raise InvalidInput(f"direction connections need a list of direction names, not {names!r}")
+    _k(params)
+    _flag(params, "force")
+    if "dataset" in params:
+        if params["kind"] != "expanded":
+            raise InvalidInput("direct connections take no dataset")
+        check_dataset(params["dataset"])
+
+
+@validator("directions.diff")
+def check_direction_diff(params: dict) -> None:
+    _known_keys(params, {"name", "a", "b"}, "directions.diff")
+    if not isinstance(params.get("name"), str):
+        raise InvalidInput(f"a difference of means needs a direction name, not {params.get('name')!r}")
+    check_dataset(params.get("a"))
+    check_dataset(params.get("b"))
+
+
+@validator("directions.nmf")
+def check_direction_nmf(params: dict) -> None:
+    _known_keys(params, {"n", "dataset", "prefix", "seed", "iterations", "max_rows"}, "directions.nmf")
+    bounded_int(params.get("n"), "number of factors", 1, MAX_FACTORS)
+    check_dataset(params.get("dataset"))
+    if not isinstance(params.get("prefix", "nmf"), str):
+        raise InvalidInput(f"prefix must be text, not {params['prefix']!r}")
+    bounded_int(params.get("seed", 0), "seed", 0, MAX_SEED)
+    bounded_int(params.get("iterations", 500), "iterations", 1, MAX_NMF_ITERATIONS)
+    bounded_int(params.get("max_rows", 200_000), "max_rows", 1, MAX_NMF_ROWS)
 
 
 @validator("experiment")

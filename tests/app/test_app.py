@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from urllib.parse import parse_qs
 
+import numpy as np
 import pytest
 import streamlit as st
 from app_seed import RICH, seed
@@ -497,3 +498,32 @@ def test_unit_page_shows_a_tuning_jobs_plot_and_summary(cat: Catalog, app: AppTe
     selectivity = curves.summaries()[0]["selectivity"]
     assert (f"orientation sweep, 12 steps, pre: preferred orientation 90 degrees, selectivity {selectivity:.2f}"
             in captions)
+
+
+def test_layer_page_adds_a_direction_from_a_file_and_refuses_hostile_ones(app: AppTest, cat: Catalog):
+    open_page(app, "layer")
+    layer = "demo/conv1"  # the page's first layer: 8 channels
+    form = f"FormSubmitter:direction-{layer}-Add direction"
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([object(), 1, 2, 3, 4, 5, 6, 7], dtype=object), allow_pickle=True)
+    for filename, data, why in (("pickled.npy", buffer.getvalue(), "pickled"),
+                                ("nan.json", b"[1, 2, NaN, 0, 0, 0, 0, 0]", "finite numbers, not NaN"),
+                                ("short.json", b"[1, 2]", "must be 8 finite numbers"),
+                                ("huge.json", b"[" + b"0, " * 2_000_000 + b"0]", "larger than")):
+        app.text_input(key=f"direction-name-{layer}").set_value("mine")
+        app.file_uploader(key=f"direction-file-{layer}").set_value((filename, data, "application/octet-stream"))
+        app.button(key=form).click().run()
+        assert not app.exception and len(app.error) == 1, app.exception
+        assert why in app.error[0].value and "\n" not in app.error[0].value, app.error[0].value
+    assert cat.directions(layer) == []
+    vector = [0.5, -1.0, 0.0, 2.0, 0.0, 0.0, 1.0, 0.25]
+    app.text_input(key=f"direction-name-{layer}").set_value("mine")
+    app.file_uploader(key=f"direction-file-{layer}").set_value(("mine.json", json.dumps(vector).encode(),
+                                                                "application/json"))
+    rerun(app.button(key=form).click().run())
+    assert np.array_equal(cat.direction_vector(f"{layer}/dir:mine"), np.float32(vector))
+    assert cat.audit_log(f"{layer}/dir:mine", limit=1)[0].actor == "carl"
+    assert "Directions of demo/conv1: mine" in texts(app, "caption")
+    assert [b for b in app.get("button") if "direction" in str(b.proto.id)]
+    open_page(app, "layer", user="vic")  # a viewer sees the directions, not the form
+    assert not [b for b in app.get("button") if "direction" in str(b.proto.id)]

@@ -156,7 +156,8 @@ def test_diversity_is_lucids_at_the_groups_activation_scale():
     objectives = [*diverse(channel("l", 1), "l", n, weight), channel("l", 2),
                   *diverse(channel("l", 0), "l", 2, weight)]
     acts = (torch.randn(len(objectives), 4, 5, 5) + 1.0).requires_grad_(True)
-    values = BatchObjective(objectives, torch.device("cpu")).values({"l": acts})
+    batch = BatchObjective(objectives, torch.device("cpu"))
+    values = batch.values(dict.fromkeys(batch.reads, acts))  # channels read "pre", diversity "post"
     a = acts.detach()[:n]
     unit = a[:, 1].mean(dim=(1, 2))
     flat = a.flatten(2)
@@ -185,11 +186,11 @@ def test_diversity_objective_scales_with_the_unit():
     objectives = diverse(channel("l", 1), "l", 3, 0.2)
     batch = BatchObjective(objectives, torch.device("cpu"))
     acts = (torch.randn(3, 4, 5, 5) + 1.0).requires_grad_(True)
-    (grad,) = torch.autograd.grad(batch.values({"l": acts}).sum(), acts)
+    (grad,) = torch.autograd.grad(batch.values(dict.fromkeys(batch.reads, acts)).sum(), acts)
     louder = (10 * acts.detach()).requires_grad_(True)
-    loud_values = batch.values({"l": louder})
+    loud_values = batch.values(dict.fromkeys(batch.reads, louder))
     (loud_grad,) = torch.autograd.grad(loud_values.sum(), louder)
-    assert torch.allclose(loud_values, 10 * batch.values({"l": acts.detach()}), rtol=1e-4)
+    assert torch.allclose(loud_values, 10 * batch.values(dict.fromkeys(batch.reads, acts.detach())), rtol=1e-4)
     # f' is homogeneous of degree 0: the image's gradient through 10 * acts is 10 times its own
     assert torch.allclose(loud_grad, grad, rtol=1e-3, atol=1e-6)
 

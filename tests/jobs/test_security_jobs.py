@@ -153,7 +153,7 @@ def test_downgrade_needs_an_admin_and_yes(catalog: Catalog, db_url, blob_dir, ca
     code, _, err = atlas(capsys, db_url, blob_dir, "nobody", "db", "downgrade", "base", "--yes")
     refused(code, err, "unknown user 'nobody'")
     code, _, err = atlas(capsys, db_url, blob_dir, "alice", "db", "downgrade", "base")
-    refused(code, err, "would undo 0004", "0001", "every table", "--yes")
+    refused(code, err, "would undo", "0004 (trust", "0001 (initial schema)", "every table", "--yes")
     code, _, err = atlas(capsys, db_url, blob_dir, "alice", "db", "downgrade", "nosuchrev", "--yes")
     refused(code, err, "nosuchrev")
     assert state(catalog) == before

@@ -76,11 +76,15 @@ class ComputedMixin:
         return require_role(session, self.user, "curator", "store computed results").name
 
     def edge_kernel(self, edge: EdgeInfo) -> np.ndarray | None:
-        """The float16 kernel of an edge (from its destination unit's kernel blob)."""
+        """The float16 kernel of an edge (from its destination unit's kernel blob, keyed by
+        source channel; a direction's outputs: from the direction's, keyed by destination
+        channel)."""
         if edge.kernel_sha256 is None:
             return None
         table = self.blobs.get_array(edge.kernel_sha256)
-        return edge_store.kernel_from_table(table, parse_feature(edge.src).channel)
+        src = parse_feature(edge.src)
+        key = parse_feature(edge.dst).channel if src.channel is None else src.channel
+        return None if key is None else edge_store.kernel_from_table(table, key)
 
     def top_inputs(self, feature: str | FeatureAddress, k: int = 10, kind: str = "direct",
                    sort: str = "strength") -> list[EdgeInfo]:

@@ -42,10 +42,11 @@ class JobsMixin:
 
     def enqueue_layer_compute(
         self, kind: str, layer: str, chunk_size: int = DEFAULT_CHUNK_SIZE, params: dict | None = None,
-        author: str | None = None, units: Sequence[int] | None = None,
+        author: str | None = None, units: Sequence[int] | None = None, directions: Sequence[str] = (),
     ) -> list[int]:
         """Queue ``kind`` (e.g. ``vis`` with ``{"kinds": ["channel"], "render": {...}}``)
-        over ``units`` of ``model/layer`` (default: every unit) in chunk jobs for the
+        over ``units`` of ``model/layer`` (default: every unit, or none when ``directions``
+        are named) and over the layer's ``directions`` (names) in chunk jobs for the
         workers; returns the job ids (existing ones for work already queued). The
         parameters are checked here (``atlas.jobs.params``), so a bad one is one line now,
         not a worker's failure later."""
@@ -53,9 +54,13 @@ class JobsMixin:
         address = parse_layer(layer)
         self.model(address.model).check_not_imported()
         params = check_params(kind, dict(params or {}))
-        return self._enqueue(actor, str(address), {"kind": kind, "chunk_size": chunk_size, "params": params},
+        names = list(dict.fromkeys(directions))
+        for name in names:  # each must exist: one line now, not a failed job later
+            self.feature(address.direction(name))
+        details = {"kind": kind, "chunk_size": chunk_size, "params": params, **({"directions": names} if names else {})}
+        return self._enqueue(actor, str(address), details,
                              lambda: enqueue_chunks(self._queue, kind, self.layer(address), units, chunk_size,
-                                                    params))
+                                                    params, directions=names))
 
     def enqueue_connections(
         self, src: str, dst: str, kind: str = "direct", k: int = 20, chunk_size: int | None = None,

@@ -7,14 +7,13 @@ from collections.abc import Sequence
 
 import numpy as np
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from atlas.address import FeatureAddress, LayerAddress, as_feature, as_layer, check_name, check_user_name
-from atlas.catalog import audit, labels
+from atlas.catalog import audit, directions, labels
 from atlas.catalog.layers import adopt_layers, insert_layer
 from atlas.catalog.records import FeatureInfo, LayerInfo, ModelInfo, UserInfo
 from atlas.catalog.resolve import get_feature, get_layer, get_model, get_user, require_role
-from atlas.db.models import Feature, Layer, Model, User
+from atlas.db.models import Layer, Model, User
 from atlas.errors import InvalidInput
 from atlas.vocabulary import ROLES
 
@@ -135,23 +134,9 @@ class UsersModelsMixin:
     ) -> FeatureInfo:
         """A direction feature: a vector in the layer's channel space, stored as a blob."""
         check_name(name, "direction")
-        vector = np.asarray(vector, dtype=np.float32)
         with self._writing() as session:
             actor = require_role(session, self._author(session, author), "curator", "add directions")
-            where = as_layer(layer)
-            layer_row, model = get_layer(session, where)
-            if vector.shape != (layer_row.channels,) or not np.all(np.isfinite(vector)):
-                raise InvalidInput(
-                    f"a direction in {layer} must be {layer_row.channels} finite numbers, "
-                    f"got shape {vector.shape}"
-                )
-            sha = self.blobs.put_array(vector)
-            session.add(Feature(layer_id=layer_row.id, kind="direction", name=name, vector_sha256=sha))
-            try:
-                session.flush()
-            except IntegrityError:
-                raise InvalidInput(f"layer {layer} already has a direction {name!r}") from None
-            address = where.direction(name)
+            address, sha = directions.insert(session, self.blobs, as_layer(layer), name, vector)
             audit.record(session, actor.name, "feature.add_direction", "feature", str(address), None,
                          {"vector_sha256": sha})
         return self.feature(address)

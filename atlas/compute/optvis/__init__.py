@@ -11,6 +11,9 @@ from atlas.compute.optvis.objectives import (
     Objective,
     channel,
     direction,
+    direction_cossim,
+    direction_neuron,
+    direction_objectives,
     diverse,
     negative,
     neuron,
@@ -23,6 +26,7 @@ from atlas.compute.optvis.transforms import Jitter, Pad, RandomRotate, RandomSca
 __all__ = [
     "VIS_KINDS", "BatchObjective", "FourierImage", "Jitter", "Objective", "Pad", "PixelImage",
     "RandomRotate", "RandomScale", "RenderParams", "RenderResult", "channel", "direction",
+    "direction_cossim", "direction_neuron", "direction_objectives",
     "diverse", "make_param", "negative", "neuron", "render_batch", "render_units",
     "standard_transforms", "unit_objectives",
 ]

@@ -95,23 +95,105 @@ class Neuron:
         return evaluate
 
 
+def _dot_cossim(acts: torch.Tensor, vectors: torch.Tensor, cossim_pow: torch.Tensor) -> torch.Tensor:
+    """Per image and position, the dot product of the activations (M, C, S) with each
+    image's vector (M, C), weighted by max(0.1, cosine similarity) ** ``cossim_pow``
+    (M,): Lucid's ``_dot_cossim``. A power of 0 is the plain dot product; a higher power
+    asks for activations pointing along the vector, not merely large along it."""
+    dot = torch.einsum("mcs,mc->ms", acts, vectors)
+    eps = 1e-4
+    cos = dot / (eps + acts.norm(dim=1)) / (eps + vectors.norm(dim=1, keepdim=True))
+    return dot * cos.clamp(min=0.1) ** cossim_pow[:, None]
+
+
+def _vector_key(name: str, layer: str, site: Site, vector: tuple[float, ...], cossim_pow: float,
+                *extra: object) -> str:
+    digest = hashlib.sha256(np.asarray(vector, np.float32).tobytes()).hexdigest()
+    power = f",cossim_pow={cossim_pow!r}" if cossim_pow else ""  # a plain direction's key has no power
+    return f"{name}({layer}{_at(site)},{digest[:16]}{''.join(f',{e}' for e in extra)}{power})"
+
+
+def _vectors(terms: Sequence[Direction] | Sequence[DirectionNeuron] | Sequence[DirectionCossim],
+             device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    vectors = torch.tensor([t.vector for t in terms], dtype=torch.float32, device=device)
+    powers = torch.tensor([float(getattr(t, "cossim_pow", 0.0)) for t in terms], device=device)
+    return vectors, powers
+
+
 @dataclass(frozen=True)
 class Direction:
-    """Mean over positions of the dot product with a vector in the layer's channel space:
-    features are directions, and a unit is the one-hot case."""
+    """Mean over positions of the dot product with a vector in the layer's channel space
+    (Lucid's ``direction``): features are directions, and a unit is the one-hot case.
+    ``cossim_pow`` > 0 weights each position by its cosine similarity to the vector."""
+
+    layer: str
+    vector: tuple[float, ...]
+    cossim_pow: float = 0.0
+    site: Site = "pre"
+
+    def key(self) -> str:
+        return _vector_key("direction", self.layer, self.site, self.vector, self.cossim_pow)
+
+    @staticmethod
+    def compile(terms: Sequence[Direction], device: torch.device) -> Evaluate:
+        vectors, powers = _vectors(terms, device)
+        return lambda acts: _dot_cossim(_flat(acts), vectors, powers).mean(dim=1)
+
+
+@dataclass(frozen=True)
+class DirectionNeuron:
+    """The direction at one position (y, x) (None: the centre, as ``Neuron``): Lucid's
+    ``direction_neuron``, with its ``cossim_pow``; the activation grid's objective."""
+
+    layer: str
+    vector: tuple[float, ...]
+    x: int | None = None
+    y: int | None = None
+    cossim_pow: float = 0.0
+    site: Site = "pre"
+
+    def key(self) -> str:
+        return _vector_key("direction_neuron", self.layer, self.site, self.vector, self.cossim_pow,
+                           f"x={self.x}", f"y={self.y}")
+
+    @staticmethod
+    def compile(terms: Sequence[DirectionNeuron], device: torch.device) -> Evaluate:
+        vectors, powers = _vectors(terms, device)
+        xs = torch.tensor([-1 if t.x is None else t.x for t in terms], device=device)
+        ys = torch.tensor([-1 if t.y is None else t.y for t in terms], device=device)
+        rows = torch.arange(len(terms), device=device)
+
+        def evaluate(acts: torch.Tensor) -> torch.Tensor:
+            if acts.dim() != 4:
+                raise InvalidInput("a neuron objective needs a layer with two spatial axes")
+            h, w = acts.shape[-2:]
+            y, x = torch.where(ys < 0, h // 2, ys), torch.where(xs < 0, w // 2, xs)
+            at = acts[rows, :, y, x]  # (M, C)
+            return _dot_cossim(at[..., None], vectors, powers)[:, 0]
+        return evaluate
+
+
+@dataclass(frozen=True)
+class DirectionCossim:
+    """Mean over positions of the cosine similarity between the activations and the
+    vector (Lucid's ``direction_cossim``): the angle only, whatever the magnitude."""
 
     layer: str
     vector: tuple[float, ...]
     site: Site = "pre"
 
     def key(self) -> str:
-        digest = hashlib.sha256(np.asarray(self.vector, np.float32).tobytes()).hexdigest()
-        return f"direction({self.layer}{_at(self.site)},{digest[:16]})"
+        return _vector_key("direction_cossim", self.layer, self.site, self.vector, 0.0)
 
     @staticmethod
-    def compile(terms: Sequence[Direction], device: torch.device) -> Evaluate:
-        vectors = torch.tensor([t.vector for t in terms], dtype=torch.float32, device=device)
-        return lambda acts: torch.einsum("mcs,mc->ms", _flat(acts), vectors).mean(dim=1)
+    def compile(terms: Sequence[DirectionCossim], device: torch.device) -> Evaluate:
+        vectors, _ = _vectors(terms, device)
+
+        def evaluate(acts: torch.Tensor) -> torch.Tensor:
+            flat = _flat(acts)
+            dot = torch.einsum("mcs,mc->ms", flat, vectors)
+            return (dot / (flat.norm(dim=1) * vectors.norm(dim=1, keepdim=True) + 1e-8)).mean(dim=1)
+        return evaluate
 
 
 @dataclass(frozen=True)
@@ -162,7 +244,7 @@ def group_dissimilarity(acts: torch.Tensor) -> float:
     return 1.0 - float((similarity.sum() - similarity.diagonal().sum()) / (m * (m - 1)))
 
 
-Term = Channel | Neuron | Direction | Diversity
+Term = Channel | Neuron | Direction | DirectionNeuron | DirectionCossim | Diversity
 
 
 @dataclass(frozen=True)
@@ -225,10 +307,24 @@ def neuron(layer: str, unit: int, x: int | None = None, y: int | None = None,
     return Objective(((1.0, Neuron(layer, int(unit), x, y, check_site(site))),))
 
 
+def _as_tuple(vector: Sequence[float] | np.ndarray | torch.Tensor) -> tuple[float, ...]:
+    return tuple(torch.as_tensor(vector, dtype=torch.float32).flatten().tolist())
+
+
 def direction(layer: str, vector: Sequence[float] | np.ndarray | torch.Tensor,
-              site: Site = "pre") -> Objective:
-    values = torch.as_tensor(vector, dtype=torch.float32).flatten().tolist()
-    return Objective(((1.0, Direction(layer, tuple(values), check_site(site))),))
+              cossim_pow: float = 0.0, site: Site = "pre") -> Objective:
+    return Objective(((1.0, Direction(layer, _as_tuple(vector), float(cossim_pow), check_site(site))),))
+
+
+def direction_neuron(layer: str, vector: Sequence[float] | np.ndarray | torch.Tensor,
+                     x: int | None = None, y: int | None = None, cossim_pow: float = 0.0,
+                     site: Site = "pre") -> Objective:
+    return Objective(((1.0, DirectionNeuron(layer, _as_tuple(vector), x, y, float(cossim_pow), check_site(site))),))
+
+
+def direction_cossim(layer: str, vector: Sequence[float] | np.ndarray | torch.Tensor,
+                     site: Site = "pre") -> Objective:
+    return Objective(((1.0, DirectionCossim(layer, _as_tuple(vector), check_site(site))),))
 
 
 def negative(objective: Objective) -> Objective:
@@ -306,14 +402,15 @@ class BatchObjective:
         return base + scale * self._sum(self._penalties, acts)
 
 
-DIVERSITY_WEIGHT = 0.2  # relative: see ``unit_objectives``
+DIVERSITY_WEIGHT = 0.2  # relative: see ``kind_objectives``
 
 
-def unit_objectives(layer: str, unit: int, kind: str, diversity_n: int = 4,
-                    diversity_weight: float = DIVERSITY_WEIGHT, site: Site = "pre") -> list[Objective]:
-    """What a visualization kind of a unit optimizes, reading the unit at ``site``:
-    ``diversity`` is ``diversity_n`` images of the channel with a penalty on their
-    similarity at the unit's own layer (after its ReLU, as Lucid's).
+def kind_objectives(whole: Objective, centre: Objective, layer: str, kind: str, diversity_n: int = 4,
+                    diversity_weight: float = DIVERSITY_WEIGHT) -> list[Objective]:
+    """What a visualization kind optimizes, for a feature whose objective over the whole
+    map is ``whole`` and at the centre position ``centre``: ``diversity`` is
+    ``diversity_n`` images of ``whole`` with a penalty on their similarity at ``layer``
+    (after its ReLU, as Lucid's).
 
     The default relative weight 0.2 is chosen from a bound, not fitted: Gram matrices
     are positive semi-definite, so each cosine lies in [0, 1] and an image's similarity
@@ -321,12 +418,30 @@ def unit_objectives(layer: str, unit: int, kind: str, diversity_n: int = 4,
     ``diverse``), a group at the optimum keeps at least exp(-weight * (n - 1)) of the
     plain activation in geometric mean: 0.55 for 0.2 and Lucid's n = 4, above half."""
     if kind == "channel":
-        return [channel(layer, unit, site)]
+        return [whole]
     if kind == "neuron":
-        return [neuron(layer, unit, site=site)]
+        return [centre]
     if kind == "negative":
-        return [negative(channel(layer, unit, site))]
+        return [negative(whole)]
     if kind == "diversity":
-        return diverse(channel(layer, unit, site), layer, diversity_n, diversity_weight)
+        return diverse(whole, layer, diversity_n, diversity_weight)
     raise InvalidInput(f"unknown visualization kind {kind!r}; use one of {', '.join(VIS_KINDS)}")
 
+
+def unit_objectives(layer: str, unit: int, kind: str, diversity_n: int = 4,
+                    diversity_weight: float = DIVERSITY_WEIGHT, site: Site = "pre") -> list[Objective]:
+    """The objectives of a visualization kind of one unit, read at ``site``
+    (``kind_objectives``)."""
+    return kind_objectives(channel(layer, unit, site), neuron(layer, unit, site=site), layer, kind,
+                           diversity_n, diversity_weight)
+
+
+def direction_objectives(layer: str, vector: Sequence[float] | np.ndarray | torch.Tensor, kind: str,
+                         diversity_n: int = 4, diversity_weight: float = DIVERSITY_WEIGHT,
+                         cossim_pow: float = 0.0, site: Site = "pre") -> list[Objective]:
+    """The objectives of a visualization kind of a direction, read at ``site``: the
+    unit's, with the dot product with ``vector`` in place of one channel (``channel`` is
+    Lucid's ``direction``, ``neuron`` its ``direction_neuron``, each with ``cossim_pow``)."""
+    return kind_objectives(direction(layer, vector, cossim_pow, site),
+                           direction_neuron(layer, vector, cossim_pow=cossim_pow, site=site),
+                           layer, kind, diversity_n, diversity_weight)

@@ -20,7 +20,7 @@ different, equally valid image. Models without such ties reproduce to ~1e-6.)
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -31,7 +31,13 @@ from tqdm.auto import tqdm
 
 from atlas.compute.capture import eval_mode
 from atlas.compute.device import resolve_device
-from atlas.compute.optvis.objectives import DIVERSITY_WEIGHT, BatchObjective, Objective, unit_objectives
+from atlas.compute.optvis.objectives import (
+    DIVERSITY_WEIGHT,
+    BatchObjective,
+    Objective,
+    direction_objectives,
+    unit_objectives,
+)
 from atlas.compute.optvis.param import Parameterization, make_param
 from atlas.compute.optvis.transforms import (
     Transform,
@@ -67,6 +73,7 @@ class RenderParams:
     diversity_n: int = 4
     diversity_weight: float = DIVERSITY_WEIGHT  # relative to the unit's activation
     site: Site = "pre"
+    cossim_pow: float = 0.0  # of a direction's objectives (Lucid's cossim_pow); units ignore it
 
     def __post_init__(self) -> None:
         check_site(self.site)
@@ -74,8 +81,9 @@ class RenderParams:
     def parameterization(self) -> Parameterization:
         return make_param(self.param, self.size, self.decorrelate, self.init_sd, self.decay_power)
 
-    def to_dict(self, kind: str | None = None) -> dict:
-        """JSON parameters identifying an artifact of ``kind`` rendered with these."""
+    def to_dict(self, kind: str | None = None, direction: bool = False) -> dict:
+        """JSON parameters identifying an artifact of ``kind`` (of a direction when
+        ``direction``: only its objective reads ``cossim_pow``) rendered with these."""
         out = {
             "algorithm": ALGORITHM_VERSION, "steps": self.steps, "lr": self.lr,
             "seed": self.seed, "site": self.site, "param": self.parameterization().spec(),
@@ -84,6 +92,8 @@ class RenderParams:
         if kind == "diversity":
             out |= {"diversity_n": self.diversity_n, "diversity_weight": self.diversity_weight,
                     "diversity_weight_relative": True}
+        if direction and self.cossim_pow:  # absent when 0: a plain direction's parameters have no power
+            out["cossim_pow"] = self.cossim_pow
         return out
 
 
@@ -212,19 +222,35 @@ def render_batch(model: nn.Module, objectives: Sequence[Objective],
     return RenderResult(images, values)
 
 
-def render_requests(model: nn.Module, layer: str, requests: Sequence[tuple[str, int]],
+Target = int | str  # a unit's channel, or the name of a direction (its vector in ``vectors``)
+
+
+def target_objectives(layer: str, target: Target, kind: str, params: RenderParams,
+                      vectors: Mapping[str, np.ndarray] | None = None) -> list[Objective]:
+    """The objectives of one visualization of a unit or of a named direction."""
+    if isinstance(target, str):
+        if vectors is None or target not in vectors:
+            raise InvalidInput(f"no vector given for direction {target!r}")
+        return direction_objectives(layer, vectors[target], kind, params.diversity_n, params.diversity_weight,
+                                    params.cossim_pow, params.site)
+    return unit_objectives(layer, int(target), kind, params.diversity_n, params.diversity_weight, params.site)
+
+
+def render_requests(model: nn.Module, layer: str, requests: Sequence[tuple[str, Target]],
                     params: RenderParams | None = None, device: str | torch.device = "auto",
                     progress: Progress = None, max_batch: int = 64,
-                    ) -> dict[tuple[str, int], RenderResult]:
-    """Visualizations of (kind, unit) pairs of ``layer`` (kinds: ``channel``, ``neuron``,
-    ``negative``, ``diversity``) in one batched render: ``{(kind, unit): result}`` with
-    one image per result, ``diversity_n`` for diversity."""
+                    vectors: Mapping[str, np.ndarray] | None = None,
+                    ) -> dict[tuple[str, Target], RenderResult]:
+    """Visualizations of (kind, target) pairs of ``layer`` (kinds: ``channel``, ``neuron``,
+    ``negative``, ``diversity``; a target is a unit or a direction named in ``vectors``)
+    in one batched render: ``{(kind, target): result}`` with one image per result,
+    ``diversity_n`` for diversity."""
     params = params or RenderParams()
     spans, objectives = [], []
-    for kind, unit in dict.fromkeys((kind, int(unit)) for kind, unit in requests):
-        objs = unit_objectives(layer, unit, kind, params.diversity_n, params.diversity_weight,
-                               params.site)
-        spans.append(((kind, unit), len(objectives), len(objectives) + len(objs)))
+    keyed = ((kind, target if isinstance(target, str) else int(target)) for kind, target in requests)
+    for kind, target in dict.fromkeys(keyed):
+        objs = target_objectives(layer, target, kind, params, vectors)
+        spans.append(((kind, target), len(objectives), len(objectives) + len(objs)))
         objectives.extend(objs)
     result = render_batch(model, objectives, params, device, max_batch, progress)
     return {key: RenderResult(result.images[a:b], result.values[a:b]) for key, a, b in spans}
@@ -233,7 +259,7 @@ def render_requests(model: nn.Module, layer: str, requests: Sequence[tuple[str, 
 def render_units(model: nn.Module, layer: str, units: Sequence[int], kinds: str | Sequence[str],
                  params: RenderParams | None = None, device: str | torch.device = "auto",
                  progress: Progress = None, max_batch: int = 64,
-                 ) -> dict[tuple[str, int], RenderResult]:
+                 ) -> dict[tuple[str, Target], RenderResult]:
     """``render_requests`` of every kind in ``kinds`` (one name or several) for every unit."""
     kinds = [kinds] if isinstance(kinds, str) else list(kinds)
     return render_requests(model, layer, [(k, u) for k in kinds for u in units], params,

@@ -1,4 +1,4 @@
-"""Feature visualizations of a layer's units, stored as catalogue artifacts.
+"""Feature visualizations of a layer's units and directions, stored as catalogue artifacts.
 
 An artifact is keyed by (unit, kind, parameters), and the parameters are every render
 setting (``RenderParams.to_dict``), so a rerun with the same settings finds its artifacts
@@ -11,18 +11,20 @@ what it finished.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
-from atlas.address import FeatureAddress
+from atlas.address import LayerAddress
 from atlas.catalog import Catalog
 from atlas.catalog.artifacts import params_key
 from atlas.compute.optvis.render import (
     Progress,
     RenderParams,
     RenderResult,
+    Target,
     progress_reporter,
     render_requests,
 )
@@ -42,11 +44,11 @@ def _exists(catalog: Catalog, address: str, kind: str, params: dict) -> bool:
     return any(params_key(a.params) == key for a in catalog.artifacts(address, artifact_kind(kind)))
 
 
-def _batches(requests: list[tuple[str, int]], params: RenderParams,
-             max_batch: int) -> list[list[tuple[str, int]]]:
+def _batches(requests: list[tuple[str, Target]], params: RenderParams,
+             max_batch: int) -> list[list[tuple[str, Target]]]:
     """Requests grouped so that each render holds at most ``max_batch`` images (at least
     one request: a diversity group is never split)."""
-    batches: list[list[tuple[str, int]]] = [[]]
+    batches: list[list[tuple[str, Target]]] = [[]]
     images = 0
     for request in requests:
         n = params.diversity_n if request[0] == "diversity" else 1
@@ -65,8 +67,10 @@ def encode(catalog: Catalog, kind: str, result: RenderResult) -> dict:
 
 
 def plan(catalog: Catalog, model_name: str, layer: str, units: Sequence[int], kinds: Sequence[str],
-         params: RenderParams, force: bool) -> tuple[list[tuple[str, int]], list[dict]]:
-    """(kind, unit) requests still to render, and what is skipped because it exists."""
+         params: RenderParams, force: bool, directions: Sequence[str] = (),
+         ) -> tuple[list[tuple[str, Target]], list[dict]]:
+    """(kind, target) requests still to render (targets: units, then directions by
+    name), and what is skipped because it exists."""
     units = list(dict.fromkeys(int(u) for u in units))
     channels = catalog.layer(f"{model_name}/{layer}").channels
     bad = [u for u in units if not 0 <= u < channels]
@@ -74,50 +78,57 @@ def plan(catalog: Catalog, model_name: str, layer: str, units: Sequence[int], ki
         raise InvalidInput(f"{model_name}/{layer} has {channels} units; no unit {bad[0]}")
     for kind in kinds:
         artifact_kind(kind)
+    targets: list[Target] = [*units, *dict.fromkeys(directions)]
     todo, skipped = [], []
     for kind in kinds:
-        for unit in units:
-            address = str(FeatureAddress(model_name, layer, channel=unit))
-            if not force and _exists(catalog, address, kind, params.to_dict(kind)):
+        for target in targets:
+            address = str(LayerAddress(model_name, layer).target(target))
+            if not force and _exists(catalog, address, kind, params.to_dict(kind, isinstance(target, str))):
                 skipped.append({"address": address, "kind": artifact_kind(kind)})
             else:
-                todo.append((kind, unit))
+                todo.append((kind, target))
     return todo, skipped
 
 
-def render_planned(model: nn.Module, layer: str, todo: list[tuple[str, int]], params: RenderParams,
+def render_planned(model: nn.Module, layer: str, todo: list[tuple[str, Target]], params: RenderParams,
                    device: str | torch.device, max_batch: int, progress: Progress,
                    between_batches: Callable[[], None] = lambda: None,
-                   ) -> Iterator[tuple[tuple[str, int], RenderResult]]:
-    """Render the planned requests batch by batch; ``between_batches`` runs before each
-    (a job checks there whether it should stop)."""
+                   vectors: Mapping[str, np.ndarray] | None = None,
+                   ) -> Iterator[tuple[tuple[str, Target], RenderResult]]:
+    """Render the planned requests batch by batch (directions' vectors in ``vectors``);
+    ``between_batches`` runs before each (a job checks there whether it should stop)."""
     batches = _batches(todo, params, max_batch) if todo else []
     with progress_reporter(progress, params.steps * len(batches)) as step_done:
         for batch in batches:
             between_batches()
             results = render_requests(model, layer, batch, params, device,
-                                      lambda _done, _total: step_done(), max_batch)
+                                      lambda _done, _total: step_done(), max_batch, vectors)
             yield from results.items()
 
 
 def visualize_units(catalog: Catalog, model: nn.Module, model_name: str, layer: str,
                     units: Sequence[int], kinds: Sequence[str], params: RenderParams,
                     force: bool = False, progress: Progress = None,
-                    device: str | torch.device = "auto", max_batch: int = 64) -> dict:
-    """Render and store the ``kinds`` visualizations of ``units`` of ``model_name/layer``.
+                    device: str | torch.device = "auto", max_batch: int = 64,
+                    directions: Sequence[str] = ()) -> dict:
+    """Render and store the ``kinds`` visualizations of ``units`` and ``directions``
+    (names of the layer's directions) of ``model_name/layer``.
 
     Existing artifacts with the same parameters are skipped unless ``force`` (which
     replaces them). ``progress``: ``True`` for a tqdm bar or ``callable(done, total)`` in
     optimization steps. Each batch is stored as soon as it is rendered. Returns
     ``{"rendered": [{"address", "kind", "values"}], "skipped": [{"address", "kind"}]}``.
     """
-    todo, skipped = plan(catalog, model_name, layer, units, kinds, params, force)
+    todo, skipped = plan(catalog, model_name, layer, units, kinds, params, force, directions)
+    vectors = catalog.direction_vectors(f"{model_name}/{layer}", list(dict.fromkeys(directions)))
     rendered = []
-    for (kind, unit), result in render_planned(model, layer, todo, params, device, max_batch, progress):
-        address = str(FeatureAddress(model_name, layer, channel=unit))
+    for (kind, target), result in render_planned(model, layer, todo, params, device, max_batch, progress,
+                                                 vectors=vectors):
+        address = str(LayerAddress(model_name, layer).target(target))
         entry = {"address": address, "kind": artifact_kind(kind)}
         blobs = encode(catalog, kind, result)
-        if catalog.add_artifact(address, artifact_kind(kind), params.to_dict(kind), blobs, replace=force):
+        knobs = params.to_dict(kind, isinstance(target, str))
+        if catalog.add_artifact(address, artifact_kind(kind), knobs, blobs, replace=force):
             rendered.append({**entry, "values": result.values.tolist()})
         else:  # stored by a concurrent run since we looked
             skipped.append(entry)

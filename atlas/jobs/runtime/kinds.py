@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 # Modules that register the project's compute kinds, imported on the first lookup of a
 # kind. Each compute issue adds its module here (e.g. "atlas.compute.optvis.jobs").
 BUILTIN_KIND_MODULES: tuple[str, ...] = ("atlas.compute.optvis.jobs", "atlas.compute.connections.jobs",
-                                         "atlas.compute.experiments.jobs", "atlas.compute.tuning.jobs")
+                                         "atlas.compute.directions.jobs", "atlas.compute.experiments.jobs",
+                                         "atlas.compute.tuning.jobs")
 
 
 @dataclass(frozen=True)

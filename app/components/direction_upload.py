@@ -1,0 +1,39 @@
+"""Adding a direction to a layer from an uploaded vector file.
+
+The file's bytes go to ``Catalog.add_direction_bytes``, which reads a ``.npy`` without
+unpickling or a JSON list, checks one finite number per channel and a size limit, and
+refuses anything else with one line (shown here as the error); curators and above only.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+from identity import can_write
+
+from atlas import AtlasError, Catalog
+from atlas.catalog.records import UserInfo
+from components.flash import flash
+
+VECTOR_TYPES = ["npy", "json"]
+
+
+def direction_form(cat: Catalog, user: UserInfo, layer: str) -> None:
+    """The layer's directions, and (for curators) a form that adds one from a file."""
+    names = [d.direction for d in cat.directions(layer)]
+    st.caption(f"Directions of {layer}: {', '.join(names)}" if names else f"{layer} has no directions yet.")
+    if not can_write(user):
+        return
+    with st.expander("Add a direction from a file"), st.form(f"direction-{layer}", clear_on_submit=True):
+        name = st.text_input("Name", key=f"direction-name-{layer}")
+        upload = st.file_uploader(f"One number per channel: .npy or a JSON list ({cat.layer(layer).channels})",
+                                  type=VECTOR_TYPES, key=f"direction-file-{layer}")
+        if st.form_submit_button("Add direction"):
+            if upload is None:
+                st.error("Choose a .npy or .json file first.")
+                return
+            try:
+                added = cat.add_direction_bytes(layer, name.strip(), upload.getvalue(), upload.name, author=user.name)
+            except AtlasError as exc:
+                st.error(str(exc))
+            else:
+                flash(f"Direction {added.address} added.")
