@@ -28,7 +28,11 @@ def rich(demo_catalog: Catalog) -> Catalog:
     cat.add_direction("demo/conv3", "roundness", np.linspace(0, 1, 32))
     cat.create_circuit("curves", "curves from edges", author="carl")
     cat.add_circuit_edge("curves", "demo/conv1/1", "demo/conv2/3", note="excites")
-    cat.add_claim("curves", "Zeroing conv1/1 lowers conv2/3", {"kind": "weight_edit"})
+    cat.add_claim("curves", "Zeroing conv1/1 lowers conv2/3", {
+        "intervention": {"kind": "edit_edges", "scale": 0.0, "edges": [["demo/conv1/1", "demo/conv2/3"]]},
+        "stimuli": {"sweep": "orientation", "steps": 4, "samples": 2},
+        "measure": {"unit": "demo/conv2/3", "reduce": "max", "site": "pre"},
+        "prediction": [{"condition": "*", "op": "<=", "value": -0.5}]})
     cat.add_evidence("link", "https://example.org/curves", circuit="curves")
     cat.create_family("curve detector", "curves in any model")
     cat.add_family_member("curve detector", "demo/conv2/3")
