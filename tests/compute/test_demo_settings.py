@@ -24,8 +24,9 @@ SETTINGS = DemoSettings()
 DEMO = RenderParams(**SETTINGS.render())
 DETAIL = RenderParams(**SETTINGS.detail_render())
 LAYER = "conv4"
-# The first two units of demo conv4, skipping unit 1 whose ReLU output stays 0 on every
-# visualization (the post-ReLU objective gives it no gradient; not a diversity question).
+# Demo conv4 units 0 and 2: chosen (before objectives read pre-activations) as the first two
+# units that fired, when unit 1's post-ReLU objective gave it no gradient; kept unchanged so
+# the figures in docs/science.md stay comparable.
 UNITS = (0, 2)
 
 
