@@ -1,7 +1,7 @@
 """Figures of docs/science.md, "Pre-activations": what reading units before their ReLU changes.
 
 1. ``preact_conv5_vis.png``: the channel visualizations of the shipped demo's 64 ``conv5``
-   units with the demo's render settings (``DemoSettings``: 64 px, 128 steps), optimizing
+   units with the demo's render settings (``DemoSettings.render()``), optimizing
    the ReLU output (left) and the pre-activation (right), with the count of flat images in
    each. Flat: the image's standard deviation over all pixels and colours is below 0.01
    (on a [0, 1] scale; a picture with any visible pattern is well above it).
@@ -78,7 +78,7 @@ def visualizations(model: torch.nn.Module, settings: DemoSettings) -> None:
     units = list(range(64))
     panels = []
     for site in ("post", "pre"):
-        params = RenderParams(size=settings.vis_size, steps=settings.vis_steps, site=site)
+        params = RenderParams(**settings.render(), site=site)
         results = render_units(model, LAYER, units, "channel", params, device="cpu")
         images = np.concatenate([results["channel", u].images for u in units])
         flat = flat_count(images)
