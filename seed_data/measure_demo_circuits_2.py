@@ -64,8 +64,8 @@ def main() -> None:
         catalog.create_circuit(circuit, "pre-registered search 2")
         claim = catalog.add_claim(circuit, "ablating the top 8 conv2 inputs halves the preferred response", spec)
         claim_id = claim.claims[-1].id
-        run_jobs(catalog, catalog.enqueue_experiments(circuit, claim_id), ("experiment",), "cpu", local=True,
-                 description=circuit, progress=None)
+        run_jobs(catalog, catalog.enqueue_experiments(circuit, claim_id), ("experiment",), "cpu",
+                 description=circuit)
         run = catalog.claim_results(claim_id)[0]
         [comparison] = run.result["comparisons"]
         specific = comparison["control"] is not None and comparison["measured"] is not None \
