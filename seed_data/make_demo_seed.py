@@ -4,7 +4,9 @@ held-out synthetic images and its strongest direct weights, then write draft lab
 
     python seed_data/make_demo_seed.py      # rewrites seed_data/demo.seed.json
 
-The output was read and kept only where the numbers are clear (selectivity >= 0.35).
+The output was read and kept only where the numbers are clear (selectivity >= 0.35). The
+curve-orientation circuits come from the pre-registered search 2
+(seed_data/measure_demo_circuits_2.py, docs/experiments.md), whatever their verdicts.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 from pathlib import Path
 
 import torch
+from measure_demo_circuits_2 import SOURCE, TOP, chosen_unit, experiment, top_inputs
 
 from atlas.compute.capture import collect_activations
 from atlas.compute.connections import direct_connections
@@ -104,6 +107,28 @@ def circuit_for(name: str, model: torch.nn.Module, entries: list[dict], cls: str
     }
 
 
+def search2_circuit(name: str, model: torch.nn.Module) -> dict:
+    """The circuit and claim of the pre-registered search 2 (seed_data/measure_demo_circuits_2.py:
+    the conv4 unit most selective for curve orientation and its top conv2 inputs by expanded
+    weight), kept whatever its verdict: docs/experiments.md reports held on demo and
+    inconclusive on demo-b."""
+    unit, preferred, _summary = chosen_unit(model, name)
+    inputs = [f"{name}/{SOURCE}/{i}" for i in top_inputs(model, unit)]
+    address = f"{name}/conv4/{unit}"
+    spec = experiment(name, unit, preferred, [int(a.rsplit("/", 1)[1]) for a in inputs])
+    short = ", ".join(a.split("/", 1)[1] for a in inputs)
+    return {
+        "name": f"{name}-curve-orientation-circuit", "status": "proposed",
+        "description": f"{address}, the conv4 unit most selective for curve orientation (preferred {preferred:g} "
+                       f"degrees), and its {TOP} conv2 inputs with the largest net expanded weight.",
+        "edges": [[a, address, "largest net expanded weight"] for a in inputs],
+        "claims": [{"prediction": f"Ablating {short} lowers {address}'s response to its preferred curve (orientation "
+                                  f"{preferred:g} degrees) by at least 50%, and ablating as many other conv2 units of "
+                                  f"similar mean response (3 draws) does not.",
+                    "experiment": spec}],
+    }
+
+
 def main() -> None:
     labels, families, circuits = [], {}, []
     for name in ("demo", "demo-b"):
@@ -116,6 +141,7 @@ def main() -> None:
             circuit = circuit_for(name, model, entries, cls)
             if circuit and circuit["edges"]:
                 circuits.append(circuit)
+        circuits.append(search2_circuit(name, model))
     for entry in labels:
         del entry["class"]
     seed = {
