@@ -99,7 +99,7 @@ class _Watch(TorchFunctionMode):
         super().__init__()
         self.running: list[_Run] = []  # the watched layers now running, innermost last
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204 - torch's protocol
+    def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         if func not in ACTIVATION_FUNCTIONS or not self.running or not args \
                 or not isinstance(args[0], torch.Tensor):
