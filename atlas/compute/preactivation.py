@@ -15,15 +15,17 @@ a unit most (every one scores 0). A layer has two sites:
      ReLUs, in the order its ``Concat`` joins them; the demo CNNs: each ``ConvReLU``'s
      ``act``);
   2. a layer that is itself an activation module: its own input;
-  3. otherwise (a conv, a linear layer, a concatenation) the layer's own output, which is
-     already before any activation that follows it, so ``pre`` and ``post`` are the same
-     tensor. Limit: an activation applied *inside* the module's forward (a functional
-     ``F.relu`` in a custom block) is invisible to this rule, and such a model must
-     declare its taps (or name its activation modules).
+  3. otherwise (a conv, a linear layer, a concatenation, a block) the input of the
+     activation *function* the layer's forward applies last, if its output is that
+     function's result (``F.relu(super().forward(x))``, ``torch.relu(self.conv(x))``, an
+     in-place ``relu_``), found by tracing (``atlas.compute.activation_trace``); if it
+     is not, the layer's own output, which is already before any activation that follows
+     it (``nn.Sequential(conv, nn.ReLU())`` studied at the conv), so ``pre`` and ``post``
+     are the same tensor.
 
 Reading either site goes through the one hook mechanism, ``atlas.compute.hooks.tap``
 (outputs with forward hooks, inputs with pre-hooks, so an in-place activation has not yet
-overwritten them).
+overwritten them), with the activation-function watch of rule 3 registered before it.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from typing import Any, Literal, cast
 import torch
 from torch import nn
 
+from atlas.compute.activation_trace import needs_watching, watch_final_activations
 from atlas.compute.hooks import Repeat, Taps, resolve_layers, tap
 from atlas.errors import InvalidInput
 from atlas.vocabulary import ACTIVATION_SITES
@@ -63,10 +66,13 @@ def check_site(site: str) -> Site:
 @dataclass(frozen=True)
 class Location:
     """Where one (layer, site) is read: the inputs (``from_inputs``) or the outputs of
-    ``modules``, concatenated along channels in that order."""
+    ``modules``, concatenated along channels in that order; ``watched``: the input of the
+    activation function that produced the (one) module's output, if one did, else the
+    output."""
 
     modules: tuple[str, ...]
     from_inputs: bool
+    watched: bool = False
 
 
 def locate(model: nn.Module, layer: str, site: str) -> Location:
@@ -81,7 +87,7 @@ def locate(model: nn.Module, layer: str, site: str) -> Location:
         return Location(modules, from_inputs=True)
     if isinstance(module, ACTIVATIONS):
         return Location((layer,), from_inputs=True)
-    return Location((layer,), from_inputs=False)
+    return Location((layer,), from_inputs=False, watched=needs_watching(model, layer, module))
 
 
 class SiteTaps:
@@ -89,9 +95,10 @@ class SiteTaps:
     the recorded pieces concatenated along channels; ``taps`` is the underlying
     :class:`~atlas.compute.hooks.Taps` (its ``outputs``/``inputs`` by module name)."""
 
-    def __init__(self, taps: Taps, locations: dict[Read, Location]):
+    def __init__(self, taps: Taps, locations: dict[Read, Location], watched: dict[str, Any]):
         self.taps = taps
         self.locations = locations
+        self.watched = watched
 
     def run(self, *args: Any, **kwargs: Any) -> dict[Read, torch.Tensor]:
         """One forward pass (see :meth:`Taps.run`), then :meth:`values`."""
@@ -114,6 +121,9 @@ class SiteTaps:
             raise InvalidInput(f"layer {', '.join(missing)} did not run in the forward pass")
         out = {}
         for read, where in self.locations.items():
+            if where.watched and read[0] in self.watched:
+                out[read] = self.watched[read[0]]
+                continue
             table = self.taps.inputs if where.from_inputs else self.taps.outputs
             parts = [table[name] for name in where.modules]
             out[read] = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
@@ -151,7 +161,11 @@ def tap_sites(model: nn.Module, reads: Sequence[Read], *, keep: KeepTensor | Non
             return then(name, tensor) if then is not None else tensor
         return kept
 
-    with tap(model, list(dict.fromkeys(outputs)), inputs=list(dict.fromkeys(inputs)),
-             stop_after=stop_after or None, keep=keeper(keep, False), keep_input=keeper(keep_input, True),
-             repeat=repeat, replace=replace) as taps:
-        yield SiteTaps(taps, locations)
+    watched = list(dict.fromkeys(layer for (layer, _), where in locations.items() if where.watched))
+    # A watched pre-activation is a value read before an op ran: kept as an input is.
+    with watch_final_activations(model, watched, keeper(keep_input, False),
+                                 first_only=repeat == "first") as found, \
+            tap(model, list(dict.fromkeys(outputs)), inputs=list(dict.fromkeys(inputs)),
+                stop_after=stop_after or None, keep=keeper(keep, False), keep_input=keeper(keep_input, True),
+                repeat=repeat, replace=replace) as taps:
+        yield SiteTaps(taps, locations, found)

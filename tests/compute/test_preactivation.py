@@ -92,17 +92,22 @@ def test_bad_sites_and_declarations_are_one_line():
         capture(model, ["0"], torch.rand(1, 3, 8, 8), site="pre")
 
 
-def dead_unit_model() -> nn.Module:
-    """Unit 0: an oriented edge filter whose bias is below minus the sum of its positive
-    weights, so no image in [0, 1] can make it positive: its ReLU output is 0 everywhere,
-    for every image. Unit 1 is an ordinary random unit."""
-    torch.manual_seed(0)
-    conv = nn.Conv2d(3, 2, 5)
+def dead_unit_conv(conv: nn.Conv2d) -> nn.Conv2d:
+    """``conv`` (3 -> 2 channels, 5x5) with unit 0 an oriented edge filter whose bias is
+    below minus the sum of its positive weights, so no image in [0, 1] can make it
+    positive: its ReLU output is 0 everywhere, for every image. Unit 1 stays an ordinary
+    random unit."""
     r = torch.arange(5) - 2.0
     with torch.no_grad():
         conv.weight[0] = (r[None, :] * torch.exp(-(r[:, None] ** 2 + r[None, :] ** 2) / 4)).expand(3, 5, 5)
         conv.bias[0] = -conv.weight[0].clamp_min(0).sum() - 1.0
-    return nn.Sequential(conv, nn.ReLU()).eval()
+    return conv
+
+
+def dead_unit_model() -> nn.Module:
+    """The dead unit's conv, then a ReLU module."""
+    torch.manual_seed(0)
+    return nn.Sequential(dead_unit_conv(nn.Conv2d(3, 2, 5)), nn.ReLU()).eval()
 
 
 @pytest.fixture
@@ -131,3 +136,118 @@ def test_a_unit_dead_after_its_relu_gets_a_picture_from_its_pre_activation(one_t
     gy, gx = np.gradient(pre.images[0].mean(-1))
     assert gx.mean() > abs(gy.mean())
     assert params.to_dict("channel")["site"] == "pre"
+
+
+# -- a generic model whose layers apply their activation as a function inside forward --
+
+class ReluConv(nn.Conv2d):
+    """A conv that rectifies its own output, in place or not."""
+
+    def __init__(self, *args: int, inplace: bool = False):
+        super().__init__(*args)
+        self.inplace = inplace
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(super().forward(x), inplace=self.inplace)
+
+
+class ConvBlock(nn.Module):
+    """A studied block: ``act(conv(x))`` with a functional activation."""
+
+    def __init__(self, act: str):
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+        self.act = act
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        if self.act == "relu_":
+            return y.relu_()
+        return F.gelu(y) if self.act == "gelu" else torch.relu(y)
+
+
+class FunctionalNet(nn.Module):
+    """(1) a conv subclass with F.relu inside, (2) a torch.relu block, (3) an in-place
+    relu block, (4) a gelu block, then a plain conv followed by a ReLU module."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = ReluConv(3, 4, 3)
+        self.block = ConvBlock("relu")
+        self.inplace = ConvBlock("relu_")
+        self.gelu = ConvBlock("gelu")
+        self.head = nn.Sequential(nn.Conv2d(4, 2, 1), nn.ReLU())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.gelu(self.inplace(self.block(self.conv(x)))))
+
+
+def test_a_functional_activation_inside_a_layer_is_found_by_tracing():
+    torch.manual_seed(0)
+    model = FunctionalNet().eval()
+    layers = ["conv", "block", "inplace", "gelu", "head.0"]
+    x = torch.rand(2, 3, 12, 12)
+    with torch.no_grad():  # the pre-activations, computed by hand
+        conv = F.conv2d(x, model.conv.weight, model.conv.bias)
+        block = model.block.conv(F.relu(conv))
+        inplace = model.inplace.conv(F.relu(block))
+        gelu = model.gelu.conv(F.relu(inplace))
+        head = model.head[0](F.gelu(gelu))
+    want = {"conv": conv, "block": block, "inplace": inplace, "gelu": gelu, "head.0": head}
+    post_want = {"conv": F.relu(conv), "block": F.relu(block), "inplace": F.relu(inplace),
+                 "gelu": F.gelu(gelu), "head.0": head}
+    for _ in range(2):  # the first pass traces, the second reads through the cached trace
+        pre = capture(model, layers, x, site="pre")
+        post = capture(model, layers, x)
+        for layer in layers:
+            torch.testing.assert_close(pre[layer], want[layer])
+            torch.testing.assert_close(post[layer], post_want[layer])
+    assert all((want[layer] < 0).any() for layer in layers)  # each pre differs from its post
+    assert [locate(model, layer, "pre").watched for layer in layers] == [True, True, True, True, False]
+    # Tapped one at a time (the pass stops right after the layer), and with a reduction.
+    torch.testing.assert_close(capture(model, ["inplace"], x, site="pre")["inplace"], inplace)
+    torch.testing.assert_close(capture(model, ["gelu"], x, reduction="max", site="pre")["gelu"],
+                               gelu.flatten(2).amax(2))
+
+
+def test_a_layer_traced_without_a_final_activation_is_read_at_its_output():
+    """A conv subclass that does not rectify, followed by a ReLU module: its output is its
+    pre-activation, and once traced it is read without the watch."""
+    class PlainConv(nn.Conv2d):
+        pass
+
+    torch.manual_seed(0)
+    model = nn.Sequential(PlainConv(3, 4, 3), nn.ReLU(inplace=True)).eval()
+    x = torch.rand(2, 3, 10, 10)
+    assert locate(model, "0", "pre").watched
+    with torch.no_grad():
+        want = model[0](x)
+    torch.testing.assert_close(capture(model, ["0"], x, site="pre")["0"], want)
+    assert locate(model, "0", "pre") == locate(model, "0", "post")
+
+
+def test_a_layer_that_stops_ending_in_its_traced_activation_is_one_line():
+    torch.manual_seed(0)
+    model = FunctionalNet().eval()
+    x = torch.rand(1, 3, 12, 12)
+    capture(model, ["block"], x, site="pre")
+    model.block.forward = lambda y: model.block.conv(y) * 1.0  # no activation any more
+    with pytest.raises(InvalidInput, match="layer block no longer ends in the activation function"):
+        capture(model, ["block"], x, site="pre")
+
+
+def test_a_dead_unit_of_a_fused_conv_relu_gets_a_picture_from_its_pre_activation(one_thread):
+    """The dead unit of the test above in a conv that rectifies itself, in place: only the
+    traced pre-activation has a gradient."""
+    torch.manual_seed(0)
+    model = nn.Sequential(dead_unit_conv(ReluConv(3, 2, 5, inplace=True))).eval()
+    with torch.no_grad():
+        assert model(torch.rand(16, 3, 32, 32))[:, 0].max() == 0
+    renders = {site: render_units(model, "0", [0], "channel", RenderParams(size=32, steps=40, lr=0.2, site=site),
+                                  device="cpu")["channel", 0] for site in ("pre", "post")}
+    assert renders["post"].values[0] == 0
+    assert renders["post"].images.std() < 0.01
+    assert renders["pre"].images.std() > 0.1
+    assert renders["pre"].values[0] > float(model[0].bias[0].detach())
+    gy, gx = np.gradient(renders["pre"].images[0].mean(-1))
+    assert gx.mean() > abs(gy.mean())

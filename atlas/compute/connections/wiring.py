@@ -5,7 +5,8 @@ concatenation such as an Inception block, which slice of the output comes from w
 branch) and which channels of the source that conv reads (a conv may read a slice of a
 concatenation, or the concatenation whole). The forward code knows this but does not say
 it, so we follow channels through a forward pass: every named module tags the channels of
-its output, channel-preserving ops (padding, ReLU, softplus, pooling, LRN, dropout) pass the tags
+its output, channel-preserving ops (padding, the elementwise activation functions of
+``atlas.compute.activation_trace.ACTIVATION_FUNCTIONS``, pooling, LRN, dropout) pass the tags
 on, ``torch.cat`` along channels shifts and merges them, and every convolution records the
 tags of its input. A pool also notes itself in the tags it passes on: a conv that reads a
 layer through a pool reads it in pooled coordinates. Nothing is assumed about the model's
@@ -22,12 +23,13 @@ import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from atlas.compute.activation_trace import ACTIVATION_FUNCTIONS
 from atlas.compute.capture import model_device
 from atlas.compute.hooks import tap
 
 _POOLS = {F.max_pool2d: "max-pool", F.avg_pool2d: "avg-pool"}
 _PASS_THROUGH = {
-    F.pad, F.relu, torch.relu, torch.Tensor.relu, F.softplus, *_POOLS,  # elementwise: channels kept
+    F.pad, *ACTIVATION_FUNCTIONS, *_POOLS,  # elementwise: channels kept
     F.local_response_norm, F.dropout, torch.Tensor.contiguous, torch.Tensor.clone,
 }
 
