@@ -3,9 +3,9 @@ bootstrap confidence interval over the stimuli, and the control's effect.
 
 A comparison is about a condition (``"circle"``; ``"!circle"`` is every other condition;
 ``"*"`` all of them; ``"^"`` the *preferred* one, whose mean response before the
-intervention is highest, and ``"!^"`` every other) and one quantity: ``change``, the relative change of the mean response
-``(mean after - mean before) / |mean before|``, or ``response``, the mean response before.
-Its interval resamples the condition's stimuli (paired, with replacement).
+intervention is highest, and ``"!^"`` every other) and one quantity: ``change``, the
+relative change of the mean response ``(mean after - mean before) / |mean before|``, or
+``response``, the mean response before. Its interval resamples the condition's stimuli (paired, with replacement).
 
 - **held**: every comparison holds over its whole 95% interval, and the control (the same
   intervention on a matched random set) does not also satisfy the prediction;
