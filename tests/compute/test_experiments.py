@@ -139,3 +139,16 @@ def test_the_cli_runs_a_claim_and_refuses_a_bad_one_in_one_line(hand: Catalog, d
     assert main([*base, "99999"]) == 1
     err = capsys.readouterr().err.strip()
     assert err == "atlas: error: unknown claim 99999"
+
+
+def test_the_preferred_condition_is_the_one_with_the_highest_response_before():
+    rng = np.random.default_rng(0)
+    conditions = np.array(["0", "90", "180"] * 10)
+    before = np.where(conditions == "90", 3.0, 1.0) + rng.uniform(0, 0.1, 30)
+    after = before * np.where(conditions == "90", 0.2, 1.0)  # only the preferred stimulus loses its response
+    peak = compare({"condition": "^", "op": "<=", "value": -0.5}, conditions, before, after, None, rng)
+    assert (peak.condition, peak.outcome) == ("90", "holds") and peak.measured == pytest.approx(-0.8)
+    others = compare({"condition": "!^", "op": "abs<=", "value": 0.1}, conditions, before, after, None, rng)
+    assert (others.condition, others.outcome, others.measured) == ("!90", "holds", 0.0)
+    swapped = compare({"condition": "^", "op": ">=", "value": 0.5}, conditions, after, before, None, rng)
+    assert swapped.condition != "90"  # chosen on the responses before (the unchanged model), not after

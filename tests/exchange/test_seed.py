@@ -34,7 +34,7 @@ def test_seed_needs_the_model(catalog: Catalog):
 
 def test_inceptionv1_seed(inception: Catalog):
     report = inception.load_seed("inceptionv1")
-    assert report.labels_added > 1000 and report.circuits_created == 5 and not report.conflicts
+    assert report.labels_added > 1000 and report.circuits_created == 6 and not report.conflicts
     curve = inception.feature("inceptionv1/mixed3b/379").label
     assert curve.text == "curve detector" and curve.status == "accepted"
     links = [e.body for e in inception.evidence(feature="inceptionv1/mixed3b/379")]

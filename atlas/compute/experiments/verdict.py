@@ -2,9 +2,10 @@
 bootstrap confidence interval over the stimuli, and the control's effect.
 
 A comparison is about a condition (``"circle"``; ``"!circle"`` is every other condition;
-``"*"`` all of them) and one quantity: ``change``, the relative change of the mean response
-``(mean after - mean before) / |mean before|``, or ``response``, the mean response before.
-Its interval resamples the condition's stimuli (paired, with replacement).
+``"*"`` all of them; ``"^"`` the *preferred* one, whose mean response before the
+intervention is highest, and ``"!^"`` every other) and one quantity: ``change``, the
+relative change of the mean response ``(mean after - mean before) / |mean before|``, or
+``response``, the mean response before. Its interval resamples the condition's stimuli (paired, with replacement).
 
 - **held**: every comparison holds over its whole 95% interval, and the control (the same
   intervention on a matched random set) does not also satisfy the prediction;
@@ -22,6 +23,7 @@ import numpy as np
 BOOTSTRAP = 2000
 LEVEL = 0.95
 EPS = 1e-6
+PREFERRED = "^"
 
 
 def select(conditions: np.ndarray, name: str) -> np.ndarray:
@@ -31,6 +33,18 @@ def select(conditions: np.ndarray, name: str) -> np.ndarray:
     if name.startswith("!"):
         return conditions != name[1:]
     return conditions == name
+
+
+def resolve(name: str, conditions: np.ndarray, before: np.ndarray) -> str:
+    """``name`` with the preferred condition ``^`` replaced by the condition it is on these
+    stimuli: the one with the highest mean response before the intervention (the first on
+    a tie). A claim about a unit's preferred stimulus (a curve detector's orientation)
+    thus names no angle that only the trained weights could tell."""
+    if name.removeprefix("!") != PREFERRED or not len(conditions):
+        return name
+    names = list(dict.fromkeys(conditions.tolist()))
+    peak = names[int(np.argmax([before[conditions == c].mean() for c in names]))]
+    return name[:-1] + peak
 
 
 def _quantity(before: np.ndarray, after: np.ndarray | None) -> np.ndarray:
@@ -67,8 +81,10 @@ class Comparison:
 
 def compare(spec: dict, conditions: np.ndarray, before: np.ndarray, after: np.ndarray,
             control: np.ndarray | None, rng: np.random.Generator) -> Comparison:
-    """One comparison of the prediction; ``control`` holds one row of responses per draw."""
-    name, op, threshold, of = spec["condition"], spec["op"], float(spec["value"]), spec.get("of", "change")
+    """One comparison of the prediction; ``control`` holds one row of responses per draw.
+    The comparison names the condition it was about (``^`` resolved: ``"45"``)."""
+    op, threshold, of = spec["op"], float(spec["value"]), spec.get("of", "change")
+    name = resolve(spec["condition"], conditions, before)
     mask = select(conditions, name)
     if not mask.any():
         return Comparison(name, op, threshold, of, None, None, None, "unclear")
