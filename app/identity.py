@@ -3,7 +3,10 @@
 Three ways to know the user, chosen by ``ATLAS_AUTH`` (see docs/app.md):
 
 - ``pick`` (the default, for the embedded single-machine catalogue): the researcher picks
-  a name from the users table in the sidebar. Convenient, and no security at all.
+  a name from the users table in the sidebar. Convenient, and no security at all. The
+  choice is kept in the URL (``?as=NAME``) and the session, so a reload, a new tab or a
+  shared link keeps it; with none the user is an anonymous viewer, and an admin must be
+  confirmed before the app acts as one.
 - ``header``: a trusted reverse proxy (oauth2-proxy, an SSO gateway) authenticates people
   and passes the user name in a header (``ATLAS_AUTH_HEADER``, default
   ``X-Forwarded-User``). Only safe when the app is reachable through that proxy alone,
@@ -32,11 +35,20 @@ MODES = ("pick", "header", "oidc")
 DEFAULT_HEADER = "X-Forwarded-User"
 DEFAULT_CLAIM = "email"
 PICKED = "acting-user"
+CONFIRMED = "confirmed-admin"
+QUERY = "as"
+NOBODY = "— pick who you are —"
+ANONYMOUS = UserInfo("(anonymous)", "viewer")  # never a user: names have no parentheses
 
 
 def can_write(user: UserInfo) -> bool:
     """Curators and above propose labels, add evidence and edit circuits."""
     return ROLES.index(user.role) >= ROLES.index("curator")
+
+
+def can_admin(user: UserInfo) -> bool:
+    """Admins manage users (add one, change a role)."""
+    return user.role == "admin"
 
 
 def can_review(user: UserInfo) -> bool:
@@ -126,17 +138,61 @@ def user_from_oidc(users: Sequence[UserInfo]) -> UserInfo:
     return known_user(name, users, f"your login's {claim!r}")
 
 
-def user_picked(users: Sequence[UserInfo], default: str) -> UserInfo:
-    """The sidebar picker. Streamlit resets a widget when the page changes, so the choice
-    lives under a key of its own and seeds the picker's index on every page."""
-    names = [u.name for u in users]
-    chosen = st.session_state.get(PICKED, default)
-    name = st.sidebar.selectbox("You are", names, index=names.index(chosen) if chosen in names else 0)
+def picked_name(names: Sequence[str]) -> str | None:
+    """The name picked: the URL's ``?as=`` (a reload, a new tab or a shared link), else
+    this session's last pick. A name that is not a user (a typo, an old link, a hostile
+    value) is refused in one line and nobody is picked."""
+    name = st.query_params.get(QUERY) or st.session_state.get(PICKED)
+    if not name or name in names:
+        return name or None
+    st.sidebar.warning(f"?{QUERY}={name[:64]!r} is not a user of this catalogue: "
+                       "you are an anonymous viewer until you pick who you are.")
+    return None
+
+
+def keep_pick(name: str | None) -> None:
+    """Remember the pick in the session and show it in the URL, where it survives a
+    reload and travels with a copied link (page switches clear the URL's parameters)."""
     st.session_state[PICKED] = name
-    return users[names.index(name)]
+    if name:
+        st.query_params[QUERY] = name
+    else:
+        st.query_params.pop(QUERY, None)
 
 
-def resolve(users: Sequence[UserInfo], default: str) -> UserInfo:
+def confirm_admin(name: str) -> None:
+    st.session_state[CONFIRMED] = name
+
+
+def user_picked(users: Sequence[UserInfo]) -> UserInfo:
+    """The sidebar picker. Streamlit resets a widget when the page changes, so the choice
+    lives under a key of its own (and in the URL) and seeds the picker on every page. An
+    admin is acted as only once confirmed in this session: a link with ``?as=`` an admin
+    makes nobody an admin by being opened."""
+    names = [u.name for u in users]
+    current = picked_name(names)
+    choice = st.sidebar.selectbox("You are", [NOBODY, *names],
+                                  index=names.index(current) + 1 if current else 0)
+    name = None if choice == NOBODY else choice
+    keep_pick(name)
+    if name is None:
+        st.sidebar.caption("Pick who you are to label, review or edit.")
+        return ANONYMOUS
+    user = users[names.index(name)]
+    if user.role != "admin" or st.session_state.get(CONFIRMED) == name:
+        return user
+    st.sidebar.warning(f"{name} is an admin: confirm before acting as them.")
+    st.sidebar.button(f"Act as admin {name}", key="confirm-admin", on_click=confirm_admin, args=(name,))
+    return ANONYMOUS
+
+
+def carried() -> dict[str, str]:
+    """The query parameter that links carry so a page opened in a new tab keeps the pick."""
+    name = st.session_state.get(PICKED)
+    return {QUERY: name} if name else {}
+
+
+def resolve(users: Sequence[UserInfo]) -> UserInfo:
     mode = os.environ.get("ATLAS_AUTH", "pick")
     if mode not in MODES:
         st.error(f"ATLAS_AUTH={mode!r} is not one of {', '.join(MODES)}")
@@ -149,6 +205,6 @@ def resolve(users: Sequence[UserInfo], default: str) -> UserInfo:
     elif mode == "oidc":
         user = user_from_oidc(users)
     else:
-        user = user_picked(users, default)
+        user = user_picked(users)
     st.sidebar.caption(f"**{user.name}** · {user.role}")
     return user

@@ -6,8 +6,11 @@ ATLAS_BLOB_URL (the embedded SQLite catalogue by default), the user from ATLAS_A
 """
 
 import streamlit as st
+from identity import can_admin
+from session import establish
 
 st.set_page_config(page_title="Circuit Atlas", layout="wide")
+user = establish()
 # The pages live in views/, not pages/: Streamlit treats a pages/ folder as the old
 # file-based navigation and serves its scripts directly, bypassing this one.
 pages = [
@@ -19,4 +22,6 @@ pages = [
     st.Page("views/review.py", title="Review queue", icon=":material/rule:", url_path="review"),
     st.Page("views/jobs.py", title="Jobs", icon=":material/memory:", url_path="jobs"),
 ]
+if can_admin(user):
+    pages.append(st.Page("views/users.py", title="Users", icon=":material/group:", url_path="users"))
 st.navigation(pages).run()

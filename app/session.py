@@ -7,6 +7,8 @@ from components.flash import show_flash
 from atlas import Catalog
 from atlas.catalog.records import UserInfo
 
+ESTABLISHED = "established-user"
+
 
 @st.cache_resource
 def catalog() -> Catalog:
@@ -14,15 +16,18 @@ def catalog() -> Catalog:
     return Catalog.open()
 
 
-def current_user(cat: Catalog) -> UserInfo:
-    return identity.resolve(cat.users(), cat.user)
+def establish() -> UserInfo:
+    """Who this run acts as, decided once per run by main.py before the navigation (which
+    offers admins the users page), and read by the page it runs."""
+    user = identity.resolve(catalog().users())
+    st.session_state[ESTABLISHED] = user
+    return user
 
 
 def page() -> tuple[Catalog, UserInfo]:
     """The start of every page: the catalogue acting as the user this session has
     established (so their writes are theirs, not an admin's on their behalf), who that is,
     and the confirmation of the write that caused this rerun, if any."""
-    cat = catalog()
-    user = current_user(cat)
+    user = st.session_state[ESTABLISHED]
     show_flash()
-    return cat.as_user(user.name), user
+    return catalog().as_user(user.name), user

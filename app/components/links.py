@@ -1,10 +1,12 @@
 """Links between pages. Units and circuits are addressed by query parameters
 (``unit?address=demo/conv2/3``, ``circuit?name=curves``), so every view is a URL that can
-be bookmarked and shared, and ``st.page_link`` navigates without reloading the session."""
+be bookmarked and shared, and ``st.page_link`` navigates without reloading the session. Links
+carry the picked identity (``?as=``, see identity.py), so a page opened in a new tab keeps it."""
 
 from typing import Any
 
 import streamlit as st
+from identity import carried
 
 UNIT_PAGE = "views/unit.py"
 CIRCUIT_PAGE = "views/circuit.py"
@@ -12,19 +14,19 @@ SEARCH_PAGE = "views/search.py"
 
 
 def unit_link(address: str, label: str | None = None, container: Any = st) -> None:
-    container.page_link(UNIT_PAGE, label=label or address, query_params={"address": address})
+    container.page_link(UNIT_PAGE, label=label or address, query_params={"address": address, **carried()})
 
 
 def circuit_link(name: str, label: str | None = None, container: Any = st) -> None:
-    container.page_link(CIRCUIT_PAGE, label=label or name, query_params={"name": name})
+    container.page_link(CIRCUIT_PAGE, label=label or name, query_params={"name": name, **carried()})
 
 
 def open_unit(address: str) -> None:
-    st.switch_page(UNIT_PAGE, query_params={"address": address})
+    st.switch_page(UNIT_PAGE, query_params={"address": address, **carried()})
 
 
 def open_circuit(name: str) -> None:
-    st.switch_page(CIRCUIT_PAGE, query_params={"name": name})
+    st.switch_page(CIRCUIT_PAGE, query_params={"name": name, **carried()})
 
 
 def from_url(param: str, fallback_key: str) -> str:

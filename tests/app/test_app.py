@@ -34,18 +34,19 @@ def cat(demo_catalog: Catalog) -> Catalog:
 def app(cat: Catalog, db_url: str, blob_dir: str, monkeypatch):
     monkeypatch.setenv("ATLAS_DATABASE_URL", db_url)
     monkeypatch.setenv("ATLAS_BLOB_URL", blob_dir)
-    monkeypatch.setenv("ATLAS_USER", "carl")
+    monkeypatch.setenv("ATLAS_USER", "alice")  # the catalogue's own user: never the app's default
     monkeypatch.delenv("ATLAS_AUTH", raising=False)
     st.cache_resource.clear()
     yield AppTest.from_file(APP, default_timeout=30)
     st.cache_resource.clear()
 
 
-def open_page(at: AppTest, page: str, user: str | None = None, **query: str) -> AppTest:
+def open_page(at: AppTest, page: str, user: str | None = "carl", **query: str) -> AppTest:
+    """``page`` as ``user`` picked in the URL (``?as=``, as a shared link), or as nobody."""
     for name, value in query.items():
         at.query_params[name] = value
     if user is not None:
-        at.session_state["acting-user"] = user
+        at.query_params["as"] = user
     at.switch_page(f"views/{page}.py").run()
     assert not at.exception, at.exception
     return at

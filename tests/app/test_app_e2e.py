@@ -1,5 +1,6 @@
 """The app in a real browser: `streamlit run` on 127.0.0.1 driven by Playwright with
-Debian's Chromium. A curator opens a unit, proposes a label and finds it through search;
+Debian's Chromium. A curator opens a unit from a link naming them (``?as=carl``), proposes
+a label, reloads and switches page as the same curator, and finds the label through search;
 then narrows a search with a filter and sees a hit go; the test saves a screenshot of each
 step. And the server's own websocket, spoken to directly, for requests no browser sends
 (an identity header given twice).
@@ -80,7 +81,7 @@ def server(tmp_path: Path, auth_env: dict[str, str]):
         cat.add_model("demo", "demo_cnn", layers=DEMO_LAYERS)
         seed(cat)
     port = free_port()
-    env = {**os.environ, "ATLAS_DATABASE_URL": url, "ATLAS_BLOB_URL": blobs, "ATLAS_USER": "carl"}
+    env = {**os.environ, "ATLAS_DATABASE_URL": url, "ATLAS_BLOB_URL": blobs}
     env.pop("ATLAS_AUTH", None)
     env.update(auth_env)
     server = subprocess.Popen(app_command(port), env=env, stdout=subprocess.PIPE,
@@ -152,7 +153,9 @@ def test_curator_proposes_a_label_and_finds_it(server, tmp_path: Path):
         page.set_default_timeout(STEP_MS)
         expect.set_options(timeout=STEP_MS)
 
-        page.goto(f"{base}/unit?address={RICH}")
+        page.goto(f"{base}/unit?address={RICH}&as=carl")  # a shared link naming the curator
+        you_are = page.get_by_role("combobox", name="You are")
+        expect(you_are).to_have_value("carl")
         expect(page.get_by_role("heading", name=RICH)).to_be_visible()
         expect(page.get_by_text("curve detector").first).to_be_visible()
         page.get_by_label("Label", exact=True).fill("left-facing curve detector")
@@ -160,7 +163,11 @@ def test_curator_proposes_a_label_and_finds_it(server, tmp_path: Path):
         expect(page.get_by_text("Saved version 2.")).to_be_visible()
         page.screenshot(path=str(tmp_path / "unit.png"), full_page=True)
 
-        page.get_by_role("link", name="Search").click()
+        page.reload()  # a reload keeps who you are: the pick is in the URL
+        expect(you_are).to_have_value("carl")
+        page.get_by_role("link", name="Search").click()  # so does a page switch
+        expect(you_are).to_have_value("carl")
+        page.wait_for_url("**/search?as=carl")
         query = page.get_by_label("Query")
         query.fill("left-facing")
         query.press("Enter")

@@ -36,7 +36,6 @@ def app(catalog: Catalog, allow_test_factories, db_url: str, blob_dir: str, tmp_
     run_jobs(catalog, catalog.enqueue_experiments("orientation-sum"), ["experiment"], "cpu")
     monkeypatch.setenv("ATLAS_DATABASE_URL", db_url)
     monkeypatch.setenv("ATLAS_BLOB_URL", blob_dir)
-    monkeypatch.setenv("ATLAS_USER", "carl")
     monkeypatch.delenv("ATLAS_AUTH", raising=False)
     st.cache_resource.clear()
     yield AppTest.from_file(APP, default_timeout=30)
@@ -45,6 +44,7 @@ def app(catalog: Catalog, allow_test_factories, db_url: str, blob_dir: str, tmp_
 
 def test_circuit_page_shows_the_verdict_with_its_numbers_and_runs_again(app: AppTest, catalog: Catalog):
     app.query_params["name"] = "orientation-sum"
+    app.query_params["as"] = "carl"
     app.switch_page("views/circuit.py").run()
     assert not app.exception, app.exception
     captions = "\n".join(str(c.value) for c in app.caption).replace("\\", "")  # markdown escapes

@@ -8,6 +8,7 @@ import pytest
 from atlas import Catalog, NewEdge
 from atlas.catalog import artifacts
 from atlas.catalog.artifacts import NewArtifact
+from atlas.catalog.records import UserInfo
 from atlas.catalog.resolve import unit_ids
 from atlas.errors import InvalidInput, NotFound, PermissionDenied
 
@@ -119,6 +120,25 @@ def test_roles_limit_who_writes(demo_catalog: Catalog):
     with pytest.raises(NotFound, match="unknown user 'mallory'"):
         demo_catalog.set_label("demo/conv1/0", "edge", author="mallory")
     assert demo_catalog.label_history("demo/conv1/0") == []
+
+
+def test_an_admin_changes_a_role_audited_and_keeps_one_admin(demo_catalog: Catalog):
+    assert demo_catalog.set_role("vic", "curator") == UserInfo("vic", "curator")
+    assert demo_catalog.get_user("vic").role == "curator"
+    [entry] = demo_catalog.audit_log("user:vic", limit=1)
+    assert (entry.user, entry.action, entry.before, entry.after) == (
+        "alice", "user.set_role", {"role": "viewer"}, {"role": "curator"})
+    with pytest.raises(PermissionDenied, match="'rita' is a reviewer and cannot change roles"):
+        demo_catalog.as_user("rita").set_role("carl", "admin")
+    with pytest.raises(InvalidInput, match="'alice' is the last admin"):
+        demo_catalog.set_role("alice", "viewer")
+    with pytest.raises(InvalidInput, match="unknown role 'owner'"):
+        demo_catalog.set_role("vic", "owner")
+    with pytest.raises(NotFound, match="unknown user 'mallory'"):
+        demo_catalog.set_role("mallory", "viewer")
+    demo_catalog.set_role("rita", "admin")
+    demo_catalog.set_role("alice", "viewer")  # no longer the last admin
+    assert {u.name: u.role for u in demo_catalog.users()}["alice"] == "viewer"
 
 
 @pytest.mark.parametrize(

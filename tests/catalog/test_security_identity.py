@@ -45,6 +45,7 @@ IMPERSONATIONS: dict[str, Callable[[Catalog], object]] = {
     "set_label": lambda c: c.set_label(UNIT, "curve", "accepted", author="rita"),
     "review_label": lambda c: c.review_label(UNIT, "accepted", author="rita"),
     "add_user": lambda c: c.add_user("eve", "admin", by="alice"),
+    "set_role": lambda c: c.set_role("carl", "admin", by="alice"),
     "add_model": lambda c: c.add_model("other", "demo_cnn", author="alice"),
     "add_evidence": lambda c: c.add_evidence("note", "mine", feature=UNIT, author="cora"),
     "create_circuit": lambda c: c.create_circuit("loops", author="cora"),

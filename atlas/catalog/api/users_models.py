@@ -38,6 +38,24 @@ class UsersModelsMixin:
             audit.record(session, actor, "user.add", "user", name, None, {"name": name, "role": role})
         return UserInfo(name, role)
 
+    def set_role(self, name: str, role: str, by: str | None = None) -> UserInfo:
+        """Change a user's role: an admin's decision, audited with the role before and
+        after. The last admin cannot lose the role, or nobody could add users again."""
+        if role not in ROLES:
+            raise InvalidInput(f"unknown role {role!r} (one of {', '.join(ROLES)})")
+        with self._writing() as session:
+            actor = require_role(session, self._author(session, by), "admin", "change roles")
+            user = get_user(session, name)
+            if user.role == role:
+                raise InvalidInput(f"user {name!r} is already a {role}")
+            admins = session.scalar(select(func.count(User.id)).where(User.role == "admin"))
+            if user.role == "admin" and admins == 1:
+                raise InvalidInput(f"user {name!r} is the last admin: make another user an admin first")
+            before = {"role": user.role}
+            user.role = role
+            audit.record(session, actor.name, "user.set_role", "user", name, before, {"role": role})
+        return UserInfo(name, role)
+
     def users(self) -> list[UserInfo]:
         with self._reading() as session:
             return [UserInfo(u.name, u.role) for u in session.scalars(select(User).order_by(User.name))]
