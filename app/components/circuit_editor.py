@@ -3,29 +3,18 @@ the acting user; the catalogue checks the role and audits it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
 
 import streamlit as st
 from identity import can_review, can_write
 
-from atlas import AtlasError, Catalog
+from atlas import Catalog
 from atlas.catalog.records import CircuitInfo, UserInfo
 from atlas.vocabulary import CLAIM_STATUSES
 from components.blobview import show_blob
-from components.flash import flash
+from components.flash import attempt
 from components.links import unit_link
 from components.text import plain
-
-
-def attempt(write: Callable[[], object], done: str) -> None:
-    """Run a catalogue write; its error is shown, its success flashed after a rerun."""
-    try:
-        write()
-    except AtlasError as exc:
-        st.error(str(exc))
-    else:
-        flash(done)
 
 
 def nodes(cat: Catalog, user: UserInfo, info: CircuitInfo) -> None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import streamlit as st
 from identity import can_write
 
-from atlas import AtlasError, Catalog
+from atlas import Catalog
 from atlas.catalog.records import UserInfo
-from components.flash import flash
+from components.flash import attempt
 
 VECTOR_TYPES = ["npy", "json"]
 
@@ -31,9 +31,6 @@ def direction_form(cat: Catalog, user: UserInfo, layer: str) -> None:
             if upload is None:
                 st.error("Choose a .npy or .json file first.")
                 return
-            try:
-                added = cat.add_direction_bytes(layer, name.strip(), upload.getvalue(), upload.name, author=user.name)
-            except AtlasError as exc:
-                st.error(str(exc))
-            else:
-                flash(f"Direction {added.address} added.")
+            attempt(lambda: cat.add_direction_bytes(layer, name.strip(), upload.getvalue(), upload.name,
+                                                    author=user.name),
+                    lambda added: f"Direction {added.address} added.")

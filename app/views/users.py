@@ -2,28 +2,16 @@
 catalogue and with which role. Adding a user and changing a role go through the
 catalogue, which checks again that the acting user is an admin and audits each change."""
 
-from collections.abc import Callable
 
 import streamlit as st
-from components.flash import flash
+from components.flash import attempt
 from components.text import plain
 from session import page
 
-from atlas import AtlasError
 from atlas.vocabulary import ROLES
 
 cat, _ = page()
 st.title("Users")
-
-
-def attempt(write: Callable[[], object], done: str) -> None:
-    """Run one write; its confirmation after the rerun, or its refusal as one line."""
-    try:
-        write()
-    except AtlasError as exc:
-        st.error(str(exc))
-    else:
-        flash(done)
 
 
 users = cat.users()
