@@ -4,6 +4,7 @@ filtered and paged (one query per page, thumbnails cached, so 800+ units stay qu
 import math
 
 import streamlit as st
+from components.direction_jobs import direction_job_forms
 from components.direction_upload import direction_form
 from components.thumbs import unit_grid
 from session import page
@@ -43,3 +44,4 @@ st.caption(f"{result.total} of {cat.layer(address).channels} units in {address} 
            f"showing {len(result.cards)}.")
 unit_grid(cat, result.cards)
 direction_form(cat, user, address)
+direction_job_forms(cat, user, address)

@@ -9,6 +9,7 @@ import argparse
 from atlas.cli.common import add_command, bounded_int, open_catalog
 from atlas.compute.datasets.spec import MAX_SEED, parse_dataset
 from atlas.text import printable
+from atlas.vocabulary import MAX_FACTORS
 
 
 def cmd_add(args: argparse.Namespace) -> None:
@@ -76,7 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     nmf = add_command(direction_sub, "nmf", cmd_nmf, "non-negative factorization of a layer's (post-ReLU) "
                       "activations over a dataset: N directions named PREFIX<N>-0 … (largest share first)")
     nmf.add_argument("layer", help="MODEL/LAYER")
-    nmf.add_argument("--n", type=bounded_int(1, 64), default=8, help="number of factors (default 8)")
+    nmf.add_argument("--n", type=bounded_int(1, MAX_FACTORS), default=8, help="number of factors (default 8)")
     nmf.add_argument("--dataset", default="synthetic:512", help="synthetic:N or folder:PATH")
     nmf.add_argument("--prefix", default="nmf", help="names are PREFIX<N>-<i> (default nmf: nmf8-0 …)")
     nmf.add_argument("--seed", type=bounded_int(0, MAX_SEED), default=0)

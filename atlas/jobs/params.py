@@ -15,14 +15,13 @@ from atlas.compute.datasets.spec import MAX_SEED, bounded_int, check_dataset
 from atlas.compute.datasets.sweep_spec import check_sweep
 from atlas.errors import InvalidInput
 from atlas.experiments.spec import check_experiment
-from atlas.vocabulary import ACTIVATION_SITES, EDGE_KINDS, VIS_KINDS
+from atlas.vocabulary import ACTIVATION_SITES, EDGE_KINDS, MAX_FACTORS, VIS_KINDS
 
 PARAMETERIZATION_NAMES = ("fourier", "pixel")
 MAX_K = 1_000
 MAX_CHUNK_UNITS = 10_000
 MAX_LR = 10.0
 MAX_COSSIM_POW = 10.0
-MAX_FACTORS = 64  # directions one factorization makes
 MAX_NMF_ITERATIONS = 10_000
 MAX_NMF_ROWS = 1_000_000  # activation vectors (images x positions) a factorization reads
 

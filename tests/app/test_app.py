@@ -528,3 +528,59 @@ def test_layer_page_adds_a_direction_from_a_file_and_refuses_hostile_ones(app: A
     assert [b for b in app.get("button") if "direction" in str(b.proto.id)]
     open_page(app, "layer", user="vic")  # a viewer sees the directions, not the form
     assert not [b for b in app.get("button") if "direction" in str(b.proto.id)]
+
+
+def direction_jobs(cat: Catalog) -> list[tuple[str, dict]]:
+    return [(job.kind, job.params) for job in cat.jobs(limit=None) if job.kind.startswith("directions.")]
+
+
+def queue_diff(app: AppTest, layer: str, name: str, a: str, b: str) -> AppTest:
+    app.text_input(key=f"direction-diff-name-{layer}").set_value(name)
+    app.text_input(key=f"direction-diff-a-{layer}").set_value(a)
+    app.text_input(key=f"direction-diff-b-{layer}").set_value(b)
+    return app.button(key=f"FormSubmitter:direction-diff-{layer}-Queue difference of means").click().run()
+
+
+def queue_nmf(app: AppTest, layer: str, n: int, dataset: str, prefix: str) -> AppTest:
+    app.number_input(key=f"direction-nmf-n-{layer}").set_value(n)
+    app.text_input(key=f"direction-nmf-dataset-{layer}").set_value(dataset)
+    app.text_input(key=f"direction-nmf-prefix-{layer}").set_value(prefix)
+    return app.button(key=f"FormSubmitter:direction-nmf-{layer}-Queue factorization").click().run()
+
+
+def test_layer_page_queues_a_difference_of_means_and_a_factorization(app: AppTest, cat: Catalog):
+    open_page(app, "layer")
+    layer, size = "demo/conv1", cat.model("demo").input_size
+    rerun(queue_diff(app, layer, "shapes", "synthetic:16", " synthetic:8 "))
+    (kind, params), = direction_jobs(cat)
+    assert kind == "directions.diff" and params == {
+        "name": "shapes", "model": "demo", "layer": "conv1",
+        "a": {"kind": "synthetic", "n": 16, "seed": 0, "size": size},
+        "b": {"kind": "synthetic", "n": 8, "seed": 0, "size": size}}
+    job_id = cat.jobs(limit=1)[0].id
+    assert app.success[0].value.startswith(f"Queued job #{job_id}; a worker (or `atlas worker`) computes it")
+    rerun(queue_nmf(app, layer, 3, "synthetic:32", "blocks"))
+    (kind, params), = direction_jobs(cat)[:1]  # newest first
+    assert kind == "directions.nmf" and params["n"] == 3 and params["prefix"] == "blocks"
+    assert params["dataset"] == {"kind": "synthetic", "n": 32, "seed": 0, "size": size}
+    entry = cat.audit_log(limit=1)[0]
+    assert (entry.user, entry.action, entry.entity_id) == ("carl", "jobs.enqueue", layer)
+    assert f"Queued job #{cat.jobs(limit=1)[0].id};" in app.success[0].value
+
+
+def test_layer_page_refuses_hostile_direction_jobs_and_queues_nothing(app: AppTest, cat: Catalog):
+    open_page(app, "layer")
+    layer = "demo/conv1"
+    for submit, why in ((lambda: queue_diff(app, layer, "shapes", "imagenet:all", "synthetic:8"), "invalid dataset"),
+                        (lambda: queue_diff(app, layer, "bad\x1b[31mname", "synthetic:8", "synthetic:8"),
+                         "invalid direction name"),
+                        (lambda: queue_diff(app, layer, "shapes", "synthetic:8", "synthetic:1\x00"), "synthetic:N"),
+                        (lambda: queue_nmf(app, layer, 0, "synthetic:32", "nmf"), "number of factors"),
+                        (lambda: queue_nmf(app, layer, 65, "synthetic:32", "nmf"), "number of factors"),
+                        (lambda: queue_nmf(app, layer, 4, "synthetic:32", "a\nb"), "invalid direction name")):
+        submit()
+        assert not app.exception and len(app.error) == 1, app.exception
+        assert why in app.error[0].value and "\n" not in app.error[0].value, app.error[0].value
+    assert direction_jobs(cat) == []
+    open_page(app, "layer", user="vic")  # a viewer gets no forms
+    assert not [b for b in app.get("button") if "direction-" in str(b.proto.id)]
