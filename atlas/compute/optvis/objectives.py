@@ -82,17 +82,28 @@ class Neuron:
     @staticmethod
     def compile(terms: Sequence[Neuron], device: torch.device) -> Evaluate:
         channels = torch.tensor([t.channel for t in terms], device=device)
-        xs = torch.tensor([-1 if t.x is None else t.x for t in terms], device=device)
-        ys = torch.tensor([-1 if t.y is None else t.y for t in terms], device=device)
-        rows = torch.arange(len(terms), device=device)
+        positions = _neuron_positions(terms, device)
 
         def evaluate(acts: torch.Tensor) -> torch.Tensor:
-            if acts.dim() != 4:
-                raise InvalidInput("a neuron objective needs a layer with two spatial axes")
-            h, w = acts.shape[-2:]
-            y, x = torch.where(ys < 0, h // 2, ys), torch.where(xs < 0, w // 2, xs)
+            rows, y, x = positions(acts)
             return acts[rows, channels, y, x]
         return evaluate
+
+
+def _neuron_positions(terms: Sequence[Neuron | DirectionNeuron], device: torch.device,
+                      ) -> Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """For terms that read one position (``x``, ``y``; None is the map's centre): a function
+    from a (M, C, H, W) map to the (rows, y, x) indices each term reads."""
+    xs = torch.tensor([-1 if t.x is None else t.x for t in terms], device=device)
+    ys = torch.tensor([-1 if t.y is None else t.y for t in terms], device=device)
+    rows = torch.arange(len(terms), device=device)
+
+    def positions(acts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        if acts.dim() != 4:
+            raise InvalidInput("a neuron objective needs a layer with two spatial axes")
+        h, w = acts.shape[-2:]
+        return rows, torch.where(ys < 0, h // 2, ys), torch.where(xs < 0, w // 2, xs)
+    return positions
 
 
 def _dot_cossim(acts: torch.Tensor, vectors: torch.Tensor, cossim_pow: torch.Tensor) -> torch.Tensor:
@@ -159,15 +170,10 @@ class DirectionNeuron:
     @staticmethod
     def compile(terms: Sequence[DirectionNeuron], device: torch.device) -> Evaluate:
         vectors, powers = _vectors(terms, device)
-        xs = torch.tensor([-1 if t.x is None else t.x for t in terms], device=device)
-        ys = torch.tensor([-1 if t.y is None else t.y for t in terms], device=device)
-        rows = torch.arange(len(terms), device=device)
+        positions = _neuron_positions(terms, device)
 
         def evaluate(acts: torch.Tensor) -> torch.Tensor:
-            if acts.dim() != 4:
-                raise InvalidInput("a neuron objective needs a layer with two spatial axes")
-            h, w = acts.shape[-2:]
-            y, x = torch.where(ys < 0, h // 2, ys), torch.where(xs < 0, w // 2, xs)
+            rows, y, x = positions(acts)
             at = acts[rows, :, y, x]  # (M, C)
             return _dot_cossim(at[..., None], vectors, powers)[:, 0]
         return evaluate
