@@ -584,3 +584,18 @@ def test_layer_page_refuses_hostile_direction_jobs_and_queues_nothing(app: AppTe
     assert direction_jobs(cat) == []
     open_page(app, "layer", user="vic")  # a viewer gets no forms
     assert not [b for b in app.get("button") if "direction-" in str(b.proto.id)]
+
+
+def test_unit_page_opens_a_direction_with_its_label_and_connections(app: AppTest, cat: Catalog):
+    """A direction is a feature like a unit: its page shows its label, its stored input
+    edge and the forms, without an error (its address has no channel)."""
+    cat.add_direction("demo/conv3", "roundness", np.linspace(-1, 1, 32), author="carl")
+    address = "demo/conv3/dir:roundness"
+    cat.set_label(address, "roundness direction", author="carl")
+    cat.add_edges([NewEdge(RICH, address, "direct", 0.8, 0.2, 1.0)])
+    open_page(app, "unit", address=address)
+    assert app.title[0].value == address
+    assert app.subheader[0].value == "roundness direction"
+    [tab] = [tab for tab in app.tabs if tab.label == "Connections"]
+    [(source, caption)] = cards(sections(tab)["Top inputs"])
+    assert source == RICH and caption.startswith("net -0.8 · norm 0.8")
