@@ -115,7 +115,8 @@ def verdict(comparisons: list[Comparison], controlled: bool) -> tuple[str, str]:
     unclear = [c for c in comparisons if c.outcome == "unclear"]
     if unclear:
         c = unclear[0]
-        why = "no stimuli or no response" if c.measured is None else f"its interval {c.ci} straddles {c.value:g}"
+        why = ("no stimuli or no response" if c.measured is None or c.ci is None
+               else f"its interval [{c.ci[0]:+.3f}, {c.ci[1]:+.3f}] straddles {c.value:g}")
         return "inconclusive", f"{c.of} on {c.condition}: {why}"
     if controlled:
         checked = [c for c in comparisons if c.control is not None]
