@@ -48,13 +48,6 @@ class GraphNode:
 class GraphEdge(SignedEdge):
     """One edge of a walk; ``net`` (from ``SignedEdge``) says whether it excites or inhibits."""
 
-    src: str
-    dst: str
-    kind: str
-    strength: float
-    positive_mass: float | None
-    negative_mass: float | None
-
 
 @dataclass
 class Subgraph:

@@ -91,8 +91,9 @@ class FeatureInfo:
         return self.label.version if self.label else 0
 
 
+@dataclass(frozen=True)
 class SignedEdge:
-    """The sign of a connection, shared by ``EdgeInfo`` and the graph's ``GraphEdge``.
+    """A connection, its two ends and its sign: what ``EdgeInfo`` and the graph's ``GraphEdge`` share.
 
     A weight edge's ``strength`` is its kernel's L2 norm, always positive; whether it
     excites or inhibits is its net mass, ``positive_mass - negative_mass`` (the sum of
@@ -101,6 +102,8 @@ class SignedEdge:
     weight has strength 0 and no masses: net 0, neither excitatory nor inhibitory.
     """
 
+    src: str
+    dst: str
     kind: str
     strength: float
     positive_mass: float | None
@@ -125,12 +128,9 @@ class SignedEdge:
 
 @dataclass(frozen=True)
 class EdgeInfo(SignedEdge):
-    src: str
-    dst: str
-    kind: str
-    strength: float
-    positive_mass: float | None
-    negative_mass: float | None
+    """A stored edge: its ends and sign (``SignedEdge``), its rank among the destination's
+    inputs, its kernel blob and row id."""
+
     rank: int | None
     kernel_sha256: str | None
     id: int | None = None
