@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 
 from atlas.cli.common import add_command, bounded_int, open_catalog
+from atlas.cli.compute import run_options
 from atlas.compute.datasets.spec import MAX_SEED, parse_dataset
 from atlas.text import printable
 from atlas.vocabulary import MAX_FACTORS
@@ -50,13 +51,6 @@ def cmd_nmf(args: argparse.Namespace) -> None:
     _run(args, ids, "directions.nmf")
 
 
-def _running(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--wait", action="store_true", help="enqueue and watch while `atlas worker`s run the job")
-    mode.add_argument("--no-wait", action="store_true", help="enqueue and return")
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     direction = sub.add_parser("direction", help="directions: features that are vectors in a layer's channel space")
     direction_sub = direction.add_subparsers(dest="direction_command", metavar="COMMAND", required=True)
@@ -73,7 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     diff.add_argument("name")
     diff.add_argument("--a", required=True, help="dataset with the feature: synthetic:N or folder:PATH")
     diff.add_argument("--b", required=True, help="dataset without it: synthetic:N or folder:PATH")
-    _running(diff)
+    run_options(diff)
     nmf = add_command(direction_sub, "nmf", cmd_nmf, "non-negative factorization of a layer's (post-ReLU) "
                       "activations over a dataset: N directions named PREFIX<N>-0 … (largest share first)")
     nmf.add_argument("layer", help="MODEL/LAYER")
@@ -82,4 +76,4 @@ def register(sub: argparse._SubParsersAction) -> None:
     nmf.add_argument("--prefix", default="nmf", help="names are PREFIX<N>-<i> (default nmf: nmf8-0 …)")
     nmf.add_argument("--seed", type=bounded_int(0, MAX_SEED), default=0)
     nmf.add_argument("--iterations", type=bounded_int(1, 10_000), default=500)
-    _running(nmf)
+    run_options(nmf)
