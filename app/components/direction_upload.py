@@ -12,6 +12,7 @@ from identity import can_write
 
 from atlas import Catalog
 from atlas.catalog.records import UserInfo
+from atlas.catalog.vector_file import MAX_VECTOR_FILE_BYTES
 from components.flash import attempt
 
 VECTOR_TYPES = ["npy", "json"]
@@ -25,8 +26,10 @@ def direction_form(cat: Catalog, user: UserInfo, layer: str) -> None:
         return
     with st.expander("Add a direction from a file"), st.form(f"direction-{layer}", clear_on_submit=True):
         name = st.text_input("Name", key=f"direction-name-{layer}")
-        upload = st.file_uploader(f"One number per channel: .npy or a JSON list ({cat.layer(layer).channels})",
-                                  type=VECTOR_TYPES, key=f"direction-file-{layer}")
+        limit_mb = MAX_VECTOR_FILE_BYTES // 2**20
+        upload = st.file_uploader(f"One number per channel: .npy or a JSON list ({cat.layer(layer).channels}), "
+                                  f"at most {limit_mb} MB", type=VECTOR_TYPES, key=f"direction-file-{layer}",
+                                  max_upload_size=limit_mb)
         if st.form_submit_button("Add direction"):
             if upload is None:
                 st.error("Choose a .npy or .json file first.")

@@ -15,6 +15,7 @@ from identity import can_write
 
 from atlas import AtlasError, Catalog
 from atlas.catalog.records import EvidenceInfo, UserInfo
+from atlas.catalog.uploads import MAX_UPLOAD_BYTES
 from components.blobview import show_blob
 from components.flash import flash
 
@@ -52,7 +53,9 @@ def add_forms(cat: Catalog, user: UserInfo, target: dict[str, str]) -> None:
         if st.form_submit_button("Add link"):
             _save(lambda: cat.add_evidence("link", url, author=user.name, **target))
     with image, st.form(f"image-{key}", clear_on_submit=True):
-        upload = st.file_uploader("PNG or JPEG", type=UPLOAD_TYPES, key=f"image-file-{key}")
+        limit_mb = MAX_UPLOAD_BYTES // 2**20  # the catalogue's limit, not Streamlit's 200 MB default
+        upload = st.file_uploader(f"PNG or JPEG, at most {limit_mb} MB", type=UPLOAD_TYPES, key=f"image-file-{key}",
+                                  max_upload_size=limit_mb)
         caption = st.text_input("Caption", key=f"image-caption-{key}")
         if st.form_submit_button("Add image"):
             if upload is None:

@@ -40,7 +40,7 @@ def queue_view() -> None:
     if not jobs:
         st.caption("No jobs yet.")
         return
-    st.dataframe(table(jobs), hide_index=True, use_container_width=True, column_config={
+    st.dataframe(table(jobs), hide_index=True, width="stretch", column_config={
         "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0, format="percent"),
     })
 

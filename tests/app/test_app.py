@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 import streamlit as st
 from app_seed import RICH, seed
+from hostile_images import png_declaring
 from PIL import Image
 from signed_demo import SRC, store_shipped_edges
 from streamlit.testing.v1 import AppTest
@@ -37,8 +39,25 @@ def app(cat: Catalog, db_url: str, blob_dir: str, monkeypatch):
     monkeypatch.setenv("ATLAS_USER", "alice")  # the catalogue's own user: never the app's default
     monkeypatch.delenv("ATLAS_AUTH", raising=False)
     st.cache_resource.clear()
-    yield AppTest.from_file(APP, default_timeout=30)
-    st.cache_resource.clear()
+    deprecations = _Recorder()
+    streamlit_log = logging.getLogger("streamlit.deprecation_util")
+    streamlit_log.addHandler(deprecations)
+    try:
+        yield AppTest.from_file(APP, default_timeout=30)
+    finally:
+        streamlit_log.removeHandler(deprecations)
+        st.cache_resource.clear()
+    # Streamlit logs a deprecated call on every rerun (every two seconds on a watched page).
+    assert not deprecations.messages, deprecations.messages
+
+
+class _Recorder(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
 
 
 def open_page(at: AppTest, page: str, user: str | None = "carl", **query: str) -> AppTest:
@@ -350,9 +369,15 @@ def test_evidence_note_link_and_image(app: AppTest, cat: Catalog):
     app.text_input(key=f"link-url-{target}").set_value("javascript:alert(1)")
     app.button(key=f"FormSubmitter:link-{target}-Add link").click().run()
     assert "http or https" in app.error[0].value
-    app.file_uploader(key=f"image-file-{target}").set_value(("bomb.png", b"not an image", "image/png"))
+    uploader = app.file_uploader(key=f"image-file-{target}")
+    assert uploader.proto.max_upload_size_mb == 10 and "at most 10 MB" in uploader.label  # not Streamlit's 200
+    uploader.set_value(("bomb.png", b"not an image", "image/png"))
     app.button(key=f"FormSubmitter:image-{target}-Add image").click().run()
     assert "not a PNG or JPEG" in app.error[0].value
+    app.file_uploader(key=f"image-file-{target}").set_value(("bomb.png", png_declaring(100_000, 100_000),
+                                                             "image/png"))
+    app.button(key=f"FormSubmitter:image-{target}-Add image").click().run()
+    assert app.error[0].value.startswith("the image declares more than 89 megapixels; the limit is 40 megapixels")
     app.file_uploader(key=f"image-file-{target}").set_value(("curve.png", png(), "image/png"))
     app.text_input(key=f"image-caption-{target}").set_value("activation map")
     rerun(app.button(key=f"FormSubmitter:image-{target}-Add image").click().run())

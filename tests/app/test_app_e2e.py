@@ -13,15 +13,13 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from app_seed import RICH, seed
 from conftest import DEMO_LAYERS
+from served_app import free_port, wait_healthy
 
 from atlas import Catalog
 from atlas.cli.launch import app_command
@@ -30,7 +28,6 @@ from tests.availability import unavailable
 CHROMIUM = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-STARTUP_SECONDS = 60
 STEP_MS = 30_000
 
 pytestmark = pytest.mark.slow
@@ -41,26 +38,6 @@ def chromium() -> str:
     if found is None:
         unavailable("Chromium is not installed (apt-get install chromium)")
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_healthy(url: str, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise AssertionError(f"streamlit exited with {server.returncode}: {server.stdout.read()}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError(f"streamlit did not become healthy within {STARTUP_SECONDS} s")
 
 
 @pytest.fixture
@@ -84,15 +61,18 @@ def server(tmp_path: Path, auth_env: dict[str, str]):
     env = {**os.environ, "ATLAS_DATABASE_URL": url, "ATLAS_BLOB_URL": blobs}
     env.pop("ATLAS_AUTH", None)
     env.update(auth_env)
-    server = subprocess.Popen(app_command(port), env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+    log = tmp_path / "streamlit.log"  # a file, not a pipe nobody reads: a full pipe would block the server
+    with log.open("w") as out:
+        server = subprocess.Popen(app_command(port), env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
     try:
         base = f"http://127.0.0.1:{port}"
-        wait_healthy(base, server)
+        wait_healthy(base, server, log)
         yield base, url, blobs
     finally:
         server.terminate()
         server.wait(timeout=10)
+    # The app calls no deprecated Streamlit API (Streamlit logs one on every rerun).
+    assert "deprecat" not in log.read_text().lower(), log.read_text()[-2000:]
 
 
 def wait_until_idle(page) -> None:
