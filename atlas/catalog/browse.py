@@ -5,6 +5,7 @@ units pages quickly."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
@@ -29,7 +30,7 @@ from atlas.db.models import (
     User,
 )
 from atlas.errors import InvalidInput
-from atlas.vocabulary import THUMBNAIL_ARTIFACT
+from atlas.vocabulary import LABEL_STATUSES, THUMBNAIL_ARTIFACT
 
 LABEL_FILTERS = ("all", "labelled", "unlabelled")
 MAX_PAGE = 1000  # units on one page of a layer
@@ -101,28 +102,64 @@ def layer_page(
     return LayerPage(cards, total)
 
 
-def review_queue(session: Session, statuses: tuple[str, ...] = ("proposed", "disputed"),
-                 limit: int = 100) -> list[LabelInfo]:
-    """Current labels waiting for a reviewer, oldest first."""
+@dataclass(frozen=True)
+class ReviewFilters:
+    """Which waiting labels a reviewer wants to see: statuses, a model (and a layer of it),
+    an author, an age window on when the current version was written, and the order."""
+
+    statuses: tuple[str, ...] = ("proposed", "disputed")
+    model: str | None = None
+    layer: str | None = None
+    author: str | None = None
+    written_after: datetime | None = None
+    written_before: datetime | None = None
+    newest_first: bool = False
+
+    def __post_init__(self) -> None:
+        unknown = [s for s in self.statuses if s not in LABEL_STATUSES]
+        if unknown or not self.statuses:
+            raise InvalidInput(f"review statuses must be some of {', '.join(LABEL_STATUSES)}")
+        if self.layer is not None and self.model is None:
+            raise InvalidInput("a layer filter needs its model")
+
+
+@dataclass(frozen=True)
+class ReviewPage:
+    items: list[LabelInfo]
+    total: int  # labels matching the filters, over all pages
+
+
+def review_queue(session: Session, filters: ReviewFilters, offset: int = 0, limit: int = 100) -> ReviewPage:
+    """One page of the current labels waiting for a reviewer, oldest first unless asked
+    otherwise (id breaks ties, so pages neither repeat nor skip a label), with the count
+    of all that match."""
     check_limit(limit, "limit")
+    check_int(offset, "offset", 0, MAX_INT32)
     latest = current_versions()
-    rows = session.execute(
+    query = (
         select(Label, User.name, Feature, Layer.name, Model.name)
         .join(latest, is_current(latest))
         .join(User, User.id == Label.author_id)
         .join(Feature, Feature.id == Label.feature_id)
         .join(Layer, Layer.id == Feature.layer_id)
         .join(Model, Model.id == Layer.model_id)
-        .where(Label.status.in_(statuses))
-        .order_by(Label.created_at, Label.id)
-        .limit(limit)
+        .where(Label.status.in_(filters.statuses))
     )
-    out = []
-    for label, author, feature, layer, model in rows:
+    for column, wanted in ((Model.name, filters.model), (Layer.name, filters.layer), (User.name, filters.author)):
+        if wanted is not None:
+            query = query.where(column == wanted)
+    if filters.written_after is not None:
+        query = query.where(Label.created_at >= filters.written_after)
+    if filters.written_before is not None:
+        query = query.where(Label.created_at < filters.written_before)
+    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    order = (Label.created_at.desc(), Label.id.desc()) if filters.newest_first else (Label.created_at, Label.id)
+    items = []
+    for label, author, feature, layer, model in session.execute(query.order_by(*order).offset(offset).limit(limit)):
         address = str(feature_address(model, layer, feature.kind, feature.channel, feature.name))
-        out.append(LabelInfo(address, label.version, label.text, label.status, label.confidence, author,
-                             label.created_at, label.reason, label.self_review))
-    return out
+        items.append(LabelInfo(address, label.version, label.text, label.status, label.confidence, author,
+                               label.created_at, label.reason, label.self_review))
+    return ReviewPage(items, total)
 
 
 def circuits_of(session: Session, address: FeatureAddress) -> list[str]:

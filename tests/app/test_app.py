@@ -15,10 +15,12 @@ import numpy as np
 import pytest
 import streamlit as st
 from app_seed import RICH, seed
+from conftest import DEMO_LAYERS
 from hostile_images import png_declaring
 from PIL import Image
 from signed_demo import SRC, store_shipped_edges
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Block
 
 from atlas import Catalog, NewEdge
 from atlas.catalog.records import UserInfo
@@ -138,6 +140,22 @@ def test_layer_browser_filters_and_pages(app: AppTest):
     assert "32 of 32 units in demo/conv3 match; showing 32" in texts(app, "caption")
     app.selectbox(key="layer-size").set_value(32).run()
     assert app.number_input(key="layer-page").label == "Page (of 1)"
+
+
+@sqlite_only
+def test_a_shared_layer_url_opens_the_same_grid(app: AppTest):
+    open_page(app, "layer")
+    app.selectbox(key="layer-name").set_value("conv3").run()
+    app.selectbox(key="layer-size").set_value(32).run()
+    app.selectbox(key="layer-labelled").set_value("unlabelled").run()
+    app.number_input(key="layer-page").set_value(1).run()
+    grid = links(app)
+    shared = {k: app.query_params[k] for k in ("model", "layer", "labels", "size")}
+    assert shared == {"model": "demo", "layer": "conv3", "labels": "unlabelled", "size": "32"}
+    other = AppTest.from_file(APP, default_timeout=30)  # another browser, given the link
+    open_page(other, "layer", **shared)
+    assert links(other) == grid and "demo/conv3" in texts(other, "caption")
+    assert other.selectbox(key="layer-labelled").value == "unlabelled"
 
 
 @sqlite_only
@@ -400,12 +418,66 @@ def test_reviewer_accepts_and_curator_disputes(app: AppTest, cat: Catalog):
     assert cat.feature(RICH).label.status == "disputed"
 
 
-def test_review_of_a_label_changed_meanwhile_is_a_conflict(app: AppTest, cat: Catalog):
+def test_review_of_a_label_changed_meanwhile_is_a_conflict_shown_in_place(app: AppTest, cat: Catalog):
     open_page(app, "review", user="rita")
     cat.set_label(RICH, "something else", author="cora")
     app.button(key=f"review-Accept-{RICH}").click().run()
     assert "conflict" in app.error[0].value
     assert cat.feature(RICH).label.status == "proposed"
+    # The newer version stands where the judged one was, between its link and its line.
+    rich = next(block for block in app.main.children.values()
+                if isinstance(block, Block) and any(link.proto.label == RICH for link in block.get("page_link")))
+    assert [w.value for w in rich.get("warning")] == [
+        'Changed while you were deciding: now v2 "something else" · proposed by cora. Decide again on this version.']
+    rerun(app.button(key=f"review-Accept-{RICH}").click().run())  # on the version now shown
+    assert cat.feature(RICH).label.status == "accepted"
+
+
+def _crowd(cat: Catalog) -> None:
+    """120 more proposals (a second model's 56 units by cora, the rest of demo by carl)."""
+    cat.add_model("demo-b", "demo_cnn", layers=DEMO_LAYERS)
+    for model, author in (("demo", "carl"), ("demo-b", "cora")):
+        for layer in DEMO_LAYERS:
+            for unit in range(layer["channels"]):
+                address = f"{model}/{layer['name']}/{unit}"
+                if cat.feature(address).label is None:
+                    cat.set_label(address, f"{model} {layer['name']} unit {unit}", author=author)
+
+
+@sqlite_only
+def test_review_queue_pages_to_the_newest_label_and_keeps_its_filters_in_the_url(app: AppTest, cat: Catalog):
+    _crowd(cat)
+    newest = "demo-b/conv3/31"
+    open_page(app, "review", user="rita")
+    total = cat.review_queue(limit=1).total
+    assert total > 100 and f"{total} labels waiting; showing 1–25" in texts(app, "caption")
+    app.number_input(key="review-page").set_value(-(-total // 25)).run()  # the last page, oldest first
+    assert newest in links(app) and app.query_params["page"] == str(-(-total // 25))
+    rerun(app.button(key=f"review-Accept-{newest}").click().run())
+    assert cat.feature(newest).label.status == "accepted"
+    # Newest first, narrowed to cora's labels in demo-b's conv2: the URL says so.
+    app.selectbox(key="review-order").set_value("newest first").run()
+    app.selectbox(key="review-model").set_value("demo-b").run()
+    app.selectbox(key="review-layer").set_value("conv2").run()
+    app.selectbox(key="review-author").set_value("cora").run()
+    assert links(app)[:2] == ["demo-b/conv2/15", "demo-b/conv2/14"]
+    assert "16 labels waiting; showing 1–16" in texts(app, "caption")
+    shared = {k: app.query_params[k] for k in ("order", "model", "layer", "author")}
+    assert shared == {"order": "newest first", "model": "demo-b", "layer": "conv2", "author": "cora"}
+
+
+@sqlite_only
+def test_a_shared_review_url_opens_the_same_view_and_ignores_what_it_does_not_offer(app: AppTest, cat: Catalog):
+    _crowd(cat)
+    open_page(app, "review", user="rita", model="demo", layer="conv2", status="disputed", order="newest first")
+    assert links(app) == ["demo/conv2/5"] and "1 label waiting" in texts(app, "caption")
+    assert app.selectbox(key="review-layer").value == "conv2" and app.multiselect(key="review-statuses").value == [
+        "disputed"]
+    app2 = AppTest.from_file(APP, default_timeout=30)
+    app2.query_params["page"] = "999"
+    open_page(app2, "review", user="rita", model="<script>", age="forever")
+    assert app2.selectbox(key="review-model").value == "any" and app2.selectbox(key="review-age").value == "any"
+    assert app2.number_input(key="review-page").value == app2.number_input(key="review-page").proto.max
 
 
 def test_circuit_editing(app: AppTest, cat: Catalog):

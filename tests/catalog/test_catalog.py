@@ -298,6 +298,6 @@ def test_layer_pages_filter_and_count(demo_catalog: Catalog):
     accepted = demo_catalog.layer_page("demo/conv3", status="accepted")
     assert [c.address for c in accepted.cards] == ["demo/conv3/5"] and accepted.cards[0].label.author == "rita"
     assert [c.address for c in demo_catalog.layer_page("demo/conv3", family="round").cards] == ["demo/conv3/5"]
-    assert [l.address for l in demo_catalog.review_queue()] == ["demo/conv3/2"]
+    assert [l.address for l in demo_catalog.review_queue().items] == ["demo/conv3/2"]
     stats = demo_catalog.stats()
     assert (stats["units"], stats["labelled"], stats["accepted"], stats["families"]) == (56, 2, 1, 1)

@@ -127,7 +127,7 @@ def test_a_reviewer_judging_their_own_text_is_a_self_review(demo_catalog: Catalo
     assert history == [("rita", "proposed", False), ("carl", "proposed", False), ("rita", "accepted", True),
                        ("carl", "proposed", False), ("rita", "rejected", False), ("carl", "disputed", True)]
     assert cat.feature(UNIT).label.self_review
-    assert [label.self_review for label in cat.review_queue(("disputed",))] == [True]
+    assert [label.self_review for label in cat.review_queue(("disputed",)).items] == [True]
     assert [card.label.self_review for card in cat.layer_page("demo/conv2").cards[3:6]] == [True, True, False]
 
 

@@ -4,10 +4,10 @@ circuits a feature is in. Part of the Catalog API (mixed into ``atlas.catalog.Ca
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from atlas.address import FeatureAddress, LayerAddress, as_feature, as_layer
 from atlas.catalog import browse
-from atlas.catalog.records import LabelInfo
 
 
 class BrowseMixin:
@@ -23,9 +23,18 @@ class BrowseMixin:
         with self._reading() as session:
             return browse.layer_page(session, address, offset, limit, labelled, status, family)
 
-    def review_queue(self, statuses: Sequence[str] = ("proposed", "disputed"), limit: int = 100) -> list[LabelInfo]:
+    def review_queue(
+        self, statuses: Sequence[str] = ("proposed", "disputed"), *, model: str | None = None,
+        layer: str | None = None, author: str | None = None, written_after: datetime | None = None,
+        written_before: datetime | None = None, newest_first: bool = False, offset: int = 0, limit: int = 100,
+    ) -> browse.ReviewPage:
+        """One page of the labels waiting for review, filtered (by status, model and layer,
+        author, when the current version was written) and sorted oldest or newest first,
+        with the total that match."""
+        filters = browse.ReviewFilters(tuple(statuses), model, layer, author, written_after, written_before,
+                                       newest_first)
         with self._reading() as session:
-            return browse.review_queue(session, tuple(statuses), limit)
+            return browse.review_queue(session, filters, offset, limit)
 
     def stats(self) -> dict[str, int]:
         """Catalogue figures for the home page."""
