@@ -13,7 +13,15 @@ from identity import can_write
 from session import page
 
 from atlas import AtlasError
-from atlas.vocabulary import DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_UNITS, JOB_STATUSES, USER_ACTIONS, VIS_KINDS
+from atlas.vocabulary import (
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_CHUNK_UNITS,
+    DEMO_VIS_LR,
+    DEMO_VIS_STEPS,
+    JOB_STATUSES,
+    USER_ACTIONS,
+    VIS_KINDS,
+)
 
 REFRESH = timedelta(seconds=2)
 
@@ -31,6 +39,28 @@ def table(jobs: list) -> pd.DataFrame:
     } for job in jobs])
 
 
+def time_left(seconds: float) -> str:
+    minutes = seconds / 60
+    return f"{seconds:.0f} s" if seconds < 90 else f"{minutes:.0f} min" if minutes < 90 else f"{minutes / 60:.1f} h"
+
+
+def workers_note(counts: dict[str, int], jobs: list) -> None:
+    """Say when queued jobs have nobody to run them, and how long the rest should take."""
+    pending = counts.get("queued", 0) + counts.get("waiting", 0)
+    if not pending and not counts.get("running", 0):
+        return
+    activity = cat.worker_activity()
+    if pending and not activity.seen:
+        st.warning(f"{pending} job{'s' if pending != 1 else ''} waiting, but no worker has been seen for "
+                   f"{activity.seen_window_s:.0f} s. Start one on a machine that reaches this catalogue: "
+                   "`atlas worker` (with the same `--db` and `--blobs` as the app; `--device cuda` on a GPU).")
+    running = sum(1 - job.fraction for job in jobs if job.status == "running")
+    seconds = activity.seconds_left(pending + running)
+    if seconds is not None:
+        st.caption(f"About {time_left(seconds)} left at the rate of the last {activity.rate_window_s / 60:.0f} "
+                   f"minutes ({activity.finished} job{'s' if activity.finished != 1 else ''} done).")
+
+
 @st.fragment(run_every=REFRESH)
 def queue_view() -> None:
     counts = cat.job_counts()
@@ -40,6 +70,7 @@ def queue_view() -> None:
     if not jobs:
         st.caption("No jobs yet.")
         return
+    workers_note(counts, jobs)
     st.dataframe(table(jobs), hide_index=True, width="stretch", column_config={
         "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0, format="percent"),
     })
@@ -51,17 +82,23 @@ if not can_write(user):
     st.stop()
 
 left, right = st.columns(2)
-with left, st.form("enqueue"):
+with left:
     st.markdown("**Visualize a layer** (workers: `atlas worker`)")
+    # Outside the form: the image size follows the chosen layer's model at once.
     layers = [layer.address for m in cat.models() for layer in cat.layers(m.name)]
     layer = st.selectbox("Layer", layers, key="jobs-layer")
+with left, st.form("enqueue"):
     kinds = st.multiselect("Visualizations", VIS_KINDS, default=["channel"], key="jobs-vis-kinds")
-    knobs = st.columns(3)
-    size = knobs[0].number_input("Image size", 32, 512, 128, key="jobs-size")
-    steps = knobs[1].number_input("Steps", 1, 4096, 512, key="jobs-steps")
-    chunk = knobs[2].number_input("Units per job", 1, 1024, DEFAULT_CHUNK_SIZE, key="jobs-chunk")
+    knobs = st.columns(4)
+    # The demo atlas's settings at the model's own input size: one default, not two.
+    input_size = cat.model(layer.split("/")[0]).input_size if layer else 128
+    size = knobs[0].number_input("Image size", 32, 512, input_size, key=f"jobs-size-{layer}")
+    steps = knobs[1].number_input("Steps", 1, 4096, DEMO_VIS_STEPS, key="jobs-steps")
+    lr = knobs[2].number_input("Learning rate", 0.001, 1.0, DEMO_VIS_LR, format="%.3f", key="jobs-lr")
+    chunk = knobs[3].number_input("Units per job", 1, 1024, DEFAULT_CHUNK_SIZE, key="jobs-chunk")
     if st.form_submit_button("Queue"):
-        params = {"kinds": kinds, "render": {"size": int(size), "steps": int(steps)}, "force": False}
+        params = {"kinds": kinds, "render": {"size": int(size), "steps": int(steps), "lr": float(lr)},
+                  "force": False}
         try:
             ids = cat.enqueue_layer_compute("vis", layer, int(chunk), params, author=user.name)
         except AtlasError as exc:

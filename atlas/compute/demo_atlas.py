@@ -20,7 +20,7 @@ from atlas.compute.registration import register_model
 from atlas.compute.run import run_jobs
 from atlas.errors import NotFound
 from atlas.exchange.seed import SEED_DIR
-from atlas.vocabulary import CONNECTION_KINDS, EXAMPLES_CHUNK_UNITS, VIS_CHUNK_UNITS
+from atlas.vocabulary import CONNECTION_KINDS, DEMO_VIS_LR, DEMO_VIS_STEPS, EXAMPLES_CHUNK_UNITS, VIS_CHUNK_UNITS
 
 DEMO_MODELS = ("demo", "demo-b")
 
@@ -37,11 +37,8 @@ class DemoSettings:
     render settings")."""
 
     vis_size: int = 64
-    # 128 steps at lr 0.15: the cheapest setting measured whose median unit reaches 90% of
-    # the 512-step activation at lr 0.05 (0.92; 10th percentile 0.81) at the old setting's
-    # cost (128 steps at lr 0.05: 0.72, 0.56); docs/science.md, "Demo render settings"
-    vis_steps: int = 128
-    vis_lr: float = 0.15
+    vis_steps: int = DEMO_VIS_STEPS  # why these two: atlas/vocabulary.py
+    vis_lr: float = DEMO_VIS_LR
     vis_kinds: tuple[str, ...] = ("channel",)
     detail_kinds: tuple[str, ...] = ("negative", "diversity")
     detail_layers: tuple[str, ...] = ()

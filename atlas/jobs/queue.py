@@ -32,8 +32,8 @@ from atlas.bounds import check_id, check_limit
 from atlas.db.engine import WRITE
 from atlas.db.models import utcnow
 from atlas.errors import InvalidInput, NotFound
-from atlas.jobs.records import JobInfo, JobSpec, LeaseLost, Write
-from atlas.jobs.sql import COLUMNS, DEPENDENCIES, JOBS, info, statements, token
+from atlas.jobs.records import JobInfo, JobSpec, LeaseLost, WorkerActivity, Write
+from atlas.jobs.sql import COLUMNS, DEPENDENCIES, JOBS, at, info, statements, token
 
 
 def _asynchronous_commit(dbapi_connection: Any, _record: Any) -> None:
@@ -288,6 +288,21 @@ class JobQueue:
             stmt = stmt.where(JOBS.c.kind == kind)
         with self.engine.connect() as conn:
             return [info(r) for r in conn.execute(stmt)]
+
+    def worker_activity(self, seen_window: float = 60.0, rate_window: float = 600.0) -> WorkerActivity:
+        """Whether a worker has been seen in the last ``seen_window`` seconds, and how many
+        jobs finished in the last ``rate_window`` (see ``WorkerActivity``)."""
+        now, seen_since, rate_since = at(self._postgres, "now"), at(self._postgres, "seen"), at(
+            self._postgres, "rate")
+        live = (JOBS.c.status == "running") & (JOBS.c.lease_expires_at > now)
+        moved = (JOBS.c.started_at >= seen_since) | (JOBS.c.finished_at >= seen_since)
+        stmt = select(
+            func.count().filter(live | moved),
+            func.count().filter((JOBS.c.status == "done") & (JOBS.c.finished_at >= rate_since)),
+        )
+        with self.engine.connect() as conn:
+            seen, finished = conn.execute(stmt, self._moments(now=0, seen=-seen_window, rate=-rate_window)).one()
+        return WorkerActivity(seen > 0, finished, seen_window, rate_window)
 
     def counts(self, kinds: Sequence[str] | None = None, job_ids: Sequence[int] | None = None) -> dict[str, int]:
         """Number of jobs per status (of ``kinds``, among ``job_ids``, when given)."""

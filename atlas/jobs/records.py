@@ -84,3 +84,23 @@ class JobInfo:
         if self.progress_total:
             return min(1.0, self.progress_done / self.progress_total)
         return 0.0
+
+
+@dataclass(frozen=True)
+class WorkerActivity:
+    """What the queue shows of its workers (they register nowhere: a worker is seen by the
+    jobs it holds and finishes). ``seen``: a job holds a live lease, or one started or
+    finished in the last ``seen_window_s``; ``finished``: jobs done in the last
+    ``rate_window_s``, the rate a time-left estimate uses."""
+
+    seen: bool
+    finished: int
+    seen_window_s: float
+    rate_window_s: float
+
+    def seconds_left(self, remaining_jobs: float) -> float | None:
+        """Time left for ``remaining_jobs`` (fractions for jobs part done) at the recent
+        rate; None when nothing finished recently, so there is no rate to go by."""
+        if self.finished == 0:
+            return None
+        return remaining_jobs * self.rate_window_s / self.finished

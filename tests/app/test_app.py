@@ -24,6 +24,8 @@ from streamlit.testing.v1.element_tree import Block
 
 from atlas import Catalog, NewEdge
 from atlas.catalog.records import UserInfo
+from atlas.jobs import JobQueue
+from atlas.vocabulary import DEMO_VIS_LR, DEMO_VIS_STEPS
 
 APP = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 sqlite_only = pytest.mark.parametrize("dialect", ["sqlite"])
@@ -519,6 +521,11 @@ def test_jobs_are_queued_and_cancelled(app: AppTest, cat: Catalog):
     assert app.success[0].value == "Queued 2 visualization jobs for demo/conv3."
     assert [(j.kind, j.params["units"][0], j.params["kinds"]) for j in cat.jobs()] == [
         ("vis", 16, ["channel"]), ("vis", 0, ["channel"])]
+    # The demo atlas's settings at the model's own input size, not settings of the app's own.
+    assert cat.jobs()[0].params["render"] == {"size": cat.model("demo").input_size, "steps": DEMO_VIS_STEPS,
+                                              "lr": DEMO_VIS_LR}
+    assert "2 jobs waiting, but no worker has been seen for 60 s" in app.warning[0].value
+    assert "atlas worker" in app.warning[0].value
     app.number_input(key="jobs-cancel-id").set_value(cat.jobs()[0].id)
     rerun(app.button(key="FormSubmitter:cancel-Cancel job").click().run())
     assert cat.job_counts() == {"queued": 1, "cancelled": 1}
@@ -528,6 +535,15 @@ def test_jobs_are_queued_and_cancelled(app: AppTest, cat: Catalog):
     rerun(app.button(key="FormSubmitter:cancel-Retry job").click().run())
     assert cat.job_counts() == {"queued": 2}
     assert cat.audit_log(limit=1)[0].action == "jobs.retry"
+
+
+def test_jobs_page_stops_warning_once_a_worker_is_seen_and_estimates_the_time_left(app: AppTest, cat: Catalog):
+    ids = cat.enqueue_layer_compute("vis", "demo/conv3", 8, {"kinds": ["channel"], "render": {}}, author="carl")
+    queue = JobQueue(cat.engine)  # a worker's side of the queue: claim and finish one job
+    queue.complete(queue.claim_next_job("w1", ["vis"], 60, job_ids=ids[:1]), {})
+    open_page(app, "jobs")
+    assert not app.warning  # a worker finished a job within the minute
+    assert "About 30 min left at the rate of the last 10 minutes (1 job done)." in texts(app, "caption")
 
 
 def test_connections_of_a_layer_pair_are_queued_with_their_ranking_job(app: AppTest, cat: Catalog):

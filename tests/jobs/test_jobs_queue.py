@@ -18,6 +18,7 @@ from atlas.cli import main
 from atlas.db.models import Dataset
 from atlas.errors import DatabaseUnreachable, InvalidInput, NotFound
 from atlas.jobs import JobQueue, JobSpec, LeaseLost
+from atlas.jobs.records import WorkerActivity
 from atlas.jobs.runtime import (
     JobContext,
     JobOutput,
@@ -533,3 +534,24 @@ def test_a_worker_waits_a_while_for_an_unreachable_database_then_says_why(
     started = time.monotonic()
     assert main(["--db", empty_db_url, "--blobs", blob_dir, "worker", "--wait-for-db", "60"]) == 1
     assert time.monotonic() - started < 30 and "not migrated" in capsys.readouterr().err  # not 60
+
+
+# -- workers as the queue sees them ------------------------------------------------------
+
+
+def test_worker_activity_sees_live_leases_and_recent_jobs_and_gives_a_rate(queue: JobQueue):
+    assert queue.worker_activity() == WorkerActivity(False, 0, 60.0, 600.0)
+    for _ in range(3):
+        queue.enqueue("test.noop")
+    assert not queue.worker_activity().seen  # queued, and nobody has claimed anything
+    job = queue.claim_next_job("w1", ["test.noop"], 60)
+    assert queue.worker_activity(seen_window=0.0).seen  # a live lease is a worker, however long ago it began
+    expire(queue, job)
+    assert queue.worker_activity().seen  # its lease ran out, but it started within the minute
+    assert not queue.worker_activity(seen_window=0.0).seen
+    queue.complete(queue.claim_next_job("w2", ["test.noop"], 60), {})
+    activity = queue.worker_activity()
+    assert activity.finished == 1 and activity.seconds_left(2.5) == pytest.approx(2.5 * 600)
+    assert queue.worker_activity(rate_window=0.0).seconds_left(2.5) is None  # no recent rate: no guess
+    wait_until(lambda: not queue.worker_activity(seen_window=0.5).seen, timeout=30,
+               message="the finished job to fall out of a half-second window")

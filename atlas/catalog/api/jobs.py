@@ -14,7 +14,7 @@ from atlas.errors import InvalidInput
 from atlas.jobs.chunks import enqueue_chunks
 from atlas.jobs.pairs import enqueue_pair
 from atlas.jobs.params import check_params
-from atlas.jobs.records import JobInfo
+from atlas.jobs.records import JobInfo, WorkerActivity
 from atlas.vocabulary import DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_UNITS
 
 
@@ -27,6 +27,11 @@ class JobsMixin:
 
     def job_counts(self) -> dict[str, int]:
         return self._queue.counts()
+
+    def worker_activity(self) -> WorkerActivity:
+        """Whether any worker was seen in the last minute, and the recent rate of finished
+        jobs (for the Jobs page's "no worker" notice and time-left estimate)."""
+        return self._queue.worker_activity()
 
     def job(self, job_id: int) -> JobInfo:
         """One job (NotFound if there is none with that id)."""
