@@ -15,13 +15,23 @@ from components.blobview import show_blob
 from components.flash import attempt
 from components.links import unit_link
 from components.text import plain
+from components.thumbs import THUMBNAIL_PX, thumbnail
 
 
 def nodes(cat: Catalog, user: UserInfo, info: CircuitInfo) -> None:
+    """Each node as a reader knows it: its visualization, its address, its current label
+    and status, and its role in the circuit."""
+    known = {node.address: node for node in cat.subgraph([address for address, _ in info.nodes]).nodes}
     for address, role in info.nodes:
-        row = st.columns([4, 3, 1])
-        unit_link(address, container=row[0])
-        row[1].caption(plain(role) if role else "")
+        node = known.get(address)
+        row = st.columns([1, 4, 3, 1])
+        row[0].image(thumbnail(cat, node.thumbnail if node else None), width=THUMBNAIL_PX // 2)
+        unit_link(address, container=row[1])
+        if node is not None and node.label:
+            row[1].caption(f"{plain(node.label)} · {node.status}")
+        else:
+            row[1].caption("unlabelled")
+        row[2].caption(plain(role) if role else "")
         if can_write(user) and row[2].button("Remove", key=f"remove-node-{address}"):
             attempt(partial(cat.remove_circuit_node, info.name, address, author=user.name), f"Removed {address}.")
     if can_write(user):

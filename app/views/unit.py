@@ -2,8 +2,8 @@
 
 import streamlit as st
 from components import evidence
+from components.circuit_membership import add_to_circuit
 from components.connections import connection_cards
-from components.flash import flash
 from components.label_editor import editor, self_review
 from components.links import circuit_link, from_url
 from components.text import plain
@@ -110,18 +110,8 @@ with right:
             st.markdown(f"v{item.version} · **{plain(item.text)}** · {item.status}{self_review(item)} · "
                         f"{plain(item.author)} · {item.created_at:%Y-%m-%d %H:%M}{reason}")
     st.markdown("**Circuits**")
-    circuits = cat.circuits()
-    if can_write(user) and circuits:
-        with st.form(f"add-to-circuit-{address}"):
-            circuit = st.selectbox("Add to circuit", circuits, key="add-circuit-name")
-            role = st.text_input("Role in the circuit (optional)", key="add-circuit-role")
-            if st.form_submit_button("Add to circuit"):
-                try:
-                    cat.add_circuit_node(circuit, address, role or None, author=user.name)
-                except AtlasError as exc:
-                    st.error(str(exc))
-                else:
-                    flash(f"Added to {circuit}.")
+    if can_write(user):
+        add_to_circuit(cat, user, address, feature.model)
     for name in cat.circuits_of(address):
         circuit_link(name, f"in circuit {name}")
 

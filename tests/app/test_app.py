@@ -245,6 +245,10 @@ def test_circuit_page_draws_lists_and_exports(app: AppTest):
     assert {"demo/conv1/0", RICH} <= set(links(app))
     assert "`demo/conv1/0` → `demo/conv2/3` — line feeds curve" in texts(app)
     assert [b.proto.label for b in app.get("download_button")] == ["JSON", "GRAPHML", "CYTOSCAPE", "DOT", "SVG", "PNG"]
+    nodes_tab = next(tab for tab in app.tabs if tab.label.startswith("Nodes"))
+    assert [link.proto.label for link in nodes_tab.get("page_link")] == ["demo/conv1/0", RICH]
+    assert [c.value for c in nodes_tab.get("caption")][::2] == ["unlabelled", "curve detector · proposed"]
+    assert len(nodes_tab.get("image")) == 2  # a thumbnail (or its placeholder) per node
 
 
 @sqlite_only
@@ -508,10 +512,26 @@ def test_circuit_editing(app: AppTest, cat: Catalog):
 
 def test_unit_page_adds_to_a_circuit(app: AppTest, cat: Catalog):
     open_page(app, "unit", address="demo/conv3/5")
-    app.text_input(key="add-circuit-role").set_value("output")
-    rerun(app.button(key="FormSubmitter:add-to-circuit-demo/conv3/5-Add to circuit").click().run())
+    app.text_input(key="add-circuit-role-demo/conv3/5").set_value("output")
+    rerun(app.button(key="add-circuit-demo/conv3/5").click().run())
     assert ("demo/conv3/5", "output") in cat.circuit("curves").nodes
     assert "in circuit curves" in links(app)
+
+
+def test_add_to_circuit_offers_the_units_own_model_first_and_asks_before_mixing_models(app: AppTest, cat: Catalog):
+    cat.add_model("demo-b", "demo_cnn", layers=DEMO_LAYERS)
+    cat.create_circuit("a-b-circuit", author="carl")  # sorts first by name, but holds demo-b units
+    cat.add_circuit_node("a-b-circuit", "demo-b/conv2/1", author="carl")
+    cat.create_circuit("empty", author="carl")
+    open_page(app, "unit", address="demo/conv3/5")
+    choice = app.selectbox(key="add-circuit-name-demo/conv3/5")
+    assert choice.options == ["curves (demo)", "empty (empty)", "a-b-circuit (demo-b)"]
+    choice.set_value("a-b-circuit").run()
+    assert app.warning[0].value == "a-b-circuit holds units of demo-b, not of demo."
+    assert app.button(key="add-circuit-demo/conv3/5").disabled
+    app.checkbox(key="add-circuit-confirm-demo/conv3/5").check().run()
+    rerun(app.button(key="add-circuit-demo/conv3/5").click().run())
+    assert [address for address, _ in cat.circuit("a-b-circuit").nodes] == ["demo-b/conv2/1", "demo/conv3/5"]
 
 
 def test_jobs_are_queued_and_cancelled(app: AppTest, cat: Catalog):

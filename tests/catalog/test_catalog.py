@@ -4,6 +4,7 @@ from datetime import datetime
 
 import numpy as np
 import pytest
+from conftest import DEMO_LAYERS
 
 from atlas import Catalog, NewEdge
 from atlas.catalog import artifacts
@@ -202,6 +203,18 @@ def test_circuits_with_nodes_edges_and_claims(demo_catalog: Catalog):
         demo_catalog.create_circuit("curves")
     with pytest.raises(NotFound, match="unknown circuit"):
         demo_catalog.circuit("nope")
+
+
+def test_circuit_models_name_the_models_of_each_circuits_nodes(demo_catalog: Catalog):
+    cat = demo_catalog
+    cat.add_model("demo-b", "demo_cnn", layers=DEMO_LAYERS)
+    cat.create_circuit("mixed", author="carl")
+    cat.create_circuit("empty", author="carl")
+    cat.create_circuit("b", author="carl")
+    for circuit, address in (("mixed", "demo-b/conv1/0"), ("mixed", "demo/conv2/1"), ("mixed", "demo/conv3/1"),
+                             ("b", "demo-b/conv3/2")):
+        cat.add_circuit_node(circuit, address, author="carl")
+    assert cat.circuit_models() == {"mixed": ["demo", "demo-b"], "empty": [], "b": ["demo-b"]}
 
 
 def test_circuit_update_checks_version(demo_catalog: Catalog):

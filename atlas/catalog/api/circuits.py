@@ -37,6 +37,23 @@ class CircuitsMixin:
         with self._reading() as session:
             return list(session.scalars(select(Circuit.name).order_by(Circuit.name)))
 
+    def circuit_models(self) -> dict[str, list[str]]:
+        """Every circuit's name -> the models its nodes belong to (sorted; empty for a
+        circuit without nodes), so a unit can be offered the circuits of its own model first."""
+        with self._reading() as session:
+            found: dict[str, list[str]] = {name: [] for name in session.scalars(select(Circuit.name))}
+            rows = session.execute(
+                select(Circuit.name, Model.name).distinct()
+                .join(CircuitNode, CircuitNode.circuit_id == Circuit.id)
+                .join(Feature, Feature.id == CircuitNode.feature_id)
+                .join(Layer, Layer.id == Feature.layer_id)
+                .join(Model, Model.id == Layer.model_id)
+                .order_by(Circuit.name, Model.name)
+            )
+            for circuit, model in rows:
+                found[circuit].append(model)
+            return found
+
     def update_circuit(
         self, name: str, expected_version: int, description: str | None = None,
         status: str | None = None, author: str | None = None,
