@@ -55,9 +55,8 @@ def blob_bytes(_cat: Catalog, sha: str) -> bytes:
 
 
 def card_caption(card: UnitCard) -> str:
-    if card.label is None:
-        return "unlabelled"
-    return f"{plain(card.label.text)} · {card.label.status}"
+    label = "unlabelled" if card.label is None else f"{plain(card.label.text)} · {card.label.status}"
+    return f"⚠ {card.flag} · {label}" if card.flag else label
 
 
 def unit_grid(cat: Catalog, cards: list[UnitCard], columns: int = 8) -> None:

@@ -13,6 +13,7 @@ from identity import can_write
 from session import page
 
 from atlas import AtlasError
+from atlas.catalog.artifacts import ArtifactInfo
 from atlas.catalog.records import DatasetExample
 from atlas.vocabulary import EDGE_KIND_NAMES, EDGE_SORTS, TUNING_ARTIFACT, VIS_ARTIFACT_KINDS
 
@@ -40,6 +41,26 @@ def shas(blobs: dict) -> list[str]:
     return [sha for value in blobs.values() for sha in (value if isinstance(value, list) else [value])]
 
 
+def render_settings(params: dict) -> str:
+    """``64 px · 128 steps · lr 0.15 · seed 0 · pre``: what a visualization was rendered with."""
+    parts = [f"{params['size']} px" if "size" in params else None,
+             f"{params['steps']} steps" if "steps" in params else None,
+             f"lr {params['lr']:g}" if "lr" in params else None,
+             f"seed {params['seed']}" if "seed" in params else None, params.get("site")]
+    return " · ".join(str(part) for part in parts if part is not None)
+
+
+def visualization(artifact: ArtifactInfo) -> None:
+    """One render of one kind: its images, its settings and date, and a flag when the unit
+    did not respond to it (it is then no picture of the unit)."""
+    if artifact.flag:
+        st.warning(f"{artifact.kind}: {artifact.flag}; this image does not show what drives the unit.")
+    images = shas(artifact.blobs)
+    st.image([blob_bytes(cat, sha) for sha in images], caption=[artifact.kind] * len(images), width=160)
+    st.caption(f"{render_settings(artifact.params)} · {artifact.created_at:%Y-%m-%d %H:%M}"
+               + (f" · activation {artifact.outcome['value']:.3g}" if "value" in (artifact.outcome or {}) else ""))
+
+
 def example_caption(item: DatasetExample) -> str:
     """The value under an example's crop (``-1.73``), and its dataset image."""
     if item.value is None:
@@ -63,9 +84,15 @@ with left:
         ["Visualizations", "Dataset examples", "Connections", "Tuning curves"])
     with visuals:
         shown = [a for a in artifacts if a.kind in VIS_ARTIFACT_KINDS]
-        for artifact in shown:
-            images = shas(artifact.blobs)
-            st.image([blob_bytes(cat, sha) for sha in images], caption=[artifact.kind] * len(images), width=160)
+        versions: dict[str, list[ArtifactInfo]] = {}
+        for artifact in shown:  # oldest first within a kind
+            versions.setdefault(artifact.kind, []).append(artifact)
+        for kind, renders in versions.items():
+            visualization(renders[-1])
+            if len(renders) > 1:
+                with st.expander(f"{len(renders) - 1} earlier {kind} render{'s' if len(renders) > 2 else ''}"):
+                    for artifact in reversed(renders[:-1]):
+                        visualization(artifact)
         if not shown:
             st.caption("No visualizations computed yet (Jobs page: vis.channel for this layer).")
     with examples:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from atlas.address import FeatureAddress, LayerAddress, feature_address
 from atlas.bounds import MAX_INT32, check_int, check_limit
+from atlas.catalog.artifacts import no_response
 from atlas.catalog.current import current_versions, is_current
 from atlas.catalog.records import LabelInfo
 from atlas.catalog.resolve import get_feature, get_layer
@@ -44,6 +45,7 @@ class UnitCard:
     channel: int | None
     label: LabelInfo | None
     thumbnail: str | None
+    flag: str | None = None  # why the visualization is no picture of the unit ("no response (…)")
 
 
 @dataclass(frozen=True)
@@ -86,11 +88,13 @@ def layer_page(
     rows = session.execute(
         query.order_by(Feature.kind.desc(), Feature.channel, Feature.name).offset(offset).limit(limit)
     ).mappings().all()
-    thumbs = dict(session.execute(
-        select(Artifact.feature_id, Artifact.blobs)
+    # The newest channel visualization of each unit (a re-render with other settings is a
+    # newer version of the same picture), with the figures that flag a failed one.
+    thumbs = {feature_id: (blobs, outcome) for feature_id, blobs, outcome in session.execute(
+        select(Artifact.feature_id, Artifact.blobs, Artifact.outcome)
         .where(Artifact.feature_id.in_([r["id"] for r in rows]), Artifact.kind == THUMBNAIL_ARTIFACT)
         .order_by(Artifact.id)
-    ).tuples().all())
+    ).tuples()}
     cards = []
     for row in rows:
         address = str(feature_address(model.name, layer_row.name, row["kind"], row["channel"], row["name"]))
@@ -98,7 +102,9 @@ def layer_page(
         if row["version"] is not None:
             label = LabelInfo(address, row["version"], row["text"], row["status"], row["confidence"],
                               row["author"], row["created_at"], row["reason"], row["self_review"])
-        cards.append(UnitCard(address, row["channel"], label, (thumbs.get(row["id"]) or {}).get("image")))
+        blobs, outcome = thumbs.get(row["id"], ({}, None))
+        cards.append(UnitCard(address, row["channel"], label, blobs.get("image"),
+                              no_response(THUMBNAIL_ARTIFACT, outcome)))
     return LayerPage(cards, total)
 
 

@@ -170,6 +170,8 @@ class Artifact(Base):
     params_key: Mapped[str] = mapped_column(String(64))
     job_id: Mapped[int | None] = _fk("jobs.id", nullable=True, ondelete="SET NULL")
     blobs: Mapped[dict] = mapped_column(JsonType)
+    # Figures about the result (a visualization's final activation, its image's contrast).
+    outcome: Mapped[dict | None] = mapped_column(JsonType)
     created_at: Mapped[datetime] = _created()
 
 

@@ -205,6 +205,24 @@ def test_circuits_with_nodes_edges_and_claims(demo_catalog: Catalog):
         demo_catalog.circuit("nope")
 
 
+def test_an_artifacts_outcome_flags_a_failed_visualization_and_hostile_outcomes_are_refused(demo_catalog: Catalog):
+    cat = demo_catalog
+    image = cat.blobs.put_png(np.full((8, 8, 3), 90, dtype=np.uint8))
+    cat.add_artifact("demo/conv3/1", "vis.channel", {"steps": 1}, {"image": image},
+                     outcome={"value": 2.5, "contrast": 0.004})
+    cat.add_artifact("demo/conv3/1", "vis.negative", {"steps": 1}, {"image": image},
+                     outcome={"value": -3.0, "contrast": 0.2})  # a negative render is read the other way
+    cat.add_artifact("demo/conv3/2", "vis.channel", {"steps": 1}, {"image": image}, outcome={"value": 0.5})
+    flags = {(a.address, a.kind): a.flag for n in (1, 2) for a in cat.artifacts(f"demo/conv3/{n}")}
+    assert flags == {("demo/conv3/1", "vis.channel"): "flat image (contrast 0.004)",
+                     ("demo/conv3/1", "vis.negative"): None, ("demo/conv3/2", "vis.channel"): None}
+    for hostile in ({"value": float("nan")}, {"value": True}, {"value": {"nested": 1}}, ["value", 1],
+                    {"": 1.0}, {f"k{i}": 0.0 for i in range(9)}):
+        with pytest.raises(InvalidInput, match="outcome must be at most 8 named finite numbers"):
+            cat.add_artifact("demo/conv3/3", "vis.channel", {"steps": 1}, {"image": image}, outcome=hostile)
+    assert cat.artifacts("demo/conv3/3") == []
+
+
 def test_circuit_models_name_the_models_of_each_circuits_nodes(demo_catalog: Catalog):
     cat = demo_catalog
     cat.add_model("demo-b", "demo_cnn", layers=DEMO_LAYERS)

@@ -73,3 +73,21 @@ def test_bad_units_and_kinds_are_refused(demo_catalog):
     with pytest.raises(InvalidInput, match="kind"):
         visualize(demo_catalog, [0], ["sideways"])
     assert demo_catalog.artifacts("demo/conv2/0") == []
+
+
+def test_a_unit_that_cannot_respond_is_flagged_and_a_responding_one_is_not(demo_catalog):
+    """conv2/4 is made dead (zero weights, bias -1: its pre-activation is -1 whatever the
+    image); conv2/8 is left as initialized (it reaches about 0.13 in 16 steps). Only the dead
+    one's visualization is flagged, with its value, on the artifact and on the layer grid."""
+    model = TinyDemo()
+    with torch.no_grad():
+        model.conv2.weight[4].zero_()
+        model.conv2.bias[4] = -1.0
+    visualize_units(demo_catalog, model, "demo", "conv2", [4, 8], ["channel"], RenderParams(size=32, steps=16),
+                    device="cpu")
+    (dead,) = demo_catalog.artifacts("demo/conv2/4", "vis.channel")
+    (alive,) = demo_catalog.artifacts("demo/conv2/8", "vis.channel")
+    assert dead.outcome["value"] == pytest.approx(-1.0) and dead.flag == "no response (activation -1)"
+    assert alive.outcome["value"] > 0.01 and alive.outcome["contrast"] > 0.01 and alive.flag is None
+    cards = {card.address: card for card in demo_catalog.layer_page("demo/conv2").cards}
+    assert cards["demo/conv2/4"].flag == dead.flag and cards["demo/conv2/8"].flag is None

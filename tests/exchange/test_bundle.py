@@ -24,7 +24,8 @@ def rich(demo_catalog: Catalog) -> Catalog:
     image = cat.blobs.put_png(np.full((8, 8, 3), 90, dtype=np.uint8))
     cat.add_evidence("note", "curves *everywhere*", feature="demo/conv2/3", author="carl")
     cat.add_evidence("image", "a crop", feature="demo/conv2/3", blobs=[image], author="cora")
-    cat.add_artifact("demo/conv2/3", "vis.channel", {"steps": 64}, {"image": image})
+    cat.add_artifact("demo/conv2/3", "vis.channel", {"steps": 64}, {"image": image},
+                     outcome={"value": 0.003, "contrast": 0.25})  # travels, and is flagged there too
     cat.add_direction("demo/conv3", "roundness", np.linspace(0, 1, 32))
     cat.create_circuit("curves", "curves from edges", author="carl")
     cat.add_circuit_edge("curves", "demo/conv1/1", "demo/conv2/3", note="excites")

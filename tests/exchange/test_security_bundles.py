@@ -94,6 +94,11 @@ BAD_ROWS = {
     "family name too long": ("families", _set(name="f" * 201), "family name is 201 characters"),
     "unknown edge kind": ("edges", _set(kind="telepathy"), "unknown edge kind 'telepathy'"),
     "artifact blob missing": ("artifacts", _set(blobs={"image": MISSING}), f"refers to blob '{MISSING}'"),
+    "artifact outcome not numbers": ("artifacts", _set(outcome={"value": "1; DROP TABLE"}),
+                                     "an artifact's outcome must be at most 8 named finite numbers"),
+    "artifact outcome infinite": ("artifacts", _set(outcome={"value": float("inf")}), "an artifact's outcome must"),
+    "artifact outcome huge": ("artifacts", _set(outcome={f"k{i}": 1 for i in range(9)}),
+                              "an artifact's outcome must"),
 }
 
 

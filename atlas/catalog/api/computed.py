@@ -29,14 +29,16 @@ class ComputedMixin:
         blobs: dict,
         job_id: int | None = None,
         replace: bool = False,
+        outcome: dict | None = None,
     ) -> bool:
-        """Store a computed artifact (blobs already in the store); False if it existed.
+        """Store a computed artifact (blobs already in the store) with the figures found
+        (``outcome``, e.g. a visualization's final activation); False if it existed.
         Curators and above; audited (jobs write theirs on completion, audited per job)."""
         with self._writing() as session:
             actor = self._computing_actor(session)
             address = as_feature(feature)
             row = get_feature(session, address)[0]
-            added = artifacts.put(session, row.id, kind, params, blobs, job_id, replace)
+            added = artifacts.put(session, row.id, kind, params, blobs, job_id, replace, outcome)
             if added:
                 audit.record(session, actor, "artifact.add", "feature", str(address), None,
                              {"kind": kind, "replace": replace})

@@ -13,7 +13,7 @@ from atlas.catalog import artifacts
 from atlas.catalog.artifacts import NewArtifact
 from atlas.catalog.resolve import target_ids
 from atlas.compute.optvis.render import RenderParams
-from atlas.compute.optvis.store import artifact_kind, encode, plan, render_planned
+from atlas.compute.optvis.store import artifact_kind, encode, outcome, plan, render_planned
 from atlas.db.blobs import blob_names
 from atlas.jobs.runtime.kinds import JobContext, JobOutput, job_kind
 
@@ -52,12 +52,12 @@ def render_chunk(ctx: JobContext) -> JobOutput:
     for (kind, target), result in render_planned(model, p["layer"], todo, params, ctx.device,
                                                  p.get("max_batch", 64), step, ctx.check_stop, vectors):
         knobs = params.to_dict(kind, isinstance(target, str))
-        rows.append((target, artifact_kind(kind), knobs, encode(ctx.catalog, kind, result)))
+        rows.append((target, artifact_kind(kind), knobs, encode(ctx.catalog, kind, result), outcome(result)))
 
     def write(session: Session) -> None:
         ids = target_ids(session, f"{p['model']}/{p['layer']}", p["units"], names)
-        artifacts.put_many(session, [NewArtifact(ids[target], kind, knobs, blobs)
-                                     for target, kind, knobs, blobs in rows], ctx.job_id, force)
+        artifacts.put_many(session, [NewArtifact(ids[target], kind, knobs, blobs, found)
+                                     for target, kind, knobs, blobs, found in rows], ctx.job_id, force)
 
     return JobOutput(result={"rendered": len(rows), "skipped": len(skipped)}, write=write,
-                     blobs=tuple(sorted(blob_names([blobs for *_, blobs in rows]))))
+                     blobs=tuple(sorted(blob_names([blobs for *_, blobs, _found in rows]))))

@@ -60,6 +60,15 @@ def _batches(requests: list[tuple[str, Target]], params: RenderParams,
     return batches
 
 
+def outcome(result: RenderResult) -> dict:
+    """What the catalogue records about a render beside its images: the objective's final
+    value (the weakest of a diversity group's) and the image contrast (pixel standard
+    deviation on [0, 1], the flattest image's), from which a failed render is flagged
+    (``atlas.catalog.artifacts.no_response``)."""
+    contrast = result.images.reshape(len(result.images), -1).std(axis=1)
+    return {"value": float(result.values.min()), "contrast": float(contrast.min())}
+
+
 def encode(catalog: Catalog, kind: str, result: RenderResult) -> dict:
     """Put a result's images in the blob store; the artifact's blobs field."""
     shas = [catalog.blobs.put_png(image) for image in result.images]
@@ -128,7 +137,7 @@ def visualize_units(catalog: Catalog, model: nn.Module, model_name: str, layer: 
         entry = {"address": address, "kind": artifact_kind(kind)}
         blobs = encode(catalog, kind, result)
         knobs = params.to_dict(kind, isinstance(target, str))
-        if catalog.add_artifact(address, artifact_kind(kind), knobs, blobs, replace=force):
+        if catalog.add_artifact(address, artifact_kind(kind), knobs, blobs, replace=force, outcome=outcome(result)):
             rendered.append({**entry, "values": result.values.tolist()})
         else:  # stored by a concurrent run since we looked
             skipped.append(entry)

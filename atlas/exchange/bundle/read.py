@@ -297,6 +297,7 @@ class Importer:
                 _typed(row, address=str, params=dict, blobs=dict)
                 artifacts.check_kind(row["kind"])
                 artifacts.params_key(row["params"])
+                artifacts.check_outcome(row.get("outcome"))
                 self.check_blobs(row["blobs"])
                 ids[row["address"]] = self.feature_id(row["address"])
                 rows.append(row)
@@ -311,7 +312,8 @@ class Importer:
             if key not in present:
                 present.add(key)
                 fresh.append({"feature_id": key[0], "kind": row["kind"], "params": row["params"],
-                              "params_key": key[2], "blobs": row["blobs"], "created_at": utcnow()})
+                              "params_key": key[2], "blobs": row["blobs"], "outcome": row.get("outcome"),
+                              "created_at": utcnow()})
         for chunk in _chunks(fresh, 5000):
             self.session.execute(insert(Artifact), chunk)
         self.report.added["artifacts"] += len(fresh)

@@ -147,7 +147,8 @@ def collect(
             blobs.add(edge.kernel_sha256)
     for artifact in session.scalars(_of_models(select(Artifact), Artifact.feature_id, model_ids)):
         out["artifacts"].append({"address": names[artifact.feature_id], "kind": artifact.kind,
-                                 "params": _without_paths(artifact.params), "blobs": artifact.blobs})
+                                 "params": _without_paths(artifact.params), "blobs": artifact.blobs,
+                                 "outcome": artifact.outcome})
         blobs |= blob_names(artifact.blobs)
     _circuits(session, out, names, users, blobs)
     _evidence(session, out, names, edges, users, blobs)
