@@ -110,14 +110,17 @@ def _infos(session: Session, rows: list[Relation]) -> list[RelationInfo]:
 
 
 def between(session: Session, src: LayerAddress, dst: LayerAddress, relation: str = "analogous",
-            method: str | None = None) -> list[RelationInfo]:
-    """The relations stored from layer ``src`` to layer ``dst``, best score first."""
+            method: str | None = None, stimuli: dict | None = None) -> list[RelationInfo]:
+    """The relations stored from layer ``src`` to layer ``dst`` (measured over ``stimuli``
+    if given), best score first."""
     src_row, _ = get_layer(session, src)
     dst_row, _ = get_layer(session, dst)
     query = select(Relation).where(Relation.src_layer_id == src_row.id, Relation.dst_layer_id == dst_row.id,
                                    Relation.relation == relation)
     if method is not None:
         query = query.where(Relation.method == method)
+    if stimuli is not None:
+        query = query.where(Relation.stimuli_key == params_key(stimuli))
     return _infos(session, list(session.scalars(query.order_by(Relation.score.desc(), Relation.id))))
 
 
@@ -129,11 +132,13 @@ def of_feature(session: Session, feature_id: int, method: str | None = None) -> 
     return _infos(session, list(session.scalars(query.order_by(Relation.score.desc(), Relation.id))))
 
 
-def of_models(session: Session, model_a: str, model_b: str) -> list[RelationInfo]:
+def of_models(session: Session, model_a: str, model_b: str, stimuli: dict | None = None) -> list[RelationInfo]:
     """The layer-level (``similar``) relations from layers of ``model_a`` to layers of
-    ``model_b``, in layer order."""
+    ``model_b`` (measured over ``stimuli`` if given), in the order they were stored."""
     src_layers = select(Layer.id).join(Model, Layer.model_id == Model.id).where(Model.name == model_a)
     dst_layers = select(Layer.id).join(Model, Layer.model_id == Model.id).where(Model.name == model_b)
     query = (select(Relation).where(Relation.relation == "similar", Relation.src_layer_id.in_(src_layers),
                                     Relation.dst_layer_id.in_(dst_layers)).order_by(Relation.id))
+    if stimuli is not None:
+        query = query.where(Relation.stimuli_key == params_key(stimuli))
     return _infos(session, list(session.scalars(query)))

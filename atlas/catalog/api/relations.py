@@ -40,10 +40,11 @@ class RelationsMixin:
             return added
 
     def relations(self, src_layer: str, dst_layer: str, relation: str = "analogous",
-                  method: str | None = None) -> list[RelationInfo]:
-        """The relations stored from layer ``src_layer`` to ``dst_layer``, best first."""
+                  method: str | None = None, stimuli: dict | None = None) -> list[RelationInfo]:
+        """The relations stored from layer ``src_layer`` to ``dst_layer`` (over ``stimuli``
+        if given), best first."""
         with self._reading() as session:
-            return relations.between(session, as_layer(src_layer), as_layer(dst_layer), relation, method)
+            return relations.between(session, as_layer(src_layer), as_layer(dst_layer), relation, method, stimuli)
 
     def analogues(self, feature: str | FeatureAddress, method: str | None = None) -> list[RelationInfo]:
         """The features measured as analogous to ``feature`` (it is either end), best first."""
@@ -51,12 +52,13 @@ class RelationsMixin:
         with self._reading() as session:
             return relations.of_feature(session, get_feature(session, address)[0].id, method)
 
-    def layer_similarity(self, model_a: str, model_b: str) -> list[RelationInfo]:
+    def layer_similarity(self, model_a: str, model_b: str, stimuli: dict | None = None) -> list[RelationInfo]:
         """The layer-level similarities (CKA) stored from layers of ``model_a`` to layers
-        of ``model_b``."""
-        self.model(model_a), self.model(model_b)  # unknown models: one line
+        of ``model_b`` (over ``stimuli`` if given)."""
+        for model in (model_a, model_b):
+            self.model(model)  # an unknown model: one line
         with self._reading() as session:
-            return relations.of_models(session, model_a, model_b)
+            return relations.of_models(session, model_a, model_b, stimuli)
 
     def enqueue_comparison(self, a: str, b: str, stimuli: dict, chunk_images: int = COMPARE_CHUNK_IMAGES,
                            force: bool = False, author: str | None = None) -> list[int]:
