@@ -68,10 +68,12 @@ def put_pair(session: Session, relation: str, method: str, stimuli: dict, src: L
         if not replace:
             return 0
         session.execute(delete(Relation).where(*same), execution_options={"synchronize_session": False})
+    for end, (address, row) in enumerate(((src, src_row), (dst, dst_row))):
+        outside = [unit for unit in _units(rows, end) if not 0 <= unit < row.channels]
+        if outside:
+            raise InvalidInput(f"{address} has units 0 to {row.channels - 1}; no unit {outside[0]}")
     src_ids = {} if layers else target_ids(session, src, _units(rows, 0), _names(rows, 0))
     dst_ids = {} if layers else target_ids(session, dst, _units(rows, 1), _names(rows, 1))
-    if -1 in src_ids.values() or -1 in dst_ids.values():
-        raise InvalidInput(f"a unit of {src} or {dst} is not in the catalogue")
     values = [{"relation": relation, "method": method, "src_layer_id": src_row.id, "dst_layer_id": dst_row.id,
                "src_feature_id": None if s is None else src_ids[s],
                "dst_feature_id": None if d is None else dst_ids[d],
