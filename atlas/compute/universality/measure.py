@@ -11,7 +11,7 @@ layers of both models feeds the per-feature correlations and every layer pair's 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -80,17 +80,24 @@ def _positions(act: torch.Tensor) -> torch.Tensor:
     return act.permute(0, 2, 3, 1).reshape(-1, act.shape[1])
 
 
-@torch.no_grad()
 def measure_part(a: Side, b: Side, part: dict, device: str | torch.device,
                  batch_size: int = BATCH, progress: Progress | None = None) -> ChunkMoments:
-    """Stream ``part`` through both models and return its moments."""
+    """Stream ``part`` of a stimulus set through both models and return its moments."""
+    return measure(a, b, part_images(part, a.size, batch_size), device, progress)
+
+
+@torch.no_grad()
+def measure(a: Side, b: Side, batches: Iterable[torch.Tensor], device: str | torch.device,
+            progress: Progress | None = None) -> ChunkMoments:
+    """Stream ``batches`` of images (at model A's input size) through both models and
+    return their moments."""
     pooled: Moments | None = None
     spatial: Moments | None = None
     widths: tuple[list[int], list[int]] = ([], [])
     same_maps = True
     done = 0
     with eval_mode(a.model), eval_mode(b.model):
-        for images in part_images(part, a.size, batch_size):
+        for images in batches:
             acts_a = capture(a.model, a.layers, _fit(images, a.size), None, SITE)
             acts_b = capture(b.model, b.layers, _fit(images, b.size), None, SITE)
             columns = [_pooled(acts_a[name]) for name in a.layers] + [_pooled(acts_b[name]) for name in b.layers]
