@@ -20,7 +20,6 @@ import time
 
 import torch
 
-from atlas.compute.datasets.synthetic import SyntheticShapes
 from atlas.compute.models import load_model
 from atlas.compute.universality.analysis import analyse
 from atlas.compute.universality.measure import BATCH, Side, measure, part_images

@@ -22,10 +22,11 @@ from torch.utils.data import DataLoader, Subset
 from atlas.compute.capture import batch_images, capture, eval_mode
 from atlas.compute.datasets.spec import open_dataset
 from atlas.compute.datasets.sweeps import iter_sweep
+from atlas.compute.preactivation import Site
 from atlas.compute.universality.moments import Moments
 from atlas.errors import InvalidInput
 
-SITE = "pre"
+SITE: Site = "pre"
 BATCH = 64
 Progress = Callable[[int, "int | None", "str | None"], None]
 
