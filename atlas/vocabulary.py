@@ -52,6 +52,14 @@ VIS_ARTIFACT_KINDS = tuple(VIS_ARTIFACT_PREFIX + kind for kind in VIS_KINDS)  # 
 EXAMPLES_ARTIFACT = "examples"
 TUNING_ARTIFACT = "tuning_curve"  # one unit's curve along one sweep (``tuning`` jobs)
 THUMBNAIL_ARTIFACT = VIS_ARTIFACT_PREFIX + "channel"  # the image a unit card shows
+# Relations between things of two models (``atlas.catalog.relations``): features that are
+# "analogous" (matched by activation correlation), layers that are "similar" (CKA).
+RELATIONS = ("analogous", "similar")
+# How a relation was found: correlation of spatially pooled or per-position activations,
+# kept in a one-to-one assignment or as each feature's best partner; linear CKA of layers.
+MATCH_METHODS = ("pooled.assignment", "pooled.best", "spatial.assignment", "spatial.best")
+CKA_METHOD = "cka.linear"
+RELATION_METHODS = (*MATCH_METHODS, CKA_METHOD)
 
 # -- jobs -------------------------------------------------------------------------------
 
@@ -75,6 +83,8 @@ DEMO_VIS_LR = 0.15
 EXAMPLES_CHUNK_UNITS = 64
 TUNING_CHUNK_UNITS = 256  # one pass over the sweep serves every unit of a chunk
 DEFAULT_CHUNK_UNITS = 128  # destination units per connections job
+COMPARE_KINDS = ("compare", "compare.match")  # the job kinds of one comparison of two layers
+COMPARE_CHUNK_IMAGES = 1000  # images per ``compare`` job: their statistics add up
 # What a user's action on a job does, and to which jobs it applies (CLI and app say the same).
 USER_ACTIONS = {"retry": ("queued again", "failed or cancelled"),
                 "cancel": ("cancelled", "waiting, queued or running")}

@@ -34,6 +34,7 @@ from atlas.catalog.api.families import FamiliesMixin
 from atlas.catalog.api.graph import GraphMixin
 from atlas.catalog.api.jobs import JobsMixin
 from atlas.catalog.api.labels import LabelsMixin
+from atlas.catalog.api.relations import RelationsMixin
 from atlas.catalog.api.search import SearchMixin
 from atlas.catalog.api.users_models import UsersModelsMixin
 from atlas.catalog.resolve import require_role
@@ -74,7 +75,7 @@ def _require_admin(engine: Engine, name: str, action: str) -> None:
 
 class Catalog(
     UsersModelsMixin, DirectionsMixin, LabelsMixin, EvidenceMixin, CircuitsMixin, FamiliesMixin, ComputedMixin,
-    ExamplesMixin, JobsMixin, SearchMixin, GraphMixin, BrowseMixin, ExchangeMixin,
+    ExamplesMixin, JobsMixin, RelationsMixin, SearchMixin, GraphMixin, BrowseMixin, ExchangeMixin,
 ):
     """One catalogue: its database, its blob store, its job queue and the user it acts as.
     The methods are grouped by noun in ``atlas.catalog.api``; this class holds what they

@@ -191,6 +191,22 @@ class FamilyInfo:
 
 
 @dataclass(frozen=True)
+class RelationInfo:
+    """A measured relation (``atlas.catalog.relations``): ``src`` and ``dst`` are feature
+    addresses, layer addresses (``model/layer``) or family names, as ``ends`` says."""
+
+    relation: str
+    method: str
+    ends: str  # "features", "layers" or "families"
+    src: str
+    dst: str
+    score: float
+    stimuli: dict
+    details: dict | None = None
+    job_id: int | None = None
+
+
+@dataclass(frozen=True)
 class SearchHit:
     kind: str
     target: str

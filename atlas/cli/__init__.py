@@ -21,6 +21,7 @@ from atlas.catalog.records import LabelInfo, ShownConnections
 from atlas.cli.common import add_command as _add
 from atlas.cli.common import bounded_int
 from atlas.cli.common import open_catalog as _catalog
+from atlas.cli.compare import register as register_compare
 from atlas.cli.compute import register as register_compute
 from atlas.cli.directions import register as register_directions
 from atlas.cli.exchange import register as register_exchange
@@ -318,6 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--port", type=PORT, default=8501)
 
     register_compute(sub)
+    register_compare(sub)
     register_directions(sub)
     register_jobs(sub)
     register_experiments(sub)

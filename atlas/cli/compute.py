@@ -55,13 +55,14 @@ def _layers(catalog: Catalog, args: argparse.Namespace) -> list[LayerInfo]:
     return [layer for layer in catalog.layers(args.model) if layer.spatial_shape]
 
 
-def _finish(catalog: Catalog, args: argparse.Namespace, kinds: tuple[str, ...], ids: list[int],
-            what: str) -> list[JobInfo]:
-    """Say what was queued, then run the jobs here (only these: never other users'
-    queued jobs), or watch workers run them (--wait), or return (--no-wait)."""
+def finish_jobs(catalog: Catalog, args: argparse.Namespace, kinds: tuple[str, ...], ids: list[int],
+                what: str) -> list[JobInfo]:
+    """Say what was queued (``what``: for what), then run the jobs here (only these: never
+    other users' queued jobs), or watch workers run them (--wait), or return (--no-wait);
+    the jobs run now, not those found done."""
     from atlas.compute.run import run_jobs
 
-    print(f"{len(ids)} {kinds[0]} jobs for {args.model} ({what})")
+    print(f"{len(ids)} {kinds[0]} jobs for {what}")
     # Jobs are deduplicated: the same compute queued again finds its jobs, done ones too.
     done = {job.id for job in catalog.jobs_by_id(ids) if job.status == "done"}
     if ids and len(done) == len(ids):
@@ -77,7 +78,7 @@ def _finish(catalog: Catalog, args: argparse.Namespace, kinds: tuple[str, ...], 
 
 
 def _run_chunks(args: argparse.Namespace, kind: str, params: dict) -> list[JobInfo]:
-    """Queue ``kind`` over the chosen layers and units, run it as ``_finish`` says, and
+    """Queue ``kind`` over the chosen layers and units, run it as ``finish_jobs`` says, and
     return the jobs run here."""
     catalog = open_catalog(args)
     layers = _layers(catalog, args)
@@ -89,7 +90,7 @@ def _run_chunks(args: argparse.Namespace, kind: str, params: dict) -> list[JobIn
         units = parse_units(args.units, layer.channels)
         ids += catalog.enqueue_layer_compute(kind, f"{args.model}/{layer.name}", args.chunk_size, params,
                                              units=units, directions=directions)
-    jobs = _finish(catalog, args, (kind,), ids, ", ".join(layer.name for layer in layers))
+    jobs = finish_jobs(catalog, args, (kind,), ids, f"{args.model} ({', '.join(layer.name for layer in layers)})")
     if jobs:
         print(f"done: {sum((j.result or {}).get('rendered', 0) for j in jobs)} new, "
               f"{sum((j.result or {}).get('skipped', 0) for j in jobs)} already there")
@@ -122,7 +123,8 @@ def cmd_connections(args: argparse.Namespace) -> None:
     for src, dst in pairs:
         ids += catalog.enqueue_connections(f"{args.model}/{src}", f"{args.model}/{dst}", args.edge_kind, args.k,
                                            args.chunk_size, force=args.force, dataset=dataset)
-    jobs = _finish(catalog, args, CONNECTION_KINDS, ids, ", ".join(f"{s}->{d}" for s, d in pairs))
+    jobs = finish_jobs(catalog, args, CONNECTION_KINDS, ids,
+                       f"{args.model} ({', '.join(f'{s}->{d}' for s, d in pairs)})")
     if jobs:
         print(f"done: {sum((j.result or {}).get('edges', 0) for j in jobs)} {args.edge_kind} edges")
 
@@ -135,7 +137,8 @@ def _direction_connections(catalog: Catalog, args: argparse.Namespace, dataset: 
         raise InvalidInput("--directions needs --layer (and no --pair): directions belong to one layer")
     ids = catalog.enqueue_direction_connections(f"{args.model}/{args.layer}", names, args.edge_kind, args.k,
                                                 args.force, dataset)
-    jobs = _finish(catalog, args, (DIRECTION_CONNECTIONS_KIND,), ids, f"{args.layer} directions {', '.join(names)}")
+    jobs = finish_jobs(catalog, args, (DIRECTION_CONNECTIONS_KIND,), ids,
+                       f"{args.model} ({args.layer} directions {', '.join(names)})")
     for job in jobs:
         print(f"done: {(job.result or {}).get('edges', 0)} {args.edge_kind} edges "
               f"({(job.result or {}).get('side')}puts of {', '.join(names)})")

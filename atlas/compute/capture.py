@@ -126,7 +126,7 @@ class CaptureBatch:
     activations: dict[str, torch.Tensor]
 
 
-def _images(batch: object) -> torch.Tensor:
+def batch_images(batch: object) -> torch.Tensor:
     """The image tensor of a collated batch: datasets yield ``image`` or ``(image, ...)``."""
     return batch if isinstance(batch, torch.Tensor) else batch[0]
 
@@ -142,7 +142,7 @@ def iter_activations(model: nn.Module, layers: Sequence[str], dataset: Dataset,
     start = 0
     with eval_mode(model):
         for batch in loader:
-            images = _images(batch)
+            images = batch_images(batch)
             acts = capture(model, layers, images, reduction, site)
             n = images.shape[0]
             yield CaptureBatch(torch.arange(start, start + n), acts)

@@ -39,6 +39,7 @@ from atlas.vocabulary import (  # the check constraints name the one vocabulary
     FEATURE_KINDS,
     JOB_STATUSES,
     LABEL_STATUSES,
+    RELATIONS,
     ROLES,
     VERDICTS,
 )
@@ -364,6 +365,45 @@ class FamilyMember(Base):
     family_id: Mapped[int] = _fk("families.id")
     feature_id: Mapped[int] = _fk("features.id")
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class Relation(Base):
+    """A measured relation between two things of (usually) two models: features that are
+    analogous (their activations correlate), layers that are similar (CKA), and, later,
+    families related to families. Exactly one kind of end is set in pairs: features (with
+    their layers, so a layer pair's matches are one index scan), layers alone, or
+    families. ``stimuli`` is what the relation was measured on, ``stimuli_key`` its hash."""
+
+    __tablename__ = "relations"
+    __table_args__ = (
+        CheckConstraint(_in("relation", RELATIONS), name="relation"),
+        CheckConstraint(
+            "(src_feature_id IS NULL) = (dst_feature_id IS NULL) AND "
+            "(src_layer_id IS NULL) = (dst_layer_id IS NULL) AND "
+            "(src_family_id IS NULL) = (dst_family_id IS NULL) AND "
+            "(src_feature_id IS NULL OR src_layer_id IS NOT NULL) AND "
+            "((src_layer_id IS NULL) <> (src_family_id IS NULL))",
+            name="ends",
+        ),
+        Index("ix_relations_layers", "src_layer_id", "dst_layer_id", "relation", "method"),
+        Index("ix_relations_src_feature_id", "src_feature_id"),
+        Index("ix_relations_dst_feature_id", "dst_feature_id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    relation: Mapped[str] = mapped_column(String(20))
+    method: Mapped[str] = mapped_column(String(60))
+    src_layer_id: Mapped[int | None] = _fk("layers.id", nullable=True)
+    dst_layer_id: Mapped[int | None] = _fk("layers.id", nullable=True)
+    src_feature_id: Mapped[int | None] = _fk("features.id", nullable=True)
+    dst_feature_id: Mapped[int | None] = _fk("features.id", nullable=True)
+    src_family_id: Mapped[int | None] = _fk("families.id", nullable=True)
+    dst_family_id: Mapped[int | None] = _fk("families.id", nullable=True)
+    score: Mapped[float] = mapped_column(Float)
+    stimuli: Mapped[dict] = mapped_column(JsonType)
+    stimuli_key: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict | None] = mapped_column(JsonType)
+    job_id: Mapped[int | None] = _fk("jobs.id", nullable=True, ondelete="SET NULL")
+    created_at: Mapped[datetime] = _created()
 
 
 class Setting(Base):

@@ -24,6 +24,9 @@ MAX_LR = 10.0
 MAX_COSSIM_POW = 10.0
 MAX_NMF_ITERATIONS = 10_000
 MAX_NMF_ROWS = 1_000_000  # activation vectors (images x positions) a factorization reads
+MAX_DATASET_INDEX = 10**9
+MAX_COMPARE_SWEEPS = 32  # sweeps in one comparison's stimulus set
+MAX_LAYERS = 1_000  # layers of one model a comparison reads
 
 Validator = Callable[[dict], None]
 _VALIDATORS: dict[str, Validator] = {}
@@ -186,3 +189,62 @@ def check_experiment_params(params: dict) -> None:
         if not isinstance(params.get(key), str) or not params[key]:
             raise InvalidInput(f"an experiment job needs a {key} name, not {params.get(key)!r}")
     check_experiment(params.get("experiment"))
+
+
+def check_stimuli(stimuli: object) -> dict:
+    """A comparison's stimulus set: ``{"dataset": spec or None, "sweeps": [spec, ...]}``,
+    at least one of them, every spec checked."""
+    if not isinstance(stimuli, dict):
+        raise InvalidInput(f"a stimulus set must be an object, not {stimuli!r}")
+    _known_keys(stimuli, {"dataset", "sweeps"}, "stimulus set")
+    sweeps = stimuli.get("sweeps", [])
+    if not isinstance(sweeps, list) or len(sweeps) > MAX_COMPARE_SWEEPS:
+        raise InvalidInput(f"sweeps must be a list of at most {MAX_COMPARE_SWEEPS} sweep specs")
+    for sweep in sweeps:
+        check_sweep(sweep)
+    if stimuli.get("dataset") is not None:
+        check_dataset(stimuli["dataset"])
+    elif not sweeps:
+        raise InvalidInput("a comparison needs a dataset, sweeps or both")
+    return stimuli
+
+
+def _layer_address(value: object, what: str) -> None:
+    if not isinstance(value, str) or value.count("/") != 1:
+        raise InvalidInput(f"{what} must be a layer address MODEL/LAYER, not {value!r}")
+
+
+def _layer_names(value: object, what: str) -> None:
+    if (not isinstance(value, list) or not value or len(value) > MAX_LAYERS
+            or not all(isinstance(name, str) and name for name in value)):
+        raise InvalidInput(f"{what} must be a list of layer names, not {value!r}")
+
+
+@validator("compare")
+def check_compare(params: dict) -> None:
+    _known_keys(params, {"a", "b", "layers_a", "layers_b", "part"}, "compare")
+    _layer_address(params.get("a"), "layer a")
+    _layer_address(params.get("b"), "layer b")
+    _layer_names(params.get("layers_a"), "layers_a")
+    _layer_names(params.get("layers_b"), "layers_b")
+    part = params.get("part")
+    if not isinstance(part, dict):
+        raise InvalidInput(f"a compare chunk needs a part of the stimulus set, not {part!r}")
+    if "sweep" in part:
+        _known_keys(part, {"sweep"}, "compare part")
+        check_sweep(part["sweep"])
+        return
+    _known_keys(part, {"dataset", "start", "stop"}, "compare part")
+    check_dataset(part.get("dataset"))
+    start = bounded_int(part.get("start"), "start", 0, MAX_DATASET_INDEX)
+    if part.get("stop") is not None and bounded_int(part["stop"], "stop", 1, MAX_DATASET_INDEX) <= start:
+        raise InvalidInput(f"a compare chunk's images {start} to {part['stop']} are empty")
+
+
+@validator("compare.match")
+def check_compare_match(params: dict) -> None:
+    _known_keys(params, {"a", "b", "stimuli", "force"}, "compare.match")
+    _layer_address(params.get("a"), "layer a")
+    _layer_address(params.get("b"), "layer b")
+    check_stimuli(params.get("stimuli"))
+    _flag(params, "force")

@@ -14,7 +14,7 @@ TABLES = {
     "models", "layers", "features", "artifacts", "edges", "labels", "evidence", "circuits",
     "circuit_nodes", "circuit_edges", "circuit_claims", "families", "family_members", "users",
     "audit_log", "jobs", "job_dependencies", "datasets", "search_docs", "settings", "claim_results",
-    "direct_paths",
+    "direct_paths", "relations",
 }
 
 

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 # kind. Each compute issue adds its module here (e.g. "atlas.compute.optvis.jobs").
 BUILTIN_KIND_MODULES: tuple[str, ...] = ("atlas.compute.optvis.jobs", "atlas.compute.connections.jobs",
                                          "atlas.compute.directions.jobs", "atlas.compute.experiments.jobs",
-                                         "atlas.compute.tuning.jobs")
+                                         "atlas.compute.tuning.jobs", "atlas.compute.universality.jobs")
 
 
 @dataclass(frozen=True)
