@@ -11,8 +11,8 @@ import streamlit as st
 from identity import can_write
 
 from atlas import Catalog
+from atlas.catalog import MAX_VECTOR_FILE_BYTES
 from atlas.catalog.records import UserInfo
-from atlas.catalog.vector_file import MAX_VECTOR_FILE_BYTES
 from components.flash import attempt
 
 VECTOR_TYPES = ["npy", "json"]

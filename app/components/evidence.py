@@ -14,8 +14,8 @@ import streamlit as st
 from identity import can_write
 
 from atlas import AtlasError, Catalog
+from atlas.catalog import MAX_UPLOAD_BYTES
 from atlas.catalog.records import EvidenceInfo, UserInfo
-from atlas.catalog.uploads import MAX_UPLOAD_BYTES
 from components.blobview import show_blob
 from components.flash import flash
 

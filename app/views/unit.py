@@ -13,7 +13,7 @@ from identity import can_write
 from session import page
 
 from atlas import AtlasError
-from atlas.catalog.artifacts import ArtifactInfo
+from atlas.catalog import ArtifactInfo
 from atlas.catalog.records import DatasetExample
 from atlas.vocabulary import EDGE_KIND_NAMES, EDGE_SORTS, TUNING_ARTIFACT, VIS_ARTIFACT_KINDS
 

@@ -6,16 +6,19 @@ reaching into the storage below it: where a catalogue is by default, how to prin
 URL, and the types its methods return (``atlas.catalog.records`` has the plain records).
 """
 
-from atlas.catalog.browse import LABEL_FILTERS, LayerPage, UnitCard
+from atlas.catalog.artifacts import ArtifactInfo
+from atlas.catalog.browse import LABEL_FILTERS, LayerPage, ReviewPage, UnitCard
 from atlas.catalog.edge_store import NewEdge
 from atlas.catalog.facade import Catalog, default_user
 from atlas.catalog.fulltext import MARK, MAX_HITS, SEARCH_SYNTAX, SearchFilters
 from atlas.catalog.graph import MAX_HOPS, GraphEdge, GraphNode, Subgraph
+from atlas.catalog.uploads import MAX_UPLOAD_BYTES
+from atlas.catalog.vector_file import MAX_VECTOR_FILE_BYTES
 from atlas.db.blobs import BlobStore
 from atlas.db.engine import default_blob_url, default_database_url, redact
 
 __all__ = [
-    "LABEL_FILTERS", "MARK", "MAX_HITS", "MAX_HOPS", "SEARCH_SYNTAX", "BlobStore", "Catalog", "GraphEdge",
-    "GraphNode", "LayerPage", "NewEdge", "SearchFilters", "Subgraph", "UnitCard", "default_blob_url",
-    "default_database_url", "default_user", "redact",
+    "LABEL_FILTERS", "MARK", "MAX_HITS", "MAX_HOPS", "MAX_UPLOAD_BYTES", "MAX_VECTOR_FILE_BYTES", "SEARCH_SYNTAX",
+    "ArtifactInfo", "BlobStore", "Catalog", "GraphEdge", "GraphNode", "LayerPage", "NewEdge", "ReviewPage",
+    "SearchFilters", "Subgraph", "UnitCard", "default_blob_url", "default_database_url", "default_user", "redact",
 ]
