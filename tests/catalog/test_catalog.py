@@ -223,6 +223,23 @@ def test_an_artifacts_outcome_flags_a_failed_visualization_and_hostile_outcomes_
     assert cat.artifacts("demo/conv3/3") == []
 
 
+def test_layer_progress_counts_units_visualizations_and_labels_per_layer(demo_catalog: Catalog):
+    cat = demo_catalog
+    image = cat.blobs.put_png(np.full((8, 8, 3), 90, dtype=np.uint8))
+    for unit in (0, 1, 2):
+        cat.add_artifact(f"demo/conv2/{unit}", "vis.channel", {"steps": 1}, {"image": image})
+    cat.add_artifact("demo/conv2/0", "vis.channel", {"steps": 2}, {"image": image})  # a re-render: still one unit
+    cat.add_artifact("demo/conv2/3", "vis.negative", {"steps": 1}, {"image": image})  # not the grid's picture
+    cat.add_direction("demo/conv2", "mix", np.ones(16))  # a direction is not a unit
+    cat.set_label("demo/conv2/1", "edge", author="carl")
+    cat.set_label("demo/conv2/2", "curve", "accepted", author="rita")
+    cat.set_label("demo/conv3/4", "dog", author="carl")
+    cat.review_label("demo/conv3/4", "rejected", author="rita")
+    progress = [(p.model, p.layer, p.units, p.visualized, p.labels) for p in cat.layer_progress()]
+    assert progress == [("demo", "conv1", 8, 0, {}), ("demo", "conv2", 16, 3, {"proposed": 1, "accepted": 1}),
+                        ("demo", "conv3", 32, 0, {"rejected": 1})]
+
+
 def test_circuit_models_name_the_models_of_each_circuits_nodes(demo_catalog: Catalog):
     cat = demo_catalog
     cat.add_model("demo-b", "demo_cnn", layers=DEMO_LAYERS)
