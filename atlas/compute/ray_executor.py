@@ -113,6 +113,16 @@ def _ray() -> Any:
     return ray
 
 
+def _connect(ray: Any, address: str | None) -> None:
+    """``ray.init``, its failure one line. Ray reports an unreachable cluster in many ways,
+    SystemExit among them (after retrying for minutes), so every failure is caught here."""
+    try:
+        ray.init(address=address, logging_level="WARNING")
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure to connect is the same to the user
+        reason = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+        raise InvalidInput(f"cannot start or reach Ray at {address or 'its default address'}: {reason}") from None
+
+
 def _task_device(ray: Any, device: str) -> tuple[str, int]:
     """(the device a task computes on, the GPUs it asks Ray for): a GPU per task where the
     cluster has GPUs, unless ``--device cpu``."""
@@ -178,7 +188,7 @@ def ray_tasks(catalog: Catalog, job_ids: Sequence[int], kinds: Sequence[str], de
     target = catalog_address(catalog)
     started_here = not ray.is_initialized()
     if started_here:
-        ray.init(address=address, logging_level="WARNING")
+        _connect(ray, address)
     elif address is not None:
         raise InvalidInput("Ray is already connected in this process: leave out --ray-address")
     try:
