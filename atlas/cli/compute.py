@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import TypedDict
 
 from atlas.catalog import Catalog
 from atlas.catalog.records import JobInfo, LayerInfo
@@ -210,7 +211,16 @@ def _checked_run_options(args: argparse.Namespace) -> argparse.Namespace:
     return args
 
 
-def run_settings(args: argparse.Namespace) -> dict[str, object]:
+class RunSettings(TypedDict):
+    """``run_jobs``'s keyword arguments that say where the jobs run."""
+
+    device: str
+    local: bool
+    executor: str
+    ray_address: str | None
+
+
+def run_settings(args: argparse.Namespace) -> RunSettings:
     """``run_jobs``'s keyword arguments from the options of ``run_options``."""
     return {"device": args.device, "local": not args.wait, "executor": args.executor or "local",
             "ray_address": args.ray_address}
