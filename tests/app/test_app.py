@@ -256,9 +256,27 @@ def test_search_with_filters(app: AppTest):
     assert RICH in links(app) and "circuit curves" in links(app)
     assert "**curve**" in texts(app).lower()
     app.selectbox(key="search-status").set_value("disputed").run()
-    assert app.info[0].value == "No matches."
+    assert app.info[0].value == "No matches. Some filters are set: widen them under Filters."
+    assert app.query_params["status"] == "disputed"
     app.text_input[0].set_value("frequency").run()
     assert links(app)[-1] == "demo/conv2/5"
+
+
+@sqlite_only
+def test_search_pages_shows_thumbnails_suggests_and_explains(app: AppTest, cat: Catalog):
+    for unit in range(32):
+        cat.set_label(f"demo/conv3/{unit}", f"texture detector {unit}", author="carl")
+    open_page(app, "search")
+    assert "Search the catalogue's **labels**" in texts(app) and "no operators" in texts(app, "caption")
+    app.text_input[0].set_value("texture").run()
+    assert "32 results; showing 1–25" in texts(app, "caption")
+    assert len(links(app)) == 25 and len(app.get("image")) == 25  # a thumbnail per unit hit
+    app.number_input(key="search-page").set_value(2).run()
+    assert "showing 26–32" in texts(app, "caption") and app.query_params["page"] == "2"
+    app.text_input[0].set_value("textur detectr").run()
+    assert "Did you mean **texture detector**?" in texts(app)
+    app.button(key="search-suggestion").click().run()
+    assert app.query_params["q"] == "texture detector" and "32 results" in texts(app, "caption")
 
 
 @sqlite_only

@@ -54,6 +54,17 @@ def export(cat: Catalog, origin: str | None = None) -> bytes:
     return buffer.getvalue()
 
 
+def test_search_lists_the_same_order_after_a_bundle_round_trip(rich: Catalog, other: Catalog):
+    """Equal hits are ordered by what they say, not by row ids, which an import renumbers."""
+    for unit in (9, 4, 7, 1):
+        rich.set_label(f"demo/conv3/{unit}", "round thing", author="carl")
+    rich.add_evidence("note", "round, like conv3/9", feature="demo/conv3/0", author="carl")
+    other.import_bundle(io.BytesIO(export(rich)))
+    order = [(h.kind, h.target) for h in rich.search("round")]
+    assert [(h.kind, h.target) for h in other.search("round")] == order
+    assert order[:4] == [("label", f"demo/conv3/{unit}") for unit in (1, 4, 7, 9)]
+
+
 def test_round_trip_into_an_empty_catalogue_is_byte_identical(rich: Catalog, other: Catalog):
     first = export(rich, origin="lab-a")
     report = other.import_bundle(io.BytesIO(first))
