@@ -92,6 +92,10 @@ BAD_ROWS = {
     "circuit description with BEL": ("circuits", _set(description="ring\x07"), "circuit description contains"),
     "unknown claim status": ("circuits", _claim(status="maybe"), "unknown claim status 'maybe'"),
     "family name too long": ("families", _set(name="f" * 201), "family name is 201 characters"),
+    "family over two layers": ("families", _set(members=[["demo/conv2/3", None], ["demo/conv3/7", None]]),
+                               "family '[^']+' is in layer demo/conv2; demo/conv3/7 is in another layer"),
+    "circuit edge sign unknown": ("circuits", _set(edges=[["demo/conv1/1", "demo/conv2/3", None, "sideways"]]),
+                                  "unknown circuit edge sign 'sideways'"),
     "unknown edge kind": ("edges", _set(kind="telepathy"), "unknown edge kind 'telepathy'"),
     "artifact blob missing": ("artifacts", _set(blobs={"image": MISSING}), f"refers to blob '{MISSING}'"),
 }
