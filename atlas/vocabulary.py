@@ -21,6 +21,7 @@ LABEL_STATUSES = ("proposed", "accepted", "disputed", "rejected")
 REVIEW_STATUSES = ("accepted", "rejected")  # a reviewer's verdicts
 JUDGING_STATUSES = (*REVIEW_STATUSES, "disputed")  # a verdict on someone's text, not a proposal
 CIRCUIT_STATUSES = ("draft", "proposed", "accepted", "disputed", "rejected")
+CIRCUIT_EDGE_SIGNS = ("excitatory", "inhibitory")  # what a curated circuit edge is said to do
 # A claim with an experiment follows its latest run (a verdict); "supported" is a
 # reviewer's judgement of a claim no program can test.
 VERDICTS = ("held", "refuted", "inconclusive")

@@ -184,7 +184,13 @@ def test_circuits_with_nodes_edges_and_claims(demo_catalog: Catalog):
     demo_catalog.create_circuit("curves", "curve detectors built from edges", author="carl")
     demo_catalog.add_circuit_node("curves", "demo/conv3/5", role="output")
     circuit = demo_catalog.add_circuit_edge("curves", "demo/conv1/1", "demo/conv2/3", note="excites")
-    assert circuit.edges == [("demo/conv1/1", "demo/conv2/3", "excites")]
+    assert circuit.edges == [("demo/conv1/1", "demo/conv2/3", "excites", None)]  # no sign stated
+    with pytest.raises(InvalidInput, match="unknown circuit edge sign 'positive'"):
+        demo_catalog.add_circuit_edge("curves", "demo/conv2/3", "demo/conv3/5", sign="positive")
+    circuit = demo_catalog.add_circuit_edge("curves", "demo/conv2/3", "demo/conv3/5", sign="inhibitory")
+    assert circuit.edges[1] == ("demo/conv2/3", "demo/conv3/5", None, "inhibitory")
+    assert circuit.edges[1].sign == "inhibitory"
+    demo_catalog.remove_circuit_edge("curves", "demo/conv2/3", "demo/conv3/5")
     assert {n for n, _ in circuit.nodes} == {"demo/conv3/5", "demo/conv1/1", "demo/conv2/3"}
     circuit = demo_catalog.add_claim(
         "curves", "Zeroing demo/conv1/1 lowers demo/conv2/3 on curve images",
@@ -263,12 +269,21 @@ def test_circuit_update_checks_version(demo_catalog: Catalog):
     assert demo_catalog.circuit("c1").description == "second"
 
 
-def test_families_across_layers(demo_catalog: Catalog):
-    demo_catalog.create_family("curve detector", "oriented curves")
+def test_a_family_is_one_layer_of_one_model(demo_catalog: Catalog):
+    assert demo_catalog.create_family("curve detector", "oriented curves").layer is None
     demo_catalog.add_family_member("curve detector", "demo/conv2/3")
-    family = demo_catalog.add_family_member("curve detector", "demo/conv3/7", note="later layer")
-    assert family.members == [("demo/conv2/3", None), ("demo/conv3/7", "later layer")]
-    assert demo_catalog.families_of("demo/conv3/7") == ["curve detector"]
+    family = demo_catalog.add_family_member("curve detector", "demo/conv2/7", note="another orientation")
+    assert family.members == [("demo/conv2/3", None), ("demo/conv2/7", "another orientation")]
+    assert family.layer == "demo/conv2"
+    with pytest.raises(InvalidInput) as refused:
+        demo_catalog.add_family_member("curve detector", "demo/conv3/7", author="carl")
+    assert str(refused.value) == (
+        "family 'curve detector' is in layer demo/conv2; demo/conv3/7 is in another layer "
+        "(a family is one layer of one model: make a family in that layer instead)")
+    assert demo_catalog.family("curve detector") == family  # unchanged, no member added
+    assert demo_catalog.families_of("demo/conv3/7") == []
+    assert [e.action for e in demo_catalog.audit_log(entity="family:curve detector")] == [
+        "family.add_member", "family.add_member", "family.create"]
 
 
 def test_top_inputs_and_outputs(demo_catalog: Catalog):
