@@ -183,7 +183,7 @@ def build_input_spec(shape: Sequence[int], preprocess: dict | None = None, layer
     spec: dict = {"shape": list(check_shape(shape)), "color": "RGB", "value_range": list(VALUE_RANGE)}
     if preprocess:
         spec["preprocess"] = check_preprocess(preprocess)
-    if layers:
+    if layers is not None:
         spec["layers"] = check_layer_patterns(layers)
     if classes:
         spec["classes"] = _check_classes(list(classes))

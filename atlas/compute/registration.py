@@ -60,9 +60,9 @@ def register_model(
     model takes those it does not get from its imported spec, so it finds the same layers."""
     imported = _imported_spec(catalog, name)
     if imported is not None:
-        input_shape = input_shape or imported.get("shape")
-        preprocess = preprocess or imported.get("preprocess")
-        layers = layers or imported.get("layers")
+        input_shape = input_shape if input_shape is not None else imported.get("shape")
+        preprocess = preprocess if preprocess is not None else imported.get("preprocess")
+        layers = layers if layers is not None else imported.get("layers")
     shape = check_shape(input_shape) if input_shape is not None else None
     model, info = load_model(architecture, weights, "cpu", shape)
     spec = build_input_spec(info.input_shape, preprocess, layers, info.classes)
