@@ -26,7 +26,8 @@ def _input_options(parser: argparse.ArgumentParser) -> None:
                      help="imagenet: (x - mean) / std with ImageNet's mean 0.485,0.456,0.406 and std "
                           "0.229,0.224,0.225, on images in [0, 1]")
     how.add_argument("--mean", metavar="M1,M2,M3", help="with --std: (x - mean) / std per channel on [0, 1] images")
-    how.add_argument("--scale", metavar="A,B", help="map [0, 1] linearly onto [A, B], e.g. -1,1 or 0,255")
+    how.add_argument("--scale", metavar="A,B", help="map [0, 1] linearly onto [A, B], e.g. --scale=-1,1 or "
+                     "--scale 0,255 (a value starting with '-' needs the '=' form)")
     parser.add_argument("--std", metavar="S1,S2,S3", help="with --mean: the per-channel std (positive)")
     parser.add_argument("--layers", nargs="+", action="extend", metavar="PATTERN",
                         help="the modules that become layers: globs over module paths (e.g. 'features.*.conv.2' "
