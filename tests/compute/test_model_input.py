@@ -252,22 +252,32 @@ def _set_spec(catalog: Catalog, name: str, spec: dict) -> None:
         session.execute(update(Model).where(Model.name == name).values(input_spec=spec))
 
 
-@pytest.mark.parametrize("spec, message", [
+MALFORMED_SPECS = [
     ({"shape": [3, 64]}, "input shape must be"),
     ({"shape": [3, 10**9, 10**9]}, "input shape must be a whole number from 1 to 4,096"),
     ({"shape": "3,64,64"}, "input shape must be"),
     ({"preprocess": {"mean": [0, 0, 0], "std": [1, 0, 1]}}, "std must be positive"),
-    ({"preprocess": {"mean": [float("nan"), 0, 0], "std": [1, 1, 1]}}, "input spec is not plain JSON"),
     ({"preprocess": {"scale": [1, -1]}}, "A must be less than B"),
     ({"preprocess": {"code": "import os"}}, "preprocess must be"),
     ({"layers": "*"}, "layer patterns must be a non-empty list"),
     ({"classes": [1, 2]}, "classes must be a list"),
     ({"value_range": [0, 255]}, "input value range must be"),
+]
+
+
+@pytest.mark.parametrize("spec, message", [
+    *MALFORMED_SPECS,
+    ({"preprocess": {"mean": [float("nan"), 0, 0], "std": [1, 1, 1]}}, "input spec is not plain JSON"),
+    ({"preprocess": {"mean": [0, 0, 0], "std": [1, 1, float("inf")]}}, "input spec is not plain JSON"),
 ])
-def test_a_malformed_stored_spec_is_refused_before_a_worker_runs_the_model(catalog: Catalog, weights, spec, message):
-    register_model(catalog, "norm", ARCH, weights[0], input_shape=(3, SIZE, SIZE))
+def test_a_malformed_spec_is_one_line(spec, message):
     with pytest.raises(InvalidInput, match=message):
         check_input_spec(spec)
+
+
+@pytest.mark.parametrize("spec, message", MALFORMED_SPECS)  # PostgreSQL's json cannot hold NaN at all
+def test_a_malformed_stored_spec_is_refused_before_a_worker_runs_the_model(catalog: Catalog, weights, spec, message):
+    register_model(catalog, "norm", ARCH, weights[0], input_shape=(3, SIZE, SIZE))
     _set_spec(catalog, "norm", spec)
     with pytest.raises(InvalidInput, match=message):
         ModelCache(catalog, "cpu").get("norm")
@@ -278,3 +288,14 @@ def test_shipped_architectures_keep_their_shapes():
     assert info.input_shape == (3, 64, 64)
     assert [l.name for l in discover_layers(model, info.input_shape, ["conv*.act"])] == [
         f"conv{i}.act" for i in range(1, 6)]
+
+
+def test_chosen_layers_of_any_kind_have_their_pre_activation_where_it_is():
+    """A ReLU layer's pre-activation is its input; a block's, the input of the ReLU it ends
+    with (here the batch norm's output): objectives and statistics read those."""
+    model = bn_net().eval()
+    model.load_state_dict(bn_net_state())
+    pre = capture(model, ["block", "block.1", "stem.2", "stem.1"], images(2), site="pre")
+    torch.testing.assert_close(pre["block"], pre["block.1"])
+    torch.testing.assert_close(pre["stem.2"], pre["stem.1"])
+    assert (pre["stem.2"] < 0).any()  # before the ReLU, not after it
