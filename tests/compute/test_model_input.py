@@ -299,3 +299,19 @@ def test_chosen_layers_of_any_kind_have_their_pre_activation_where_it_is():
     torch.testing.assert_close(pre["block"], pre["block.1"])
     torch.testing.assert_close(pre["stem.2"], pre["stem.1"])
     assert (pre["stem.2"] < 0).any()  # before the ReLU, not after it
+
+
+def test_attribution_reaches_a_chosen_linear_layer():
+    """A linear destination has no spatial axes: one position. Through average pooling,
+    ``head``'s unit u gets W[u, c] times the mean of block.2's channel c from each source
+    channel, averaged over the images."""
+    from atlas.compute.connections.attribution import attribution_matrix
+
+    model = bn_net().eval()
+    model.load_state_dict(bn_net_state())
+    x = images(4)
+    mean, positive, negative = attribution_matrix(model, "block.2", "head", list(zip(x, range(4))))
+    acts = capture(model, ["block.2"], x)["block.2"]
+    expected = model.head.weight * acts.mean(dim=(0, 2, 3))[None, :]
+    torch.testing.assert_close(mean, expected, rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(positive - negative, mean, rtol=1e-4, atol=1e-6)
