@@ -59,7 +59,10 @@ RELATIONS = ("analogous", "similar")
 # kept in a one-to-one assignment or as each feature's best partner; linear CKA of layers.
 MATCH_METHODS = ("pooled.assignment", "pooled.best", "spatial.assignment", "spatial.best")
 CKA_METHOD = "cka.linear"
-RELATION_METHODS = (*MATCH_METHODS, CKA_METHOD)
+# Families proposed as analogous (``atlas families propose``): from their members' matches
+# and tuning curves, stored for curators to accept.
+FAMILY_PROPOSAL_METHOD = "families.propose"
+RELATION_METHODS = (*MATCH_METHODS, CKA_METHOD, FAMILY_PROPOSAL_METHOD)
 
 # -- jobs -------------------------------------------------------------------------------
 
