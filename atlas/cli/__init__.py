@@ -24,9 +24,9 @@ from atlas.cli.common import open_catalog as _catalog
 from atlas.cli.compare import register as register_compare
 from atlas.cli.compute import register as register_compute
 from atlas.cli.directions import register as register_directions
-from atlas.cli.families import register as register_families
 from atlas.cli.exchange import register as register_exchange
 from atlas.cli.experiments import register as register_experiments
+from atlas.cli.families import register as register_families
 from atlas.cli.jobs import register as register_jobs
 from atlas.cli.launch import run_app
 from atlas.errors import AtlasError, InvalidInput

@@ -7,18 +7,13 @@ from __future__ import annotations
 import argparse
 
 from atlas.cli.common import add_command, open_catalog
-from atlas.compute.universality.proposals import (
-    DEFAULT_MIN_SCORE,
-    DEFAULT_MIN_SELECTIVITY,
-    DEFAULT_TOLERANCE,
-    MATCH_METHOD,
-    propose_families,
-    save_proposal,
-)
 from atlas.text import printable
+from atlas.vocabulary import PROPOSAL_MIN_SCORE, PROPOSAL_MIN_SELECTIVITY, PROPOSAL_TOLERANCE
 
 
 def cmd_propose(args: argparse.Namespace) -> None:
+    from atlas.compute.universality.proposals import MATCH_METHOD, propose_families, save_proposal
+
     catalog = open_catalog(args)
     proposals = propose_families(catalog, args.model_a, args.model_b, args.layer_a, args.layer_b,
                                  args.min_score, args.tolerance, args.min_selectivity)
@@ -54,15 +49,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     propose.add_argument("--model-b", required=True)
     propose.add_argument("--layer-a", help="a layer of model A (with --layer-b; default: every layer pair)")
     propose.add_argument("--layer-b", help="a layer of model B")
-    propose.add_argument("--min-score", type=float, default=DEFAULT_MIN_SCORE,
-                         help=f"the correlation a match must reach, -1 to 1 (default {DEFAULT_MIN_SCORE})")
-    propose.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE,
+    propose.add_argument("--min-score", type=float, default=PROPOSAL_MIN_SCORE,
+                         help=f"the correlation a match must reach, -1 to 1 (default {PROPOSAL_MIN_SCORE})")
+    propose.add_argument("--tolerance", type=float, default=PROPOSAL_TOLERANCE,
                          help="how far the preferred values may differ, as a fraction of the sweep's range "
                               f"(its cycle for circular sweeps: 0.1 is 18 degrees of orientation; default "
-                              f"{DEFAULT_TOLERANCE})")
-    propose.add_argument("--min-selectivity", type=float, default=DEFAULT_MIN_SELECTIVITY,
+                              f"{PROPOSAL_TOLERANCE})")
+    propose.add_argument("--min-selectivity", type=float, default=PROPOSAL_MIN_SELECTIVITY,
                          help="a sweep counts only where both units are at least this selective "
-                              f"(default {DEFAULT_MIN_SELECTIVITY})")
+                              f"(default {PROPOSAL_MIN_SELECTIVITY})")
     propose.add_argument("--save", action="store_true",
                          help="store the proposals as families (named 'proposed: MODEL/LAYER UNITS') with "
                               "their analogous link (curators)")

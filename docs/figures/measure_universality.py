@@ -121,8 +121,8 @@ def all_pairs(trained: Pooled, control: Pooled, names: tuple[str, str], threshol
     """Every layer pair: A's units with a partner at or above ``threshold``, trained / control."""
     lines = [f"| {names[0]} \\ {names[1]} | " + " | ".join(LAYERS) + " |", "|---" * (len(LAYERS) + 1) + "|"]
     for i, layer in enumerate(LAYERS):
-        cells = [f"{partners_above(trained.corr(i, j), [threshold])[0]}/{partners_above(control.corr(i, j), [threshold])[0]}"
-                 for j in range(len(LAYERS))]
+        cells = [f"{partners_above(trained.corr(i, j), [threshold])[0]}/"
+                 f"{partners_above(control.corr(i, j), [threshold])[0]}" for j in range(len(LAYERS))]
         lines.append(f"| {layer} | " + " | ".join(cells) + " |")
     return lines
 
@@ -139,13 +139,13 @@ def main() -> None:
         args.save_control.mkdir(parents=True, exist_ok=True)
         save_file({k: v.contiguous() for k, v in random_b.state_dict().items()},
                   str(args.save_control / "demo-b-random.safetensors"))
-    ab, a_ctrl, b_ctrl = Pooled(moments(demo, demo_b)), Pooled(moments(demo, random_b)), Pooled(moments(demo_b, random_demo))
+    ab, a_ctrl = Pooled(moments(demo, demo_b)), Pooled(moments(demo, random_b))
+    b_ctrl = Pooled(moments(demo_b, random_demo))
     ba, images = ab.flipped(), ab.images
-    for name, pooled, columns in (("cka_demo_demo-b.png", ab, "demo-b"), ("cka_demo_control.png", a_ctrl,
-                                                                             f"untrained demo-b (seed {CONTROL_SEED})")):
+    control_a, control_b = f"untrained demo-b (seed {CONTROL_SEED})", f"untrained demo (seed {CONTROL_SEED})"
+    for name, pooled, columns in (("cka_demo_demo-b.png", ab, "demo-b"), ("cka_demo_control.png", a_ctrl, control_a)):
         title = f"linear CKA, demo (rows) ~ {columns} (columns), {images} images"
         plot_cka(pooled.cka(), LAYERS, LAYERS, title).save(OUT / name)
-    control_a, control_b = f"untrained demo-b (seed {CONTROL_SEED})", f"untrained demo (seed {CONTROL_SEED})"
     lines = [f"Stimuli: {DATASET} and the {len(SWEEPS.names())} tuning sweeps at {SWEEP_STEPS} steps "
              f"({images} images); pooled pre-activation correlation, best partner. "
              f"Cells: trained / control, bold where the trained pair has more.", "",

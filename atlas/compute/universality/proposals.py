@@ -26,13 +26,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from atlas.catalog import Catalog
-from atlas.catalog.records import NewFamily, RelationInfo
+from atlas.catalog.records import NewFamily
 from atlas.compute.datasets.sweep_spec import SWEEPS, sweep_values
 from atlas.errors import AtlasError, InvalidInput
-from atlas.vocabulary import TUNING_ARTIFACT
+from atlas.vocabulary import (
+    PROPOSAL_MIN_SCORE,
+    PROPOSAL_MIN_SELECTIVITY,
+    PROPOSAL_TOLERANCE,
+    TUNING_ARTIFACT,
+)
 
 MATCH_METHOD = "pooled.best"
-DEFAULT_MIN_SCORE, DEFAULT_TOLERANCE, DEFAULT_MIN_SELECTIVITY = 0.6, 0.1, 0.2
 MAX_NAMED_UNITS = 12
 
 
@@ -216,9 +220,9 @@ def _groups(evidence: list[Evidence]) -> list[list[Evidence]]:
 
 
 def propose_families(catalog: Catalog, model_a: str, model_b: str, layer_a: str | None = None,
-                     layer_b: str | None = None, min_score: float = DEFAULT_MIN_SCORE,
-                     tolerance: float = DEFAULT_TOLERANCE,
-                     min_selectivity: float = DEFAULT_MIN_SELECTIVITY) -> list[Proposal]:
+                     layer_b: str | None = None, min_score: float = PROPOSAL_MIN_SCORE,
+                     tolerance: float = PROPOSAL_TOLERANCE,
+                     min_selectivity: float = PROPOSAL_MIN_SELECTIVITY) -> list[Proposal]:
     """The proposals for ``model_a`` and ``model_b`` (one layer pair, or every pair that has
     stored matches), strongest first (see the module doc)."""
     check_options(min_score, tolerance, min_selectivity)
