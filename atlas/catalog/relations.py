@@ -1,6 +1,7 @@
 """Relations between things of two models on a ``Session``: analogous features (matched by
 the correlation of their activations) and similar layers (CKA), measured over a stimulus
-set. Families related to families have their columns in the table and no writer yet.
+set; and families related to families (``put_families``: proposed as analogous by
+``atlas families propose``, from their members' matches).
 
 A layer pair's relations of one method over one stimulus set are written together, by
 the job that measured them or through ``Catalog.add_relations``; written again they are
@@ -20,9 +21,9 @@ from atlas.address import LayerAddress
 from atlas.catalog.artifacts import params_key
 from atlas.catalog.records import RelationInfo
 from atlas.catalog.resolve import addresses_of, get_layer, target_ids
-from atlas.db.models import Layer, Model, Relation
+from atlas.db.models import Family, Layer, Model, Relation
 from atlas.errors import InvalidInput
-from atlas.vocabulary import CKA_METHOD, MATCH_METHODS, RELATIONS
+from atlas.vocabulary import CKA_METHOD, FAMILY_PROPOSAL_METHOD, MATCH_METHODS, RELATIONS
 
 Target = int | str  # a unit by channel, a direction by name
 Row = tuple[Target | None, Target | None, float]  # (src, dst, score); None, None: the layers themselves
@@ -41,9 +42,13 @@ def _check(relation: str, method: str, rows: Sequence[Row]) -> bool:
         if (src is None or dst is None) != layers or (layers and (src, dst) != (None, None)):
             raise InvalidInput(f"a {relation} relation joins {'layers' if layers else 'features'}, "
                                f"not {src!r} and {dst!r}")
-        if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
-            raise InvalidInput(f"a relation's score must be a finite number, not {score!r}")
+        _check_score(score)
     return layers
+
+
+def _check_score(score: object) -> None:
+    if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
+        raise InvalidInput(f"a relation's score must be a finite number, not {score!r}")
 
 
 def _pair_filter(relation: str, method: str, key: str, src_layer: int, dst_layer: int, layers: bool) -> list:
@@ -84,6 +89,19 @@ def put_pair(session: Session, relation: str, method: str, stimuli: dict, src: L
     return len(values)
 
 
+def put_families(session: Session, stimuli: dict, src: Family, dst: Family, score: float,
+                 details: dict | None = None) -> None:
+    """Store family ``src`` as analogous to family ``dst`` (method
+    ``FAMILY_PROPOSAL_METHOD``), measured over ``stimuli`` with ``score``."""
+    _check_score(score)
+    if src.id == dst.id:
+        raise InvalidInput(f"family {src.name!r} related to itself: name two families")
+    session.add(Relation(relation="analogous", method=FAMILY_PROPOSAL_METHOD, src_family_id=src.id,
+                         dst_family_id=dst.id, score=float(score), stimuli=stimuli,
+                         stimuli_key=params_key(stimuli), details=details))
+    session.flush()
+
+
 def _units(rows: Sequence[Row], end: int) -> list[int]:
     return sorted({int(row[end]) for row in rows if isinstance(row[end], int)})  # type: ignore[arg-type]
 
@@ -98,14 +116,22 @@ def _layer_names(session: Session, ids: set[int]) -> dict[int, str]:
     return {layer_id: f"{model}/{name}" for layer_id, model, name in rows}
 
 
+def _family_names(session: Session, ids: set[int]) -> dict[int, str]:
+    rows = session.execute(select(Family.id, Family.name).where(Family.id.in_(sorted(ids))))
+    return {family_id: name for family_id, name in rows}
+
+
 def _infos(session: Session, rows: list[Relation]) -> list[RelationInfo]:
     features = addresses_of(session, {i for r in rows for i in (r.src_feature_id, r.dst_feature_id) if i})
     layers = _layer_names(session, {i for r in rows for i in (r.src_layer_id, r.dst_layer_id) if i})
+    families = _family_names(session, {i for r in rows for i in (r.src_family_id, r.dst_family_id) if i})
     out = []
     for r in rows:
         if r.src_feature_id is not None and r.dst_feature_id is not None:
             ends, src, dst = "features", features[r.src_feature_id], features[r.dst_feature_id]
-        else:  # no writer relates families yet: their rows are not read here
+        elif r.src_family_id is not None and r.dst_family_id is not None:
+            ends, src, dst = "families", families[r.src_family_id], families[r.dst_family_id]
+        else:
             ends, src, dst = "layers", layers[r.src_layer_id or 0], layers[r.dst_layer_id or 0]
         out.append(RelationInfo(r.relation, r.method, ends, src, dst, r.score, r.stimuli, r.details, r.job_id))
     return out
@@ -131,6 +157,12 @@ def of_feature(session: Session, feature_id: int, method: str | None = None) -> 
     query = select(Relation).where(or_(Relation.src_feature_id == feature_id, Relation.dst_feature_id == feature_id))
     if method is not None:
         query = query.where(Relation.method == method)
+    return _infos(session, list(session.scalars(query.order_by(Relation.score.desc(), Relation.id))))
+
+
+def of_family(session: Session, family_id: int) -> list[RelationInfo]:
+    """The relations a family is an end of (either end), best score first."""
+    query = select(Relation).where(or_(Relation.src_family_id == family_id, Relation.dst_family_id == family_id))
     return _infos(session, list(session.scalars(query.order_by(Relation.score.desc(), Relation.id))))
 
 

@@ -26,6 +26,7 @@ from atlas.cli.compute import register as register_compute
 from atlas.cli.directions import register as register_directions
 from atlas.cli.exchange import register as register_exchange
 from atlas.cli.experiments import register as register_experiments
+from atlas.cli.families import register as register_families
 from atlas.cli.jobs import register as register_jobs
 from atlas.cli.launch import run_app
 from atlas.cli.models import register as register_models
@@ -290,6 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_compute(sub)
     register_compare(sub)
     register_directions(sub)
+    register_families(sub)
     register_jobs(sub)
     register_experiments(sub)
     return parser
