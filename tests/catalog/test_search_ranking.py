@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 
-import pytest
 from conftest import inception_layers
 
 from atlas import Catalog
