@@ -305,11 +305,36 @@ class DatasetExample:
 
 
 @dataclass(frozen=True)
+class ActivationDistribution:
+    """How one per-image statistic of a feature (its largest or its smallest pre-activation
+    over positions) is spread over a dataset: equal bins (``edges``, one more than
+    ``counts``), the number of images, mean, standard deviation, extremes, and
+    ``(q, value)`` quantiles read from the bins (``atlas.catalog.histogram``)."""
+
+    count: int
+    edges: tuple[float, ...]
+    counts: tuple[int, ...]
+    mean: float
+    std: float
+    minimum: float
+    maximum: float
+    quantiles: tuple[tuple[float, float], ...]
+
+    def bin_of(self, value: float) -> int:
+        """The bin ``value`` falls in (bins are half-open, [a, b)), clamped to the bins there are."""
+        inside = sum(1 for edge in self.edges[1:-1] if value >= edge)
+        return min(inside, len(self.counts) - 1)
+
+
+@dataclass(frozen=True)
 class DatasetExamples:
     """One ``examples`` artifact: the images that excite the unit most (``top``) and
-    inhibit it most (``bottom``), most extreme first, with the run's parameters."""
+    inhibit it most (``bottom``), most extreme first, with the run's parameters, and (when
+    the run recorded it) how the feature's per-image largest (``"max"``) and smallest
+    (``"min"``) pre-activations are spread over the whole dataset."""
 
     address: str
     params: dict
     top: list[DatasetExample]
     bottom: list[DatasetExample]
+    distributions: dict[str, ActivationDistribution] = field(default_factory=dict)

@@ -11,7 +11,10 @@ vector (the dot product at every position): a unit is the one-hot case. A runnin
 the top scores and of the negated bottom scores (values, image indices and positions) is
 kept on the device, so memory is bounded by ``features x k`` whatever the dataset's size.
 The crop saved for an example is the exact box of the image that the layer sees at the
-example's position (``atlas.compute.receptive_field``), clipped to the image.
+example's position (``atlas.compute.receptive_field``), clipped to the image. The same pass
+bins every image's top and bottom score per feature (``atlas.compute.activation_histogram``,
+fixed bins, so memory stays bounded): the distribution the examples are the extremes of,
+stored beside them as the ``histogram`` blob (``atlas.catalog.histogram``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ from torch.utils.data import Dataset
 
 from atlas.address import LayerAddress
 from atlas.catalog.api.examples import EXAMPLE_RECORD
+from atlas.catalog.histogram import HISTOGRAM_BLOB, encode_histogram
+from atlas.catalog.records import ActivationDistribution
+from atlas.compute.activation_histogram import RunningHistogram
 from atlas.compute.capture import iter_activations
 from atlas.compute.preactivation import Site
 from atlas.compute.receptive_field import CropBoxes, crop_boxes
@@ -49,7 +55,8 @@ class Examples:
     most extreme first: ``(features, k)`` ``RECORD`` arrays of dataset index,
     pre-activation value (a direction's: the projection) and its position (y, x) in the
     layer's map (the arg-max for top, the arg-min for bottom); ``crops`` are HxWx3 float
-    arrays in [0, 1], same layout."""
+    arrays in [0, 1], same layout. ``distributions`` has, per row, how its per-image top
+    (``"max"``) and bottom (``"min"``) scores are spread over the whole dataset."""
 
     layer: str
     units: list[int]
@@ -59,6 +66,7 @@ class Examples:
     bottom_crops: list[list[np.ndarray]]
     field: tuple[int, int]
     directions: list[str] = dataclass_field(default_factory=list)
+    distributions: list[dict[str, ActivationDistribution]] = dataclass_field(default_factory=list)
 
     @property
     def targets(self) -> list[int | str]:
@@ -119,7 +127,9 @@ def top_examples(model: nn.Module, layer: str, dataset: Dataset, units: Sequence
                                  dtype=torch.long, device=acts.device)
         if top is None:
             vectors = _vectors(directions, acts.shape[1], acts.device)
-            top, bottom = (_RunningTopK(len(chosen) + len(directions or {}), k, acts.device) for _ in range(2))
+            rows = len(chosen) + len(directions or {})
+            top, bottom = (_RunningTopK(rows, k, acts.device) for _ in range(2))
+            spread = {"max": RunningHistogram(rows), "min": RunningHistogram(rows)}
             map_width = acts.shape[3]
         flat = feature_maps(acts, chosen, vectors).flatten(2)  # (N, U + D, positions)
         index = batch.indices.to(acts.device)[:, None].expand(-1, flat.shape[1])
@@ -127,6 +137,7 @@ def top_examples(model: nn.Module, layer: str, dataset: Dataset, units: Sequence
             score, where = (sign * flat).max(dim=2)  # the arg-max, or (-1) the arg-min
             payload = torch.stack([index, where // map_width, where % map_width], dim=-1)
             running.update(score.T, payload.transpose(0, 1))
+            spread["max" if sign > 0 else "min"].update(sign * score.float().cpu().numpy())
         seen += acts.shape[0]
         if progress is not None:
             progress(seen, len(dataset), f"examples {layer}")
@@ -135,9 +146,11 @@ def top_examples(model: nn.Module, layer: str, dataset: Dataset, units: Sequence
     first = _image(dataset[0])
     boxes = crop_boxes(model, layer, (first.shape[-2], first.shape[-1]))
     top_rec, bottom_rec = top.records(1.0), bottom.records(-1.0)
+    distributions = [{name: found for name, histogram in spread.items()
+                      if (found := histogram.distribution(row)) is not None} for row in range(len(top_rec))]
     return Examples(layer, chosen.tolist(), top_rec, bottom_rec,
                     _crops(dataset, top_rec, boxes), _crops(dataset, bottom_rec, boxes),
-                    boxes.centre_size, list(directions or {}))
+                    boxes.centre_size, list(directions or {}), distributions)
 
 
 def _vectors(directions: Mapping[str, np.ndarray] | None, channels: int,
@@ -171,14 +184,17 @@ def _crops(dataset: Dataset, records: np.ndarray, boxes: CropBoxes) -> list[list
 
 
 def example_blobs(blobs: BlobStore, result: Examples, row: int) -> dict:
-    """Blobs of one unit's examples: PNG crops (``top``, ``bottom``, most extreme first)
-    and a ``records`` array of ``RECORD`` (dataset index, pre-activation, y, x of each),
-    shape (2, k): top then bottom."""
-    return {
+    """Blobs of one unit's examples: PNG crops (``top``, ``bottom``, most extreme first),
+    a ``records`` array of ``RECORD`` (dataset index, pre-activation, y, x of each),
+    shape (2, k): top then bottom, and the ``histogram`` of its per-image scores."""
+    out = {
         "top": [blobs.put_png(c) for c in result.top_crops[row]],
         "bottom": [blobs.put_png(c) for c in result.bottom_crops[row]],
         "records": blobs.put_array(np.stack([result.top[row], result.bottom[row]])),
     }
+    if row < len(result.distributions) and result.distributions[row]:
+        out[HISTOGRAM_BLOB] = blobs.put_bytes(encode_histogram(result.distributions[row]))
+    return out
 
 
 def store_examples(catalog: Catalog, model: str, result: Examples, params: dict,

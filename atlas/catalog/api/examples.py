@@ -4,7 +4,9 @@
 An ``examples`` artifact (written by ``atlas.compute.examples``) holds PNG crops, most
 extreme first, and a ``records`` array: per example its dataset index, the unit's
 pre-activation there (``value``) and its map position. This pairs each crop with its
-record, torch-free, so the app and the CLI show the value beside the crop.
+record, torch-free, so the app and the CLI show the value beside the crop, and reads the
+distribution of the feature's per-image scores over the dataset when the run stored one
+(``atlas.catalog.histogram``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from atlas.address import FeatureAddress
+from atlas.catalog.histogram import HISTOGRAM_BLOB, decode_histogram
 from atlas.catalog.records import DatasetExample, DatasetExamples
 from atlas.vocabulary import EXAMPLES_ARTIFACT
 
@@ -35,7 +38,8 @@ class ExamplesMixin:
     def dataset_examples(self, feature: str | FeatureAddress) -> list[DatasetExamples]:
         """Every ``examples`` artifact of ``feature``: its parameters, and its top and
         bottom examples (crop, dataset index, value, position; value and position None
-        when the artifact recorded none)."""
+        when the artifact recorded none), and the distributions of its per-image scores
+        (empty when none was recorded or the stored one is malformed)."""
         out = []
         for artifact in self.artifacts(feature, EXAMPLES_ARTIFACT):
             crops = [list(artifact.blobs.get(end) or []) for end in ("top", "bottom")]
@@ -49,5 +53,7 @@ class ExamplesMixin:
                     DatasetExample(crop, int(table[row, i]["index"]), float(table[row, i]["value"]),
                                    (int(table[row, i]["y"]), int(table[row, i]["x"])))
                     for i, crop in enumerate(shas)])
-            out.append(DatasetExamples(artifact.address, dict(artifact.params), ends[0], ends[1]))
+            histogram = artifact.blobs.get(HISTOGRAM_BLOB)
+            spread = decode_histogram(self.blobs.get_bytes(histogram)) if isinstance(histogram, str) else None
+            out.append(DatasetExamples(artifact.address, dict(artifact.params), ends[0], ends[1], spread or {}))
         return out
