@@ -18,6 +18,8 @@ pages = [
     st.Page("views/layer.py", title="Layer browser", icon=":material/grid_view:", url_path="layer"),
     st.Page("views/unit.py", title="Unit", icon=":material/visibility:", url_path="unit"),
     st.Page("views/circuit.py", title="Circuits", icon=":material/hub:", url_path="circuit"),
+    st.Page("views/graph.py", title="Graph", icon=":material/share:", url_path="graph"),
+    st.Page("views/pair.py", title="Compare two units", icon=":material/compare:", url_path="pair"),
     st.Page("views/search.py", title="Search", icon=":material/search:", url_path="search"),
     st.Page("views/review.py", title="Review queue", icon=":material/rule:", url_path="review"),
     st.Page("views/jobs.py", title="Jobs", icon=":material/memory:", url_path="jobs"),

@@ -14,14 +14,19 @@ from atlas import Catalog
 from atlas.catalog import MAX_VECTOR_FILE_BYTES
 from atlas.catalog.records import UserInfo
 from components.flash import attempt
+from components.links import unit_link
 
 VECTOR_TYPES = ["npy", "json"]
 
 
 def direction_form(cat: Catalog, user: UserInfo, layer: str) -> None:
-    """The layer's directions, and (for curators) a form that adds one from a file."""
-    names = [d.direction for d in cat.directions(layer)]
-    st.caption(f"Directions of {layer}: {', '.join(names)}" if names else f"{layer} has no directions yet.")
+    """The layer's directions, each a link to its page, and (for curators) a form that adds one
+    from a file."""
+    found = cat.directions(layer)
+    st.caption(f"Directions of {layer} (each a feature with its own unit page):" if found
+               else f"{layer} has no directions yet.")
+    for column, direction in zip(st.columns(min(len(found), 6) or 1) * len(found), found):
+        unit_link(direction.address, f"dir:{direction.direction}", column)
     if not can_write(user):
         return
     with st.expander("Add a direction from a file"), st.form(f"direction-{layer}", clear_on_submit=True):

@@ -59,11 +59,13 @@ def card_caption(card: UnitCard) -> str:
     return f"⚠ {card.flag} · {label}" if card.flag else label
 
 
-def unit_grid(cat: Catalog, cards: list[UnitCard], columns: int = 8) -> None:
-    """Cards in rows: thumbnail, a link to the unit page, the current label and status."""
+def unit_grid(cat: Catalog, cards: list[UnitCard], columns: int = 8, classes: list[str] | None = None) -> None:
+    """Cards in rows: thumbnail, a link to the unit page, the current label and status
+    (and, in a logits layer, the class each unit scores: ``classes`` by channel)."""
     for start in range(0, len(cards), columns):
         for column, card in zip(st.columns(columns), cards[start:start + columns]):
             column.image(thumbnail(cat, card.thumbnail), width=THUMBNAIL_PX)
             name = card.address.rsplit("/", 1)[-1]
             unit_link(card.address, name, column)
-            column.caption(card_caption(card))
+            scored = classes[int(name)] if classes and name.isdigit() and int(name) < len(classes) else None
+            column.caption((f"class: {plain(scored)} · " if scored is not None else "") + card_caption(card))

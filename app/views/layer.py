@@ -6,6 +6,7 @@ import math
 
 import streamlit as st
 from components.direction_jobs import direction_job_forms
+from components.class_names import output_classes
 from components.direction_upload import direction_form
 from components.thumbs import unit_grid
 from components.url_state import url_page_number, url_selectbox
@@ -44,6 +45,6 @@ number = url_page_number("Page", pages, key="layer-page")
 result = cat.layer_page(address, (number - 1) * size, size, **filters)
 st.caption(f"{result.total} of {cat.layer(address).channels} units in {address} match; "
            f"showing {len(result.cards)}.")
-unit_grid(cat, result.cards)
+unit_grid(cat, result.cards, classes=output_classes(cat, model, layer))
 direction_form(cat, user, address)
 direction_job_forms(cat, user, address)

@@ -6,8 +6,10 @@ knows more about first). The query, the filters and the page are in the URL."""
 import math
 
 import streamlit as st
+from components.class_names import class_matches
 from components.hits import show_hit
-from components.links import from_url
+from components.links import from_url, unit_link
+from components.text import plain
 from components.url_state import url_page_number, url_selectbox
 from session import page
 
@@ -68,6 +70,11 @@ if suggestion:
         st.query_params["q"] = suggestion
         st.session_state["search-query"] = suggestion
         st.rerun()
+classes = class_matches(cat, query)
+if classes:  # the class names models were registered with are not in the text index
+    st.markdown("**Output units whose class matches**")
+    for target, name in classes:
+        unit_link(target, f"{target} · class: {plain(name)}")
 if not hits:
     st.info("No matches." + ("" if not filters else " Some filters are set: widen them under Filters."))
 thumbnails = {node.address: node.thumbnail

@@ -3,7 +3,10 @@
 import streamlit as st
 from components import evidence
 from components.circuit_membership import add_to_circuit
+from components.class_names import class_caption, class_of
 from components.connections import connection_cards
+from components.dataset_examples import example_strips
+from components.explore_links import explore_links
 from components.label_editor import editor, self_review
 from components.links import circuit_link, from_url
 from components.text import plain
@@ -15,7 +18,6 @@ from session import page
 
 from atlas import AtlasError
 from atlas.catalog import ArtifactInfo
-from atlas.catalog.records import DatasetExample
 from atlas.vocabulary import EDGE_KIND_NAMES, EDGE_SORTS, TUNING_ARTIFACT, VIS_ARTIFACT_KINDS
 
 TOP_K = 8
@@ -62,19 +64,14 @@ def visualization(artifact: ArtifactInfo) -> None:
                + (f" · activation {artifact.outcome['value']:.3g}" if "value" in (artifact.outcome or {}) else ""))
 
 
-def example_caption(item: DatasetExample) -> str:
-    """The value under an example's crop (``-1.73``), and its dataset image."""
-    if item.value is None:
-        return "value not recorded"
-    return f"{item.value:+.3g} · image {item.index}"
-
-
 st.title(address)
 unit_navigation(cat, feature)
+explore_links(feature.address)
 st.subheader(plain(label.text) if label else "(unlabelled)")
 if label:
     st.caption(f"{label.status}{self_review(label)} · version {label.version} by {label.author}"
                + (f" · confidence {label.confidence:.2f}" if label.confidence is not None else ""))
+class_caption(class_of(cat, feature.model, feature.layer, feature.channel))
 families = cat.families_of(address)
 if families:
     st.caption("families: " + ", ".join(plain(f) for f in families))
@@ -99,15 +96,8 @@ with left:
             st.caption("No visualizations computed yet (Jobs page: vis.channel for this layer).")
     with examples:
         example_sets = cat.dataset_examples(address)
-        for found in example_sets:
-            site = "pre-activation" if found.params.get("site") == "pre" else "activation"
-            for end, items, meaning in (("top", found.top, "excite it most"),
-                                        ("bottom", found.bottom, "inhibit it most")):
-                if items:
-                    st.caption(f"{end} {len(items)}: the images that {meaning} "
-                               f"(receptive-field crops, {site} under each)")
-                    st.image([blob_bytes(cat, item.crop) for item in items], width=96,
-                             caption=[example_caption(item) for item in items])
+        for number, found in enumerate(example_sets):
+            example_strips(cat, found, key=f"unit-histogram-{number}")
         if not example_sets:
             st.caption("No dataset examples computed yet.")
     with connections:
