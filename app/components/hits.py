@@ -9,7 +9,7 @@ import streamlit as st
 
 from atlas.catalog import MARK
 from atlas.catalog.records import SearchHit
-from components.links import circuit_link, unit_link
+from components.links import circuit_link, family_link, unit_link
 from components.text import plain
 
 
@@ -23,7 +23,9 @@ def show_hit(hit: SearchHit) -> None:
     kind, _, name = hit.target.partition(":")
     if kind == "circuit":
         circuit_link(name, f"circuit {name}", row[1])
-    elif kind in ("family", "edge"):
+    elif kind == "family":
+        family_link(name, f"family {name}", row[1])
+    elif kind == "edge":
         row[1].markdown(f"`{hit.target}`")
     else:
         unit_link(hit.target, container=row[1])

@@ -1,5 +1,5 @@
-"""Links between pages. Units and circuits are addressed by query parameters
-(``unit?address=demo/conv2/3``, ``circuit?name=curves``), so every view is a URL that can
+"""Links between pages. Units, circuits and families are addressed by query parameters
+(``unit?address=demo/conv2/3``, ``circuit?name=curves``, ``family?name=curves``), so every view is a URL that can
 be bookmarked and shared, and ``st.page_link`` navigates without reloading the session. Links
 carry the picked identity (``?as=``, see identity.py), so a page opened in a new tab keeps it."""
 
@@ -11,6 +11,8 @@ from identity import carried
 UNIT_PAGE = "views/unit.py"
 CIRCUIT_PAGE = "views/circuit.py"
 SEARCH_PAGE = "views/search.py"
+FAMILY_PAGE = "views/family.py"
+COMPARE_PAGE = "views/compare.py"
 
 
 def unit_link(address: str, label: str | None = None, container: Any = st) -> None:
@@ -19,6 +21,23 @@ def unit_link(address: str, label: str | None = None, container: Any = st) -> No
 
 def circuit_link(name: str, label: str | None = None, container: Any = st) -> None:
     container.page_link(CIRCUIT_PAGE, label=label or name, query_params={"name": name, **carried()})
+
+
+def family_link(name: str, label: str | None = None, container: Any = st) -> None:
+    container.page_link(FAMILY_PAGE, label=label or name, query_params={"name": name, **carried()})
+
+
+def family_links(names: list[str], container: Any = st) -> None:
+    """"families:" and a link to each family's page, on one line (a unit's page)."""
+    row = container.container(horizontal=True, gap="small")
+    row.caption("families:")
+    for name in names:
+        family_link(name, container=row)
+
+
+def compare_link(query: dict[str, str], label: str, container: Any = st) -> None:
+    """The compare page with its choice (``a``, ``a_layer``, ``b``, ``b_layer``, …)."""
+    container.page_link(COMPARE_PAGE, label=label, query_params={**query, **carried()})
 
 
 def open_unit(address: str) -> None:

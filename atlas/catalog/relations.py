@@ -1,6 +1,7 @@
 """Relations between things of two models on a ``Session``: analogous features (matched by
-the correlation of their activations) and similar layers (CKA), measured over a stimulus
-set. Families related to families have their columns in the table and no writer yet.
+the correlation of their activations), similar layers (CKA), and analogous families
+(a curator's or a job's judgement that two families are one feature in two places), each
+measured over a stimulus set.
 
 A layer pair's relations of one method over one stimulus set are written together, by
 the job that measured them or through ``Catalog.add_relations``; written again they are
@@ -11,6 +12,7 @@ leaves two copies.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 
 from sqlalchemy import delete, func, insert, or_, select
@@ -20,7 +22,7 @@ from atlas.address import LayerAddress
 from atlas.catalog.artifacts import params_key
 from atlas.catalog.records import RelationInfo
 from atlas.catalog.resolve import addresses_of, get_layer, target_ids
-from atlas.db.models import Layer, Model, Relation
+from atlas.db.models import Family, Layer, Model, Relation
 from atlas.errors import InvalidInput
 from atlas.vocabulary import CKA_METHOD, MATCH_METHODS, RELATIONS
 
@@ -29,20 +31,28 @@ Row = tuple[Target | None, Target | None, float]  # (src, dst, score); None, Non
 METHODS = {"analogous": MATCH_METHODS, "similar": (CKA_METHOD,)}
 
 
-def _check(relation: str, method: str, rows: Sequence[Row]) -> bool:
-    """Whether ``rows`` relate the layers themselves (else features); one line if the
-    relation, the method, an end or a score is not what it may be."""
+def _check_method(relation: str, method: str) -> None:
     if relation not in RELATIONS:
         raise InvalidInput(f"unknown relation {relation!r} (known: {', '.join(RELATIONS)})")
     if method not in METHODS[relation]:
         raise InvalidInput(f"a {relation} relation is measured by {', '.join(METHODS[relation])}, not {method!r}")
+
+
+def _check_score(score: object) -> None:
+    if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
+        raise InvalidInput(f"a relation's score must be a finite number, not {score!r}")
+
+
+def _check(relation: str, method: str, rows: Sequence[Row]) -> bool:
+    """Whether ``rows`` relate the layers themselves (else features); one line if the
+    relation, the method, an end or a score is not what it may be."""
+    _check_method(relation, method)
     layers = relation == "similar"
     for src, dst, score in rows:
         if (src is None or dst is None) != layers or (layers and (src, dst) != (None, None)):
             raise InvalidInput(f"a {relation} relation joins {'layers' if layers else 'features'}, "
                                f"not {src!r} and {dst!r}")
-        if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
-            raise InvalidInput(f"a relation's score must be a finite number, not {score!r}")
+        _check_score(score)
     return layers
 
 
@@ -84,6 +94,27 @@ def put_pair(session: Session, relation: str, method: str, stimuli: dict, src: L
     return len(values)
 
 
+def put_families(session: Session, method: str, stimuli: dict, src: Family, dst: Family, score: float,
+                 details: dict | None = None, replace: bool = False) -> int:
+    """Store that family ``src`` is analogous to family ``dst`` by ``method`` over
+    ``stimuli`` with ``score``. Returns 1, or 0 when that relation is stored already (and
+    not ``replace``, which writes it again in place of the old one)."""
+    _check_method("analogous", method)
+    _check_score(score)
+    if src.id == dst.id:
+        raise InvalidInput(f"family {src.name!r} related to itself: name two different families")
+    key = params_key(stimuli)
+    same = [Relation.relation == "analogous", Relation.method == method, Relation.stimuli_key == key,
+            Relation.src_family_id == src.id, Relation.dst_family_id == dst.id]
+    if session.scalar(select(func.count()).select_from(Relation).where(*same)):
+        if not replace:
+            return 0
+        session.execute(delete(Relation).where(*same), execution_options={"synchronize_session": False})
+    session.add(Relation(relation="analogous", method=method, src_family_id=src.id, dst_family_id=dst.id,
+                         score=float(score), stimuli=stimuli, stimuli_key=key, details=details))
+    return 1
+
+
 def _units(rows: Sequence[Row], end: int) -> list[int]:
     return sorted({int(row[end]) for row in rows if isinstance(row[end], int)})  # type: ignore[arg-type]
 
@@ -98,14 +129,22 @@ def _layer_names(session: Session, ids: set[int]) -> dict[int, str]:
     return {layer_id: f"{model}/{name}" for layer_id, model, name in rows}
 
 
+def _family_names(session: Session, ids: set[int]) -> dict[int, str]:
+    rows = session.execute(select(Family.id, Family.name).where(Family.id.in_(sorted(ids))))
+    return {family_id: name for family_id, name in rows}
+
+
 def _infos(session: Session, rows: list[Relation]) -> list[RelationInfo]:
     features = addresses_of(session, {i for r in rows for i in (r.src_feature_id, r.dst_feature_id) if i})
     layers = _layer_names(session, {i for r in rows for i in (r.src_layer_id, r.dst_layer_id) if i})
+    families = _family_names(session, {i for r in rows for i in (r.src_family_id, r.dst_family_id) if i})
     out = []
     for r in rows:
         if r.src_feature_id is not None and r.dst_feature_id is not None:
             ends, src, dst = "features", features[r.src_feature_id], features[r.dst_feature_id]
-        else:  # no writer relates families yet: their rows are not read here
+        elif r.src_family_id is not None and r.dst_family_id is not None:
+            ends, src, dst = "families", families[r.src_family_id], families[r.dst_family_id]
+        else:
             ends, src, dst = "layers", layers[r.src_layer_id or 0], layers[r.dst_layer_id or 0]
         out.append(RelationInfo(r.relation, r.method, ends, src, dst, r.score, r.stimuli, r.details, r.job_id))
     return out
@@ -144,3 +183,19 @@ def of_models(session: Session, model_a: str, model_b: str, stimuli: dict | None
     if stimuli is not None:
         query = query.where(Relation.stimuli_key == params_key(stimuli))
     return _infos(session, list(session.scalars(query)))
+
+
+def of_family(session: Session, family_id: int) -> list[RelationInfo]:
+    """The analogous relations a family is an end of (either end), best score first."""
+    query = select(Relation).where(or_(Relation.src_family_id == family_id, Relation.dst_family_id == family_id))
+    return _infos(session, list(session.scalars(query.order_by(Relation.score.desc(), Relation.id))))
+
+
+def shared_partners(best: Sequence[RelationInfo], threshold: float) -> list[tuple[str, list[str]]]:
+    """Redundancy: each feature of B that several features of A have as their best partner
+    (``pooled.best`` relations from A to B) at or above ``threshold``, with those features
+    of A; the most shared first. Copies of one feature inside A, not a family."""
+    above = [r for r in best if r.score >= threshold]
+    counts = Counter(r.dst for r in above)
+    shared = sorted((dst for dst, n in counts.items() if n > 1), key=lambda dst: (-counts[dst], dst))
+    return [(dst, [r.src for r in above if r.dst == dst]) for dst in shared]
