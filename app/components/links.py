@@ -12,7 +12,6 @@ UNIT_PAGE = "views/unit.py"
 CIRCUIT_PAGE = "views/circuit.py"
 SEARCH_PAGE = "views/search.py"
 FAMILY_PAGE = "views/family.py"
-COMPARE_PAGE = "views/compare.py"
 
 
 def unit_link(address: str, label: str | None = None, container: Any = st) -> None:
@@ -33,11 +32,6 @@ def family_links(names: list[str], container: Any = st) -> None:
     row.caption("families:")
     for name in names:
         family_link(name, container=row)
-
-
-def compare_link(query: dict[str, str], label: str, container: Any = st) -> None:
-    """The compare page with its choice (``a``, ``a_layer``, ``b``, ``b_layer``, …)."""
-    container.page_link(COMPARE_PAGE, label=label, query_params={**query, **carried()})
 
 
 def open_unit(address: str) -> None:

@@ -10,7 +10,7 @@ import math
 import pandas as pd
 import streamlit as st
 from components.flash import attempt
-from components.links import compare_link, unit_link
+from components.links import unit_link
 from components.matches import stimuli_text, unit_card
 from components.text import plain
 from components.thumbs import blob_bytes
@@ -54,6 +54,13 @@ if a == b:
     st.stop()
 
 
+def swap() -> None:
+    """Model and layer A become B's and B's A's (a callback: it runs before the widgets are drawn)."""
+    state = st.session_state
+    state["compare-a"], state["compare-b"] = model_b, model_a
+    state["compare-a-layer"], state["compare-b-layer"] = layer_b, layer_a
+
+
 def queue_form() -> None:
     """Curators queue the comparison (chunk jobs and a matching job that waits for them)."""
     if not can_write(user):
@@ -77,8 +84,7 @@ stored = cat.relations(a, b)
 if not stored:
     if cat.relations(b, a):
         st.info(f"{plain(b)} ~ {plain(a)} is stored the other way round.")
-        compare_link({"a": model_b, "a_layer": layer_b, "b": model_a, "b_layer": layer_a, "method": method},
-                     f"open {b} ~ {a}")
+        st.button(f"Swap: {b} ~ {a}", key="compare-swap", on_click=swap)
     st.info(f"Nothing measured for {a} ~ {b} yet. Measure it with "
             f"`atlas compare {a} {b} --dataset {DEFAULT_DATASET}`, or queue it here for a worker.")
     queue_form()
@@ -138,7 +144,7 @@ if not similar:
 else:
     heatmap = next((r.details.get("heatmap") for r in similar if isinstance(r.details, dict)), None)
     if isinstance(heatmap, str) and cat.blobs.exists(heatmap):
-        st.image(blob_bytes(cat, heatmap), width=480)
+        st.image(blob_bytes(cat, heatmap), width=480, caption=f"linear CKA, {model_a} (rows) ~ {model_b} (columns)")
     table = pd.DataFrame([{"A": r.src.split("/", 1)[1], "B": r.dst.split("/", 1)[1], "cka": r.score}
                           for r in similar])
     grid = table.pivot(index="A", columns="B", values="cka")

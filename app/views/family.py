@@ -5,10 +5,9 @@ attaches to units, circuits and edges, not to families, so the members' evidence
 counted here."""
 
 import streamlit as st
-from components.links import family_link, unit_link
+from components.links import family_link, from_url, unit_link
 from components.matches import stimuli_text, unit_card
 from components.text import plain
-from components.url_state import url_selectbox
 from session import page
 
 from atlas.address import parse_feature
@@ -22,10 +21,15 @@ names = cat.family_names()
 if not names:
     st.info("No families yet: a seed file (`atlas import seed`) or `Catalog.create_family` makes them.")
     st.stop()
-wanted = st.query_params.get("name")
+# The family is the URL's (a link from a unit, a search hit or another family), else this
+# session's last; the selectbox follows it, as the circuit page's does.
+wanted = from_url("name", "family-name")
 if wanted and wanted not in names:
     st.warning(f"No family named {plain(wanted[:64])}: showing another.")
-name = url_selectbox("Family", names, key="family-name", param="name")
+name = st.selectbox("Family", names, index=names.index(wanted) if wanted in names else 0)
+if name != wanted:
+    st.query_params["name"] = name
+    st.session_state["family-name"] = name
 info = cat.family(name)
 st.header(info.name)
 if info.description:
