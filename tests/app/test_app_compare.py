@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs
 
+import numpy as np
 import pandas as pd
 import pytest
 from app_seed import RICH, add_visualizations
@@ -34,12 +35,12 @@ def two_models(cat: Catalog) -> Catalog:
 
 
 @pytest.fixture
-def compared(cat: Catalog) -> Catalog:  # noqa: F811 (the fixture imported above)
+def compared(cat: Catalog) -> Catalog:
     """demo/conv2 matched with demo-b/conv2, and the CKA of some layer pairs."""
     two_models(cat)
     cat.add_relations("analogous", "pooled.assignment", STIMULI, "demo/conv2", "demo-b/conv2", ASSIGNMENT)
     cat.add_relations("analogous", "pooled.best", STIMULI, "demo/conv2", "demo-b/conv2", BEST)
-    heatmap = cat.blobs.put_png(__import__("numpy").zeros((8, 8, 3), dtype="uint8"))
+    heatmap = cat.blobs.put_png(np.zeros((8, 8, 3), dtype=np.uint8))
     for (a, b), score in CKA.items():
         cat.add_relations("similar", "cka.linear", STIMULI, f"demo/{a}", f"demo-b/{b}", [(None, None, score)],
                           {"heatmap": heatmap})
@@ -73,8 +74,9 @@ def row_of(at: AppTest, src: str) -> Block:
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
 def test_compare_page_lists_the_matches_best_first_with_the_redundancy_and_cka(app: AppTest, compared: Catalog):
     open_page(app, "compare", user="vic", **PAIR)
-    assert match_rows(app) == [("demo/conv2/3", "demo-b/conv2/5", "0.910"), ("demo/conv2/7", "demo-b/conv2/7", "0.770"),
-                               ("demo/conv2/0", "demo-b/conv2/2", "0.420"), ("demo/conv2/1", "demo-b/conv2/0", "-0.100")]
+    assert match_rows(app) == [
+        ("demo/conv2/3", "demo-b/conv2/5", "0.910"), ("demo/conv2/7", "demo-b/conv2/7", "0.770"),
+        ("demo/conv2/0", "demo-b/conv2/2", "0.420"), ("demo/conv2/1", "demo-b/conv2/0", "-0.100")]
     rich = row_of(app, RICH)
     # Thumbnails on both sides, and RICH's stored top dataset examples (three crops, one element).
     assert [len(image.proto.imgs) for image in rich.get("image")] == [1, 3, 1]
@@ -130,12 +132,13 @@ def test_an_unmeasured_pair_says_how_to_measure_it_and_a_viewer_cannot_queue(app
     assert (swapped.query_params["a"], swapped.query_params["b"]) == ("demo", "demo-b")
 
 
-def test_a_curator_queues_a_comparison_and_hostile_input_is_one_line(app: AppTest, cat: Catalog):  # noqa: F811
+def test_a_curator_queues_a_comparison_and_hostile_input_is_one_line(app: AppTest, cat: Catalog):
     two_models(cat)
     open_page(app, "compare", a="demo", a_layer="conv3", b="demo-b", b_layer="conv3")
-    for dataset, sweeps, why in (("imagenet:all", "", "invalid dataset 'imagenet:all'"), ("synthetic:1\x00", "", "synthetic:N"),
-                                 ("synthetic:10", "no_such_sweep", "no_such_sweep"),
-                                 ("", "", "a dataset, sweeps or both"), ("folder:/etc/passwd\n", "", "")):
+    hostile = (("imagenet:all", "", "invalid dataset 'imagenet:all'"), ("synthetic:1\x00", "", "synthetic:N"),
+               ("synthetic:10", "no_such_sweep", "no_such_sweep"), ("", "", "a dataset, sweeps or both"),
+               ("folder:/no/such\nfolder", "", "does not exist"))
+    for dataset, sweeps, why in hostile:
         app.text_input(key="compare-dataset").set_value(dataset)
         app.text_input(key="compare-sweeps").set_value(sweeps)
         app.button(key="FormSubmitter:compare-queue-Queue comparison").click().run()
