@@ -28,8 +28,8 @@ def family_link(name: str, label: str | None = None, container: Any = st) -> Non
 
 def family_links(names: list[str], container: Any = st) -> None:
     """"families:" and a link to each family's page, on one line (a unit's page)."""
-    row = container.container(horizontal=True, gap="small")
-    row.caption("families:")
+    row = container.container(horizontal=True, gap="small", vertical_alignment="center")
+    row.caption("families:", width="content")
     for name in names:
         family_link(name, container=row)
 

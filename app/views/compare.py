@@ -99,16 +99,17 @@ stimuli = names[chosen]
 st.caption(f"Measured over {plain(chosen)}: correlation of pre-activations (docs/universality.md).")
 
 matches = cat.relations(a, b, method=method, stimuli=stimuli)
-threshold = url_selectbox("Redundancy threshold", THRESHOLDS, key="compare-threshold", param="threshold")
-shared = cat.redundancy(a, b, threshold, stimuli)
-copies = {src: dst for dst, sources in shared for src in sources}
-
 st.subheader(f"Matches ({len(matches)})")
 if not matches:
     st.caption(f"No {METHOD_NAMES[method]} matches stored for this pair (per-position matches need maps of "
                "one size).")
+controls = st.columns([1, 1, 4])
 pages = max(1, math.ceil(len(matches) / PER_PAGE))
-number = url_page_number("Page", pages, key="compare-page")
+number = url_page_number("Page", pages, key="compare-page", container=controls[0])
+threshold = url_selectbox("Redundancy threshold", THRESHOLDS, key="compare-threshold", param="threshold",
+                          container=controls[1])
+shared = cat.redundancy(a, b, threshold, stimuli)
+copies = {src: dst for dst, sources in shared for src in sources}
 nodes = {}
 shown = matches[(number - 1) * PER_PAGE:number * PER_PAGE]
 if shown:
