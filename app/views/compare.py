@@ -92,8 +92,11 @@ if not stored:
 
 # One stimulus set at a time: a pair measured twice has two sets of matches.
 sets = {json.dumps(r.stimuli, sort_keys=True): r.stimuli for r in stored}
-names = {stimuli_text(stimuli): stimuli for stimuli in sets.values()}
-chosen = url_selectbox("Stimuli", list(names), key="compare-stimuli", param="stimuli") if len(names) > 1 \
+names: dict[str, dict] = {}
+for stimuli in sets.values():  # two sets that read alike (another seed or size) are numbered
+    text = stimuli_text(stimuli)
+    names[text if text not in names else f"{text} (set {len(names) + 1})"] = stimuli
+chosen = url_selectbox("Stimuli", sorted(names), key="compare-stimuli", param="stimuli") if len(names) > 1 \
     else next(iter(names))
 stimuli = names[chosen]
 st.caption(f"Measured over {plain(chosen)}: correlation of pre-activations (docs/universality.md).")

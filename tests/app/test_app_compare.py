@@ -201,3 +201,18 @@ def test_family_pages_are_linked_from_units_and_search(app: AppTest):
     assert parse_qs(hit.proto.query_string)["name"] == ["curve detectors"]
     open_page(app, "family", name="<b>nope</b>")
     assert app.warning[0].value.startswith("No family named") and app.header[0].value == "curve detectors"
+
+
+@sqlite_only
+def test_a_pair_measured_over_two_stimulus_sets_shows_one_at_a_time(app: AppTest, compared: Catalog):
+    sweeps = {"dataset": None, "sweeps": [{"sweep": "orientation", "steps": 8, "size": 64}]}
+    compared.add_relations("analogous", "pooled.assignment", sweeps, "demo/conv2", "demo-b/conv2", [(9, 9, 0.99)])
+    open_page(app, "compare", user="vic", **PAIR)
+    choice = app.selectbox(key="compare-stimuli")
+    assert choice.options == ["orientation sweep (8 steps)", "synthetic:2000"]  # by name
+    choice.set_value("synthetic:2000").run()
+    assert len(match_rows(app)) == 4
+    app.selectbox(key="compare-stimuli").set_value("orientation sweep (8 steps)").run()
+    assert match_rows(app) == [("demo/conv2/9", "demo-b/conv2/9", "0.990")]
+    assert app.query_params["stimuli"] == "orientation sweep (8 steps)"
+    assert "No CKA stored for demo ~ demo-b over these stimuli." in texts(app, "caption")
