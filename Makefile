@@ -10,7 +10,8 @@ LINT_STAMP := $(VENV)/.lint-stamp
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e .
+	# With the ray extra: the Ray executor's tests run in CI (tests/compute/test_ray_executor.py).
+	$(PY) -m pip install -q -e '.[ray]'
 	# Test-only reference: Lucent's InceptionV1, to check ours against it. --no-deps: its
 	# package requires torchvision, which does not work beside this torch (we never import it).
 	$(PY) -m pip install -q --no-deps torch-lucent==0.1.8

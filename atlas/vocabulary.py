@@ -21,6 +21,7 @@ LABEL_STATUSES = ("proposed", "accepted", "disputed", "rejected")
 REVIEW_STATUSES = ("accepted", "rejected")  # a reviewer's verdicts
 JUDGING_STATUSES = (*REVIEW_STATUSES, "disputed")  # a verdict on someone's text, not a proposal
 CIRCUIT_STATUSES = ("draft", "proposed", "accepted", "disputed", "rejected")
+CIRCUIT_EDGE_SIGNS = ("excitatory", "inhibitory")  # what a curated circuit edge is said to do
 # A claim with an experiment follows its latest run (a verdict); "supported" is a
 # reviewer's judgement of a claim no program can test.
 VERDICTS = ("held", "refuted", "inconclusive")
@@ -69,6 +70,9 @@ FINISHED = ("done", "failed", "cancelled")
 PENDING = ("waiting", "queued", "running")
 CONNECTION_KINDS = ("connections", "connections.rank")  # the job kinds of one connections compute
 DIRECTION_CONNECTIONS_KIND = "connections.directions"  # the job kind of directions' connections
+# Where a command runs its jobs (``atlas compute … --executor``): in this process, or as
+# tasks on a Ray cluster (``atlas.compute.ray_executor``).
+EXECUTORS = ("local", "ray")
 MAX_FACTORS = 64  # directions one factorization (``directions.nmf``) makes
 # Units per chunk job: what a caller that names none gets, and the CLI's and demo's
 # defaults per kind (rendering is slower per unit than a pass over a dataset).

@@ -2,6 +2,8 @@
 
     python -m benchmarks.optvis [--units 64] [--steps 10] [--size 64] [--device auto]
     python -m benchmarks.optvis lucent [--layer conv3] [--units 8] [--steps 128] [--threads 1] [--lr 0.05]
+    python -m benchmarks.optvis throughput [--model inceptionv1] [--layer mixed4b] [--units 512] [--size 224]
+        [--steps 512] [--device auto] [--batch N] [--baseline-units 2]
 
 The default run renders the channel visualizations of ``--units`` units of the demo CNN's
 conv4 (random weights, seeded: speed does not depend on training) twice with the same
@@ -38,6 +40,7 @@ import torch
 
 from atlas.compute.models import load_model
 from atlas.compute.models.demo_cnn import DemoCNN
+from atlas.compute.models.inceptionv1 import InceptionV1
 from atlas.compute.optvis import RenderParams, channel, render_batch
 from atlas.compute.optvis.objectives import unit_objectives
 from atlas.compute.optvis.render import objective_values, resolve_device
@@ -165,26 +168,85 @@ def lucent(args: argparse.Namespace) -> None:
     print(f"ours does not reach Lucent's mean activation within {args.steps} steps")
 
 
+THROUGHPUT_TARGETS = (20.0, 30.0)  # visualizations a second; times the one-unit-at-a-time loops
+
+
+def throughput(args: argparse.Namespace) -> None:
+    """Visualizations per second of a whole layer rendered in one batch (randomly
+    initialized weights, seeded: speed does not depend on training), against two
+    one-unit-at-a-time loops timed on ``--baseline-units`` units of the same layer and
+    extrapolated per visualization: our renderer with one unit per batch, and Lucent's
+    ``render_vis`` (its transforms and Fourier parameterization; it optimizes the module's
+    output where ours reads the pre-activation: the same work per step)."""
+    device = resolve_device(args.device)
+    torch.manual_seed(0)
+    model = (InceptionV1() if args.model == "inceptionv1" else DemoCNN()).to(device).eval()
+    params = RenderParams(size=args.size, steps=args.steps)
+    objectives = [channel(args.layer, unit) for unit in range(args.units)]
+    baseline = objectives[:args.baseline_units]
+    render_batch(model, objectives[:2], RenderParams(size=args.size, steps=2), device)  # warm-up
+    batch = args.batch or args.units
+    _, batched_s = timed(lambda: render_batch(model, objectives, params, device, max_batch=batch))
+    _, single_s = timed(lambda: [render_batch(model, [o], params, device) for o in baseline])
+    ours, alone = args.units / batched_s, len(baseline) / single_s
+    print(machine(device))
+    print(f"workload: {args.units} units of {args.model} {args.layer} (random init), {args.size}px, "
+          f"{args.steps} steps; one-at-a-time loops timed on {len(baseline)} units")
+    print(f"batched ({batch} a batch): {batched_s:9.2f} s  {ours:9.3f} vis/s")
+    print(f"ours one at a time:    {single_s / len(baseline):9.2f} s/vis  {alone:9.3f} vis/s  "
+          f"batched is {ours / alone:.1f}x")
+    ratios = [ours / alone]
+    try:
+        lucent_render = import_lucent_render()
+        from lucent.optvis import param as lucent_param
+    except ImportError as error:
+        print(f"Lucent loop skipped: {error} (pip install --no-deps torch-lucent==0.1.8 kornia==0.4.1 decorator)")
+    else:
+        def lucent_one(unit: int) -> None:
+            torch.manual_seed(unit)
+            lucent_render.render_vis(model, f"{args.layer}:{unit}", lambda: lucent_param.image(args.size),
+                                     thresholds=(args.steps,), preprocess=False, progress=False,
+                                     show_image=False, fixed_image_size=args.size)
+
+        _, lucent_s = timed(lambda: [lucent_one(unit) for unit in range(len(baseline))])
+        lucent = len(baseline) / lucent_s
+        print(f"Lucent one at a time:  {lucent_s / len(baseline):9.2f} s/vis  {lucent:9.3f} vis/s  "
+              f"batched is {ours / lucent:.1f}x")
+        ratios.append(ours / lucent)
+    rate, ratio = THROUGHPUT_TARGETS
+    print(f"targets: >= {rate:g} vis/s: {'met' if ours >= rate else 'MISSED'} ({ours:.2f}); "
+          f">= {ratio:g}x the one-at-a-time loops: {'met' if min(ratios) >= ratio else 'MISSED'} "
+          f"({min(ratios):.1f}x)")
+
+
 STEP_GRID = (8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("baseline", nargs="?", choices=("batching", "lucent"), default="batching")
+    parser.add_argument("baseline", nargs="?", choices=("batching", "lucent", "throughput"), default="batching")
+    parser.add_argument("--model", choices=("inceptionv1", "demo"), default="inceptionv1",
+                        help="throughput: the model (random init)")
+    parser.add_argument("--batch", type=int, help="throughput: units a batch (default: all of them at once)")
+    parser.add_argument("--baseline-units", type=int, default=2,
+                        help="throughput: units the one-at-a-time loops are timed on")
     parser.add_argument("--units", type=int)
     parser.add_argument("--steps", type=int)
-    parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--size", type=int, help="pixels (default: 224 for throughput, else 64)")
     parser.add_argument("--layer")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--lr", type=float, default=0.05, help="our renderer's (lucent: Lucent's is 0.05)")
     args = parser.parse_args()
-    if args.baseline == "lucent":
+    if args.baseline == "throughput":
+        throughput(argparse.Namespace(**{**vars(args), "units": args.units or 512, "steps": args.steps or 512,
+                                         "layer": args.layer or "mixed4b", "size": args.size or 224}))
+    elif args.baseline == "lucent":
         lucent(argparse.Namespace(**{**vars(args), "units": args.units or 8, "steps": args.steps or 128,
-                                     "layer": args.layer or "conv3"}))
+                                     "layer": args.layer or "conv3", "size": args.size or 64}))
     else:
         batching(argparse.Namespace(**{**vars(args), "units": args.units or 64, "steps": args.steps or 10,
-                                       "layer": args.layer or "conv4"}))
+                                       "layer": args.layer or "conv4", "size": args.size or 64}))
 
 
 if __name__ == "__main__":

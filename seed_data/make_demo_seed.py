@@ -135,8 +135,9 @@ def main() -> None:
         model, _info = load_model(name)
         entries = labels_for(name, model)
         labels += entries
-        for entry in entries:
-            families.setdefault(WORDS[entry["class"]] + " detectors", []).append(entry["address"])
+        for entry in entries:  # a family is one layer of one model: "curve detectors (demo/conv5)"
+            layer = entry["address"].rsplit("/", 1)[0]
+            families.setdefault(f"{WORDS[entry['class']]} detectors ({layer})", []).append(entry["address"])
         for cls in ("curve", "circle", "left_facing"):
             circuit = circuit_for(name, model, entries, cls)
             if circuit and circuit["edges"]:
@@ -150,7 +151,7 @@ def main() -> None:
         "label_reason": "drafted from class selectivity measured on held-out synthetic shapes",
         "sources": {},
         "labels": labels,
-        "families": [{"name": n, "description": "units of the demo models selective for this class",
+        "families": [{"name": n, "description": "units of one layer selective for this class",
                       "members": m} for n, m in sorted(families.items())],
         "circuits": circuits,
     }

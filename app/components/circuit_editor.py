@@ -44,9 +44,10 @@ def nodes(cat: Catalog, user: UserInfo, info: CircuitInfo) -> None:
 
 
 def edges(cat: Catalog, user: UserInfo, info: CircuitInfo) -> None:
-    for src, dst, note in info.edges:
+    for src, dst, note, sign in info.edges:
         row = st.columns([7, 1])
-        row[0].markdown(f"`{src}` → `{dst}`" + (f" — {plain(note)}" if note else ""))
+        said = f" ({sign})" if sign else ""
+        row[0].markdown(f"`{src}` → `{dst}`{said}" + (f" — {plain(note)}" if note else ""))
         if can_write(user) and row[1].button("Remove", key=f"remove-edge-{src}-{dst}"):
             attempt(partial(cat.remove_circuit_edge, info.name, src, dst, author=user.name), "Edge removed.")
     addresses = [address for address, _role in info.nodes]

@@ -32,6 +32,8 @@ if name != wanted:
     st.session_state["family-name"] = name
 info = cat.family(name)
 st.header(info.name)
+if info.layer:
+    st.caption(f"units of {info.layer}")
 if info.description:
     st.markdown(info.description)
 

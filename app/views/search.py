@@ -1,16 +1,23 @@
 """Search: full text over labels, evidence, circuits, claims and families, narrowed by
-model, layer, label status, family, author and whether a unit has evidence."""
+model, layer, label status, family, author and whether a unit has evidence; ranked by what
+a researcher means (the whole label first, accepted before proposed, units the catalogue
+knows more about first). The query, the filters and the page are in the URL."""
+
+import math
 
 import streamlit as st
 from components.hits import show_hit
 from components.links import from_url
+from components.url_state import url_page_number, url_selectbox
 from session import page
 
 from atlas import AtlasError
+from atlas.catalog import SEARCH_SYNTAX
 from atlas.vocabulary import LABEL_STATUSES
 
 ANY = "any"
 EVIDENCE_CHOICES = {ANY: None, "with evidence": True, "without evidence": False}
+PER_PAGE = 25
 
 cat, user = page()
 st.title("Search")
@@ -18,14 +25,23 @@ query = st.text_input("Query", value=from_url("q", "search-query"))
 with st.expander("Filters"):
     row = st.columns(6)
     models = [m.name for m in cat.models()]
-    model = row[0].selectbox("Model", (ANY, *models), key="search-model")
+    model = url_selectbox("Model", (ANY, *models), key="search-model", param="model", container=row[0])
     layers = [layer.name for layer in cat.layers(model)] if model != ANY else []
-    layer = row[1].selectbox("Layer", (ANY, *layers), key="search-layer")
-    status = row[2].selectbox("Label status", (ANY, *LABEL_STATUSES), key="search-status")
-    family = row[3].selectbox("Family", (ANY, *cat.family_names()), key="search-family")
-    author = row[4].selectbox("Author", (ANY, *[u.name for u in cat.users()]), key="search-author")
-    has_evidence = row[5].selectbox("Evidence", EVIDENCE_CHOICES, key="search-evidence")
+    layer = url_selectbox("Layer", (ANY, *layers), key="search-layer", param="layer", container=row[1])
+    status = url_selectbox("Label status", (ANY, *LABEL_STATUSES), key="search-status", param="status",
+                           container=row[2])
+    family = url_selectbox("Family", (ANY, *cat.family_names()), key="search-family", param="family",
+                           container=row[3])
+    author = url_selectbox("Author", (ANY, *[u.name for u in cat.users()]), key="search-author", param="author",
+                           container=row[4])
+    has_evidence = url_selectbox("Evidence", tuple(EVIDENCE_CHOICES), key="search-evidence", param="evidence",
+                                 container=row[5])
 if not query:
+    st.markdown("Search the catalogue's **labels** (a unit's current label and its reason), **notes and links** "
+                "on units and circuits, **circuits** and their **claims**, and **families**; narrow by model, "
+                "layer, label status, family, author or evidence under *Filters*. For example: "
+                "`curve detector`, `high-low`, `dog head`.")
+    st.caption(SEARCH_SYNTAX)
     st.stop()
 st.query_params["q"] = query
 st.session_state["search-query"] = query
@@ -35,12 +51,26 @@ filters = {name: value for name, value in chosen.items() if value != ANY}
 if EVIDENCE_CHOICES[has_evidence] is not None:
     filters["has_evidence"] = EVIDENCE_CHOICES[has_evidence]
 try:
-    hits = cat.search(query, **filters)
+    total = cat.search_count(query, **filters)
+    pages = max(1, math.ceil(total / PER_PAGE))
+    number = url_page_number("Page", pages, key="search-page") if total > PER_PAGE else 1
+    hits = cat.search(query, limit=PER_PAGE, offset=(number - 1) * PER_PAGE, **filters)
+    suggestion = cat.search_suggestion(query) if total < PER_PAGE else None
 except AtlasError as exc:
     st.error(str(exc))
     st.stop()
-st.caption(f"{len(hits)} result{'s' if len(hits) != 1 else ''}")
+first = (number - 1) * PER_PAGE + 1
+shown = f"; showing {first}–{first + len(hits) - 1}" if hits else ""
+st.caption(f"{total} result{'s' if total != 1 else ''}{shown}")
+if suggestion:
+    st.markdown(f"Did you mean **{suggestion}**?")
+    if st.button(f"Search for {suggestion}", key="search-suggestion"):
+        st.query_params["q"] = suggestion
+        st.session_state["search-query"] = suggestion
+        st.rerun()
 if not hits:
-    st.info("No matches.")
+    st.info("No matches." + ("" if not filters else " Some filters are set: widen them under Filters."))
+thumbnails = {node.address: node.thumbnail
+              for node in cat.subgraph([h.target for h in hits if h.target.count("/") == 2]).nodes}
 for hit in hits:
-    show_hit(hit)
+    show_hit(cat, hit, thumbnails.get(hit.target))

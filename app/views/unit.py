@@ -9,6 +9,7 @@ from components.links import circuit_link, family_links, from_url
 from components.text import plain
 from components.thumbs import blob_bytes
 from components.tuning import tuning_curve
+from components.unit_nav import unit_navigation
 from identity import can_write
 from session import page
 
@@ -69,6 +70,7 @@ def example_caption(item: DatasetExample) -> str:
 
 
 st.title(address)
+unit_navigation(cat, feature)
 st.subheader(plain(label.text) if label else "(unlabelled)")
 if label:
     st.caption(f"{label.status}{self_review(label)} · version {label.version} by {label.author}"

@@ -177,6 +177,42 @@ def circuits_of(session: Session, address: FeatureAddress) -> list[str]:
     ))
 
 
+@dataclass(frozen=True)
+class LayerProgress:
+    """How far a layer's atlas is: its units, those with a channel visualization, and the
+    current labels by status."""
+
+    model: str
+    layer: str
+    units: int
+    visualized: int
+    labels: dict[str, int]
+
+
+def layer_progress(session: Session) -> list[LayerProgress]:
+    """Every layer of every model, in model then forward-pass order; three grouped queries
+    whatever the catalogue's size."""
+    layers = session.execute(
+        select(Layer.id, Model.name, Layer.name).join(Model, Model.id == Layer.model_id)
+        .order_by(Model.name, Layer.order, Layer.id)
+    ).all()
+    units = dict(session.execute(
+        select(Feature.layer_id, func.count()).where(Feature.kind == "unit").group_by(Feature.layer_id)).tuples().all())
+    visualized = dict(session.execute(
+        select(Feature.layer_id, func.count(func.distinct(Artifact.feature_id)))
+        .join(Artifact, Artifact.feature_id == Feature.id).where(Artifact.kind == THUMBNAIL_ARTIFACT)
+        .group_by(Feature.layer_id)).tuples().all())
+    latest = current_versions()
+    labels: dict[int, dict[str, int]] = {}
+    for layer_id, status, n in session.execute(
+        select(Feature.layer_id, Label.status, func.count()).join(latest, is_current(latest))
+        .join(Feature, Feature.id == Label.feature_id).group_by(Feature.layer_id, Label.status)
+    ):
+        labels.setdefault(layer_id, {})[status] = n
+    return [LayerProgress(model, name, units.get(layer_id, 0), visualized.get(layer_id, 0),
+                          labels.get(layer_id, {})) for layer_id, model, name in layers]
+
+
 def stats(session: Session) -> dict[str, int]:
     latest = current_versions()
     count = lambda column: session.execute(select(func.count(column))).scalar_one()  # noqa: E731

@@ -2,6 +2,8 @@
 
 A circuit edge may point at a stored weight edge (when one exists between its ends) so an
 export can show the weights; a circuit is a curated object and edits bump its version.
+A curated edge may say what the connection does, excitatory or inhibitory (its ``sign``,
+e.g. from the article it was read in); the measured sign stays the stored weight's.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from sqlalchemy.orm import Session
 from atlas.address import FeatureAddress, check_name
 from atlas.bounds import check_id
 from atlas.catalog import audit, fulltext
-from atlas.catalog.records import CircuitInfo, ClaimInfo
+from atlas.catalog.records import CircuitEdgeInfo, CircuitInfo, ClaimInfo
 from atlas.catalog.resolve import addresses_of, get_feature
 from atlas.db.models import (
     Circuit,
@@ -26,7 +28,7 @@ from atlas.db.models import (
 from atlas.errors import InvalidInput, NotFound, VersionConflict
 from atlas.experiments.spec import check_experiment
 from atlas.text import MAX_NOTE_CHARS, check_optional, check_text
-from atlas.vocabulary import CIRCUIT_STATUSES, CLAIM_STATUSES
+from atlas.vocabulary import CIRCUIT_EDGE_SIGNS, CIRCUIT_STATUSES, CLAIM_STATUSES
 
 CIRCUIT_FIELDS = ("name", "description", "status", "version")
 
@@ -163,13 +165,21 @@ def remove_node(session: Session, circuit: Circuit, address: FeatureAddress, aut
     )
 
 
+def check_sign(sign: str | None) -> None:
+    if sign is not None and sign not in CIRCUIT_EDGE_SIGNS:
+        raise InvalidInput(f"unknown circuit edge sign {sign!r} (one of {', '.join(CIRCUIT_EDGE_SIGNS)}, or none)")
+
+
 def add_edge(
-    session: Session, circuit: Circuit, src: FeatureAddress, dst: FeatureAddress, note: str | None, author: User
+    session: Session, circuit: Circuit, src: FeatureAddress, dst: FeatureAddress, note: str | None, author: User,
+    sign: str | None = None,
 ) -> None:
-    """Connect two features in the circuit, adding them as nodes when needed."""
+    """Connect two features in the circuit, adding them as nodes when needed; an edge that
+    is already there is left as it is (its note and sign included)."""
     if src == dst:
         raise InvalidInput("a circuit edge needs two different features")
     check_optional(note, "circuit edge note", multiline=True, max_len=MAX_NOTE_CHARS)
+    check_sign(sign)
     for address in (src, dst):
         add_node(session, circuit, address, None, author)
     src_feature, dst_feature = get_feature(session, src)[0], get_feature(session, dst)[0]
@@ -195,12 +205,13 @@ def add_edge(
             dst_feature_id=dst_feature.id,
             edge_id=weight_edge,
             note=note,
+            sign=sign,
         )
     )
     touch(circuit)
     audit.record(
         session, author.name, "circuit.add_edge", "circuit", circuit.name,
-        None, {"src": str(src), "dst": str(dst), "note": note},
+        None, {"src": str(src), "dst": str(dst), "note": note, "sign": sign},
     )
 
 
@@ -271,7 +282,7 @@ def describe(session: Session, circuit: Circuit) -> CircuitInfo:
         .order_by(CircuitNode.id)
     ))
     edges = list(session.execute(
-        select(CircuitEdge.src_feature_id, CircuitEdge.dst_feature_id, CircuitEdge.note)
+        select(CircuitEdge.src_feature_id, CircuitEdge.dst_feature_id, CircuitEdge.note, CircuitEdge.sign)
         .where(CircuitEdge.circuit_id == circuit.id)
         .order_by(CircuitEdge.id)
     ))
@@ -286,7 +297,7 @@ def describe(session: Session, circuit: Circuit) -> CircuitInfo:
         author=session.get_one(User, circuit.author_id).name,
         version=circuit.version,
         nodes=[(names[fid], role) for fid, role in nodes],
-        edges=[(names[s], names[d], note) for s, d, note in edges],
+        edges=[CircuitEdgeInfo(names[s], names[d], note, sign) for s, d, note, sign in edges],
         claims=[
             ClaimInfo(c.id, c.prediction, c.experiment, c.status, c.result) for c in claims
         ],

@@ -1,4 +1,12 @@
-"""Families: universality groups of analogous features, across layers and models."""
+"""Families: groups of analogous features within one layer of one model ("curve
+detectors of mixed3b").
+
+A family is one layer of one model: the units of a family are compared with each other
+(their orientations, their weights), which only means something inside one layer. The
+same idea in another layer or model is another family, linked to this one as analogous;
+a member from another layer is refused with one line. Migration 0008 split the families
+of older catalogues that spanned layers, one per layer.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +17,7 @@ from atlas.address import FeatureAddress
 from atlas.catalog import audit, fulltext
 from atlas.catalog.records import FamilyInfo
 from atlas.catalog.resolve import addresses_of, get_feature
-from atlas.db.models import Family, FamilyMember, User
+from atlas.db.models import Family, FamilyMember, Feature, Layer, Model, User
 from atlas.errors import InvalidInput, NotFound
 from atlas.text import MAX_NOTE_CHARS, check_optional, check_text
 
@@ -51,6 +59,7 @@ def add_member(
     """Add a feature to a family; False when it already was a member."""
     check_optional(note, "family member note", multiline=True, max_len=MAX_NOTE_CHARS)
     feature, _layer, _model = get_feature(session, address)
+    _check_same_layer(session, family, feature, address)
     exists = session.scalar(
         select(FamilyMember.id).where(
             FamilyMember.family_id == family.id, FamilyMember.feature_id == feature.id
@@ -67,6 +76,32 @@ def add_member(
     return True
 
 
+def _check_same_layer(session: Session, family: Family, feature: Feature, address: FeatureAddress) -> None:
+    """Refuse a member from another layer than the family's. The family row is locked
+    first (PostgreSQL; SQLite writers are serialized already) so two first members from
+    different layers cannot both get in."""
+    session.execute(select(Family.id).where(Family.id == family.id).with_for_update())
+    held = layer_of(session, family)
+    if held is not None and held[0] != feature.layer_id:
+        raise InvalidInput(
+            f"family {family.name!r} is in layer {held[1]}; {address} is in another layer "
+            "(a family is one layer of one model: make a family in that layer instead)"
+        )
+
+
+def layer_of(session: Session, family: Family) -> tuple[int, str] | None:
+    """The id and ``model/layer`` name of the family's layer; None while it has no members."""
+    row = session.execute(
+        select(Layer.id, Model.name, Layer.name)
+        .join(Feature, Feature.layer_id == Layer.id)
+        .join(FamilyMember, FamilyMember.feature_id == Feature.id)
+        .join(Model, Model.id == Layer.model_id)
+        .where(FamilyMember.family_id == family.id)
+        .limit(1)
+    ).first()
+    return None if row is None else (row[0], f"{row[1]}/{row[2]}")
+
+
 def describe(session: Session, family: Family) -> FamilyInfo:
     rows = list(session.execute(
         select(FamilyMember.feature_id, FamilyMember.note)
@@ -74,7 +109,9 @@ def describe(session: Session, family: Family) -> FamilyInfo:
         .order_by(FamilyMember.id)
     ))
     names = addresses_of(session, {fid for fid, _ in rows})
-    return FamilyInfo(family.name, family.description, [(names[fid], note) for fid, note in rows])
+    held = layer_of(session, family)
+    return FamilyInfo(family.name, family.description, [(names[fid], note) for fid, note in rows],
+                      None if held is None else held[1])
 
 
 def of_feature(session: Session, feature_id: int) -> list[str]:

@@ -17,11 +17,14 @@ the same words are dropped from queries here, before either engine sees them
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    Select,
+    case,
     column,
     delete,
     exists,
@@ -36,13 +39,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.elements import ColumnClause
 
-from atlas.bounds import check_limit
+from atlas.bounds import MAX_INT32, check_int, check_limit
 from atlas.catalog.current import current_versions, is_current
 from atlas.catalog.records import SearchHit
 from atlas.catalog.resolve import addresses_of
 from atlas.db.models import (
     Circuit,
     CircuitClaim,
+    CircuitNode,
     Evidence,
     Family,
     FamilyMember,
@@ -237,24 +241,80 @@ def _engine_parts(session: Session, words: list[str]):  # noqa: ANN202
     return tsv.op("@@")(query), func.ts_rank(tsv, query).desc(), headline, None, None
 
 
-def search(
-    session: Session, query: str, filters: SearchFilters | None = None, limit: int = 50
-) -> list[SearchHit]:
-    words = terms(query)
-    filters = filters or SearchFilters()
-    check_limit(limit, "limit", MAX_HITS)
+def _ranking(words: list[str]) -> list[ColumnElement]:
+    """What a researcher means first, before the engine's text score: a document whose
+    title is the query itself (``curve detector``, hyphens read as spaces); then curated
+    standing (accepted labels; then proposed labels, families and circuits; then notes and
+    claims; then disputed and rejected labels); then units the catalogue knows more about
+    (with evidence, or in a circuit)."""
+    title = func.lower(func.replace(SearchDoc.title, "-", " "))
+    exact = case((title == " ".join(words), 0), else_=1)
+    standing = case(
+        ((SearchDoc.kind == "label") & (SearchDoc.status == "accepted"), 0),
+        ((SearchDoc.kind == "label") & (SearchDoc.status == "proposed") | SearchDoc.kind.in_(("family", "circuit")), 1),
+        (SearchDoc.kind.in_(("evidence", "claim")), 2),
+        ((SearchDoc.kind == "label") & (SearchDoc.status == "disputed"), 3),
+        else_=4,
+    )
+    known = case((exists().where(Evidence.feature_id == SearchDoc.feature_id)
+                  | exists().where(CircuitNode.feature_id == SearchDoc.feature_id), 0), else_=1)
+    return [exact, standing, known]
+
+
+# Ties are broken by content, not by row ids: two catalogues holding the same things (one
+# imported from the other's bundle) list them in the same order. Only documents identical
+# in all of these (indistinguishable hits) fall back to the id.
+CONTENT_ORDER = (SearchDoc.kind, SearchDoc.target, SearchDoc.title, SearchDoc.body)
+
+
+def _matching(session: Session, words: list[str], filters: SearchFilters) -> tuple[Select, ColumnElement, Any]:
+    """(the matching documents, the engine's score ordering, the snippet)."""
     match, order, snippet, fts_table, fts_join = _engine_parts(session, words)
-    statement = select(SearchDoc.kind, SearchDoc.target, SearchDoc.title, SearchDoc.body, snippet)
+    statement = select(SearchDoc.kind, SearchDoc.target, SearchDoc.title, SearchDoc.body)
     if fts_table is not None:
         statement = statement.select_from(SearchDoc).join(fts_table, fts_join)
     statement = statement.where(match)
     for condition in _filter_conditions(filters):
         statement = statement.where(condition)
-    rows = session.execute(statement.order_by(order, SearchDoc.id).limit(limit))
+    return statement, order, snippet
+
+
+def search(
+    session: Session, query: str, filters: SearchFilters | None = None, limit: int = 50, offset: int = 0,
+) -> list[SearchHit]:
+    words = terms(query)
+    check_limit(limit, "limit", MAX_HITS)
+    check_int(offset, "offset", 0, MAX_INT32)
+    statement, order, snippet = _matching(session, words, filters or SearchFilters())
+    rows = session.execute(statement.add_columns(snippet)
+                           .order_by(*_ranking(words), order, *CONTENT_ORDER, SearchDoc.id)
+                           .offset(offset).limit(limit))
     return [
         SearchHit(kind, target, (title + "\n" + body).strip() if kind != "label" else title, snip)
         for kind, target, title, body, snip in rows
     ]
+
+
+def count(session: Session, query: str, filters: SearchFilters | None = None) -> int:
+    """How many documents match (every page of ``search``)."""
+    statement, _order, _snippet = _matching(session, terms(query), filters or SearchFilters())
+    return session.execute(select(func.count()).select_from(statement.subquery())).scalar_one()
+
+
+MAX_VOCABULARY = 20_000  # distinct titles read for a suggestion, whatever the catalogue's size
+
+
+def suggestion(session: Session, query: str) -> str | None:
+    """A query in the catalogue's own words for a misspelt one ("curve detecter" -> "curve
+    detector"): each word that is no title word is replaced by the closest title word, if
+    one is close; None when nothing changes."""
+    words = terms(query)
+    titles = session.scalars(select(SearchDoc.title).where(SearchDoc.title != "").distinct()
+                             .order_by(SearchDoc.title).limit(MAX_VOCABULARY))
+    vocabulary = {w for title in titles for w in re.findall(r"[^\W_]+", title.lower()) if len(w) > 1}
+    fixed = [w if w in vocabulary else next(iter(difflib.get_close_matches(w, vocabulary, n=1, cutoff=0.75)), w)
+             for w in words]
+    return " ".join(fixed) if fixed != words else None
 
 
 def _filter_conditions(filters: SearchFilters) -> list:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from atlas.errors import InvalidInput
 from atlas.jobs.records import JobInfo  # noqa: F401 - re-exported: what the job methods return
@@ -171,6 +172,16 @@ class ClaimResultInfo:
     created_at: datetime
 
 
+class CircuitEdgeInfo(NamedTuple):
+    """A curated circuit edge: its ends, the curator's note, and the sign it is said to
+    have (``excitatory``/``inhibitory``; None where nobody stated one)."""
+
+    src: str
+    dst: str
+    note: str | None
+    sign: str | None = None
+
+
 @dataclass(frozen=True)
 class CircuitInfo:
     name: str
@@ -179,15 +190,18 @@ class CircuitInfo:
     author: str
     version: int
     nodes: list[tuple[str, str | None]] = field(default_factory=list)
-    edges: list[tuple[str, str, str | None]] = field(default_factory=list)
+    edges: list[CircuitEdgeInfo] = field(default_factory=list)
     claims: list[ClaimInfo] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class FamilyInfo:
+    """A family: its members all lie in one layer, ``layer`` (``model/layer``; None while empty)."""
+
     name: str
     description: str
     members: list[tuple[str, str | None]] = field(default_factory=list)
+    layer: str | None = None
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import TypedDict
 
 from atlas.catalog import Catalog
 from atlas.catalog.records import JobInfo, LayerInfo
@@ -16,6 +17,7 @@ from atlas.vocabulary import (
     DEFAULT_CHUNK_UNITS,
     DIRECTION_CONNECTIONS_KIND,
     EXAMPLES_CHUNK_UNITS,
+    EXECUTORS,
     TUNING_CHUNK_UNITS,
     VIS_CHUNK_UNITS,
     VIS_KINDS,
@@ -73,7 +75,7 @@ def finish_jobs(catalog: Catalog, args: argparse.Namespace, kinds: tuple[str, ..
         print(f"{len(done)} of them were already done")
     if args.no_wait:
         return []
-    jobs = run_jobs(catalog, ids, kinds, args.device, local=not args.wait, description=kinds[0])
+    jobs = run_jobs(catalog, ids, kinds, description=kinds[0], **run_settings(args))
     return [job for job in jobs if job.id not in done]
 
 
@@ -185,11 +187,46 @@ def _common(parser: argparse.ArgumentParser, chunk: int, units: bool = True) -> 
 
 
 def run_options(parser: argparse.ArgumentParser) -> None:
-    """Where the jobs of a command run: here (default), on workers (--wait), later (--no-wait)."""
+    """Where the jobs of a command run: here (default), on a Ray cluster (--executor ray),
+    on workers (--wait), later (--no-wait). Called after the command's handler is set: the
+    handler is wrapped so that a contradictory choice is refused before anything is queued."""
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--wait", action="store_true", help="enqueue and watch while `atlas worker`s run the jobs")
     mode.add_argument("--no-wait", action="store_true", help="enqueue and return")
+    mode.add_argument("--executor", choices=EXECUTORS, help="run the jobs here (local, the default) or as tasks "
+                      "on a Ray cluster (ray: needs the ray extra; see docs/scaling-out.md)")
+    parser.add_argument("--ray-address", help="the Ray cluster of --executor ray (default: $RAY_ADDRESS, a "
+                        "cluster started on this machine with `ray start`, else a new local Ray instance)")
+    handler = parser.get_default("handler")
+    if handler is None:
+        raise TypeError("run_options() is called after the command's handler is set")
+    parser.set_defaults(handler=lambda args: handler(_checked_run_options(args)))
+
+
+def _checked_run_options(args: argparse.Namespace) -> argparse.Namespace:
+    if args.ray_address is not None and args.executor != "ray":
+        raise InvalidInput("--ray-address goes with --executor ray")
+    if args.executor == "ray":
+        from atlas.compute.ray_executor import require_ray
+
+        require_ray()
+    return args
+
+
+class RunSettings(TypedDict):
+    """``run_jobs``'s keyword arguments that say where the jobs run."""
+
+    device: str
+    local: bool
+    executor: str
+    ray_address: str | None
+
+
+def run_settings(args: argparse.Namespace) -> RunSettings:
+    """``run_jobs``'s keyword arguments from the options of ``run_options``."""
+    return {"device": args.device, "local": not args.wait, "executor": args.executor or "local",
+            "ray_address": args.ray_address}
 
 
 def register(sub: argparse._SubParsersAction) -> None:

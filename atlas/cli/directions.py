@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 
 from atlas.cli.common import add_command, bounded_int, open_catalog
-from atlas.cli.compute import run_options
+from atlas.cli.compute import run_options, run_settings
 from atlas.compute.datasets.spec import MAX_SEED, parse_dataset
 from atlas.text import printable
 from atlas.vocabulary import MAX_FACTORS
@@ -32,7 +32,7 @@ def _run(args: argparse.Namespace, ids: list[int], kind: str) -> None:
     print(f"{len(ids)} {kind} job for {args.layer}")
     if args.no_wait:
         return
-    for job in run_jobs(catalog, ids, (kind,), args.device, local=not args.wait, description=kind):
+    for job in run_jobs(catalog, ids, (kind,), description=kind, **run_settings(args)):
         result = job.result or {}
         print(f"added {', '.join(f'{args.layer}/dir:{name}' for name in result.get('directions', []))}")
 

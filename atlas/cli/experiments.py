@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from atlas.cli.common import add_command, bounded_int, open_catalog
-from atlas.cli.compute import run_options
+from atlas.cli.compute import run_options, run_settings
 
 
 def cmd_run(args: argparse.Namespace) -> None:
@@ -17,7 +17,7 @@ def cmd_run(args: argparse.Namespace) -> None:
     print(f"{len(ids)} experiment jobs for circuit {args.circuit}")
     if args.no_wait:
         return
-    jobs = run_jobs(catalog, ids, ("experiment",), args.device, local=not args.wait, description="experiment")
+    jobs = run_jobs(catalog, ids, ("experiment",), description="experiment", **run_settings(args))
     for job in jobs:
         claim = int(job.params["claim_id"])
         latest = catalog.claim_results(claim)[0]

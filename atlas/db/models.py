@@ -31,6 +31,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from atlas.vocabulary import (  # the check constraints name the one vocabulary
+    CIRCUIT_EDGE_SIGNS,
     CIRCUIT_STATUSES,
     CLAIM_STATUSES,
     DIRECT_PATH_KINDS,
@@ -271,14 +272,22 @@ class CircuitNode(Base):
 
 
 class CircuitEdge(Base):
+    """A curated edge of a circuit. ``sign`` is what the curator (or the source) says the
+    connection does, excitatory or inhibitory; None where nobody stated it. The measured
+    sign is the stored weight edge's net mass (``edge_id``), kept apart from this claim."""
+
     __tablename__ = "circuit_edges"
-    __table_args__ = (UniqueConstraint("circuit_id", "src_feature_id", "dst_feature_id"),)
+    __table_args__ = (
+        UniqueConstraint("circuit_id", "src_feature_id", "dst_feature_id"),
+        CheckConstraint(_in("sign", CIRCUIT_EDGE_SIGNS), name="sign"),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     circuit_id: Mapped[int] = _fk("circuits.id")
     src_feature_id: Mapped[int] = _fk("features.id")
     dst_feature_id: Mapped[int] = _fk("features.id")
     edge_id: Mapped[int | None] = _fk("edges.id", nullable=True, ondelete="SET NULL")
     note: Mapped[str | None] = mapped_column(Text)
+    sign: Mapped[str | None] = mapped_column(String(12))
 
 
 class CircuitClaim(Base):
@@ -345,7 +354,8 @@ class Evidence(Base):
 
 
 class Family(Base):
-    """A universality group: analogous features across models ("curve detector")."""
+    """A group of analogous features within one layer of one model ("curve detectors of
+    mixed3b"); the catalogue refuses a member from another layer (atlas.catalog.families)."""
 
     __tablename__ = "families"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -4,6 +4,14 @@ loaded onto a registered model, e.g. ``atlas import seed inceptionv1``.
 Loading is one transaction and idempotent: it adds what is missing, leaves what is already
 there, and never overwrites a curator's different label; those are reported as conflicts.
 Every seeded label and circuit carries its source as link evidence.
+
+A seed's families are each one layer of one model, as the catalogue requires (a family
+that spans layers is refused and nothing is written). How families of different layers
+relate is the seed's ``links`` (``analogous``, ``inputs of``, each with its source):
+checked and counted, not stored yet, as the catalogue has no table for them. A circuit
+edge is ``[src, dst, note]`` or ``{"src", "dst", "note", "sign"}`` with the sign the
+source states; a claim may name the figure it comes from (``figure``: source, section
+anchor, figure), which the stored prediction then ends with.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from atlas.vocabulary import REVIEW_STATUSES
 
 SEED_DIR = Path(__file__).resolve().parents[2] / "seed_data"
 SCHEMA, VERSION = "atlas.seed", 1
+LINK_RELATIONS = ("analogous", "inputs of")  # how two families of different layers relate
 
 
 @dataclass
@@ -39,6 +48,7 @@ class SeedReport:
     members_added: int = 0
     circuits_created: int = 0
     claims_added: int = 0
+    links_kept: int = 0  # family links checked but not stored: the catalogue has no table for them yet
 
     def summary(self) -> str:
         return (
@@ -46,6 +56,7 @@ class SeedReport:
             f"{len(self.conflicts)} left as curated), {self.families_created} families and "
             f"{self.members_added} members, {self.circuits_created} circuits with "
             f"{self.claims_added} claims, {self.evidence_added} source links"
+            + (f"; {self.links_kept} family links kept in the seed only (not stored)" if self.links_kept else "")
         )
 
 
@@ -81,7 +92,11 @@ def _validate(session: Session, data: dict) -> None:
         ) from None
     addresses = [entry["address"] for entry in data.get("labels", [])]
     addresses += [a for fam in data.get("families", []) for a in fam["members"]]
-    addresses += [a for c in data.get("circuits", []) for e in c["edges"] for a in e[:2]]
+    addresses += [a for c in data.get("circuits", []) for e in c["edges"] for a in circuit_edge(e)[:2]]
+    for circuit in data.get("circuits", []):
+        for claim in circuit.get("claims", []):
+            figure_reference(data, claim)
+    check_links(data)
     bad = []
     for address in dict.fromkeys(addresses):
         try:
@@ -90,6 +105,51 @@ def _validate(session: Session, data: dict) -> None:
             bad.append(str(exc))
     if bad:
         raise InvalidInput(f"seed does not fit the registered model ({len(bad)} problems): {'; '.join(bad[:3])}")
+
+
+def circuit_edge(entry: object) -> tuple[str, str, str | None, str | None]:
+    """A seeded circuit edge as ``(src, dst, note, sign)``: from ``[src, dst, note]`` or
+    ``{"src", "dst", "note", "sign"}`` (note and sign optional)."""
+    if isinstance(entry, list) and len(entry) == 3:
+        return entry[0], entry[1], entry[2], None
+    if isinstance(entry, dict) and {"src", "dst"} <= set(entry) <= {"src", "dst", "note", "sign"}:
+        return entry["src"], entry["dst"], entry.get("note"), entry.get("sign")
+    raise InvalidInput(f"a seed's circuit edge is [src, dst, note] or an object with src, dst, note and sign, "
+                       f"not {str(entry)[:80]!r}")
+
+
+def figure_reference(data: dict, claim: dict) -> str:
+    """How a claim names its figure, ``[figure: TITLE, FIGURE, URL#SECTION]``; empty when it
+    names none. A figure names a known source, a section anchor and the figure itself."""
+    figure = claim.get("figure")
+    if figure is None:
+        return ""
+    if not isinstance(figure, dict) or set(figure) != {"source", "section", "figure"}:
+        raise InvalidInput(f"a claim's figure is an object with source, section and figure, not {str(figure)[:80]!r}")
+    source = data["sources"].get(figure["source"])
+    if source is None:
+        raise InvalidInput(f"claim figure names unknown source {str(figure['source'])[:80]!r}")
+    section, name = figure["section"], figure["figure"]
+    if not (isinstance(section, str) and section.replace("-", "").isalnum() and isinstance(name, str) and name):
+        raise InvalidInput(f"claim figure needs a section anchor (letters, digits, '-') and a figure name, "
+                           f"not {str(section)[:40]!r} and {str(name)[:40]!r}")
+    return f" [figure: {source['title']}, {name}, {source['url']}#{section}]"
+
+
+def check_links(data: dict) -> None:
+    """Each link joins two of the seed's families with a known relation and source."""
+    names = {family["name"] for family in data.get("families", [])}
+    for link in data.get("links", []):
+        if not isinstance(link, dict) or not {"from", "to", "relation", "source"} <= set(link):
+            raise InvalidInput(f"a seed's family link needs from, to, relation and source, not {str(link)[:80]!r}")
+        unknown = [link[end] for end in ("from", "to") if link[end] not in names]
+        if unknown:
+            raise InvalidInput(f"family link names no family of this seed: {str(unknown[0])[:80]!r}")
+        if link["relation"] not in LINK_RELATIONS:
+            raise InvalidInput(f"unknown family link relation {str(link['relation'])[:40]!r} "
+                               f"(one of {', '.join(LINK_RELATIONS)})")
+        if link["source"] not in data["sources"]:
+            raise InvalidInput(f"family link names unknown source {str(link['source'])[:80]!r}")
 
 
 def _link(session: Session, store: BlobStore, report: SeedReport, target: str, ids: dict, url: str,
@@ -155,12 +215,14 @@ def _circuits(session: Session, store: BlobStore, data: dict, author: User, repo
         if circuit is None:
             circuit = circuits.create(session, entry["name"], entry["description"], entry["status"], author)
             report.circuits_created += 1
-        for src, dst, note in entry["edges"]:
-            circuits.add_edge(session, circuit, as_feature(src), as_feature(dst), note, author)
+        for edge in entry["edges"]:
+            src, dst, note, sign = circuit_edge(edge)
+            circuits.add_edge(session, circuit, as_feature(src), as_feature(dst), note, author, sign)
         known = set(session.scalars(select(CircuitClaim.prediction).where(CircuitClaim.circuit_id == circuit.id)))
         for claim in entry.get("claims", []):
-            if claim["prediction"] not in known:
-                circuits.add_claim(session, circuit, claim["prediction"], claim.get("experiment"), author)
+            prediction = claim["prediction"] + figure_reference(data, claim)
+            if prediction not in known:
+                circuits.add_claim(session, circuit, prediction, claim.get("experiment"), author)
                 report.claims_added += 1
         if entry.get("source"):
             url = data["sources"][entry["source"]]["url"]
@@ -176,6 +238,7 @@ def load_seed(session: Session, store: BlobStore, name_or_path: str, author: str
     _labels(session, store, data, user, report)
     _families(session, data, user, report)
     _circuits(session, store, data, user, report)
+    report.links_kept = len(data.get("links", []))
     return report
 
 

@@ -118,6 +118,14 @@ def test_home_shows_figures_activity_and_searches(app: AppTest):
     assert figures == {"models": "1", "units": "56", "labelled": "4", "accepted": "1",
                        "circuits": "1", "evidence": "2"}
     assert "label.set" in texts(app)
+    layer_links = [parse_qs(link.proto.query_string) for link in app.get("page_link")
+                   if link.proto.label in ("conv1", "conv2", "conv3")]
+    assert [(q["model"], q["layer"]) for q in layer_links] == [(["demo"], ["conv1"]), (["demo"], ["conv2"]),
+                                                              (["demo"], ["conv3"])]
+    (table,) = app.dataframe
+    assert table.value[["layer", "units", "proposed", "accepted", "disputed"]].values.tolist() == [
+        ["conv1", 8, 0, 0, 0], ["conv2", 16, 1, 0, 1], ["conv3", 32, 1, 1, 0]]
+    assert "demo/conv3/2" in links(app)  # an activity row links to the unit it changed
     app.text_input(key="home-query").set_value("curve")
     app.button(key="FormSubmitter:home-search-Search").click().run()
     assert app.title[0].value == "Search" and RICH in links(app)
@@ -142,6 +150,22 @@ def test_layer_browser_filters_and_pages(app: AppTest):
     assert "32 of 32 units in demo/conv3 match; showing 32" in texts(app, "caption")
     app.selectbox(key="layer-size").set_value(32).run()
     assert app.number_input(key="layer-page").label == "Page (of 1)"
+
+
+@sqlite_only
+def test_unit_page_steps_through_its_layer_and_links_back_to_the_grid(app: AppTest):
+    open_page(app, "unit", address="demo/conv2/14")
+    crumb = next(link for link in app.get("page_link") if link.proto.label == "demo › conv2 › 14")
+    assert parse_qs(crumb.proto.query_string) == {"model": ["demo"], "layer": ["conv2"], "as": ["carl"]}
+    shortcuts = {b.key: b.proto.shortcut for b in app.button if b.key and b.key.startswith("unit-")}
+    assert shortcuts == {"unit-previous-arrow": "left", "unit-next-arrow": "right", "unit-previous-letter": "k",
+                         "unit-next-letter": "j"}
+    app.button(key="unit-next-letter").click().run()
+    assert app.title[0].value == "demo/conv2/15" and app.query_params["address"] == "demo/conv2/15"
+    assert app.button(key="unit-next-arrow").disabled  # the layer's last unit
+    app.button(key="unit-previous-arrow").click().run()
+    app.button(key="unit-previous-arrow").click().run()
+    assert app.title[0].value == "demo/conv2/13" and not app.button(key="unit-previous-letter").disabled
 
 
 @sqlite_only
@@ -232,9 +256,27 @@ def test_search_with_filters(app: AppTest):
     assert RICH in links(app) and "circuit curves" in links(app)
     assert "**curve**" in texts(app).lower()
     app.selectbox(key="search-status").set_value("disputed").run()
-    assert app.info[0].value == "No matches."
+    assert app.info[0].value == "No matches. Some filters are set: widen them under Filters."
+    assert app.query_params["status"] == "disputed"
     app.text_input[0].set_value("frequency").run()
     assert links(app)[-1] == "demo/conv2/5"
+
+
+@sqlite_only
+def test_search_pages_shows_thumbnails_suggests_and_explains(app: AppTest, cat: Catalog):
+    for unit in range(32):
+        cat.set_label(f"demo/conv3/{unit}", f"texture detector {unit}", author="carl")
+    open_page(app, "search")
+    assert "Search the catalogue's **labels**" in texts(app) and "no operators" in texts(app, "caption")
+    app.text_input[0].set_value("texture").run()
+    assert "32 results; showing 1–25" in texts(app, "caption")
+    assert len(links(app)) == 25 and len(app.get("image")) == 25  # a thumbnail per unit hit
+    app.number_input(key="search-page").set_value(2).run()
+    assert "showing 26–32" in texts(app, "caption") and app.query_params["page"] == "2"
+    app.text_input[0].set_value("textur detectr").run()
+    assert "Did you mean **texture detector**?" in texts(app)
+    app.button(key="search-suggestion").click().run()
+    assert app.query_params["q"] == "texture detector" and "32 results" in texts(app, "caption")
 
 
 @sqlite_only

@@ -1,8 +1,10 @@
 """The app in a real browser: `streamlit run` on 127.0.0.1 driven by Playwright with
 Debian's Chromium. A curator opens a unit from a link naming them (``?as=carl``), proposes
 a label, reloads and switches page as the same curator, and finds the label through search;
-then narrows a search with a filter and sees a hit go; the test saves a screenshot of each
-step. And the server's own websocket, spoken to directly, for requests no browser sends
+then narrows a search with a filter and sees a hit go. A reviewer sorts a queue longer than
+a page newest first and accepts the newest label, opens a shared layer URL on the same grid,
+and sees a failed visualization flagged "no response". The tests save a screenshot of
+each step. And the server's own websocket, spoken to directly, for requests no browser sends
 (an identity header given twice).
 
 Under CI (``CI`` set) a missing browser or Playwright fails the test instead of skipping.
@@ -16,6 +18,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 from app_seed import RICH, seed
 from conftest import DEMO_LAYERS
@@ -202,3 +205,56 @@ def test_identity_header_sent_twice_is_refused_by_the_server(server):
         shown = asyncio.run(_first_run(base, headers))
         assert shown == ["error: the request carries the X-Forwarded-User header more than once: refused. "
                          "The authenticating proxy must overwrite this header, not append to it."]
+
+
+def test_reviewer_pages_to_the_newest_label_opens_a_shared_grid_and_sees_a_failed_render(server, tmp_path: Path):
+    """More labels wait than a page shows; the reviewer sorts newest first and accepts the
+    newest. A layer URL someone shared opens on the same layer and filter. A channel
+    visualization the unit did not respond to is flagged on the grid and the unit page."""
+    try:
+        from playwright.sync_api import expect, sync_playwright
+    except ImportError:
+        unavailable("playwright is not installed (pip install playwright)")
+    executable = chromium()
+    base, db_url, blobs = server
+    newest = "demo/conv3/31"
+    with Catalog.open(db_url, blobs, user="alice") as cat:
+        for unit in range(3, 32):
+            cat.set_label(f"demo/conv3/{unit}", f"texture {unit}", author="carl")
+        flat = cat.blobs.put_png(np.full((32, 32, 3), 128, dtype=np.uint8))
+        cat.add_artifact("demo/conv2/7", "vis.channel", {"steps": 16}, {"image": flat},
+                         outcome={"value": 0.0, "contrast": 0.0})
+        waiting = cat.review_queue(limit=1).total
+    assert waiting > 25
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(STEP_MS)
+        expect.set_options(timeout=STEP_MS)
+
+        page.goto(f"{base}/review?as=rita")
+        expect(page.get_by_text(f"{waiting} labels waiting; showing 1–25")).to_be_visible()
+        expect(page.get_by_role("link", name=newest)).to_have_count(0)  # not on the first page, oldest first
+        wait_until_idle(page)
+        choose(page, expect, "Order", "newest first")
+        wait_until_idle(page)
+        expect(page.get_by_role("link", name=newest)).to_be_visible()
+        page.screenshot(path=str(tmp_path / "review.png"), full_page=True)
+        page.get_by_role("button", name="Accept").first.click()
+        expect(page.get_by_text(f"{newest}: accepted.")).to_be_visible()
+
+        page.goto(f"{base}/layer?model=demo&layer=conv3&labels=labelled&size=32&as=rita")  # a shared link
+        expect(page.get_by_role("combobox", name="Layer")).to_have_value("conv3")
+        expect(page.get_by_role("combobox", name="Labels")).to_have_value("labelled")
+        expect(page.get_by_text("of 32 units in demo/conv3 match")).to_be_visible()
+        page.screenshot(path=str(tmp_path / "layer.png"), full_page=True)
+
+        page.goto(f"{base}/layer?model=demo&layer=conv2&as=rita")
+        expect(page.get_by_text("⚠ no response (activation 0)")).to_be_visible()
+        page.goto(f"{base}/unit?address=demo/conv2/7&as=rita")
+        expect(page.get_by_text("vis.channel: no response (activation 0)")).to_be_visible()
+        page.screenshot(path=str(tmp_path / "flagged.png"), full_page=True)
+        browser.close()
+
+    with Catalog.open(db_url, blobs) as cat:
+        assert cat.feature(newest).label.status == "accepted"

@@ -184,7 +184,13 @@ def test_circuits_with_nodes_edges_and_claims(demo_catalog: Catalog):
     demo_catalog.create_circuit("curves", "curve detectors built from edges", author="carl")
     demo_catalog.add_circuit_node("curves", "demo/conv3/5", role="output")
     circuit = demo_catalog.add_circuit_edge("curves", "demo/conv1/1", "demo/conv2/3", note="excites")
-    assert circuit.edges == [("demo/conv1/1", "demo/conv2/3", "excites")]
+    assert circuit.edges == [("demo/conv1/1", "demo/conv2/3", "excites", None)]  # no sign stated
+    with pytest.raises(InvalidInput, match="unknown circuit edge sign 'positive'"):
+        demo_catalog.add_circuit_edge("curves", "demo/conv2/3", "demo/conv3/5", sign="positive")
+    circuit = demo_catalog.add_circuit_edge("curves", "demo/conv2/3", "demo/conv3/5", sign="inhibitory")
+    assert circuit.edges[1] == ("demo/conv2/3", "demo/conv3/5", None, "inhibitory")
+    assert circuit.edges[1].sign == "inhibitory"
+    demo_catalog.remove_circuit_edge("curves", "demo/conv2/3", "demo/conv3/5")
     assert {n for n, _ in circuit.nodes} == {"demo/conv3/5", "demo/conv1/1", "demo/conv2/3"}
     circuit = demo_catalog.add_claim(
         "curves", "Zeroing demo/conv1/1 lowers demo/conv2/3 on curve images",
@@ -223,6 +229,23 @@ def test_an_artifacts_outcome_flags_a_failed_visualization_and_hostile_outcomes_
     assert cat.artifacts("demo/conv3/3") == []
 
 
+def test_layer_progress_counts_units_visualizations_and_labels_per_layer(demo_catalog: Catalog):
+    cat = demo_catalog
+    image = cat.blobs.put_png(np.full((8, 8, 3), 90, dtype=np.uint8))
+    for unit in (0, 1, 2):
+        cat.add_artifact(f"demo/conv2/{unit}", "vis.channel", {"steps": 1}, {"image": image})
+    cat.add_artifact("demo/conv2/0", "vis.channel", {"steps": 2}, {"image": image})  # a re-render: still one unit
+    cat.add_artifact("demo/conv2/3", "vis.negative", {"steps": 1}, {"image": image})  # not the grid's picture
+    cat.add_direction("demo/conv2", "mix", np.ones(16))  # a direction is not a unit
+    cat.set_label("demo/conv2/1", "edge", author="carl")
+    cat.set_label("demo/conv2/2", "curve", "accepted", author="rita")
+    cat.set_label("demo/conv3/4", "dog", author="carl")
+    cat.review_label("demo/conv3/4", "rejected", author="rita")
+    progress = [(p.model, p.layer, p.units, p.visualized, p.labels) for p in cat.layer_progress()]
+    assert progress == [("demo", "conv1", 8, 0, {}), ("demo", "conv2", 16, 3, {"proposed": 1, "accepted": 1}),
+                        ("demo", "conv3", 32, 0, {"rejected": 1})]
+
+
 def test_circuit_models_name_the_models_of_each_circuits_nodes(demo_catalog: Catalog):
     cat = demo_catalog
     cat.add_model("demo-b", "demo_cnn", layers=DEMO_LAYERS)
@@ -246,12 +269,21 @@ def test_circuit_update_checks_version(demo_catalog: Catalog):
     assert demo_catalog.circuit("c1").description == "second"
 
 
-def test_families_across_layers(demo_catalog: Catalog):
-    demo_catalog.create_family("curve detector", "oriented curves")
+def test_a_family_is_one_layer_of_one_model(demo_catalog: Catalog):
+    assert demo_catalog.create_family("curve detector", "oriented curves").layer is None
     demo_catalog.add_family_member("curve detector", "demo/conv2/3")
-    family = demo_catalog.add_family_member("curve detector", "demo/conv3/7", note="later layer")
-    assert family.members == [("demo/conv2/3", None), ("demo/conv3/7", "later layer")]
-    assert demo_catalog.families_of("demo/conv3/7") == ["curve detector"]
+    family = demo_catalog.add_family_member("curve detector", "demo/conv2/7", note="another orientation")
+    assert family.members == [("demo/conv2/3", None), ("demo/conv2/7", "another orientation")]
+    assert family.layer == "demo/conv2"
+    with pytest.raises(InvalidInput) as refused:
+        demo_catalog.add_family_member("curve detector", "demo/conv3/7", author="carl")
+    assert str(refused.value) == (
+        "family 'curve detector' is in layer demo/conv2; demo/conv3/7 is in another layer "
+        "(a family is one layer of one model: make a family in that layer instead)")
+    assert demo_catalog.family("curve detector") == family  # unchanged, no member added
+    assert demo_catalog.families_of("demo/conv3/7") == []
+    assert [e.action for e in demo_catalog.audit_log(entity="family:curve detector")] == [
+        "family.add_member", "family.add_member", "family.create"]
 
 
 def test_top_inputs_and_outputs(demo_catalog: Catalog):

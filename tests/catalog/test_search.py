@@ -142,3 +142,56 @@ def test_a_hits_text_is_the_label_or_the_whole_document(demo_catalog: Catalog):
         ("evidence", "demo/conv1/2"): "a gizmo in every image",
     }
     assert [h.target for h in demo_catalog.search("sprockets")] == ["demo/conv2/3"]
+
+
+def test_ranking_puts_what_a_researcher_means_first(demo_catalog: Catalog):
+    """The whole label first; accepted before proposed, families and circuits; notes and
+    claims next; disputed and rejected last; within a standing, units with evidence or in
+    a circuit first; ties by content (the address), never by insertion order."""
+    cat = demo_catalog
+    for unit in (7, 6, 5):  # written in reverse address order
+        cat.set_label(f"demo/conv3/{unit}", "curve detector", author="carl")
+        cat.review_label(f"demo/conv3/{unit}", "accepted", author="rita")
+    cat.set_label("demo/conv3/9", "curve detector", author="carl")  # proposed, whole label
+    cat.set_label("demo/conv3/1", "tiny curve detector", author="carl")
+    cat.review_label("demo/conv3/1", "accepted", author="rita")
+    cat.set_label("demo/conv3/2", "curve detector", author="carl")
+    cat.review_label("demo/conv3/2", "rejected", author="rita")
+    cat.set_label("demo/conv2/0", "curve detector fragment", author="carl")
+    cat.review_label("demo/conv2/0", "disputed", author="rita")
+    cat.create_family("curve detectors", "curve detector units", author="carl")
+    cat.add_evidence("note", "a curve detector in disguise", feature="demo/conv2/1", author="carl")
+    cat.add_evidence("note", "sharp", feature="demo/conv3/7", author="carl")  # known more about
+    ranked = [(h.kind, h.target) for h in cat.search("curve detector")]
+    assert ranked == [
+        ("label", "demo/conv3/7"), ("label", "demo/conv3/5"), ("label", "demo/conv3/6"),  # accepted, whole
+        ("label", "demo/conv3/9"),  # proposed, whole label
+        ("label", "demo/conv3/2"),  # rejected, whole label
+        ("label", "demo/conv3/1"),  # accepted, part of the label
+        ("family", "family:curve detectors"),
+        ("evidence", "demo/conv2/1"),
+        ("label", "demo/conv2/0"),  # disputed
+    ]
+
+
+def test_search_pages_through_every_result_and_counts_them(demo_catalog: Catalog):
+    cat = demo_catalog
+    for unit in range(32):
+        cat.set_label(f"demo/conv3/{unit}", f"texture {unit}", author="carl")
+    assert cat.search_count("texture") == 32 and cat.search_count("texture", model="nope") == 0
+    pages = [h.target for offset in (0, 10, 20, 30) for h in cat.search("texture", limit=10, offset=offset)]
+    assert len(pages) == len(set(pages)) == 32
+    assert pages == [h.target for h in cat.search("texture", limit=100)]
+    with pytest.raises(InvalidInput, match="offset"):
+        cat.search("texture", offset=-1)
+
+
+def test_a_misspelt_query_gets_the_catalogues_own_words(demo_catalog: Catalog):
+    cat = demo_catalog
+    cat.set_label("demo/conv3/1", "high-low frequency detector", author="carl")
+    cat.create_family("curve detectors", author="carl")
+    assert cat.search_suggestion("frequncy detectr") == "frequency detector"
+    assert cat.search_suggestion("curve detector") is None  # nothing to fix
+    assert cat.search_suggestion("qqqq") is None  # nothing close
+    with pytest.raises(InvalidInput, match="empty search query"):
+        cat.search_suggestion("the")

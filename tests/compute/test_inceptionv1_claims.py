@@ -12,7 +12,7 @@ from atlas import Catalog
 from atlas.compute.models.inceptionv1 import InceptionV1
 from atlas.compute.registration import register_model
 from atlas.compute.run import run_jobs
-from atlas.exchange.seed import SEED_DIR
+from atlas.exchange.seed import SEED_DIR, figure_reference
 
 SMALL = {"n": 9, "size": 96}  # one image per class at 96 px: every layer the claims name still has a map
 SMALL_SWEEP = {"steps": 4, "samples": 2, "size": 96}  # 8 images of a sweep, as small
@@ -34,7 +34,7 @@ def test_every_seeded_inceptionv1_claim_runs_on_random_weights_and_stores_a_resu
     torch.save(InceptionV1().state_dict(), weights)
     register_model(catalog, "inceptionv1", "inceptionv1", weights)
     seed = json.loads((SEED_DIR / "inceptionv1.seed.json").read_text())
-    count = {claim["prediction"]: shrink(claim["experiment"]["stimuli"])
+    count = {claim["prediction"] + figure_reference(seed, claim): shrink(claim["experiment"]["stimuli"])
              for circuit in seed["circuits"] for claim in circuit.get("claims", []) if claim.get("experiment")}
     runnable = len(count)
     with_experiments = {c["name"] for c in seed["circuits"] if any("experiment" in x for x in c.get("claims", []))}

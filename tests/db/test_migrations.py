@@ -6,9 +6,12 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
+from atlas import Catalog
 from atlas.db import migrate
 from atlas.db.engine import make_engine
 from atlas.db.models import Base
+from atlas.errors import InvalidInput
+from tests.conftest import DEMO_LAYERS
 
 TABLES = {
     "models", "layers", "features", "artifacts", "edges", "labels", "evidence", "circuits",
@@ -90,3 +93,41 @@ def test_audit_log_cannot_be_truncated_on_postgresql(catalog):
     with pytest.raises(DBAPIError, match="append-only"):
         with catalog.engine.begin() as conn:
             conn.execute(text("TRUNCATE audit_log"))
+
+
+def test_0008_splits_a_family_that_spans_layers_one_per_layer(db_url, blob_dir):
+    """A catalogue from before 0008 may hold a family over two layers: upgrading splits it
+    into 'NAME (layer)' families (the shallowest keeps the row), audited and searchable."""
+    cat = Catalog.open(db_url, blob_dir, user="alice")
+    cat.add_user("alice", "admin")
+    cat.add_model("demo", "demo_cnn", layers=DEMO_LAYERS, input_spec={"size": [64, 64]})
+    cat.create_family("curves", "curve detectors")
+    cat.add_family_member("curves", "demo/conv2/3", note="kept")
+    cat.create_family("lines", "one layer already")
+    cat.add_family_member("lines", "demo/conv1/0")
+    cat.close()
+    migrate.downgrade(db_url, "0006")
+    engine = make_engine(db_url)
+    with engine.begin() as conn:  # what the catalogue allowed before 0008
+        conn.execute(text(
+            "INSERT INTO family_members (family_id, feature_id) SELECT f.id, u.id FROM families f, features u "
+            "JOIN layers l ON l.id = u.layer_id WHERE f.name = 'curves' AND l.name = 'conv3' AND u.channel IN (7, 9)"
+        ))
+    engine.dispose()
+    migrate.upgrade(db_url)
+    cat = Catalog.open(db_url, blob_dir, user="alice")
+    try:
+        assert cat.family_names() == ["curves (conv2)", "curves (conv3)", "lines"]
+        assert cat.family("curves (conv2)").members == [("demo/conv2/3", "kept")]
+        later = cat.family("curves (conv3)")
+        assert (later.layer, later.description) == ("demo/conv3", "curve detectors")
+        assert sorted(a for a, _ in later.members) == ["demo/conv3/7", "demo/conv3/9"]
+        assert cat.family("lines").members == [("demo/conv1/0", None)]
+        assert {h.target for h in cat.search("curve detectors")} >= {"family:curves (conv2)", "family:curves (conv3)"}
+        [split] = [e for e in cat.audit_log(entity="family:curves") if e.action == "family.split"]
+        assert split.user == "migration 0008"
+        assert [p["name"] for p in split.after["families"]] == ["curves (conv2)", "curves (conv3)"]
+        with pytest.raises(InvalidInput, match="is in layer demo/conv3"):
+            cat.add_family_member("curves (conv3)", "demo/conv2/5")
+    finally:
+        cat.close()

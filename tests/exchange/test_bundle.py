@@ -28,7 +28,7 @@ def rich(demo_catalog: Catalog) -> Catalog:
                      outcome={"value": 0.003, "contrast": 0.25})  # travels, and is flagged there too
     cat.add_direction("demo/conv3", "roundness", np.linspace(0, 1, 32))
     cat.create_circuit("curves", "curves from edges", author="carl")
-    cat.add_circuit_edge("curves", "demo/conv1/1", "demo/conv2/3", note="excites")
+    cat.add_circuit_edge("curves", "demo/conv1/1", "demo/conv2/3", note="excites", sign="excitatory")
     cat.add_claim("curves", "Zeroing conv1/1 lowers conv2/3", {
         "intervention": {"kind": "edit_edges", "scale": 0.0, "edges": [["demo/conv1/1", "demo/conv2/3"]]},
         "stimuli": {"sweep": "orientation", "steps": 4, "samples": 2},
@@ -54,6 +54,17 @@ def export(cat: Catalog, origin: str | None = None) -> bytes:
     return buffer.getvalue()
 
 
+def test_search_lists_the_same_order_after_a_bundle_round_trip(rich: Catalog, other: Catalog):
+    """Equal hits are ordered by what they say, not by row ids, which an import renumbers."""
+    for unit in (9, 4, 7, 1):
+        rich.set_label(f"demo/conv3/{unit}", "round thing", author="carl")
+    rich.add_evidence("note", "round, like conv3/9", feature="demo/conv3/0", author="carl")
+    other.import_bundle(io.BytesIO(export(rich)))
+    order = [(h.kind, h.target) for h in rich.search("round")]
+    assert [(h.kind, h.target) for h in other.search("round")] == order
+    assert order[:4] == [("label", f"demo/conv3/{unit}") for unit in (1, 4, 7, 9)]
+
+
 def test_round_trip_into_an_empty_catalogue_is_byte_identical(rich: Catalog, other: Catalog):
     first = export(rich, origin="lab-a")
     report = other.import_bundle(io.BytesIO(first))
@@ -67,6 +78,7 @@ def test_round_trip_into_an_empty_catalogue_is_byte_identical(rich: Catalog, oth
     assert other.top_inputs("demo/conv2/3")[0].kernel_sha256
     assert other.blobs.get_array(other.top_inputs("demo/conv2/3")[0].kernel_sha256)[4, 4] == 24
     assert other.circuit("curves").claims[0].prediction == "Zeroing conv1/1 lowers conv2/3"
+    assert other.circuit("curves").edges == [("demo/conv1/1", "demo/conv2/3", "excites", "excitatory")]
     assert other.search("everywhere")[0].target == "demo/conv2/3"
     assert other.feature("demo/conv3/dir:roundness").kind == "direction"
     # Under the same origin, the same content is the same bytes.

@@ -1,10 +1,12 @@
 """The InceptionV1 seed catalogue of published facts, loaded onto a registered model."""
 
 import json
+import re
 
 import pytest
 
 from atlas import Catalog
+from atlas.cli import main
 from atlas.errors import InvalidInput, NotFound
 from atlas.exchange.seed import seed_path
 
@@ -35,6 +37,7 @@ def test_seed_needs_the_model(catalog: Catalog):
 def test_inceptionv1_seed(inception: Catalog):
     report = inception.load_seed("inceptionv1")
     assert report.labels_added > 1000 and report.circuits_created == 6 and not report.conflicts
+    assert report.links_kept == len(json.loads(seed_path("inceptionv1").read_text())["links"]) > 0
     curve = inception.feature("inceptionv1/mixed3b/379").label
     assert curve.text == "curve detector" and curve.status == "accepted"
     links = [e.body for e in inception.evidence(feature="inceptionv1/mixed3b/379")]
@@ -44,14 +47,16 @@ def test_inceptionv1_seed(inception: Catalog):
     hilo = inception.family("High-Low Frequency")
     assert len(hilo.members) == 15 and ("inceptionv1/mixed3a/110", None) in hilo.members
     union = inception.circuit("dog-head-union")
-    assert {d for _, d, _ in union.edges} == {"inceptionv1/mixed4b/418"} and len(union.edges) == 4
+    assert {e.dst for e in union.edges} == {"inceptionv1/mixed4b/418"} and len(union.edges) == 4
     assert union.claims and union.status == "proposed"
     car = inception.circuit("car-circuit")
-    assert {s for s, _, _ in car.edges} == {
+    assert {e.src for e in car.edges} == {
         "inceptionv1/mixed4b/237", "inceptionv1/mixed4b/373", "inceptionv1/mixed4b/491"}
+    assert {e.dst for e in car.edges} == {"inceptionv1/mixed4c/447"}  # Zoom In: mixed4b -> the car in mixed4c
     assert "circuit:dog-head-union" in [h.target for h in inception.search("union orientation")]
-    assert len(inception.circuit("car-superposition").edges) == 3
-    assert len(inception.circuit("curve-circuit-3a-3b").edges) == 16
+    superposition = inception.circuit("car-superposition")
+    assert {(e.src, e.dst) for e in superposition.edges} == {
+        ("inceptionv1/mixed4c/447", f"inceptionv1/mixed4d/{unit}") for unit in POLYSEMANTIC}
 
     # Reloading adds nothing and keeps what curators changed since.
     inception.set_label("inceptionv1/mixed3b/379", "curve detector, 10 o'clock", author="carl", expected_version=1)
@@ -61,6 +66,137 @@ def test_inceptionv1_seed(inception: Catalog):
         "inceptionv1/mixed3b/379: kept \"curve detector, 10 o'clock\", seed says 'curve detector'"
     ]
     assert len(inception.label_history("inceptionv1/mixed3b/379")) == 2
+
+
+POLYSEMANTIC = (241, 277, 417)  # Zoom In: dog detectors of mixed4d that carry cars in superposition
+# Curve Circuits, "3a Early Curve Family": early curves of a similar orientation excite a
+# curve detector, those of the opposing orientation inhibit it (3a unit, 3b unit).
+SIMILAR = {(147, 379), (81, 385), (71, 340), (145, 388)}
+OPPOSING = {(145, 379), (71, 385), (81, 340), (147, 388)}
+FIGURE = re.compile(r" \[figure: [^,\]]+, [^\]]+, https://distill\.pub/\S+/#[a-z0-9-]+\]$")
+
+
+def test_no_seeded_family_spans_layers(inception: Catalog):
+    inception.load_seed("inceptionv1")
+    names = inception.family_names()
+    assert len(names) == len(json.loads(seed_path("inceptionv1").read_text())["families"])
+    for name in names:
+        family = inception.family(name)
+        layers = {address.rsplit("/", 1)[0] for address, _ in family.members}
+        assert layers == {family.layer}, name
+    # The article's one "Curves" family of two layers is two families now.
+    early, curves = inception.family("Early Curves (mixed3a)"), inception.family("Curves (mixed3b)")
+    assert (early.layer, len(early.members)) == ("inceptionv1/mixed3a", 11)
+    assert (curves.layer, len(curves.members)) == ("inceptionv1/mixed3b", 10)
+    assert inception.feature("inceptionv1/mixed3a/81").label.text == "early curve detector"
+
+
+def test_seed_links_join_families_of_different_layers():
+    data = json.loads(seed_path("inceptionv1").read_text())
+    layer = {f["name"]: {a.rsplit("/", 1)[0] for a in f["members"]} for f in data["families"]}
+    for link in data["links"]:
+        assert link["source"] in data["sources"] and link["relation"] in ("analogous", "inputs of")
+        assert layer[link["from"]] != layer[link["to"]], link
+    assert {"from": "Early Curves (mixed3a)", "to": "Curves (mixed3b)", "relation": "inputs of"}.items() <= next(
+        link for link in data["links"] if link["relation"] == "inputs of").items()
+
+
+def test_polysemantic_units_are_dog_first_and_car_by_superposition(inception: Catalog):
+    inception.load_seed("inceptionv1")
+    for unit in POLYSEMANTIC:
+        address = f"inceptionv1/mixed4d/{unit}"
+        label = inception.feature(address).label
+        assert label.text == "polysemantic: dog (primary) and car (superposition)"
+        assert label.status == "proposed"
+        assert "https://distill.pub/2020/circuits/zoom-in/" in [e.body for e in inception.evidence(feature=address)]
+        assert inception.families_of(address) == ["Dogs and cars in superposition (mixed4d)"]
+    # The only pure car detector the seed names is the one Zoom In shows, in mixed4c.
+    cars = [name for name in inception.family_names() if "car" in name.lower() and "draft" not in name]
+    assert sorted(cars) == ["Car (mixed4c)", "Car parts (mixed4b)", "Dogs and cars in superposition (mixed4d)"]
+
+
+def test_curve_circuit_has_the_articles_pairs_and_signs(inception: Catalog):
+    inception.load_seed("inceptionv1")
+    circuit = inception.circuit("curve-circuit-3a-3b")
+    unit = lambda address: int(address.rsplit("/", 1)[1])  # noqa: E731
+    signed = {(unit(e.src), unit(e.dst)): e.sign for e in circuit.edges}
+    assert signed == {**dict.fromkeys(SIMILAR, "excitatory"), **dict.fromkeys(OPPOSING, "inhibitory")}
+    named = {f"inceptionv1/mixed3a/{a}" for a, _ in SIMILAR} | {f"inceptionv1/mixed3b/{b}" for _, b in SIMILAR}
+    assert {address for address, _ in circuit.nodes} == named
+    assert all(e.src.startswith("inceptionv1/mixed3a/") and e.dst.startswith("inceptionv1/mixed3b/")
+               for e in circuit.edges)
+    links = [e.body for e in inception.evidence(circuit="curve-circuit-3a-3b")]
+    assert links == ["https://distill.pub/2020/circuits/curve-circuits/"]
+    # The claim with an experiment edits the edge the article shows as excitatory.
+    [tested] = [c for c in circuit.claims if c.experiment]
+    assert tested.experiment["intervention"]["edges"] == [["inceptionv1/mixed3a/147", "inceptionv1/mixed3b/379"]]
+
+
+def test_every_seeded_claim_names_its_figure(inception: Catalog):
+    data = json.loads(seed_path("inceptionv1").read_text())
+    claims = [claim for circuit in data["circuits"] for claim in circuit.get("claims", [])]
+    assert claims and all(set(claim["figure"]) == {"source", "section", "figure"} for claim in claims)
+    inception.load_seed("inceptionv1")
+    stored = [c.prediction for name in inception.circuits() for c in inception.circuit(name).claims]
+    assert len(stored) == len(claims)
+    for prediction in stored:
+        assert FIGURE.search(prediction), prediction
+    assert any(p.endswith("/zoom-in/#claim-2-superposition]") for p in stored)
+    assert any(p.endswith("/curve-circuits/#early-curve-family]") for p in stored)
+
+
+def _hostile_seed(tmp_path, change) -> str:
+    data = json.loads(seed_path("inceptionv1").read_text())
+    change(data)
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def _family(data: dict, name: str) -> dict:
+    return next(f for f in data["families"] if f["name"] == name)
+
+
+def _claim(data: dict) -> dict:
+    return data["circuits"][0]["claims"][0]
+
+
+HOSTILE = {
+    "a family over two layers": (
+        lambda d: _family(d, "Curves (mixed3b)")["members"].append("inceptionv1/mixed3a/81"),
+        "family 'Curves (mixed3b)' is in layer inceptionv1/mixed3b; inceptionv1/mixed3a/81 is in another layer"),
+    "an edge sign no one knows": (
+        lambda d: d["circuits"][0]["edges"][0].update(sign="strongly"), "unknown circuit edge sign 'strongly'"),
+    "an edge with extra fields": (
+        lambda d: d["circuits"][0]["edges"][0].update(run="rm -rf /"), "a seed's circuit edge is"),
+    "a link to no family": (
+        lambda d: d["links"][0].update(to="Nope"), "family link names no family of this seed: 'Nope'"),
+    "a link relation no one knows": (
+        lambda d: d["links"][0].update(relation="causes"), "unknown family link relation 'causes'"),
+    "a figure from an unknown source": (
+        lambda d: _claim(d)["figure"].update(source="blog"), "claim figure names unknown source 'blog'"),
+    "a figure anchor that is not one": (
+        lambda d: _claim(d)["figure"].update(section="x\"><script>"), "claim figure needs a section anchor"),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE)
+def test_hostile_seed_is_refused_and_writes_nothing(inception: Catalog, tmp_path, case):
+    change, message = HOSTILE[case]
+    with pytest.raises(InvalidInput, match=re.escape(message)):
+        inception.load_seed(_hostile_seed(tmp_path, change))
+    assert inception.feature("inceptionv1/mixed3b/379").label is None
+    assert inception.family_names() == [] and inception.circuits() == []
+
+
+def test_cli_refuses_a_family_over_two_layers_in_one_line(inception: Catalog, db_url, blob_dir, tmp_path, capsys):
+    change, message = HOSTILE["a family over two layers"]
+    path = _hostile_seed(tmp_path, change)
+    code = main(["--db", db_url, "--blobs", blob_dir, "--user", "alice", "import", "seed", path])
+    out, err = capsys.readouterr()
+    assert code == 1 and out == ""
+    assert err.startswith(f"atlas: error: {message}") and err.count("\n") == 1
+    assert inception.family_names() == []
 
 
 def test_seed_that_does_not_fit_writes_nothing(inception: Catalog, tmp_path):

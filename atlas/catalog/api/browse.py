@@ -36,6 +36,12 @@ class BrowseMixin:
         with self._reading() as session:
             return browse.review_queue(session, filters, offset, limit)
 
+    def layer_progress(self) -> list[browse.LayerProgress]:
+        """Each layer's units, units with a channel visualization, and labels by status
+        (the home page's progress table)."""
+        with self._reading() as session:
+            return browse.layer_progress(session)
+
     def stats(self) -> dict[str, int]:
         """Catalogue figures for the home page."""
         with self._reading() as session:

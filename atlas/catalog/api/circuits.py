@@ -66,11 +66,11 @@ class CircuitsMixin:
             )
 
     def _edit_circuit(self, name: str, author: str | None, edit: Callable[..., object],
-                      *args: object) -> CircuitInfo:
+                      *args: object, **options: object) -> CircuitInfo:
         with self._writing() as session:
             actor = require_role(session, self._author(session, author), "curator", "edit circuits")
             circuit = circuits.get(session, name)
-            edit(session, circuit, *args, actor)
+            edit(session, circuit, *args, actor, **options)
             session.flush()
             return circuits.describe(session, circuit)
 
@@ -83,9 +83,12 @@ class CircuitsMixin:
         return self._edit_circuit(circuit, author, circuits.remove_node, as_feature(feature))
 
     def add_circuit_edge(self, circuit: str, src: str | FeatureAddress, dst: str | FeatureAddress,
-                         note: str | None = None, author: str | None = None) -> CircuitInfo:
+                         note: str | None = None, author: str | None = None,
+                         sign: str | None = None) -> CircuitInfo:
+        """Connect two features; ``sign`` says what the connection is said to do
+        (``excitatory`` or ``inhibitory``), None where nobody stated it."""
         return self._edit_circuit(
-            circuit, author, circuits.add_edge, as_feature(src), as_feature(dst), note
+            circuit, author, circuits.add_edge, as_feature(src), as_feature(dst), note, sign=sign
         )
 
     def remove_circuit_edge(self, circuit: str, src: str | FeatureAddress, dst: str | FeatureAddress,

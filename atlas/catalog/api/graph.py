@@ -44,8 +44,8 @@ class GraphMixin:
             sub = graph.subgraph(session, [as_feature(a) for a, _ in info.nodes], kinds)
         stored = {(e.src, e.dst): e for e in sub.edges}
         sub.edges = [
-            stored.get((s, d)) or graph.GraphEdge(s, d, "curated", 0.0, None, None)
-            for s, d, _note in info.edges
+            stored.get((edge.src, edge.dst)) or graph.GraphEdge(edge.src, edge.dst, "curated", 0.0, None, None)
+            for edge in info.edges
         ]
         sub.meta = {"query": "circuit", "circuit": name, "description": info.description,
                     "status": info.status, "claims": [c.prediction for c in info.claims]}

@@ -16,17 +16,27 @@ from atlas.text import check_optional
 class SearchMixin:
     """Mixed into :class:`atlas.catalog.Catalog`; uses its sessions and acting user."""
 
-    def search(self, query: str, limit: int = 50, **filters: object) -> list[SearchHit]:
-        """Full-text search, best first, with highlighted snippets. Filters: model, layer
-        (``layer`` or ``model/layer``), status (of the current label), family, author,
-        has_evidence."""
-        try:
-            scope = SearchFilters(**filters)
-        except TypeError:
-            known = ", ".join(SearchFilters.__dataclass_fields__)
-            raise InvalidInput(f"unknown search filter in {sorted(filters)} (filters: {known})") from None
+    def search(self, query: str, limit: int = 50, offset: int = 0, **filters: object) -> list[SearchHit]:
+        """Full-text search, what a researcher means first (the query as a whole label, then
+        accepted labels, curated groupings, proposals; units with evidence or in circuits
+        before others; then the text score; ties by content), with highlighted snippets,
+        ``limit`` from ``offset``. Filters: model, layer (``layer`` or ``model/layer``),
+        status (of the current label), family, author, has_evidence."""
+        scope = _filters(filters)
         with self._reading() as session:
-            return fulltext.search(session, query, scope, limit)
+            return fulltext.search(session, query, scope, limit, offset)
+
+    def search_count(self, query: str, **filters: object) -> int:
+        """How many results ``search`` has for this query and these filters, over all pages."""
+        scope = _filters(filters)
+        with self._reading() as session:
+            return fulltext.count(session, query, scope)
+
+    def search_suggestion(self, query: str) -> str | None:
+        """The query with misspelt words replaced by the closest words of the catalogue's
+        labels, families and circuits ("did you mean"); None if there is nothing to fix."""
+        with self._reading() as session:
+            return fulltext.suggestion(session, query)
 
     def reindex(self, author: str | None = None) -> int:
         """Rebuild the full-text index from the curated tables (``atlas db reindex``).
@@ -53,3 +63,11 @@ class SearchMixin:
                           e.on_behalf_of)
                 for e in audit.entries(session, entity_type, entity_id, limit)
             ]
+
+
+def _filters(filters: dict[str, object]) -> SearchFilters:
+    try:
+        return SearchFilters(**filters)  # type: ignore[arg-type]
+    except TypeError:
+        known = ", ".join(SearchFilters.__dataclass_fields__)
+        raise InvalidInput(f"unknown search filter in {sorted(filters)} (filters: {known})") from None

@@ -338,8 +338,10 @@ class Importer:
             self.report.conflicts.append(f"circuit {row['name']}: description or status differ; kept ours")
         for address, role in row["nodes"]:
             circuits.add_node(self.session, circuit, as_feature(address), role, self.importer)
-        for src, dst, note in row["edges"]:
-            circuits.add_edge(self.session, circuit, as_feature(src), as_feature(dst), note, self.importer)
+        for edge in row["edges"]:
+            # [src, dst, note, sign]; bundles written before edges carried a sign have three.
+            src, dst, note, sign = edge if len(edge) == 4 else (*edge, None)
+            circuits.add_edge(self.session, circuit, as_feature(src), as_feature(dst), note, self.importer, sign)
         known = set(self.session.scalars(select(CircuitClaim.prediction).where(CircuitClaim.circuit_id == circuit.id)))
         for claim in row["claims"]:
             prediction = circuits.check_prediction(claim["prediction"])

@@ -172,14 +172,15 @@ def _circuits(session: Session, out: dict, names: dict, users: dict, blobs: set)
                                 .where(CircuitNode.circuit_id == circuit.id)).all()
         if any(fid not in names for fid, _ in nodes):
             continue  # a circuit over a model that is not exported
-        edges = session.execute(select(CircuitEdge.src_feature_id, CircuitEdge.dst_feature_id, CircuitEdge.note)
+        edges = session.execute(select(CircuitEdge.src_feature_id, CircuitEdge.dst_feature_id, CircuitEdge.note,
+                                       CircuitEdge.sign)
                                 .where(CircuitEdge.circuit_id == circuit.id)).all()
         claims = session.scalars(select(CircuitClaim).where(CircuitClaim.circuit_id == circuit.id))
         out["circuits"].append({
             "name": circuit.name, "description": circuit.description, "status": circuit.status,
             "author": users[circuit.author_id], "created_at": stamp(circuit.created_at),
             "nodes": sorted([names[f], role] for f, role in nodes),
-            "edges": sorted([names[s], names[d], note] for s, d, note in edges),
+            "edges": sorted([names[s], names[d], note, sign] for s, d, note, sign in edges),
             "claims": sorted(
                 ({"prediction": c.prediction, "experiment": c.experiment, "status": c.status, "result": c.result,
                   "author": users[c.author_id], "created_at": stamp(c.created_at)} for c in claims),

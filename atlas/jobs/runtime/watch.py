@@ -34,9 +34,12 @@ def wait_for_jobs(
     progress: Callable[..., Any] = tqdm,
     poll_seconds: float = 0.5,
     description: str = "jobs",
+    on_poll: Callable[[], None] | None = None,
 ) -> list[JobInfo]:
     """Block until every job has finished (done, failed or cancelled), showing a live bar
-    made by ``progress`` (tqdm's signature). Returns the final jobs, in id order."""
+    made by ``progress`` (tqdm's signature). Returns the final jobs, in id order.
+    ``on_poll`` runs at every poll and may raise to stop watching (whoever runs the jobs
+    has failed for good, e.g. a Ray task)."""
     ids = sorted(set(job_ids))
     jobs = catalog.jobs_by_id(ids)
     missing = sorted(set(ids) - {job.id for job in jobs})
@@ -52,6 +55,8 @@ def wait_for_jobs(
             if all(job.finished for job in jobs):
                 return jobs
             time.sleep(poll_seconds)
+            if on_poll is not None:
+                on_poll()
             try:
                 jobs, stale = catalog.jobs_by_id(ids), False
             except Exception as exc:
