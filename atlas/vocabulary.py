@@ -60,7 +60,13 @@ RELATIONS = ("analogous", "similar")
 # kept in a one-to-one assignment or as each feature's best partner; linear CKA of layers.
 MATCH_METHODS = ("pooled.assignment", "pooled.best", "spatial.assignment", "spatial.best")
 CKA_METHOD = "cka.linear"
-RELATION_METHODS = (*MATCH_METHODS, CKA_METHOD)
+# Families proposed as analogous (``atlas families propose``): from their members' matches
+# and tuning curves, stored for curators to accept.
+FAMILY_PROPOSAL_METHOD = "families.propose"
+# Its defaults: a match's correlation, how far preferred stimuli may differ (a fraction of
+# the sweep's range), and how selective both units must be for a sweep to count.
+PROPOSAL_MIN_SCORE, PROPOSAL_TOLERANCE, PROPOSAL_MIN_SELECTIVITY = 0.6, 0.1, 0.2
+RELATION_METHODS = (*MATCH_METHODS, CKA_METHOD, FAMILY_PROPOSAL_METHOD)
 
 # -- jobs -------------------------------------------------------------------------------
 

@@ -150,6 +150,19 @@ def other_db_url(dialect, _postgres, _sqlite_template, tmp_path) -> Iterator[str
     yield from _fresh_url(dialect, True, _postgres, _sqlite_template, tmp_path)
 
 
+INCEPTION_LAYERS = [
+    ("conv2d0", 64), ("conv2d1", 64), ("conv2d2", 192), ("mixed3a", 256), ("mixed3b", 480),
+    ("mixed4a", 508), ("mixed4b", 512), ("mixed4c", 512), ("mixed4d", 528), ("mixed4e", 832),
+    ("mixed5a", 832), ("mixed5b", 1024),
+]
+
+
+def inception_layers() -> list[dict]:
+    """InceptionV1's studied layers as a registration lists them (without map sizes)."""
+    return [{"name": n, "kind": "conv" if n.startswith("conv") else "concat", "channels": c}
+            for n, c in INCEPTION_LAYERS]
+
+
 TEST_FACTORY_MODULES = "tiny_models,atlas.compute.models.demo_cnn"
 
 

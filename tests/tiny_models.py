@@ -165,3 +165,81 @@ class OrientedSum(nn.Module):
 
 def oriented_sum() -> nn.Module:
     return OrientedSum()
+
+
+# -- a model with batch norm whose input preprocessing matters ------------------------------
+# Registered with --mean NORM_MEAN --std NORM_STD it must compute exactly what the same
+# network computes on [0, 1] images once the normalization is folded into its first conv
+# (``fold_normalization``; exact because that conv is unpadded).
+NORM_MEAN = (0.2, 0.5, 0.7)
+NORM_STD = (0.25, 0.1, 0.4)
+
+
+def bn_net() -> nn.Module:
+    from collections import OrderedDict
+
+    return nn.Sequential(OrderedDict([
+        ("stem", nn.Sequential(nn.Conv2d(3, 6, 3), nn.BatchNorm2d(6), nn.ReLU())),
+        ("block", nn.Sequential(nn.Conv2d(6, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU())),
+        ("pool", nn.AdaptiveAvgPool2d(1)), ("flat", nn.Flatten()), ("head", nn.Linear(8, 4)),
+    ]))
+
+
+def bn_net_state(seed: int = 0) -> dict:
+    """Seeded weights, with batch-norm statistics that are not the identity."""
+    torch.manual_seed(seed)
+    model = bn_net()
+    with torch.no_grad():
+        for bn in (model.stem[1], model.block[1]):
+            bn.running_mean.uniform_(-0.5, 0.5)
+            bn.running_var.uniform_(0.5, 2.0)
+            bn.weight.uniform_(0.5, 1.5)
+            bn.bias.uniform_(-0.2, 0.2)
+    return model.state_dict()
+
+
+def fold_normalization(state: dict, mean=NORM_MEAN, std=NORM_STD) -> dict:
+    """``state`` with ``(x - mean) / std`` folded into the first conv ``stem.0``."""
+    folded = dict(state)
+    m, s = torch.tensor(mean)[None, :, None, None], torch.tensor(std)[None, :, None, None]
+    w = state["stem.0.weight"]
+    folded["stem.0.weight"] = w / s
+    folded["stem.0.bias"] = state["stem.0.bias"] - (w * m / s).sum(dim=(1, 2, 3))
+    return folded
+
+
+def fixed64() -> nn.Module:
+    """Runs only on 3x64x64 images: a linear layer reads the flattened 4x16x16 map."""
+    return nn.Sequential(nn.Conv2d(3, 4, 4, stride=4), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 16 * 16, 3))
+
+
+class _Pair(nn.Module):
+    """A module whose output is a tuple: no tensor with channels to study."""
+
+    def forward(self, x):
+        return x, -x
+
+
+class _FirstOf(nn.Module):
+    def forward(self, pair):
+        return pair[0]
+
+
+class SharedReLU(nn.Module):
+    """One ReLU module called twice per forward pass (as torchvision's ResNet blocks do),
+    and a module that outputs a tuple."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 4, 3, padding=1)
+        self.conv2 = nn.Conv2d(4, 4, 3, padding=1)
+        self.relu = nn.ReLU()
+        self.pair = _Pair()
+        self.first = _FirstOf()
+
+    def forward(self, x):
+        return self.first(self.pair(self.relu(self.conv2(self.relu(self.conv1(x))))))
+
+
+def shared_relu() -> nn.Module:
+    return SharedReLU()

@@ -245,10 +245,17 @@ def _ranking(words: list[str]) -> list[ColumnElement]:
     """What a researcher means first, before the engine's text score: a document whose
     title is the query itself (``curve detector``, hyphens read as spaces); then curated
     standing (accepted labels; then proposed labels, families and circuits; then notes and
-    claims; then disputed and rejected labels); then units the catalogue knows more about
-    (with evidence, or in a circuit)."""
-    title = func.lower(func.replace(SearchDoc.title, "-", " "))
-    exact = case((title == " ".join(words), 0), else_=1)
+    claims; then disputed and rejected labels); within a standing, titles that start with
+    the query (``curve detector`` for ``curve``: a kind of it); then units the catalogue
+    knows more about (with evidence, or in a circuit); then the shorter such title."""
+    title, phrase = func.lower(func.replace(SearchDoc.title, "-", " ")), " ".join(words)
+    # The words are letters and digits only (``terms``), so they carry no LIKE wildcards.
+    starts = title.like(phrase + " %")
+    exact = case((title == phrase, 0), else_=1)
+    begins = case((starts, 0), else_=1)
+    # Among titles that start with the query, the shortest is closest to it ("curve detector"
+    # before "curve-like feature" for "curve"), on both engines: their text scores disagree here.
+    closest = case((starts, func.length(title)), else_=0)
     standing = case(
         ((SearchDoc.kind == "label") & (SearchDoc.status == "accepted"), 0),
         ((SearchDoc.kind == "label") & (SearchDoc.status == "proposed") | SearchDoc.kind.in_(("family", "circuit")), 1),
@@ -258,7 +265,7 @@ def _ranking(words: list[str]) -> list[ColumnElement]:
     )
     known = case((exists().where(Evidence.feature_id == SearchDoc.feature_id)
                   | exists().where(CircuitNode.feature_id == SearchDoc.feature_id), 0), else_=1)
-    return [exact, standing, known]
+    return [exact, standing, begins, known, closest]
 
 
 # Ties are broken by content, not by row ids: two catalogues holding the same things (one

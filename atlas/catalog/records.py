@@ -221,6 +221,16 @@ class RelationInfo:
 
 
 @dataclass(frozen=True)
+class NewFamily:
+    """A family to store (``Catalog.add_analogous_families``): its name, description and
+    members, features of one model and layer."""
+
+    name: str
+    description: str
+    members: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class SearchHit:
     kind: str
     target: str

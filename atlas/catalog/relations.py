@@ -1,7 +1,7 @@
 """Relations between things of two models on a ``Session``: analogous features (matched by
-the correlation of their activations), similar layers (CKA), and analogous families
-(a curator's or a job's judgement that two families are one feature in two places), each
-measured over a stimulus set.
+the correlation of their activations) and similar layers (CKA), measured over a stimulus
+set; and families related to families (``put_families``: proposed as analogous by
+``atlas families propose``, from their members' matches).
 
 A layer pair's relations of one method over one stimulus set are written together, by
 the job that measured them or through ``Catalog.add_relations``; written again they are
@@ -24,29 +24,20 @@ from atlas.catalog.records import RelationInfo
 from atlas.catalog.resolve import addresses_of, get_layer, target_ids
 from atlas.db.models import Family, Layer, Model, Relation
 from atlas.errors import InvalidInput
-from atlas.vocabulary import CKA_METHOD, MATCH_METHODS, RELATIONS
+from atlas.vocabulary import CKA_METHOD, FAMILY_PROPOSAL_METHOD, MATCH_METHODS, RELATIONS
 
 Target = int | str  # a unit by channel, a direction by name
 Row = tuple[Target | None, Target | None, float]  # (src, dst, score); None, None: the layers themselves
 METHODS = {"analogous": MATCH_METHODS, "similar": (CKA_METHOD,)}
 
 
-def _check_method(relation: str, method: str) -> None:
+def _check(relation: str, method: str, rows: Sequence[Row]) -> bool:
+    """Whether ``rows`` relate the layers themselves (else features); one line if the
+    relation, the method, an end or a score is not what it may be."""
     if relation not in RELATIONS:
         raise InvalidInput(f"unknown relation {relation!r} (known: {', '.join(RELATIONS)})")
     if method not in METHODS[relation]:
         raise InvalidInput(f"a {relation} relation is measured by {', '.join(METHODS[relation])}, not {method!r}")
-
-
-def _check_score(score: object) -> None:
-    if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
-        raise InvalidInput(f"a relation's score must be a finite number, not {score!r}")
-
-
-def _check(relation: str, method: str, rows: Sequence[Row]) -> bool:
-    """Whether ``rows`` relate the layers themselves (else features); one line if the
-    relation, the method, an end or a score is not what it may be."""
-    _check_method(relation, method)
     layers = relation == "similar"
     for src, dst, score in rows:
         if (src is None or dst is None) != layers or (layers and (src, dst) != (None, None)):
@@ -54,6 +45,11 @@ def _check(relation: str, method: str, rows: Sequence[Row]) -> bool:
                                f"not {src!r} and {dst!r}")
         _check_score(score)
     return layers
+
+
+def _check_score(score: object) -> None:
+    if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
+        raise InvalidInput(f"a relation's score must be a finite number, not {score!r}")
 
 
 def _pair_filter(relation: str, method: str, key: str, src_layer: int, dst_layer: int, layers: bool) -> list:
@@ -94,25 +90,17 @@ def put_pair(session: Session, relation: str, method: str, stimuli: dict, src: L
     return len(values)
 
 
-def put_families(session: Session, method: str, stimuli: dict, src: Family, dst: Family, score: float,
-                 details: dict | None = None, replace: bool = False) -> int:
-    """Store that family ``src`` is analogous to family ``dst`` by ``method`` over
-    ``stimuli`` with ``score``. Returns 1, or 0 when that relation is stored already (and
-    not ``replace``, which writes it again in place of the old one)."""
-    _check_method("analogous", method)
+def put_families(session: Session, stimuli: dict, src: Family, dst: Family, score: float,
+                 details: dict | None = None) -> None:
+    """Store family ``src`` as analogous to family ``dst`` (method
+    ``FAMILY_PROPOSAL_METHOD``), measured over ``stimuli`` with ``score``."""
     _check_score(score)
     if src.id == dst.id:
-        raise InvalidInput(f"family {src.name!r} related to itself: name two different families")
-    key = params_key(stimuli)
-    same = [Relation.relation == "analogous", Relation.method == method, Relation.stimuli_key == key,
-            Relation.src_family_id == src.id, Relation.dst_family_id == dst.id]
-    if session.scalar(select(func.count()).select_from(Relation).where(*same)):
-        if not replace:
-            return 0
-        session.execute(delete(Relation).where(*same), execution_options={"synchronize_session": False})
-    session.add(Relation(relation="analogous", method=method, src_family_id=src.id, dst_family_id=dst.id,
-                         score=float(score), stimuli=stimuli, stimuli_key=key, details=details))
-    return 1
+        raise InvalidInput(f"family {src.name!r} related to itself: name two families")
+    session.add(Relation(relation="analogous", method=FAMILY_PROPOSAL_METHOD, src_family_id=src.id,
+                         dst_family_id=dst.id, score=float(score), stimuli=stimuli,
+                         stimuli_key=params_key(stimuli), details=details))
+    session.flush()
 
 
 def _units(rows: Sequence[Row], end: int) -> list[int]:
@@ -173,6 +161,12 @@ def of_feature(session: Session, feature_id: int, method: str | None = None) -> 
     return _infos(session, list(session.scalars(query.order_by(Relation.score.desc(), Relation.id))))
 
 
+def of_family(session: Session, family_id: int) -> list[RelationInfo]:
+    """The relations a family is an end of (either end), best score first."""
+    query = select(Relation).where(or_(Relation.src_family_id == family_id, Relation.dst_family_id == family_id))
+    return _infos(session, list(session.scalars(query.order_by(Relation.score.desc(), Relation.id))))
+
+
 def of_models(session: Session, model_a: str, model_b: str, stimuli: dict | None = None) -> list[RelationInfo]:
     """The layer-level (``similar``) relations from layers of ``model_a`` to layers of
     ``model_b`` (measured over ``stimuli`` if given), in the order they were stored."""
@@ -183,12 +177,6 @@ def of_models(session: Session, model_a: str, model_b: str, stimuli: dict | None
     if stimuli is not None:
         query = query.where(Relation.stimuli_key == params_key(stimuli))
     return _infos(session, list(session.scalars(query)))
-
-
-def of_family(session: Session, family_id: int) -> list[RelationInfo]:
-    """The analogous relations a family is an end of (either end), best score first."""
-    query = select(Relation).where(or_(Relation.src_family_id == family_id, Relation.dst_family_id == family_id))
-    return _infos(session, list(session.scalars(query.order_by(Relation.score.desc(), Relation.id))))
 
 
 def shared_partners(best: Sequence[RelationInfo], threshold: float) -> list[tuple[str, list[str]]]:

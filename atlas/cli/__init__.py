@@ -26,8 +26,10 @@ from atlas.cli.compute import register as register_compute
 from atlas.cli.directions import register as register_directions
 from atlas.cli.exchange import register as register_exchange
 from atlas.cli.experiments import register as register_experiments
+from atlas.cli.families import register as register_families
 from atlas.cli.jobs import register as register_jobs
 from atlas.cli.launch import run_app
+from atlas.cli.models import register as register_models
 from atlas.errors import AtlasError, InvalidInput
 from atlas.text import printable
 from atlas.vocabulary import EDGE_KIND_NAMES, EDGE_KINDS, EDGE_SORTS, LABEL_STATUSES, ROLES
@@ -83,28 +85,6 @@ def cmd_user_add(args: argparse.Namespace) -> None:
 def cmd_user_list(args: argparse.Namespace) -> None:
     for user in _catalog(args).users():
         print(f"{user.name}\t{user.role}")
-
-
-def cmd_model_add(args: argparse.Namespace) -> None:
-    from atlas.compute.registration import (
-        register_model,  # torch: imported only by commands that compute
-    )
-
-    catalog = _catalog(args)
-    register_model(catalog, args.name, args.arch, args.weights)
-    layers = catalog.layers(args.name)
-    print(f"registered {args.name} ({args.arch}) with {len(layers)} layers:")
-    for layer in layers:
-        shape = "x".join(map(str, layer.spatial_shape)) if layer.spatial_shape else "-"
-        print(f"  {layer.name:<24} {layer.kind:<7} {layer.channels:>5} channels  {shape}")
-
-
-def cmd_model_list(args: argparse.Namespace) -> None:
-    catalog = _catalog(args)
-    for model in catalog.models():
-        layers = catalog.layers(model.name)
-        print(f"{model.name:<16} {model.architecture:<16} {len(layers)} layers, "
-              f"{sum(l.channels for l in layers)} units")
 
 
 def cmd_show(args: argparse.Namespace) -> None:
@@ -253,17 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", choices=ROLES, default="curator")
     _add(user_sub, "list", cmd_user_list, "list users")
 
-    model = sub.add_parser("model", help="models in the catalogue", description="models in the catalogue")
-    model_sub = model.add_subparsers(dest="model_command", metavar="COMMAND", required=True)
-    model_add = _add(model_sub, "add", cmd_model_add, "register a model: load its weights safely and "
-                     "discover its layers")
-    model_add.add_argument("name")
-    model_add.add_argument("--arch", required=True, help="inceptionv1, demo, demo-b, or package.module:factory "
-                           "from a module allowed by ATLAS_ALLOWED_FACTORY_MODULES")
-    model_add.add_argument("--weights", help="state_dict (.pt, loaded with weights_only) or .safetensors; "
-                           "TorchScript archives are refused (they run code when loaded); optional for the "
-                           "demo models. On a model imported from a bundle, an admin registers it here")
-    _add(model_sub, "list", cmd_model_list, "registered models")
+    register_models(sub)
 
     show = _add(sub, "show", cmd_show, "show a feature: label, families, connections, evidence")
     show.add_argument("address", help="model/layer/unit, e.g. demo/conv3/17")
@@ -321,6 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_compute(sub)
     register_compare(sub)
     register_directions(sub)
+    register_families(sub)
     register_jobs(sub)
     register_experiments(sub)
     return parser

@@ -10,13 +10,18 @@ models registered on this catalogue: not on imported ones (their architecture an
 came from someone else's bundle), and not without a weights hash unless the atlas ships
 the architecture. The weights file must hash to what was registered, checked before the
 file is parsed, so results are never computed on other weights and a swapped file is
-never read.
+never read. ``_load`` also gives the model its registered preprocessing
+(``atlas.compute.models.preprocess``), so every job, whatever it feeds the model, feeds
+it what the model was registered to expect.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -25,26 +30,50 @@ from torch import nn
 from atlas.catalog import Catalog
 from atlas.catalog.records import ModelInfo
 from atlas.compute.device import resolve_device
-from atlas.compute.models import discover_layers, list_architectures, load_model
+from atlas.compute.input_spec import build_input_spec, check_input_spec, check_shape
+from atlas.compute.models import (
+    GENERIC_INPUT_SHAPE,
+    ModuleOutput,
+    build_model,
+    choose_layers,
+    discover_layers,
+    list_architectures,
+    load_model,
+    module_outputs,
+)
 from atlas.compute.models.loading import WeightsMismatch
+from atlas.compute.models.preprocess import attach_preprocessing
 from atlas.errors import InvalidInput, NotFound
 
 
 def register_model(
     catalog: Catalog, name: str, architecture: str, weights: str | Path | None = None,
-    author: str | None = None,
+    author: str | None = None, *, input_shape: Sequence[int] | None = None,
+    preprocess: dict | None = None, layers: Sequence[str] | None = None,
 ) -> ModelInfo:
     """Register ``name`` (or adopt the imported model of that name) with its architecture
-    and weights, loaded and checked here first."""
-    model, info = load_model(architecture, weights, "cpu")
-    layers = discover_layers(model, info.input_shape)
-    spec = info.input_spec | ({"classes": list(info.classes)} if info.classes else {})
-    register = catalog.adopt_model if _imported(catalog, name) else catalog.add_model
+    and weights, loaded and checked here first.
+
+    ``input_shape`` (C, H, W; default the architecture's), ``preprocess`` (a spec of
+    ``atlas.compute.input_spec``: the model's first step on [0, 1] images) and ``layers``
+    (module globs choosing its layers) are stored in its input spec. Adopting an imported
+    model takes those it does not get from its imported spec, so it finds the same layers."""
+    imported = _imported_spec(catalog, name)
+    if imported is not None:
+        input_shape = input_shape if input_shape is not None else imported.get("shape")
+        preprocess = preprocess if preprocess is not None else imported.get("preprocess")
+        layers = layers if layers is not None else imported.get("layers")
+    shape = check_shape(input_shape) if input_shape is not None else None
+    model, info = load_model(architecture, weights, "cpu", shape)
+    spec = build_input_spec(info.input_shape, preprocess, layers, info.classes)
+    attach_preprocessing(model, spec.get("preprocess"))
+    found = discover_layers(model, spec["shape"], spec.get("layers"))
+    register = catalog.adopt_model if imported is not None else catalog.add_model
     return register(
         name,
         architecture,
         layers=[{"name": l.name, "kind": l.kind, "channels": l.channels, "spatial_shape": l.spatial_shape}
-                for l in layers],
+                for l in found],
         weights_sha256=info.weights_sha256,
         source=str(Path(weights).resolve()) if weights is not None else None,
         input_spec=spec,
@@ -52,11 +81,55 @@ def register_model(
     )
 
 
-def _imported(catalog: Catalog, name: str) -> bool:
+def _imported_spec(catalog: Catalog, name: str) -> dict | None:
+    """The input spec of the imported model ``name`` ({} if it has none), or None if no
+    imported model has that name."""
     try:
-        return catalog.model(name).origin is not None
+        registered = catalog.model(name)
     except NotFound:
-        return False
+        return None
+    return (check_input_spec(registered.input_spec) or {}) if registered.origin is not None else None
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What a model offers as layers: every module that runs, with its output, at the
+    input ``shape`` and ``preprocess`` used, and which of them are (or would be) its
+    layers."""
+
+    shape: tuple[int, int, int]
+    preprocess: dict | None
+    outputs: list[ModuleOutput]
+    layers: tuple[str, ...]
+
+
+def offered_layers(architecture: str, weights: str | Path | None = None, input_shape: Sequence[int] | None = None,
+                   preprocess: dict | None = None, patterns: Sequence[str] | None = None) -> Offer:
+    """What an unregistered model offers, and the layers registering it with ``patterns``
+    would choose. Shapes need no weights; given weights are loaded (and checked) all the
+    same, so a listing that works is a registration that loads."""
+    shape = check_shape(input_shape) if input_shape is not None else None
+    if weights is not None:
+        model, info = load_model(architecture, weights, "cpu", shape)
+        default_shape = info.input_shape
+    else:
+        model, default_shape, _, _ = build_model(architecture)
+        model.eval()
+    spec = build_input_spec(shape or default_shape, preprocess, patterns)
+    attach_preprocessing(model, spec.get("preprocess"))
+    outputs = module_outputs(model, spec["shape"])
+    chosen = choose_layers(model, outputs, spec.get("layers"))
+    return Offer(check_shape(spec["shape"]), spec.get("preprocess"), outputs, tuple(l.name for l in chosen))
+
+
+def registered_offer(catalog: Catalog, name: str) -> Offer:
+    """What the registered model ``name`` offers at its input shape, and its layers."""
+    registered = catalog.model(name)
+    model = _load(registered, "cpu")[0]
+    spec = check_input_spec(registered.input_spec) or {}
+    shape = check_shape(spec.get("shape", GENERIC_INPUT_SHAPE))
+    return Offer(shape, spec.get("preprocess"), module_outputs(model, shape),
+                 tuple(layer.name for layer in catalog.layers(name)))
 
 
 def load_registered(catalog: Catalog, name: str, device: str | torch.device = "auto") -> nn.Module:
@@ -81,13 +154,15 @@ def _load(registered: ModelInfo, device: str | torch.device) -> tuple[nn.Module,
     reads them, and a model shared by a worker's jobs (``ModelCache``) must not collect
     gradients in them from one job to the next."""
     check_computable(registered)
-    shape = tuple(registered.input_spec["shape"]) if registered.input_spec else None
+    spec = check_input_spec(registered.input_spec) or {}
+    shape = check_shape(spec["shape"]) if "shape" in spec else None
     try:
         model, info = load_model(registered.architecture, registered.source, resolve_device(device), shape,
                                  expected_sha256=registered.weights_sha256)
     except WeightsMismatch as e:
         raise InvalidInput(f"the weights of model {registered.name!r} have changed since it was registered: "
                            f"{e}") from None
+    attach_preprocessing(model, spec.get("preprocess"))
     return model.requires_grad_(False), info.weights_path
 
 
@@ -112,7 +187,7 @@ class ModelCache:
     def get(self, name: str) -> nn.Module:
         registered = self.catalog.model(name)
         key = (registered.name, registered.architecture, registered.source, registered.weights_sha256,
-               registered.origin)
+               registered.origin, json.dumps(registered.input_spec, sort_keys=True))
         cached = self._models.get(key)
         if cached is not None and _file_state(cached[1]) == cached[2]:
             self._models.move_to_end(key)

@@ -19,6 +19,7 @@ from streamlit.testing.v1.element_tree import Block
 from test_app import APP, app, cat, links, open_page, rerun, sqlite_only, texts  # noqa: F401 (fixtures)
 
 from atlas import Catalog
+from atlas.catalog.records import NewFamily
 from atlas.vocabulary import COMPARE_KINDS
 
 STIMULI = {"dataset": {"kind": "synthetic", "n": 2000, "seed": 0, "size": 64}, "sweeps": []}
@@ -160,35 +161,35 @@ def test_a_curator_queues_a_comparison_and_hostile_input_is_one_line(app: AppTes
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
 def test_family_page_shows_members_analogous_families_and_units(app: AppTest, compared: Catalog):
     cat = compared
-    for name, member, score, method in (("curves-b", "demo-b/conv2/5", 0.88, "pooled.assignment"),
-                                        ("weak-b", "demo-b/conv2/9", 0.31, "pooled.best")):
-        cat.create_family(name, author="carl")
-        cat.add_family_member(name, member, author="carl")
-        cat.add_family_relation("curve detectors", name, method, score, STIMULI)
-    cat.add_family_member("curve detectors", "demo/conv2/7", "the mirrored one", author="carl")
-    open_page(app, "family", user="vic", name="curve detectors")
-    assert app.header[0].value == "curve detectors"
+    # What `atlas families propose --save` stores: two families and their analogous relation.
+    cat.add_analogous_families(NewFamily("curves-a", "", (RICH, "demo/conv2/7")),
+                               NewFamily("curves-b", "", ("demo-b/conv2/5",)), STIMULI, 0.88)
+    cat.add_family_member("curves-a", "demo/conv2/9", "the mirrored one", author="carl")
+    open_page(app, "family", user="vic", name="curves-a")
+    assert app.header[0].value == "curves-a" and "units of demo/conv2" in texts(app, "caption")
     blocks = [b for b in app.main.children.values() if isinstance(b, Block)]
     members = [(link.proto.label, [c.value for c in card.get("caption")])
                for block in blocks for card in block.children.values()
                if isinstance(card, Block) and card.get("image") for link in card.get("page_link")]
-    assert members == [(RICH, ["curve detector · proposed"]), ("demo/conv2/7", ["unlabelled", "the mirrored one"])]
+    assert members == [(RICH, ["curve detector · proposed"]), ("demo/conv2/7", ["unlabelled"]),
+                       ("demo/conv2/9", ["unlabelled", "the mirrored one"])]
     related = [(link.proto.label, unescaped(block.get("caption")[0].value)) for block in blocks
                for link in block.get("page_link") if "name=" in link.proto.query_string]
-    assert related == [("curves-b", "0.880 · pooled.assignment · synthetic:2000"),
-                       ("weak-b", "0.310 · pooled.best · synthetic:2000")]
+    assert related == [("curves-b", "0.880 · families.propose · synthetic:2000")]
     analogues = {}
     for block in blocks:
         found = [link.proto.label for link in block.get("page_link")]
-        if found and found[0] in (RICH, "demo/conv2/7") and not block.get("image"):
+        if found and found[0].startswith("demo/conv2/") and not block.get("image"):
             analogues[found[0]] = list(zip(found[1:], [unescaped(c.value) for c in block.get("caption")]))
     assert analogues == {RICH: [("demo-b/conv2/5", "0.910 · pooled.assignment · synthetic:2000"),
                                 ("demo-b/conv2/5", "0.910 · pooled.best · synthetic:2000")],
-                         "demo/conv2/7": [("demo-b/conv2/7", "0.770 · pooled.assignment · synthetic:2000")]}
-    assert app.dataframe[0].value.to_dict("records") == [{"member": RICH, "evidence": 2},
-                                                         {"member": "demo/conv2/7", "evidence": 0}]
+                         "demo/conv2/7": [("demo-b/conv2/7", "0.770 · pooled.assignment · synthetic:2000")],
+                         "demo/conv2/9": []}
+    assert app.dataframe[0].value.to_dict("records") == [
+        {"member": RICH, "evidence": 2}, {"member": "demo/conv2/7", "evidence": 0},
+        {"member": "demo/conv2/9", "evidence": 0}]
     open_page(app, "family", user="vic", name="curves-b")  # the other end links back
-    assert "curve detectors" in links(app)
+    assert app.header[0].value == "curves-b" and "curves-a" in links(app)
 
 
 @sqlite_only

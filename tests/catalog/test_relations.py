@@ -107,50 +107,6 @@ def test_a_comparison_queues_image_chunks_then_one_matching_job(two_models: Cata
                                                                                           "n": 10**7, "size": 64}})
 
 
-@pytest.fixture
-def families(two_models: Catalog) -> Catalog:
-    for name, member in (("curves", "demo/conv2/3"), ("curves-other", "other/conv2/5"), ("edges", "other/conv1/0")):
-        two_models.create_family(name)
-        two_models.add_family_member(name, member)
-    return two_models
-
-
-def test_analogous_families_are_stored_and_read_from_either_end(families: Catalog):
-    assert families.add_family_relation("curves", "curves-other", "pooled.assignment", 0.9, STIMULI) == 1
-    assert families.add_family_relation("edges", "curves", "pooled.best", 0.3, OTHER, {"note": "weak"}) == 1
-    assert families.add_family_relation("curves", "curves-other", "pooled.assignment", 0.5, STIMULI) == 0
-    assert [(r.ends, r.src, r.dst, r.score, r.method, r.stimuli) for r in families.family_relations("curves")] == [
-        ("families", "curves", "curves-other", 0.9, "pooled.assignment", STIMULI),
-        ("families", "edges", "curves", 0.3, "pooled.best", OTHER)]
-    assert [r.src for r in families.family_relations("curves-other")] == ["curves"]
-    assert families.family_relations("edges")[0].details == {"note": "weak"}
-    assert families.add_family_relation("curves", "curves-other", "pooled.assignment", 0.5, STIMULI,
-                                        replace=True) == 1
-    assert [r.score for r in families.family_relations("curves-other")] == [0.5]
-    # Family rows are no layer's: the layer readers do not see them.
-    assert families.relations("demo/conv2", "other/conv2") == [] and families.analogues("demo/conv2/3") == []
-    entry = families.audit_log("family:curves->curves-other")[0]
-    assert (entry.action, entry.after["rows"], entry.after["replace"]) == ("relations.add", 1, True)
-
-
-@pytest.mark.parametrize("src, dst, method, score, stimuli, message", [
-    ("curves", "curves", "pooled.best", 0.5, STIMULI, "itself"),
-    ("curves", "nope", "pooled.best", 0.5, STIMULI, "unknown family"),
-    ("curves", "edges", "cka.linear", 0.5, STIMULI, "measured by"),
-    ("curves", "edges", "pooled.best", float("inf"), STIMULI, "finite"),
-    ("curves", "edges", "pooled.best", "0.5", STIMULI, "finite"),
-    ("curves", "edges", "pooled.best", 0.5, {"dataset": None, "sweeps": []}, "dataset, sweeps or both"),
-    ("curves", "edges", "pooled.best", 0.5, {"code": "import os"}, "unknown"),
-])
-def test_hostile_family_relations_are_refused_and_nothing_is_written(families: Catalog, src, dst, method, score,
-                                                                     stimuli, message):
-    with pytest.raises((InvalidInput, NotFound), match=message):
-        families.add_family_relation(src, dst, method, score, stimuli)
-    assert all(families.family_relations(name) == [] for name in ("curves", "edges"))
-    with pytest.raises(PermissionDenied):
-        families.as_user("vic").add_family_relation("curves", "edges", "pooled.best", 0.5, STIMULI)
-    assert families.family_relations("curves") == []
-
 
 def test_redundancy_lists_the_units_sharing_one_best_partner(two_models: Catalog):
     rows = [(3, 5, 0.9), (4, 5, 0.8), (6, 5, 0.4), (0, 2, 0.7), (1, 2, 0.6), (2, 9, 0.95)]

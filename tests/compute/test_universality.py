@@ -10,8 +10,9 @@ import pytest
 import torch
 from torch import nn
 
+from atlas.compute.models.demo_cnn import DEMO_WIDTHS, untrained_demo
 from atlas.compute.universality.analysis import analyse
-from atlas.compute.universality.assignment import match, redundancy
+from atlas.compute.universality.assignment import match, partners_above, redundancy
 from atlas.compute.universality.cka import cka_matrix
 from atlas.compute.universality.measure import Side, blocks, measure_part
 from atlas.compute.universality.moments import Moments
@@ -134,3 +135,20 @@ def test_hungarian_assignment_beats_greedy_best_partners():
     assert sorted((r, c) for r, c, _ in matching.assignment) == [(0, 1), (1, 0)]  # 1.65 > 0.9 + 0.1
     assert [(r, c) for r, c, _ in matching.best_a] == [(0, 0), (1, 0)]
     assert redundancy(matching.best_a, 2, 0.5).tolist() == [2, 0]
+
+
+def test_partners_above_counts_rows_by_their_best_signed_partner():
+    corr = np.array([[0.9, 0.1], [0.5, 0.65], [-0.95, 0.0]])  # row 2's only strong partner is anti-correlated
+    assert partners_above(corr, (0.8, 0.6, 0.4, -1.0)) == [1, 2, 2, 3]
+    assert partners_above(np.zeros((3, 0)), (0.0,)) == [0]
+
+
+def test_the_untrained_control_is_the_architecture_at_a_fixed_seed():
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    first, again, other = untrained_demo("demo-b", 2), untrained_demo("demo-b", 2), untrained_demo("demo-b", 3)
+    assert torch.rand(1) == before  # the global random state is left alone
+    assert first.widths == DEMO_WIDTHS["demo-b"]
+    assert torch.equal(first.conv3.weight, again.conv3.weight)
+    assert not torch.equal(first.conv3.weight, other.conv3.weight)

@@ -4,26 +4,17 @@ import json
 import re
 
 import pytest
+from conftest import inception_layers
 
 from atlas import Catalog
 from atlas.cli import main
 from atlas.errors import InvalidInput, NotFound
 from atlas.exchange.seed import seed_path
 
-INCEPTION_LAYERS = [
-    ("conv2d0", 64), ("conv2d1", 64), ("conv2d2", 192), ("mixed3a", 256), ("mixed3b", 480),
-    ("mixed4a", 508), ("mixed4b", 512), ("mixed4c", 512), ("mixed4d", 528), ("mixed4e", 832),
-    ("mixed5a", 832), ("mixed5b", 1024),
-]
-
 
 @pytest.fixture
 def inception(catalog: Catalog) -> Catalog:
-    catalog.add_model(
-        "inceptionv1", "inceptionv1",
-        layers=[{"name": n, "kind": "conv" if n.startswith("conv") else "concat", "channels": c}
-                for n, c in INCEPTION_LAYERS],
-    )
+    catalog.add_model("inceptionv1", "inceptionv1", layers=inception_layers())
     return catalog
 
 

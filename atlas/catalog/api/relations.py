@@ -1,15 +1,16 @@
-"""Relations across models: analogous features, similar layers and analogous families
-(universality, measured), and queueing the comparison that measures them. Part of the Catalog API
-(mixed into ``atlas.catalog.Catalog``); the measurement itself is the ``compare`` and
-``compare.match`` job kinds of ``atlas.compute.universality``, whose matching job writes
-the relations when it completes."""
+"""Relations across models: analogous features and similar layers (universality,
+measured), the redundancy among best partners, and queueing the comparison that
+measures them. Part of the Catalog API (mixed into ``atlas.catalog.Catalog``); the
+measurement itself is the ``compare`` and ``compare.match`` job kinds of
+``atlas.compute.universality``, whose matching job writes the relations when it
+completes."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from atlas.address import FeatureAddress, as_feature, as_layer
-from atlas.catalog import audit, families, relations
+from atlas.catalog import audit, relations
 from atlas.catalog.records import RelationInfo
 from atlas.catalog.relations import Row
 from atlas.catalog.resolve import get_feature
@@ -59,25 +60,6 @@ class RelationsMixin:
         features; the most shared first (``relations.shared_partners``)."""
         return relations.shared_partners(self.relations(src_layer, dst_layer, method="pooled.best", stimuli=stimuli),
                                          threshold)
-
-    def add_family_relation(self, src_family: str, dst_family: str, method: str, score: float, stimuli: dict,
-                            details: dict | None = None, replace: bool = False) -> int:
-        """Store that family ``src_family`` is analogous to ``dst_family`` (usually their
-        members in two models), found by ``method`` over ``stimuli`` with ``score``.
-        Curators and above; audited. Returns 1, or 0 when stored already (unless ``replace``)."""
-        check_stimuli(stimuli)
-        with self._writing() as session:
-            actor = self._computing_actor(session)
-            src, dst = families.get(session, src_family), families.get(session, dst_family)
-            added = relations.put_families(session, method, stimuli, src, dst, score, details, replace=replace)
-            audit.record(session, actor, "relations.add", "family", f"{src.name}->{dst.name}", None,
-                         {"relation": "analogous", "method": method, "rows": added, "replace": replace})
-            return added
-
-    def family_relations(self, family: str) -> list[RelationInfo]:
-        """The families measured or judged analogous to ``family`` (it is either end), best first."""
-        with self._reading() as session:
-            return relations.of_family(session, families.get(session, family).id)
 
     def layer_similarity(self, model_a: str, model_b: str, stimuli: dict | None = None) -> list[RelationInfo]:
         """The layer-level similarities (CKA) stored from layers of ``model_a`` to layers

@@ -23,6 +23,12 @@ from atlas.errors import InvalidInput
 Progress = Callable[[int, "int | None", "str | None"], None]
 
 
+def _positions(x: torch.Tensor) -> torch.Tensor:
+    """``(N, C, positions)``: a map's positions in one axis; a layer without spatial axes
+    (a linear layer, ``(N, C)``) has one position."""
+    return x.reshape(x.shape[0], x.shape[1], -1)
+
+
 def attribution_matrix(model: nn.Module, src: str, dst: str, dataset: Dataset,
                        units: Sequence[int] | None = None, batch_size: int = 32,
                        progress: Progress | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -43,13 +49,13 @@ def attribution_matrix(model: nn.Module, src: str, dst: str, dataset: Dataset,
                 if taps.missing():
                     raise InvalidInput(f"layer {dst} must run after {src}")
                 a, y = taps[src], taps[dst]
-                per_unit = y.flatten(2).sum(2)  # (N, C_dst)
+                per_unit = _positions(y).sum(2)  # (N, C_dst)
                 wanted = range(per_unit.shape[1]) if units is None else units
                 check_units(wanted, per_unit.shape[1], dst)
                 rows = []
                 for unit in wanted:
                     (g,) = torch.autograd.grad(per_unit[:, unit].sum(), a, retain_graph=True)
-                    terms = (a * g).detach().flatten(2)  # (N, C_src, positions)
+                    terms = _positions((a * g).detach())  # (N, C_src, positions)
                     rows.append(torch.stack([terms.sum(2).sum(0), terms.clamp(min=0).sum(2).sum(0),
                                              (-terms).clamp(min=0).sum(2).sum(0)]))
             batch_totals = torch.stack(rows, dim=1)  # (3, units, C_src)

@@ -25,7 +25,7 @@ from torch import nn
 
 from atlas.compute.datasets.synthetic import CLASSES as DEMO_CLASSES
 from atlas.compute.models import demo_cnn, inceptionv1
-from atlas.compute.models.layers import LayerSpec, discover_layers
+from atlas.compute.models.layers import LayerSpec, ModuleOutput, choose_layers, discover_layers, module_outputs
 from atlas.compute.models.loading import ModelLoadError, load_weights, weights_sha256
 from atlas.registry import Registry
 
@@ -33,9 +33,11 @@ ALLOWED_FACTORY_MODULES = "ATLAS_ALLOWED_FACTORY_MODULES"
 SEED_DEMO_DIR = Path(__file__).resolve().parents[3] / "seed_data" / "demo"
 GENERIC_INPUT_SHAPE = (3, 224, 224)
 
-__all__ = ["ALLOWED_FACTORY_MODULES", "ARCHITECTURES", "SEED_DEMO_DIR", "Architecture", "LayerSpec", "ModelInfo",
-           "ModelLoadError", "allowed_factory_modules", "discover_layers", "get_architecture",
-           "list_architectures", "load_model", "register_architecture", "weights_sha256"]
+__all__ = ["ALLOWED_FACTORY_MODULES", "ARCHITECTURES", "GENERIC_INPUT_SHAPE", "SEED_DEMO_DIR", "Architecture",
+           "LayerSpec", "ModelInfo",
+           "ModelLoadError", "ModuleOutput", "allowed_factory_modules", "build_model", "choose_layers",
+           "discover_layers", "get_architecture", "list_architectures", "load_model", "module_outputs",
+           "register_architecture", "weights_sha256"]
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,16 @@ def _build_from_factory(spec: str) -> nn.Module:
     return model
 
 
+def build_model(arch_or_factory: str) -> tuple[nn.Module, tuple[int, int, int], tuple[str, ...] | None, Path | None]:
+    """(the model as its code builds it, with no weights loaded; its default input shape;
+    its class names; its shipped weights) for a registered name or an allowed
+    ``package.module:factory``. Listing a model's modules needs no weights."""
+    if ":" in arch_or_factory:
+        return _build_from_factory(arch_or_factory), GENERIC_INPUT_SHAPE, None, None
+    arch = get_architecture(arch_or_factory)
+    return arch.build(), arch.input_shape, arch.classes, arch.default_weights
+
+
 def load_model(arch_or_factory: str, weights: str | Path | None = None,
                device: str | torch.device = "cpu",
                input_shape: tuple[int, int, int] | None = None,
@@ -149,16 +161,13 @@ def load_model(arch_or_factory: str, weights: str | Path | None = None,
     before they are parsed. Raises ``NotFound`` or ``ModelLoadError`` (an
     ``InvalidInput``), never returning a partly loaded model.
     """
-    if ":" in arch_or_factory:
-        model = _build_from_factory(arch_or_factory)
-        shape, classes = input_shape or GENERIC_INPUT_SHAPE, None
-    else:
+    if ":" not in arch_or_factory:  # a shipped name: a missing weights file is refused before building
         arch = get_architecture(arch_or_factory)
-        weights = weights if weights is not None else arch.default_weights
-        if weights is None:
+        if weights is None and arch.default_weights is None:
             raise ModelLoadError(f"{arch.name} needs a weights file (nothing is downloaded)")
-        model = arch.build()
-        shape, classes = input_shape or arch.input_shape, arch.classes
+    model, default_shape, classes, default_weights = build_model(arch_or_factory)
+    weights = weights if weights is not None else default_weights
+    shape = input_shape or default_shape
     if weights is None and expected_sha256 is not None:
         raise ModelLoadError(f"{arch_or_factory} was registered with weights, but no weights file is given")
     digest = load_weights(model, weights, expected_sha256) if weights is not None else None

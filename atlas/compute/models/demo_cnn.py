@@ -96,3 +96,12 @@ class DemoCNN(nn.Module):
             if isinstance(module, ConvReLU):
                 module.fold_batch_norm()
         return self
+
+
+def untrained_demo(name: str, seed: int) -> DemoCNN:
+    """The demo architecture ``name`` at PyTorch's default random initialization under
+    ``seed``, untrained: the control of a universality measurement (what two networks of
+    this design share before any training). The global random state is left as it was."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return DemoCNN(DEMO_WIDTHS[name]).eval()

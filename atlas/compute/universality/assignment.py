@@ -6,6 +6,7 @@ feature), not a family; ``redundancy`` counts it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,3 +46,11 @@ def redundancy(best_a: list[Pair], columns: int, threshold: float) -> np.ndarray
         if score >= threshold:
             counts[col] += 1
     return counts
+
+
+def partners_above(corr: np.ndarray, thresholds: Sequence[float]) -> list[int]:
+    """For each threshold: how many rows (features of A) have a best partner among the
+    columns (features of B) with a correlation of at least that threshold. Signed, as
+    ``match`` is: an anti-correlated partner is no partner."""
+    best = corr.max(axis=1) if corr.shape[1] else np.full(corr.shape[0], -np.inf)
+    return [int((best >= t).sum()) for t in thresholds]

@@ -33,6 +33,7 @@ from atlas.address import as_feature, check_user_name, parse_feature
 from atlas.catalog import artifacts, audit, circuits, edge_store, evidence, families, fulltext, labels
 from atlas.catalog.layers import insert_layer
 from atlas.catalog.resolve import get_feature, get_layer
+from atlas.compute.input_spec import check_input_spec
 from atlas.db.blobs import SHA256_RE, BlobStore, blob_names
 from atlas.db.models import (
     Artifact,
@@ -176,6 +177,10 @@ class Importer:
             if existing is None:
                 if not isinstance(row["architecture"], str) or len(row["architecture"]) > 200:
                     raise BundleError(f"models.jsonl: model {row['name']!r} has an invalid architecture")
+                try:  # inert, but read by pages and queueing (its input size): well formed or refused
+                    check_input_spec(row["input_spec"])
+                except InvalidInput as e:
+                    raise BundleError(f"models.jsonl: model {row['name']!r} has an invalid input spec: {e}") from None
                 model = Model(**{k: row[k] for k in ("name", "architecture", "weights_sha256", "input_spec")},
                               source=None, origin=origin)
                 self.session.add(model)
