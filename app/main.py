@@ -18,6 +18,8 @@ pages = [
     st.Page("views/layer.py", title="Layer browser", icon=":material/grid_view:", url_path="layer"),
     st.Page("views/unit.py", title="Unit", icon=":material/visibility:", url_path="unit"),
     st.Page("views/circuit.py", title="Circuits", icon=":material/hub:", url_path="circuit"),
+    st.Page("views/family.py", title="Families", icon=":material/diversity_3:", url_path="family"),
+    st.Page("views/compare.py", title="Compare models", icon=":material/compare_arrows:", url_path="compare"),
     st.Page("views/search.py", title="Search", icon=":material/search:", url_path="search"),
     st.Page("views/review.py", title="Review queue", icon=":material/rule:", url_path="review"),
     st.Page("views/jobs.py", title="Jobs", icon=":material/memory:", url_path="jobs"),

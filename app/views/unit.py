@@ -5,7 +5,7 @@ from components import evidence
 from components.circuit_membership import add_to_circuit
 from components.connections import connection_cards
 from components.label_editor import editor, self_review
-from components.links import circuit_link, from_url
+from components.links import circuit_link, family_links, from_url
 from components.text import plain
 from components.thumbs import blob_bytes
 from components.tuning import tuning_curve
@@ -77,7 +77,7 @@ if label:
                + (f" · confidence {label.confidence:.2f}" if label.confidence is not None else ""))
 families = cat.families_of(address)
 if families:
-    st.caption("families: " + ", ".join(plain(f) for f in families))
+    family_links(families)
 
 artifacts = cat.artifacts(address)
 left, right = st.columns([3, 2])

@@ -189,7 +189,7 @@ def test_unit_page_shows_everything_known(app: AppTest):
     open_page(app, "unit", address=RICH)
     assert app.title[0].value == RICH and app.subheader[0].value == "curve detector"
     captions = texts(app, "caption")
-    assert "families: curve detectors" in captions
+    assert "families:" in captions and "curve detectors" in links(app)
     # channel, negative, diversity, top and bottom examples; the other ends of 7 edges and 4 kernels
     assert len(app.get("image")) == 5 + 7 + 4
     # Each example crop has its pre-activation under it: the top three, the one bottom crop.
