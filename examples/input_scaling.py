@@ -18,6 +18,9 @@ TF_LITE_STD = (128 / 255,) * 3
 class InputScaling(nn.Module):
     """``(x - mean) / std`` per channel, for ``x`` RGB in [0, 1]."""
 
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, mean: tuple[float, float, float], std: tuple[float, float, float]):
         super().__init__()
         self.register_buffer("mean", torch.tensor(mean)[:, None, None], persistent=False)
