@@ -118,12 +118,13 @@ def main() -> None:
         return
     print(f"machine: {platform.machine()} {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
           f"Python {platform.python_version()}, torch {torch.__version__}, load average "
-          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
     print(f"MobileNetV2, package:skimage:{args.n} at 224 px, batch {args.batch_size}; layers {', '.join(LAYERS)}")
-    results = {case: _measure(case, args) for case in CASES}
-    for case, r in results.items():
+    results = {}
+    for case in CASES:
+        r = results[case] = _measure(case, args)
         extra = ", ".join(f"{k}={_gb(v) if k.endswith('bytes') else v}" for k, v in r.items() if k != "peak_rss_bytes")
-        print(f"{case:15s} peak RSS {_gb(r['peak_rss_bytes']):>8s}  ({extra})")
+        print(f"{case:15s} peak RSS {_gb(r['peak_rss_bytes']):>8s}  ({extra})", flush=True)
     floor, base = results["floor"]["peak_rss_bytes"], results["hold-all"]["peak_rss_bytes"]
     for case in ("capture", "examples-chunk", "examples-layer"):
         peak = results[case]["peak_rss_bytes"]
