@@ -14,8 +14,7 @@ from atlas.compute.datasets.package_spec import package_directory
 from atlas.compute.datasets.spec import check_dataset, open_dataset, parse_dataset
 from atlas.errors import InvalidInput
 
-pytest.importorskip("skimage", reason="scikit-image ships the photographs")  # a project dependency
-SKIMAGE_PHOTOS = 26  # PNG/JPEG files in scikit-image 0.26.0's skimage/data
+SKIMAGE_PHOTOS = 26  # PNG/JPEG files in scikit-image 0.26.0's skimage/data (a project dependency)
 
 
 def test_the_cli_form_is_parsed_into_a_checked_spec():

@@ -14,6 +14,7 @@ import pytest
 import torch
 from PIL import Image
 from real_weights import real_weights
+from skimage import data as skimage_data  # a project dependency: its sample photographs
 
 from atlas.compute.datasets.folder import fit, to_tensor
 from atlas.compute.models import load_model
@@ -21,8 +22,6 @@ from atlas.compute.models.layers import discover_layers
 from atlas.compute.models.loading import WeightsMismatch, read_state_dict
 from examples import efficientnet_lite0, mobilenet_v2
 from examples.weights import WEIGHTS
-
-skimage_data = pytest.importorskip("skimage.data", reason="scikit-image ships the photographs")
 
 MODELS = ("mobilenet_v2", "efficientnet_lite0")
 # photograph -> ImageNet classes one of which must be in the top 5
