@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Compute modules that are torch-free on purpose (the CLI checks a dataset spec when it
 # queues a job); any other ``atlas.compute`` module means compute code came in eagerly.
 TORCH_FREE_COMPUTE = {"atlas.compute", "atlas.compute.datasets", "atlas.compute.datasets.spec",
-                      "atlas.compute.datasets.sweep_spec"}
+                      "atlas.compute.datasets.sweep_spec", "atlas.compute.datasets.package_spec"}
 
 REPORT = """
 import json, sys
