@@ -20,6 +20,8 @@ pages = [
     st.Page("views/circuit.py", title="Circuits", icon=":material/hub:", url_path="circuit"),
     st.Page("views/graph.py", title="Graph", icon=":material/share:", url_path="graph"),
     st.Page("views/pair.py", title="Compare two units", icon=":material/compare:", url_path="pair"),
+    st.Page("views/family.py", title="Families", icon=":material/diversity_3:", url_path="family"),
+    st.Page("views/compare.py", title="Compare models", icon=":material/compare_arrows:", url_path="compare"),
     st.Page("views/search.py", title="Search", icon=":material/search:", url_path="search"),
     st.Page("views/review.py", title="Review queue", icon=":material/rule:", url_path="review"),
     st.Page("views/jobs.py", title="Jobs", icon=":material/memory:", url_path="jobs"),

@@ -19,10 +19,12 @@ from atlas import Catalog
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Compute modules that are torch-free on purpose (the CLI checks a dataset spec when it
-# queues a job); any other ``atlas.compute`` module means compute code came in eagerly.
+# Compute modules that are torch-free on purpose (the CLI checks a dataset spec, or a
+# comparison's stimulus set, when it queues a job); any other ``atlas.compute`` module
+# means compute code came in eagerly.
 TORCH_FREE_COMPUTE = {"atlas.compute", "atlas.compute.datasets", "atlas.compute.datasets.spec",
-                      "atlas.compute.datasets.sweep_spec"}
+                      "atlas.compute.datasets.sweep_spec", "atlas.compute.datasets.package_spec",
+                      "atlas.compute.datasets.stimuli"}
 
 REPORT = """
 import json, sys

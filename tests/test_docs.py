@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 ARCHITECTURE = ROOT / "docs" / "architecture.md"
 # Paths inside the repository that the document may name.
-PATH_ROOTS = ("atlas/", "app/", "tests/", "migrations/", "docs/")
+PATH_ROOTS = ("atlas/", "app/", "tests/", "migrations/", "docs/", "examples/")
 CODE = re.compile(r"`([^`\n]+)`")
 
 

@@ -106,12 +106,12 @@ def test_the_four_extension_points_are_registries():
     from atlas.jobs.runtime.kinds import KINDS, handler_for
 
     assert {"inceptionv1", "demo"} <= set(ARCHITECTURES.names())
-    assert DATASET_KINDS.names() == ["folder", "synthetic"]
+    assert DATASET_KINDS.names() == ["folder", "package", "synthetic"]
     assert {"connections", "examples"} <= set(KINDS.names())
     assert FORMATS == ("json", "graphml", "cytoscape", "dot", "svg", "png") == tuple(EXPORTERS.names(sort=False))
     with pytest.raises(NotFound, match="unknown architecture 'resnet9'; known: .*inceptionv1.*, or module:factory"):
         get_architecture("resnet9")
-    with pytest.raises(InvalidInput, match="unknown dataset kind 'url'; known: folder, synthetic"):
+    with pytest.raises(InvalidInput, match="unknown dataset kind 'url'; known: folder, package, synthetic"):
         check_dataset({"kind": "url", "size": 64})
     with pytest.raises(InvalidInput, match="unknown export format 'pdf'; known: cytoscape, dot"):
         render(None, "pdf")  # type: ignore[arg-type]

@@ -3,7 +3,7 @@ sets' mean activations, and the non-negative factorization of the layer's activa
 
 Curators and above only. Each form only queues a job (a worker, or ``atlas worker``,
 computes it and writes the directions); image sets are the CLI's dataset specs
-(``synthetic:N``, ``folder:PATH``), parsed and checked here so that a bad one is one
+(``synthetic:N``, ``folder:PATH``, ``package:NAME``), parsed and checked here so that a bad one is one
 error line and nothing is queued.
 """
 
@@ -18,7 +18,8 @@ from atlas.compute.datasets.spec import parse_dataset
 from atlas.vocabulary import MAX_FACTORS
 from components.flash import attempt
 
-DATASET_HELP = "synthetic:N (N generated shapes) or folder:PATH (images in a folder on the server)"
+DATASET_HELP = ("synthetic:N (N generated shapes), folder:PATH (images in a folder on the server) or "
+                "package:NAME[:N] (the images an installed package ships, e.g. package:skimage:2000)")
 DEFAULT_FACTORS = 8
 
 

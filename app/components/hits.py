@@ -9,7 +9,7 @@ import streamlit as st
 
 from atlas.catalog import MARK, Catalog
 from atlas.catalog.records import SearchHit
-from components.links import circuit_link, unit_link
+from components.links import circuit_link, family_link, unit_link
 from components.text import plain
 from components.thumbs import THUMBNAIL_PX, thumbnail
 
@@ -26,7 +26,9 @@ def show_hit(cat: Catalog, hit: SearchHit, thumbnail_sha: str | None = None) -> 
     kind, _, name = hit.target.partition(":")
     if kind == "circuit":
         circuit_link(name, f"circuit {name}", row[2])
-    elif kind in ("family", "edge"):
+    elif kind == "family":
+        family_link(name, f"family {name}", row[2])
+    elif kind == "edge":
         row[2].markdown(f"`{hit.target}`")
     else:
         row[1].image(thumbnail(cat, thumbnail_sha), width=THUMBNAIL_PX // 2)

@@ -29,15 +29,17 @@ def _write(param: str, text: str | None) -> None:
 
 
 def url_selectbox(label: str, options: Sequence[Any], *, key: str, param: str, index: int = 0,
-                  container: Any = st) -> Any:
-    """A selectbox kept in ``?param=``; options are matched by their text."""
+                  container: Any = st, format_func: Callable[[Any], Any] = str) -> Any:
+    """A selectbox kept in ``?param=``; options are matched by their text (``str``, whatever
+    ``format_func`` shows)."""
     by_text = {str(option): option for option in options}
     _seed(key, param, lambda text: by_text[text] if text in by_text else _unknown())
     if key in st.session_state and st.session_state[key] not in options:
         del st.session_state[key]
     # A widget given both a default and a session value warns on the page: the default
     # stands only until the URL or the user has set a value.
-    value = container.selectbox(label, options, index=0 if key in st.session_state else index, key=key)
+    value = container.selectbox(label, options, index=0 if key in st.session_state else index, key=key,
+                                format_func=format_func)
     _write(param, None if value is None else str(value))
     return value
 

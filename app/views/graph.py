@@ -35,8 +35,8 @@ try:
 except ValueError:
     st.error(f"hops must be an integer from 1 to {MAX_HOPS}, not {raw_hops[:40]!r}")
     st.stop()
-hops = int(top[2].number_input(f"Hops (at most {MAX_HOPS})" if mode == "neighbourhood" else
-                               f"Longest path (edges, at most {MAX_HOPS})", value=hops, step=1, key=f"graph-hops-{mode}"))
+hops_label = f"Hops (at most {MAX_HOPS})" if mode == "neighbourhood" else f"Longest path (edges, at most {MAX_HOPS})"
+hops = int(top[2].number_input(hops_label, value=hops, step=1, key=f"graph-hops-{mode}"))
 params["hops"] = str(hops)
 if mode == "neighbourhood":
     direction = url_selectbox("Direction", DIRECTIONS, key="graph-direction", param="direction", container=top[3])

@@ -5,8 +5,8 @@ model, layer, filters and page are in the URL, so a link opens the same grid."""
 import math
 
 import streamlit as st
-from components.direction_jobs import direction_job_forms
 from components.class_names import output_classes
+from components.direction_jobs import direction_job_forms
 from components.direction_upload import direction_form
 from components.thumbs import unit_grid
 from components.url_state import url_page_number, url_selectbox

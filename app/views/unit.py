@@ -8,7 +8,7 @@ from components.connections import connection_cards
 from components.dataset_examples import example_strips
 from components.explore_links import explore_links
 from components.label_editor import editor, self_review
-from components.links import circuit_link, from_url
+from components.links import circuit_link, family_links, from_url
 from components.text import plain
 from components.thumbs import blob_bytes
 from components.tuning import tuning_curve
@@ -74,7 +74,7 @@ if label:
 class_caption(class_of(cat, feature.model, feature.layer, feature.channel))
 families = cat.families_of(address)
 if families:
-    st.caption("families: " + ", ".join(plain(f) for f in families))
+    family_links(families)
 
 artifacts = cat.artifacts(address)
 left, right = st.columns([3, 2])

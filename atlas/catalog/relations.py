@@ -12,6 +12,7 @@ leaves two copies.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 
 from sqlalchemy import delete, func, insert, or_, select
@@ -176,3 +177,13 @@ def of_models(session: Session, model_a: str, model_b: str, stimuli: dict | None
     if stimuli is not None:
         query = query.where(Relation.stimuli_key == params_key(stimuli))
     return _infos(session, list(session.scalars(query)))
+
+
+def shared_partners(best: Sequence[RelationInfo], threshold: float) -> list[tuple[str, list[str]]]:
+    """Redundancy: each feature of B that several features of A have as their best partner
+    (``pooled.best`` relations from A to B) at or above ``threshold``, with those features
+    of A; the most shared first. Copies of one feature inside A, not a family."""
+    above = [r for r in best if r.score >= threshold]
+    counts = Counter(r.dst for r in above)
+    shared = sorted((dst for dst, n in counts.items() if n > 1), key=lambda dst: (-counts[dst], dst))
+    return [(dst, [r.src for r in above if r.dst == dst]) for dst in shared]

@@ -5,30 +5,24 @@ layer pair of the two models by linear CKA (docs/universality.md)."""
 from __future__ import annotations
 
 import argparse
-from collections import Counter
 from pathlib import Path
 
 from atlas.catalog import Catalog
-from atlas.catalog.records import RelationInfo
 from atlas.cli.common import bounded_int, open_catalog
 from atlas.cli.compute import finish_jobs, run_options
-from atlas.compute.datasets.spec import parse_dataset
-from atlas.compute.datasets.sweep_spec import MAX_SWEEP_STEPS, check_sweep, parse_sweep
+from atlas.compute.datasets.stimuli import DEFAULT_DATASET, DEFAULT_SWEEP_STEPS
+from atlas.compute.datasets.stimuli import stimulus_set as stimuli_at_size
+from atlas.compute.datasets.sweep_spec import MAX_SWEEP_STEPS
 from atlas.errors import InvalidInput
 from atlas.vocabulary import COMPARE_CHUNK_IMAGES, COMPARE_KINDS
 
-DEFAULT_DATASET = "synthetic:2000"
 DEFAULT_THRESHOLD = 0.5
 MAX_TOP = 10_000
 
 
 def stimulus_set(catalog: Catalog, layer: str, dataset: str | None, sweeps: str | None, steps: str) -> dict:
     """The checked stimulus set, drawn at the input size of ``layer``'s model."""
-    size = catalog.model(catalog.layer(layer).model).input_size
-    names = [name.strip() for name in (sweeps or "").split(",") if name.strip()]
-    specs = [check_sweep({**parse_sweep(name, steps), "size": size}) for name in names]
-    text = dataset if dataset is not None or specs else DEFAULT_DATASET
-    return {"dataset": parse_dataset(text, size) if text else None, "sweeps": specs}
+    return stimuli_at_size(catalog.model(catalog.layer(layer).model).input_size, dataset, sweeps, steps)
 
 
 def cmd_compare(args: argparse.Namespace) -> None:
@@ -53,19 +47,12 @@ def _print_matches(catalog: Catalog, args: argparse.Namespace, stimuli: dict) ->
     for r in pairs[:args.top]:
         extra = f"{spatial[(r.src, r.dst)]:.3f}" if (r.src, r.dst) in spatial else ""
         print(f"  {r.src:<28} {r.dst:<28} {r.score:.3f}   {extra}")
-    best = catalog.relations(args.a, args.b, method="pooled.best", stimuli=stimuli)
-    shared = _redundancy(best, args.threshold)
+    shared = catalog.redundancy(args.a, args.b, args.threshold, stimuli)
     print(f"redundancy: {len(shared)} features of {args.b} are the best partner (>= {args.threshold}) of "
           f"several features of {args.a} (copies within {args.a}'s model, not a family)"
           + (":" if shared else ""))
-    for dst, count in shared[:args.top]:
-        print(f"  {dst}  best partner of {count}")
-
-
-def _redundancy(best: list[RelationInfo], threshold: float) -> list[tuple[str, int]]:
-    """Features of B that several features of A have as best partner above ``threshold``."""
-    counts = Counter(r.dst for r in best if r.score >= threshold)
-    return sorted(((dst, n) for dst, n in counts.items() if n > 1), key=lambda item: (-item[1], item[0]))
+    for dst, sources in shared[:args.top]:
+        print(f"  {dst}  best partner of {len(sources)}")
 
 
 def _print_cka(catalog: Catalog, args: argparse.Namespace, stimuli: dict) -> None:
@@ -101,7 +88,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                          "or none when --sweeps are given)")
     compare.add_argument("--sweeps", help="tuning sweeps added to the stimuli, comma-separated "
                          "(e.g. curve_orientation,orientation)")
-    compare.add_argument("--steps", default="36", help=f"conditions per sweep, 1 to {MAX_SWEEP_STEPS:,}")
+    compare.add_argument("--steps", default=DEFAULT_SWEEP_STEPS, help=f"conditions per sweep, 1 to {MAX_SWEEP_STEPS:,}")
     compare.add_argument("--chunk-images", type=bounded_int(1, 10_000), default=COMPARE_CHUNK_IMAGES,
                          help=f"images per job (default: {COMPARE_CHUNK_IMAGES})")
     compare.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,

@@ -8,7 +8,7 @@ from typing import TypedDict
 from atlas.catalog import Catalog
 from atlas.catalog.records import JobInfo, LayerInfo
 from atlas.cli.common import open_catalog
-from atlas.compute.datasets.spec import parse_dataset
+from atlas.compute.datasets.spec import DATASET_FORMS, parse_dataset
 from atlas.compute.datasets.sweep_spec import MAX_SWEEP_STEPS, SWEEPS, check_sweep, parse_sweep
 from atlas.errors import InvalidInput
 from atlas.vocabulary import (
@@ -267,17 +267,17 @@ def register(sub: argparse._SubParsersAction) -> None:
             command.add_argument("--directions", help="names of --layer's directions, comma-separated: their "
                                  "inputs from the layer before and outputs onto the layer after")
         if edge_kind == "attribution":
-            command.add_argument("--dataset", default="synthetic:512", help="synthetic:N or folder:PATH")
+            command.add_argument("--dataset", default="synthetic:512", help=DATASET_FORMS)
         if edge_kind == "expanded":
             command.add_argument("--dataset", help="images whose mean activations local response normalization "
-                                 "is linearized at: synthetic:N or folder:PATH (default: 64 synthetic images)")
+                                 "is linearized at: " + DATASET_FORMS + " (default: 64 synthetic images)")
     examples = compute_sub.add_parser("examples", help="top and bottom dataset examples per unit",
                                       description="top-k and bottom-k dataset images per unit, with the "
                                       "receptive-field crop around the strongest position")
     examples.set_defaults(handler=cmd_examples)
     _common(examples, chunk=EXAMPLES_CHUNK_UNITS)
     examples.add_argument("-k", type=int, default=9)
-    examples.add_argument("--dataset", default="synthetic:2000", help="synthetic:N or folder:PATH")
+    examples.add_argument("--dataset", default="synthetic:2000", help=DATASET_FORMS)
     tuning = compute_sub.add_parser("tuning", help="tuning curves along a parametric stimulus sweep",
                                     description="every unit's response (max over positions) to each image of "
                                     "a synthetic sweep, stored as tuning_curve artifacts with a plot, the "

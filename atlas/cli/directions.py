@@ -8,7 +8,7 @@ import argparse
 
 from atlas.cli.common import add_command, bounded_int, open_catalog
 from atlas.cli.compute import run_options, run_settings
-from atlas.compute.datasets.spec import MAX_SEED, parse_dataset
+from atlas.compute.datasets.spec import DATASET_FORMS, MAX_SEED, parse_dataset
 from atlas.text import printable
 from atlas.vocabulary import MAX_FACTORS
 
@@ -65,14 +65,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "A's mean activation minus B's (over images and positions)")
     diff.add_argument("layer", help="MODEL/LAYER")
     diff.add_argument("name")
-    diff.add_argument("--a", required=True, help="dataset with the feature: synthetic:N or folder:PATH")
-    diff.add_argument("--b", required=True, help="dataset without it: synthetic:N or folder:PATH")
+    diff.add_argument("--a", required=True, help=f"dataset with the feature: {DATASET_FORMS}")
+    diff.add_argument("--b", required=True, help=f"dataset without it: {DATASET_FORMS}")
     run_options(diff)
     nmf = add_command(direction_sub, "nmf", cmd_nmf, "non-negative factorization of a layer's (post-ReLU) "
                       "activations over a dataset: N directions named PREFIX<N>-0 … (largest share first)")
     nmf.add_argument("layer", help="MODEL/LAYER")
     nmf.add_argument("--n", type=bounded_int(1, MAX_FACTORS), default=8, help="number of factors (default 8)")
-    nmf.add_argument("--dataset", default="synthetic:512", help="synthetic:N or folder:PATH")
+    nmf.add_argument("--dataset", default="synthetic:512", help=DATASET_FORMS)
     nmf.add_argument("--prefix", default="nmf", help="names are PREFIX<N>-<i> (default nmf: nmf8-0 …)")
     nmf.add_argument("--seed", type=bounded_int(0, MAX_SEED), default=0)
     nmf.add_argument("--iterations", type=bounded_int(1, 10_000), default=500)

@@ -11,18 +11,22 @@ vector (the dot product at every position): a unit is the one-hot case. A runnin
 the top scores and of the negated bottom scores (values, image indices and positions) is
 kept on the device, so memory is bounded by ``features x k`` whatever the dataset's size.
 The crop saved for an example is the exact box of the image that the layer sees at the
-example's position (``atlas.compute.receptive_field``), clipped to the image. The same pass
-bins every image's top and bottom score per feature (``atlas.compute.activation_histogram``,
-fixed bins, so memory stays bounded): the distribution the examples are the extremes of,
-stored beside them as the ``histogram`` blob (``atlas.catalog.histogram``).
+example's position (``atlas.compute.receptive_field``), clipped to the image. Crops are cut
+when a row of them is read (``CropRows``), from a small cache of recently loaded images:
+holding every crop of a layer at once (up to ``features x 2k`` boxes, each as large as the
+image for a late layer) would cost gigabytes on a large model. The same pass bins every
+image's top and bottom score per feature (``atlas.compute.activation_histogram``, fixed
+bins, so memory stays bounded): the distribution the examples are the extremes of, stored
+beside them as the ``histogram`` blob (``atlas.catalog.histogram``).
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 import numpy as np
 import torch
@@ -47,6 +51,48 @@ if TYPE_CHECKING:
 Progress = Callable[[int, "int | None", "str | None"], None]
 RECORD = EXAMPLE_RECORD  # dataset index, the unit's pre-activation there ("value"), y, x
 SITE: Site = "pre"  # where examples read a unit; recorded in the artifact's parameters
+CACHED_IMAGES = 64  # dataset images kept for cutting crops (a 224 px image: 0.6 MB)
+
+
+class CropRows(Sequence[list[np.ndarray]]):
+    """The crops of each row of ``records`` (one row per feature), cut when a row is read:
+    ``rows[i][j]`` is the box that record ``(i, j)``'s position sees in its image. Images
+    come from ``images``, a cache shared by the top and bottom crops."""
+
+    def __init__(self, records: np.ndarray, boxes: CropBoxes, images: _ImageCache):
+        self.records, self.boxes, self.images = records, boxes, images
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    @overload
+    def __getitem__(self, row: int) -> list[np.ndarray]: ...
+
+    @overload
+    def __getitem__(self, row: slice) -> list[list[np.ndarray]]: ...
+
+    def __getitem__(self, row: int | slice) -> list[np.ndarray] | list[list[np.ndarray]]:
+        if isinstance(row, slice):
+            return [self[i] for i in range(*row.indices(len(self)))]
+        return [self.boxes.crop(self.images.get(int(rec["index"])), int(rec["y"]), int(rec["x"]))
+                for rec in self.records[row]]
+
+
+class _ImageCache:
+    """The last ``size`` dataset images read, as HxWx3 arrays, by index."""
+
+    def __init__(self, dataset: Dataset, size: int = CACHED_IMAGES):
+        self.dataset, self.size = dataset, size
+        self.images: OrderedDict[int, np.ndarray] = OrderedDict()
+
+    def get(self, index: int) -> np.ndarray:
+        if index in self.images:
+            self.images.move_to_end(index)
+        else:
+            self.images[index] = _image(self.dataset[index]).permute(1, 2, 0).numpy()
+            if len(self.images) > self.size:
+                self.images.popitem(last=False)
+        return self.images[index]
 
 
 @dataclass
@@ -55,15 +101,16 @@ class Examples:
     most extreme first: ``(features, k)`` ``RECORD`` arrays of dataset index,
     pre-activation value (a direction's: the projection) and its position (y, x) in the
     layer's map (the arg-max for top, the arg-min for bottom); ``crops`` are HxWx3 float
-    arrays in [0, 1], same layout. ``distributions`` has, per row, how its per-image top
-    (``"max"``) and bottom (``"min"``) scores are spread over the whole dataset."""
+    arrays in [0, 1], same layout, cut when a row is read. ``distributions`` has, per row,
+    how its per-image top (``"max"``) and bottom (``"min"``) scores are spread over the
+    whole dataset."""
 
     layer: str
     units: list[int]
     top: np.ndarray
     bottom: np.ndarray
-    top_crops: list[list[np.ndarray]]
-    bottom_crops: list[list[np.ndarray]]
+    top_crops: CropRows
+    bottom_crops: CropRows
     field: tuple[int, int]
     directions: list[str] = dataclass_field(default_factory=list)
     distributions: list[dict[str, ActivationDistribution]] = dataclass_field(default_factory=list)
@@ -148,8 +195,9 @@ def top_examples(model: nn.Module, layer: str, dataset: Dataset, units: Sequence
     top_rec, bottom_rec = top.records(1.0), bottom.records(-1.0)
     distributions = [{name: found for name, histogram in spread.items()
                       if (found := histogram.distribution(row)) is not None} for row in range(len(top_rec))]
+    images = _ImageCache(dataset)
     return Examples(layer, chosen.tolist(), top_rec, bottom_rec,
-                    _crops(dataset, top_rec, boxes), _crops(dataset, bottom_rec, boxes),
+                    CropRows(top_rec, boxes, images), CropRows(bottom_rec, boxes, images),
                     boxes.centre_size, list(directions or {}), distributions)
 
 
@@ -166,21 +214,6 @@ def _vectors(directions: Mapping[str, np.ndarray] | None, channels: int,
 
 def _image(item: object) -> torch.Tensor:
     return item if isinstance(item, torch.Tensor) else item[0]
-
-
-def _crops(dataset: Dataset, records: np.ndarray, boxes: CropBoxes) -> list[list[np.ndarray]]:
-    """The crop box of every record, each image loaded once."""
-    cache: dict[int, np.ndarray] = {}
-    out = []
-    for row in records:
-        crops = []
-        for rec in row:
-            if int(rec["index"]) not in cache:
-                cache[int(rec["index"])] = _image(dataset[int(rec["index"])]).permute(1, 2, 0).numpy()
-            image = cache[int(rec["index"])]
-            crops.append(boxes.crop(image, int(rec["y"]), int(rec["x"])))
-        out.append(crops)
-    return out
 
 
 def example_blobs(blobs: BlobStore, result: Examples, row: int) -> dict:

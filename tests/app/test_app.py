@@ -189,7 +189,7 @@ def test_unit_page_shows_everything_known(app: AppTest):
     open_page(app, "unit", address=RICH)
     assert app.title[0].value == RICH and app.subheader[0].value == "curve detector"
     captions = texts(app, "caption")
-    assert "families: curve detectors" in captions
+    assert "families:" in captions and "curve detectors" in links(app)
     # channel, negative, diversity, top and bottom examples; the other ends of 7 edges and 4 kernels
     assert len(app.get("image")) == 5 + 7 + 4
     # Each example crop has its pre-activation under it: the top three, the one bottom crop.
@@ -241,7 +241,9 @@ def test_unit_page_for_a_viewer_has_no_forms(app: AppTest):
     open_page(app, "unit", user="vic", address=RICH)
     assert "vic is a viewer: curators propose labels." in texts(app, "caption")
     assert "vic is a viewer: curators add evidence." in texts(app, "caption")
-    assert not app.button and not app.text_area
+    assert {b.key for b in app.button} == {"unit-previous-arrow", "unit-next-arrow", "unit-previous-letter",
+                                           "unit-next-letter"}  # reading moves only: nothing that writes
+    assert not app.text_area
 
 
 @sqlite_only
@@ -699,7 +701,8 @@ def test_layer_page_adds_a_direction_from_a_file_and_refuses_hostile_ones(app: A
     rerun(app.button(key=form).click().run())
     assert np.array_equal(cat.direction_vector(f"{layer}/dir:mine"), np.float32(vector))
     assert cat.audit_log(f"{layer}/dir:mine", limit=1)[0].actor == "carl"
-    assert "Directions of demo/conv1: mine" in texts(app, "caption")
+    assert "Directions of demo/conv1 (each a feature with its own unit page):" in texts(app, "caption")
+    assert "dir:mine" in links(app)
     assert [b for b in app.get("button") if "direction" in str(b.proto.id)]
     open_page(app, "layer", user="vic")  # a viewer sees the directions, not the form
     assert not [b for b in app.get("button") if "direction" in str(b.proto.id)]

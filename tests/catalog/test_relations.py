@@ -105,3 +105,14 @@ def test_a_comparison_queues_image_chunks_then_one_matching_job(two_models: Cata
     with pytest.raises(InvalidInput):
         two_models.enqueue_comparison("demo/conv3", "other/conv3", {**STIMULI, "dataset": {"kind": "synthetic",
                                                                                           "n": 10**7, "size": 64}})
+
+
+
+def test_redundancy_lists_the_units_sharing_one_best_partner(two_models: Catalog):
+    rows = [(3, 5, 0.9), (4, 5, 0.8), (6, 5, 0.4), (0, 2, 0.7), (1, 2, 0.6), (2, 9, 0.95)]
+    two_models.add_relations("analogous", "pooled.best", STIMULI, "demo/conv2", "other/conv2", rows)
+    assert two_models.redundancy("demo/conv2", "other/conv2", 0.5) == [
+        ("other/conv2/2", ["demo/conv2/0", "demo/conv2/1"]), ("other/conv2/5", ["demo/conv2/3", "demo/conv2/4"])]
+    assert two_models.redundancy("demo/conv2", "other/conv2", 0.3)[0] == (
+        "other/conv2/5", ["demo/conv2/3", "demo/conv2/4", "demo/conv2/6"])
+    assert two_models.redundancy("demo/conv2", "other/conv2", 0.5, OTHER) == []

@@ -260,6 +260,9 @@ BAD_COMPUTE = {
     "negative synthetic": (["examples", "--layer", "conv3", "--dataset", "synthetic:-5"], "synthetic:N"),
     "absurd synthetic": (["examples", "--layer", "conv3", "--dataset", f"synthetic:{10**12}"], "synthetic:N"),
     "missing folder": (["examples", "--layer", "conv3", "--dataset", "folder:/no/such/folder"], "does not exist"),
+    "package path": (["examples", "--layer", "conv3", "--dataset", "package:../../etc"], "top-level import name"),
+    "dotted package": (["examples", "--layer", "conv3", "--dataset", "package:os.path"], "top-level import name"),
+    "missing package": (["examples", "--layer", "conv3", "--dataset", "package:no_such_pkg_atlas"], "not installed"),
     "zero k": (["examples", "--layer", "conv3", "-k", "0"], "k must be"),
     "huge k": (["connections", "--pair", "conv2:conv3", "-k", "5000"], "k must be"),
     "zero connections chunk": (["connections", "--pair", "conv2:conv3", "--chunk-size", "0"], "chunk size"),
@@ -288,7 +291,11 @@ def test_bad_parameters_through_the_python_api(demo_catalog: Catalog):
            ("vis", {"kinds": ["channel"], "render": {"site": ["pre"]}}, "site must be one of pre, post"),
            ("vis", {"kinds": ["channel"], "shell": "rm -rf /"}, "unknown vis parameters"),
            ("examples", {"k": 3, "dataset": {"kind": "synthetic", "n": -5, "size": 64}}, "synthetic dataset size"),
-           ("examples", {"k": 3, "dataset": {"kind": "url", "path": "http://x"}}, "unknown dataset kind")]
+           ("examples", {"k": 3, "dataset": {"kind": "url", "path": "http://x"}}, "unknown dataset kind"),
+           ("examples", {"k": 3, "dataset": {"kind": "package", "package": ["skimage"], "size": 64}},
+            "top-level import name"),
+           ("examples", {"k": 3, "dataset": {"kind": "package", "package": "sys", "size": 64}},
+            "not a package with one directory")]
     for kind, params, why in bad:
         with pytest.raises(InvalidInput, match=why):
             demo_catalog.enqueue_layer_compute(kind, "demo/conv3", 16, params)

@@ -1,8 +1,9 @@
 """Relations across models: analogous features and similar layers (universality,
-measured), and queueing the comparison that measures them. Part of the Catalog API
-(mixed into ``atlas.catalog.Catalog``); the measurement itself is the ``compare`` and
-``compare.match`` job kinds of ``atlas.compute.universality``, whose matching job writes
-the relations when it completes."""
+measured), the redundancy among best partners, and queueing the comparison that
+measures them. Part of the Catalog API (mixed into ``atlas.catalog.Catalog``); the
+measurement itself is the ``compare`` and ``compare.match`` job kinds of
+``atlas.compute.universality``, whose matching job writes the relations when it
+completes."""
 
 from __future__ import annotations
 
@@ -51,6 +52,14 @@ class RelationsMixin:
         address = as_feature(feature)
         with self._reading() as session:
             return relations.of_feature(session, get_feature(session, address)[0].id, method)
+
+    def redundancy(self, src_layer: str, dst_layer: str, threshold: float,
+                   stimuli: dict | None = None) -> list[tuple[str, list[str]]]:
+        """The features of ``dst_layer`` that several features of ``src_layer`` have as
+        their best partner (``pooled.best``) at or above ``threshold``, each with those
+        features; the most shared first (``relations.shared_partners``)."""
+        return relations.shared_partners(self.relations(src_layer, dst_layer, method="pooled.best", stimuli=stimuli),
+                                         threshold)
 
     def layer_similarity(self, model_a: str, model_b: str, stimuli: dict | None = None) -> list[RelationInfo]:
         """The layer-level similarities (CKA) stored from layers of ``model_a`` to layers

@@ -67,7 +67,7 @@ class SearchMixin:
 
 def _filters(filters: dict[str, object]) -> SearchFilters:
     try:
-        return SearchFilters(**filters)  # type: ignore[arg-type]
+        return SearchFilters(**filters)
     except TypeError:
         known = ", ".join(SearchFilters.__dataclass_fields__)
         raise InvalidInput(f"unknown search filter in {sorted(filters)} (filters: {known})") from None

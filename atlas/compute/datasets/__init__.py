@@ -1,6 +1,7 @@
-"""Datasets the atlas streams through models: procedural shapes and folders of images.
+"""Datasets the atlas streams through models: procedural shapes, folders of images and the
+images an installed package ships.
 
-Both yield ``(image, int)`` items with ``image`` a 3xHxW float tensor in [0, 1], the input
+All yield ``(image, int)`` items with ``image`` a 3xHxW float tensor in [0, 1], the input
 convention of every atlas model. The classes are imported on first use, so that
 ``atlas.compute.datasets.spec`` (checking a job's dataset when it is queued) needs no torch.
 """
@@ -8,7 +9,8 @@ convention of every atlas model. The classes are imported on first use, so that
 from importlib import import_module
 
 _EXPORTS = {"CLASSES": "synthetic", "SyntheticShapes": "synthetic",
-            "ImageFolder": "folder", "SkippedImagesWarning": "folder"}
+            "ImageFolder": "folder", "SkippedImagesWarning": "folder",
+            "PackageImages": "package"}
 
 __all__ = sorted(_EXPORTS)
 

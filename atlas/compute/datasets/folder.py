@@ -50,13 +50,18 @@ def _check(path: Path, max_pixels: int, max_bytes: int) -> str | None:
     return None
 
 
-def _fit(im: Image.Image, size: int) -> Image.Image:
+def fit(im: Image.Image, size: int) -> Image.Image:
     """Resize the shorter side to ``size`` and crop the centre square."""
     scale = size / min(im.size)
     w, h = max(size, round(im.width * scale)), max(size, round(im.height * scale))
     im = im.resize((w, h), Image.Resampling.BILINEAR)
     left, top = (w - size) // 2, (h - size) // 2
     return im.crop((left, top, left + size, top + size))
+
+
+def to_tensor(rgb: Image.Image) -> torch.Tensor:
+    """An RGB image as a 3 x H x W float tensor in [0, 1]."""
+    return torch.from_numpy(np.asarray(rgb, dtype=np.float32) / 255.0).permute(2, 0, 1).contiguous()
 
 
 class ImageFolder(Dataset):
@@ -94,7 +99,5 @@ class ImageFolder(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         with Image.open(self.paths[index]) as im:
-            rgb = _fit(im.convert("RGB"), self.image_size)
-        img = torch.from_numpy(np.asarray(rgb, dtype=np.float32) / 255.0).permute(2, 0, 1)
-        img = img.contiguous()
+            img = to_tensor(fit(im.convert("RGB"), self.image_size))
         return (self.transform(img) if self.transform else img), index

@@ -1,6 +1,8 @@
 """Datasets named by a JSON spec, so a job can carry "which images" in its parameters:
-``{"kind": "synthetic", "n": 2000, "seed": 0, "size": 64}`` or
-``{"kind": "folder", "path": "/data/imagenet-val", "size": 224}``.
+``{"kind": "synthetic", "n": 2000, "seed": 0, "size": 64}``,
+``{"kind": "folder", "path": "/data/imagenet-val", "size": 224}`` or
+``{"kind": "package", "package": "skimage", "n": 2000, "seed": 0, "size": 224}`` (the
+images an installed package ships, augmented up to ``n``: ``atlas.compute.datasets.package``).
 
 Parsing and checking a spec imports no torch: the CLI and the app check a job's dataset
 when they queue it (a bad spec is one line then, not a worker's traceback three retries
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from atlas.compute.datasets.package_spec import package_directory
 from atlas.errors import InvalidInput
 from atlas.registry import Registry
 
@@ -24,6 +27,7 @@ MAX_SYNTHETIC_IMAGES = 1_000_000
 MAX_SEED = 2**31 - 1
 IMAGE_SIZES = (8, 4096)  # the pixel side a model's input may ask for
 NUMBER_DIGITS = 12  # longer is absurd for any bound here: refused before int() reads it
+DATASET_FORMS = "synthetic:N, folder:PATH or package:NAME[:N]"
 
 
 def bounded_int(value: object, what: str, low: int, high: int) -> int:
@@ -52,7 +56,7 @@ class DatasetKind:
 
 
 DATASET_KINDS: Registry[DatasetKind] = Registry("dataset kind", error=InvalidInput,
-                                                hint=" (use synthetic:N or folder:PATH)")
+                                                hint=f" (use {DATASET_FORMS})")
 """Dataset spec kinds by name (``atlas.registry``: one pattern for every extension point)."""
 
 
@@ -74,7 +78,7 @@ def _open_synthetic(spec: dict) -> Dataset:
 
 def _parse_folder(rest: str, text: str, size: int) -> dict:
     if not rest:
-        raise InvalidInput(f"invalid dataset {text!r}: use synthetic:N or folder:PATH")
+        raise InvalidInput(f"invalid dataset {text!r}: use {DATASET_FORMS}")
     return {"kind": "folder", "path": rest, "size": size}
 
 
@@ -92,17 +96,42 @@ def _open_folder(spec: dict) -> Dataset:
     return ImageFolder(spec["path"], image_size=int(spec["size"]))
 
 
+def _parse_package(rest: str, text: str, size: int) -> dict:
+    name, _, count = rest.partition(":")
+    spec: dict = {"kind": "package", "package": name, "seed": 0, "size": size}
+    if count:
+        spec["n"] = bounded_int(count, f"package:NAME:N in {text!r}", 1, MAX_SYNTHETIC_IMAGES)
+    return spec
+
+
+def _check_package(spec: dict) -> None:
+    package_directory(spec.get("package"))
+    if "n" in spec:
+        bounded_int(spec["n"], "package dataset size", 1, MAX_SYNTHETIC_IMAGES)
+    bounded_int(spec.get("seed", 0), "package dataset seed", 0, MAX_SEED)
+
+
+def _open_package(spec: dict) -> Dataset:
+    from atlas.compute.datasets.package import PackageImages
+
+    length = int(spec["n"]) if "n" in spec else None
+    return PackageImages(spec["package"], int(spec["size"]), length, int(spec.get("seed", 0)))
+
+
 DATASET_KINDS.register("synthetic", DatasetKind(frozenset({"kind", "n", "seed", "size"}),
                                                 _parse_synthetic, _check_synthetic, _open_synthetic))
 DATASET_KINDS.register("folder", DatasetKind(frozenset({"kind", "path", "size"}),
                                              _parse_folder, _check_folder, _open_folder))
+DATASET_KINDS.register("package", DatasetKind(frozenset({"kind", "package", "n", "seed", "size"}),
+                                              _parse_package, _check_package, _open_package))
 
 
 def parse_dataset(text: str, size: int) -> dict:
-    """``synthetic:2000`` or ``folder:PATH`` (the CLI form) as a checked spec."""
+    """``synthetic:2000``, ``folder:PATH`` or ``package:skimage:2000`` (the CLI form) as a
+    checked spec."""
     kind, _, rest = text.partition(":")
     if kind not in DATASET_KINDS:
-        raise InvalidInput(f"invalid dataset {text!r}: use synthetic:N or folder:PATH")
+        raise InvalidInput(f"invalid dataset {text!r}: use {DATASET_FORMS}")
     return check_dataset(DATASET_KINDS.get(kind).parse(rest, text, size))
 
 
