@@ -46,7 +46,7 @@ class RunningHistogram:
         low = np.where(finite, values, np.inf).min(axis=1)
         high = np.where(finite, values, -np.inf).max(axis=1)
         for row in np.flatnonzero(np.isfinite(low)):
-            self._cover(row, low[row], high[row])
+            self._cover(int(row), float(low[row]), float(high[row]))
         low_edge, width = self.low[:, None], np.where(self.width > 0, self.width, 1.0)[:, None]
         index = np.floor((safe - low_edge) / width)
         # The division may round across an edge: settle on the edges as stored (low + width * i).
