@@ -28,8 +28,10 @@ def output_classes(cat: Catalog, model: str, layer: str) -> list[str] | None:
 
 def class_of(cat: Catalog, model: str, layer: str, channel: int | None) -> str | None:
     """The class a unit's logit scores, if it has one (directions have none)."""
-    classes = output_classes(cat, model, layer) if channel is not None else None
-    return classes[channel] if classes and 0 <= channel < len(classes) else None  # type: ignore[operator]
+    if channel is None:
+        return None
+    classes = output_classes(cat, model, layer)
+    return classes[channel] if classes and 0 <= channel < len(classes) else None
 
 
 def class_matches(cat: Catalog, query: str, limit: int = 10) -> list[tuple[str, str]]:
@@ -41,10 +43,11 @@ def class_matches(cat: Catalog, query: str, limit: int = 10) -> list[tuple[str, 
         return found
     for model in cat.models():
         layers = cat.layers(model.name)
-        last = max(layers, key=lambda info: info.order) if layers else None
-        classes = output_classes(cat, model.name, last.name) if last else None
-        found += [(f"{model.name}/{last.name}/{i}", name)  # type: ignore[union-attr]
-                  for i, name in enumerate(classes or []) if wanted in name.casefold()]
+        if not layers:
+            continue
+        last = max(layers, key=lambda info: info.order).name
+        found += [(f"{model.name}/{last}/{i}", name)
+                  for i, name in enumerate(output_classes(cat, model.name, last) or []) if wanted in name.casefold()]
     return found[:limit]
 
 
