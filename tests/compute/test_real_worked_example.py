@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 import torch
 from real_weights import real_weights
+from torch.utils.data import Dataset
 
 from atlas import Catalog
 from atlas.cli import main
@@ -83,7 +84,7 @@ def cli(tmp_path: Path, capsys):
     return invoke
 
 
-def unit_means(model: torch.nn.Module, layer: str, unit: int, images: torch.Tensor | object) -> np.ndarray:
+def unit_means(model: torch.nn.Module, layer: str, unit: int, images: torch.Tensor | Dataset) -> np.ndarray:
     """The unit's spatial-mean pre-activation on each image (a tensor batch or a dataset)."""
     if isinstance(images, torch.Tensor):
         acts = capture(model, [layer], images, reduction="mean", site="pre")[layer]
@@ -100,7 +101,7 @@ MEETS_RULE = {"mobilenet": True, "lite0": False}
 
 
 @pytest.mark.parametrize("name", list(WORKED))
-def test_worked_example_unit_is_driven_far_above_real_photographs(cli, name):
+def test_worked_example_then_the_unit_on_its_visualization_vs_real_photographs(cli, name):
     w = WORKED[name]
     weights = str(real_weights(w.weights))
     address = f"{w.name}/{w.layer}/0"
