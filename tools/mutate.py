@@ -147,9 +147,10 @@ def config(group: Group) -> str:
         'source_paths = ["atlas"]',
         f"only_mutate = {json.dumps(list(group.files))}",
         f"pytest_add_cli_args_test_selection = {json.dumps(list(group.tests))}",
-        # tools.mutate_fresh_caches: a mutant must not get results cached by the clean run.
-        "pytest_add_cli_args = " + json.dumps(["-p", "no:cacheprovider", "-p", "tools.mutate_fresh_caches", "-p", "tools.mutate_timing",
-                                               "-k", selection]),
+        # tools.mutate_fresh_caches: a mutant must not get results cached by the clean run;
+        # tools.mutate_timing: time whole tests (fixtures too), run a mutant's cheapest first.
+        "pytest_add_cli_args = " + json.dumps(["-p", "no:cacheprovider", "-p", "tools.mutate_fresh_caches",
+                                               "-p", "tools.mutate_timing", "-k", selection]),
         'also_copy = ["migrations", "alembic.ini", "app", "seed_data", "tools"]',
         # torch is not fork-safe once it has run: fork workers from a clean server.
         'process_isolation = "forkserver"',
@@ -273,16 +274,14 @@ def summary(outcomes: list[Outcome]) -> str:
         f"| wall | CPU | CPU / {cores} cores | load average (1 min) |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
-    for o in [*outcomes, None] if len(outcomes) > 1 else outcomes:
-        if o is None:
-            wall, cpu = sum(x.wall_s for x in outcomes), sum(x.cpu_s for x in outcomes)
-            mutants = sum(len(x.status_by_mutant) for x in outcomes)
-            rows.append(f"| all | {mutants} | | | | | | {wall / 60:.1f} min | {cpu / 60:.1f} min "
-                        f"| {cpu / cores / 60:.1f} min | |")
-            continue
+    for o in outcomes:
         rows.append(f"| `{o.name}` | {len(o.status_by_mutant)} | {o.count(KILLED)} | {o.count(TIMEOUT)} "
                     f"| {o.count(SURVIVED)} | {o.count(UNTESTED)} | {o.score:.0f}% | {o.wall_s:.0f} s "
                     f"| {o.cpu_s:.0f} s | {o.cpu_s / cores:.0f} s | {o.load} |")
+    if len(outcomes) > 1:
+        wall, cpu = sum(o.wall_s for o in outcomes), sum(o.cpu_s for o in outcomes)
+        rows.append(f"| all | {sum(len(o.status_by_mutant) for o in outcomes)} | | | | | | {wall / 60:.1f} min "
+                    f"| {cpu / 60:.1f} min | {cpu / cores / 60:.1f} min | |")
     return "\n".join(rows)
 
 

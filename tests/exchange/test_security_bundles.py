@@ -130,7 +130,8 @@ def test_rows_the_database_rejects_refuse_the_bundle(rich: Catalog, other: Catal
         set_rows(members, "edges", [*rows(members, "edges"), rows(members, "edges")[0]])
 
     before = state(other)
-    with pytest.raises(BundleError, match=r"^bundle refused: the database rejected a row: .*\bedges\b") as refused:
+    rejected = r"^bundle refused: the database rejected a row: .*(?i:unique).*edges"  # SQLite's or PostgreSQL's words
+    with pytest.raises(BundleError, match=rejected) as refused:
         other.import_bundle(io.BytesIO(rebuilt(export(rich), twice)))
     assert "\n" not in str(refused.value)
     assert state(other) == before

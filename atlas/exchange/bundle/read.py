@@ -455,5 +455,5 @@ def import_bundle(session: Session, store: BlobStore, bundle: StagedBundle, impo
     try:
         return Importer(session, store, importer, bundle).run()
     except (IntegrityError, DataError) as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        reason = (str(exc.orig).strip() or type(exc.orig).__name__).splitlines()[0]
         raise BundleError(f"bundle refused: the database rejected a row: {reason}") from None
