@@ -381,10 +381,32 @@ class Forked(nn.Module):
     ("a", "spare", "layer spare did not run after a"),
     ("a", "head", "expanded weights need 2-d maps in a and head"),
     ("a", "nowhere", "model has no layer named nowhere"),
+    ("", "b", "^expanded weights need two named layers, not the whole model$"),
+    ("a", "", "^expanded weights need two named layers, not the whole model$"),
 ])
 def test_expanded_weights_refuse_pairs_without_a_2d_path(src, dst, message):
     with pytest.raises(InvalidInput, match=message):
         expanded_kernels(Forked().eval(), src, dst, 16)
+
+
+class SharedFirstLayer(nn.Module):
+    """``a`` runs twice (one module, shared weights), then ``b``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Conv2d(3, 3, 3, padding=1)
+        self.b = nn.Conv2d(3, 5, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.b(F.relu(self.a(F.relu(self.a(x)))))
+
+
+def test_expanded_weights_from_a_layer_that_runs_twice_start_at_its_last_call():
+    """Which call of ``a`` is meant would be ambiguous; its last call is what ``b`` reads,
+    so the expanded weights are ``b``'s own kernels."""
+    torch.manual_seed(7)
+    model = SharedFirstLayer().eval()
+    torch.testing.assert_close(expanded_kernels(model, "a", "b", 16), model.b.weight.detach())
 
 
 def test_expanded_weights_of_a_model_without_convolutions_assume_rgb():
