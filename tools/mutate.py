@@ -249,6 +249,9 @@ def run(name: str) -> Outcome:
     target = scratch_copy(name, group)
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "ATLAS_TEST_POSTGRES_URL", "PYTHONPATH")}
     env["PATH"] = f"{MUTMUT.parent}{os.pathsep}{env.get('PATH', '')}"
+    # mutmut runs one worker per core already: torch's own threads would only contend
+    # (the render and linear tests take half the CPU time with one thread).
+    env["OMP_NUM_THREADS"] = "1"
     globs = patterns(group)
     started, cpu_before = time.monotonic(), children_cpu_s()
     with open(target / "mutmut.log", "w") as log, LoadSampler() as load:
