@@ -12,7 +12,10 @@ The runs are on SQLite only (``-k "not postgresql"``, no ``ATLAS_TEST_POSTGRES_U
 
 Usage: ``python tools/mutate.py [group ...]`` (all groups by default). Prints killed,
 survived, timed-out and untested mutants per group and lists the survivors; the full
-record stays in ``build/mutate/<group>/mutants`` for ``mutmut show <name>`` there.
+record stays in ``build/mutate/<group>/mutants`` for ``mutmut show <name>`` there. At the
+end it prints a Markdown table of the scores with each group's wall time, the CPU time
+of mutmut and everything it ran, and the load average while it ran (the machine may be
+shared: CPU seconds over the number of cores estimate the time on a quiet machine).
 """
 
 from __future__ import annotations
@@ -20,11 +23,13 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -142,9 +147,10 @@ def config(group: Group) -> str:
         'source_paths = ["atlas"]',
         f"only_mutate = {json.dumps(list(group.files))}",
         f"pytest_add_cli_args_test_selection = {json.dumps(list(group.tests))}",
-        # tools.mutate_fresh_caches: a mutant must not get results cached by the clean run.
+        # tools.mutate_fresh_caches: a mutant must not get results cached by the clean run;
+        # tools.mutate_timing: time whole tests (fixtures too), run a mutant's cheapest first.
         "pytest_add_cli_args = " + json.dumps(["-p", "no:cacheprovider", "-p", "tools.mutate_fresh_caches",
-                                               "-k", selection]),
+                                               "-p", "tools.mutate_timing", "-k", selection]),
         'also_copy = ["migrations", "alembic.ini", "app", "seed_data", "tools"]',
         # torch is not fork-safe once it has run: fork workers from a clean server.
         'process_isolation = "forkserver"',
@@ -181,26 +187,105 @@ def results(target: Path, globs: list[str]) -> dict[str, str]:
     return found
 
 
-def run(name: str) -> dict[str, str]:
+class LoadSampler:
+    """The 1-minute load average, sampled every few seconds while a group runs: other
+    work on the machine slows a run down, and the times are only comparable with it."""
+
+    def __init__(self, every_s: float = 5.0) -> None:
+        self.samples: list[float] = []
+        self._every_s = every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while True:
+            self.samples.append(os.getloadavg()[0])
+            if self._stop.wait(self._every_s):
+                return
+
+    def __enter__(self) -> LoadSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@dataclass
+class Outcome:
+    """A group's mutants by status, and what the run cost."""
+
+    name: str
+    status_by_mutant: dict[str, str]
+    wall_s: float
+    cpu_s: float
+    loads: list[float] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for s in self.status_by_mutant.values() if s == status)
+
+    @property
+    def score(self) -> float:
+        caught = self.count(KILLED) + self.count(TIMEOUT)
+        return 100 * caught / len(self.status_by_mutant) if self.status_by_mutant else 0.0
+
+    @property
+    def load(self) -> str:
+        if not self.loads:
+            return "?"
+        return f"{min(self.loads):.1f}–{max(self.loads):.1f} (mean {sum(self.loads) / len(self.loads):.1f})"
+
+
+def children_cpu_s() -> float:
+    """User and system CPU seconds of every finished child process and their own reaped
+    children (mutmut reaps its fork server, which reaps each mutant's worker)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(name: str) -> Outcome:
     group = GROUPS[name]
     target = scratch_copy(name, group)
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "ATLAS_TEST_POSTGRES_URL", "PYTHONPATH")}
     env["PATH"] = f"{MUTMUT.parent}{os.pathsep}{env.get('PATH', '')}"
+    # mutmut runs one worker per core already: torch's own threads would only contend
+    # (the render and linear tests take half the CPU time with one thread).
+    env["OMP_NUM_THREADS"] = "1"
     globs = patterns(group)
-    started = time.monotonic()
-    with open(target / "mutmut.log", "w") as log:
+    started, cpu_before = time.monotonic(), children_cpu_s()
+    with open(target / "mutmut.log", "w") as log, LoadSampler() as load:
         subprocess.run([str(MUTMUT), "run", *globs], cwd=target, env=env, stdout=log, stderr=subprocess.STDOUT)
-    found = results(target, globs)
-    counts = {s: sum(1 for v in found.values() if v == s) for s in (KILLED, SURVIVED, TIMEOUT, UNTESTED)}
-    caught = counts[KILLED] + counts[TIMEOUT]
-    score = 100 * caught / len(found) if found else 0.0
-    print(f"== {name}: {len(found)} mutants, {counts[KILLED]} killed, {counts[TIMEOUT]} timed out, "
-          f"{counts[SURVIVED]} survived, {counts[UNTESTED]} reached by no test: {score:.0f}% caught "
-          f"({time.monotonic() - started:.0f} s; log {target.relative_to(ROOT)}/mutmut.log)", flush=True)
-    for mutant, status in sorted(found.items()):
+    outcome = Outcome(name, results(target, globs), time.monotonic() - started, children_cpu_s() - cpu_before,
+                      load.samples)
+    print(f"== {name}: {len(outcome.status_by_mutant)} mutants, {outcome.count(KILLED)} killed, "
+          f"{outcome.count(TIMEOUT)} timed out, {outcome.count(SURVIVED)} survived, "
+          f"{outcome.count(UNTESTED)} reached by no test: {outcome.score:.0f}% caught "
+          f"({outcome.wall_s:.0f} s wall, {outcome.cpu_s:.0f} s CPU, load {outcome.load}; "
+          f"log {target.relative_to(ROOT)}/mutmut.log)", flush=True)
+    for mutant, status in sorted(outcome.status_by_mutant.items()):
         if status not in (KILLED, TIMEOUT):
             print(f"   {status}: {mutant}")
-    return found
+    return outcome
+
+
+def summary(outcomes: list[Outcome]) -> str:
+    """The scores and costs as a Markdown table, for docs/testing.md."""
+    cores = os.cpu_count() or 1
+    rows = [
+        "| group | scored mutants | killed | timed out | survived | reached by no test | caught "
+        f"| wall | CPU | CPU / {cores} cores | load average (1 min) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for o in outcomes:
+        rows.append(f"| `{o.name}` | {len(o.status_by_mutant)} | {o.count(KILLED)} | {o.count(TIMEOUT)} "
+                    f"| {o.count(SURVIVED)} | {o.count(UNTESTED)} | {o.score:.0f}% | {o.wall_s:.0f} s "
+                    f"| {o.cpu_s:.0f} s | {o.cpu_s / cores:.0f} s | {o.load} |")
+    if len(outcomes) > 1:
+        wall, cpu = sum(o.wall_s for o in outcomes), sum(o.cpu_s for o in outcomes)
+        rows.append(f"| all | {sum(len(o.status_by_mutant) for o in outcomes)} | | | | | | {wall / 60:.1f} min "
+                    f"| {cpu / 60:.1f} min | {cpu / cores / 60:.1f} min | |")
+    return "\n".join(rows)
 
 
 def main(names: list[str]) -> int:
@@ -208,8 +293,8 @@ def main(names: list[str]) -> int:
     if unknown:
         print(f"unknown groups {unknown}; known: {sorted(GROUPS)}", file=sys.stderr)
         return 2
-    for name in names or list(GROUPS):
-        run(name)
+    outcomes = [run(name) for name in names or list(GROUPS)]
+    print(f"\n{summary(outcomes)}")
     return 0
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from atlas import Catalog
-from atlas.catalog.fulltext import MAX_HITS
+from atlas.catalog.fulltext import MAX_HITS, MAX_QUERY_CHARS, SearchFilters, terms
 from atlas.errors import InvalidInput
 
 
@@ -82,9 +82,35 @@ def test_query_syntax_cannot_break_search(searchable: Catalog, query: str):
     assert searchable.feature("demo/conv2/3").label.text == "left curve detector"
 
 
+EMPTY = (r"^empty search query: type a word to look for \(punctuation, operators and common words such as "
+         r"'the' or 'not' are ignored\)$")
+
+
 def test_empty_query_is_refused(searchable: Catalog):
-    with pytest.raises(InvalidInput, match="empty search query"):
+    with pytest.raises(InvalidInput, match=EMPTY):
         searchable.search("  %% ")
+
+
+@pytest.mark.parametrize("query", ["", None, "The NOT a", "_ _"])
+def test_a_query_of_nothing_but_punctuation_or_common_words_in_any_case_is_empty(query):
+    with pytest.raises(InvalidInput, match=EMPTY):
+        terms(query)
+
+
+def test_a_query_may_be_as_long_as_its_bound_and_no_longer():
+    query = ("curve " * MAX_QUERY_CHARS)[:MAX_QUERY_CHARS - 2] + "ab"
+    assert len(query) == MAX_QUERY_CHARS and terms(query)[0] == "curve"
+    with pytest.raises(InvalidInput, match=rf"^search query is longer than {MAX_QUERY_CHARS} characters$"):
+        terms(query + "c")
+
+
+@pytest.mark.parametrize("filters, message", [
+    ({"model": 5}, "^model filter must be text, got int$"),
+    ({"author": "cora\x1b"}, "^author filter contains the control character U\\+001B"),
+])
+def test_filter_values_are_checked_as_text(filters, message):
+    with pytest.raises(InvalidInput, match=message):
+        SearchFilters(**filters)
 
 
 def test_index_stays_in_sync_and_rebuilds(searchable: Catalog):
@@ -124,7 +150,7 @@ def test_limit_caps_the_hits_and_is_itself_bounded(searchable: Catalog):
     assert len(searchable.search("curve")) > 1
     (best,) = searchable.search("curve", limit=1)
     assert best == searchable.search("curve")[0]
-    with pytest.raises(InvalidInput, match="limit"):
+    with pytest.raises(InvalidInput, match=rf"^limit must be an integer from 1 to {MAX_HITS:,}, not {MAX_HITS + 1}$"):
         searchable.search("curve", limit=MAX_HITS + 1)
 
 

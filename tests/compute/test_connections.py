@@ -155,6 +155,43 @@ def test_expanded_through_lrn_is_through_its_jacobian_at_the_mean_activations():
     assert (kernels.double() - as_identity).norm() > 0.2 * as_identity.norm()
 
 
+class TwoLRNs(nn.Module):
+    """``a``, an LRN, a 1x1 ``b``, another LRN with other constants, a 1x1 ``c``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Conv2d(3, 4, 3, padding=1)
+        self.b = nn.Conv2d(4, 5, 1)
+        self.c = nn.Conv2d(5, 6, 1)
+        self.norm1 = nn.LocalResponseNorm(3, alpha=1e-2, beta=0.75, k=2.0)
+        self.norm2 = nn.LocalResponseNorm(3, alpha=5e-2, beta=0.5, k=1.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.c(self.norm2(self.b(self.norm1(F.relu(self.a(x))))))
+
+
+def test_expanded_through_two_lrns_uses_each_ones_own_operating_point():
+    """From ``a`` to ``c``: ``c`` after the second LRN's Jacobian after ``b`` after the
+    first's, each at its own mean input (in call order)."""
+    torch.manual_seed(8)
+    model = TwoLRNs().eval()
+    kernels = expanded_kernels(model, "a", "c", input_size=16)
+    first, second = cached_operating_points(model, default_dataset(16))
+    expected = torch.einsum("oc,cm,mi,ij->oj", model.c.weight.detach()[:, :, 0, 0], second.jacobian,
+                            model.b.weight.detach()[:, :, 0, 0], first.jacobian)
+    assert kernels.shape == (6, 4, 1, 1)
+    torch.testing.assert_close(kernels[:, :, 0, 0], expected, rtol=1e-4, atol=1e-6)
+
+
+def test_a_pass_running_more_lrns_than_it_has_operating_points_is_refused():
+    model = TwoLRNs().eval()
+    first, _second = cached_operating_points(model, default_dataset(16))
+    with pytest.raises(InvalidInput, match="^the model ran more local response normalizations than it has "
+                                           "operating points$"):
+        with Linearized([first]):
+            model(torch.zeros(1, 3, 8, 8))
+
+
 def test_direct_weights_follow_branches_and_concat_slices(inception: InceptionV1):
     conn = direct_connections(inception, "mixed3b_3x3_bottleneck", "mixed3b", k=3, input_size=64)
     assert set(np.unique(conn.dst)) == set(range(128, 320))
@@ -381,10 +418,32 @@ class Forked(nn.Module):
     ("a", "spare", "layer spare did not run after a"),
     ("a", "head", "expanded weights need 2-d maps in a and head"),
     ("a", "nowhere", "model has no layer named nowhere"),
+    ("", "b", "^expanded weights need two named layers, not the whole model$"),
+    ("a", "", "^expanded weights need two named layers, not the whole model$"),
 ])
 def test_expanded_weights_refuse_pairs_without_a_2d_path(src, dst, message):
     with pytest.raises(InvalidInput, match=message):
         expanded_kernels(Forked().eval(), src, dst, 16)
+
+
+class SharedFirstLayer(nn.Module):
+    """``a`` runs twice (one module, shared weights), then ``b``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Conv2d(3, 3, 3, padding=1)
+        self.b = nn.Conv2d(3, 5, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.b(F.relu(self.a(F.relu(self.a(x)))))
+
+
+def test_expanded_weights_from_a_layer_that_runs_twice_start_at_its_last_call():
+    """Which call of ``a`` is meant would be ambiguous; its last call is what ``b`` reads,
+    so the expanded weights are ``b``'s own kernels."""
+    torch.manual_seed(7)
+    model = SharedFirstLayer().eval()
+    torch.testing.assert_close(expanded_kernels(model, "a", "b", 16), model.b.weight.detach())
 
 
 def test_expanded_weights_of_a_model_without_convolutions_assume_rgb():

@@ -90,7 +90,8 @@ def test_the_spec_arrives_inert_and_an_adopting_admin_gets_the_same_layers(catal
 def test_a_hostile_input_spec_refuses_the_bundle_and_changes_nothing(catalog: Catalog, lab_b: Catalog, changes,
                                                                      reason):
     before = state(catalog)
-    with pytest.raises(BundleError, match=rf"models\.jsonl: model 'bn' has an invalid input spec: {reason}") as e:
+    refusal = rf"models\.jsonl row \d+: model 'bn' has an invalid input spec: {reason}"
+    with pytest.raises(BundleError, match=refusal) as e:
         catalog.import_bundle(io.BytesIO(bundle_of(lab_b, **changes)))
     assert "\n" not in str(e.value)
     assert state(catalog) == before

@@ -8,6 +8,7 @@ A refused bundle leaves the catalogue and its blob store byte-for-byte as they w
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import json
@@ -103,6 +104,18 @@ BAD_ROWS = {
     "artifact outcome infinite": ("artifacts", _set(outcome={"value": float("inf")}), "an artifact's outcome must"),
     "artifact outcome huge": ("artifacts", _set(outcome={f"k{i}": 1 for i in range(9)}),
                               "an artifact's outcome must"),
+    # Models and layers: new models are created from these rows, so they pass add_model's checks.
+    "model name that is a path": ("models", _set(name="demo/../evil"), "invalid model name 'demo/../evil'"),
+    "model name with ESC": ("models", _set(name="demo\x1b[2J"), "invalid model name"),
+    "model without weights field": ("models", lambda row: row.pop("weights_sha256"),
+                                    "missing field 'weights_sha256'$"),
+    "model architecture not text": ("models", _set(architecture=["os", "abort"]),
+                                    "model 'demo' has an invalid architecture$"),
+    "layer order not a number": ("layers", _set(order="2"), "order has the wrong type: '2'$"),
+    "layer of no model": ("layers", lambda row: row.pop("model"), "missing field 'model'$"),
+    "layer without channels": ("layers", lambda row: row.pop("channels"), "missing field 'channels'$"),
+    "layer with no channels": ("layers", _set(channels=0), r"layer '\w+' needs a positive channel count, got 0$"),
+    "layer name that is a path": ("layers", _set(name="conv3/../x"), "invalid layer name 'conv3/../x'"),
 }
 
 
@@ -114,6 +127,21 @@ def test_rows_pass_the_api_checks_or_the_bundle_is_refused(rich: Catalog, other:
     before = state(other)
     with pytest.raises(BundleError, match=rf"^bundle refused: {table}\.jsonl row {row}: {reason}") as refused:
         other.import_bundle(io.BytesIO(rebuilt(bundle, edit_last(table, edit))))
+    assert "\n" not in str(refused.value)
+    assert state(other) == before
+
+
+def test_rows_the_database_rejects_refuse_the_bundle(rich: Catalog, other: Catalog):
+    """Two copies of one edge: each passes every check of a row, and together they break
+    the unique (src, dst, kind) index. The database's refusal refuses the bundle, in one
+    line, with nothing written."""
+    def twice(members: Members) -> None:
+        set_rows(members, "edges", [*rows(members, "edges"), rows(members, "edges")[0]])
+
+    before = state(other)
+    rejected = r"^bundle refused: the database rejected a row: .*(?i:unique).*edges"  # SQLite's or PostgreSQL's words
+    with pytest.raises(BundleError, match=rejected) as refused:
+        other.import_bundle(io.BytesIO(rebuilt(export(rich), twice)))
     assert "\n" not in str(refused.value)
     assert state(other) == before
 
@@ -257,6 +285,41 @@ def test_a_member_whose_compressed_bytes_are_damaged_is_named(rich: Catalog, oth
     before = state(other)
     with pytest.raises(BundleError, match=r"^bundle is corrupted: labels\.jsonl: "):
         other.import_bundle(io.BytesIO(bytes(bundle)))
+    assert state(other) == before
+
+
+def overlapping(bundle: bytes, twins: int) -> bytes:
+    """``bundle`` with ``twins`` more directory entries, under names of the format, that
+    point at the compressed bytes of its largest member: the overlapping members of a
+    non-recursive zip bomb, each of which looks harmless on its own."""
+    with zipfile.ZipFile(io.BytesIO(bundle)) as source:
+        contents = [(info, source.read(info)) for info in source.infolist()]
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for info, data in contents:
+            archive.writestr(info, data)
+        largest = max(archive.infolist(), key=lambda info: info.compress_size)
+        for n in range(twins):
+            twin = copy.copy(largest)
+            twin.filename = twin.orig_filename = f"blobs/{n:064x}"
+            archive.filelist.append(twin)
+    return out.getvalue()
+
+
+def test_members_that_overlap_in_the_file_are_refused_before_a_byte_is_inflated(rich: Catalog, other: Catalog):
+    """64 KiB of noise (it does not compress) pointed at by three more entries: 256 KiB of
+    compressed bytes claimed by a file of about 70 KiB."""
+    def noise(members: Members) -> None:
+        data = np.random.default_rng(0).bytes(64 * 1024)
+        members[f"blobs/{hashlib.sha256(data).hexdigest()}"] = data
+
+    bundle = overlapping(rebuilt(export(rich), noise), twins=3)
+    infos = zipfile.ZipFile(io.BytesIO(bundle)).infolist()
+    assert sum(info.compress_size for info in infos) > len(bundle) > max(info.compress_size for info in infos)
+    before = state(other)
+    with pytest.raises(BundleError, match=r"^bundle members claim more compressed bytes than the file holds "
+                                          r"\(overlapping members: a zip bomb\?\)$"):
+        other.import_bundle(io.BytesIO(bundle))
     assert state(other) == before
 
 

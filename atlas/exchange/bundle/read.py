@@ -29,7 +29,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
-from atlas.address import as_feature, check_user_name, parse_feature
+from atlas.address import as_feature, check_name, check_user_name, parse_feature
 from atlas.catalog import artifacts, audit, circuits, edge_store, evidence, families, fulltext, labels
 from atlas.catalog.layers import insert_layer
 from atlas.catalog.resolve import get_feature, get_layer
@@ -169,31 +169,40 @@ class Importer:
         architecture only as text and no source path, and workers refuse it until an admin
         registers it here with local weights (``atlas model add``)."""
         layers = defaultdict(list)
-        for layer in self.table("layers"):
-            layers[layer["model"]].append(layer)
+        for number, layer in self.rows("layers"):
+            with _row("layers", number):
+                _typed(layer, model=str, order=int)
+                layers[layer["model"]].append((number, layer))
         origin = f"bundle from {self.bundle.origin}, imported by {self.importer.name} on {utcnow():%Y-%m-%d}"
-        for row in self.table("models"):
-            existing = self.session.scalar(select(Model).where(Model.name == row["name"]))
-            if existing is None:
-                if not isinstance(row["architecture"], str) or len(row["architecture"]) > 200:
-                    raise BundleError(f"models.jsonl: model {row['name']!r} has an invalid architecture")
-                try:  # inert, but read by pages and queueing (its input size): well formed or refused
-                    check_input_spec(row["input_spec"])
-                except InvalidInput as e:
-                    raise BundleError(f"models.jsonl: model {row['name']!r} has an invalid input spec: {e}") from None
-                model = Model(**{k: row[k] for k in ("name", "architecture", "weights_sha256", "input_spec")},
-                              source=None, origin=origin)
-                self.session.add(model)
-                self.session.flush()
-                for layer in sorted(layers[row["name"]], key=lambda r: r["order"]):
+        for number, row in self.rows("models"):
+            with _row("models", number):
+                self.model(row, layers[row["name"]], origin)
+
+    def model(self, row: dict, layers: list[tuple[int, dict]], origin: str) -> None:
+        """One model row: added with its layers if it is new here, else it must be ours."""
+        existing = self.session.scalar(select(Model).where(Model.name == check_name(row["name"], "model")))
+        if existing is None:
+            if not isinstance(row["architecture"], str) or len(row["architecture"]) > 200:
+                raise InvalidInput(f"model {row['name']!r} has an invalid architecture")
+            try:  # inert, but read by pages and queueing (its input size): well formed or refused
+                check_input_spec(row["input_spec"])
+            except InvalidInput as e:
+                raise InvalidInput(f"model {row['name']!r} has an invalid input spec: {e}") from None
+            model = Model(**{k: row[k] for k in ("name", "architecture", "weights_sha256", "input_spec")},
+                          source=None, origin=origin)
+            self.session.add(model)
+            self.session.flush()
+            for number, layer in sorted(layers, key=lambda numbered: numbered[1]["order"]):
+                with _row("layers", number):
                     insert_layer(self.session, model, layer["name"], layer["kind"], layer["channels"],
                                  layer["spatial_shape"], layer["order"])
-                self.report.added["models"] += 1
-                continue
-            if (existing.architecture, existing.weights_sha256) != (row["architecture"], row["weights_sha256"]):
-                raise BundleError(f"model {row['name']!r} exists here with other weights or architecture: "
-                                  "rename one of them before merging")
-            for layer in layers[row["name"]]:
+            self.report.added["models"] += 1
+            return
+        if (existing.architecture, existing.weights_sha256) != (row["architecture"], row["weights_sha256"]):
+            raise BundleError(f"model {row['name']!r} exists here with other weights or architecture: "
+                              "rename one of them before merging")
+        for number, layer in layers:
+            with _row("layers", number):
                 here = get_layer(self.session, f"{row['name']}/{layer['name']}")[0]
                 if here.channels != layer["channels"]:
                     raise BundleError(f"layer {row['name']}/{layer['name']} has {here.channels} channels here, "
@@ -447,11 +456,13 @@ def stage_bundle(source: IO[bytes] | str, folder: Path) -> StagedBundle:
 
 def import_bundle(session: Session, store: BlobStore, bundle: StagedBundle, importer: User) -> ImportReport:
     """Merge a staged bundle in the caller's transaction (which a BundleError rolls back);
-    the caller moves ``bundle.blobs`` into the store once it has committed."""
+    the caller moves ``bundle.blobs`` into the store once it has committed.
+
+    Every row is checked in ``_row``, which turns a missing field or a value of the wrong
+    shape into a refusal naming it. What the database still rejects (two copies of one
+    edge, each a valid row) refuses the bundle here."""
     try:
         return Importer(session, store, importer, bundle).run()
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise BundleError(f"bundle content is malformed: {type(exc).__name__}: {exc}") from None
     except (IntegrityError, DataError) as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        reason = (str(exc.orig).strip() or type(exc.orig).__name__).splitlines()[0]
         raise BundleError(f"bundle refused: the database rejected a row: {reason}") from None
