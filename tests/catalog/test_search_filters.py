@@ -20,9 +20,9 @@ UNITS = {
     "demo/conv1/0": ("zebra stripes", "carl", "proposed", True, True),
     "demo/conv2/1": ("zebra edge", "rita", "accepted", False, False),
     "twin/conv1/0": ("zebra texture", "cora", "proposed", False, False),
-    "twin/conv2/5": ("zebra fur", "rita", "disputed", True, True),
+    "demo/conv1/5": ("zebra fur", "rita", "disputed", True, True),  # a family is one layer: demo/conv1's
 }
-NOTE = ("evidence", "twin/conv2/5")  # a note that says "zebra" too
+NOTE = ("evidence", "demo/conv1/5")  # a note that says "zebra" too
 CIRCUIT = ("circuit", "circuit:zebra-circuit")  # by alice: no feature, so no feature filter keeps it
 
 
@@ -61,46 +61,49 @@ def test_without_filters_every_zebra_is_found(zebras: Catalog):
 
 
 def test_has_evidence_keeps_exactly_the_units_with_evidence(zebras: Catalog):
-    assert hits(zebras, has_evidence=True) == labels("demo/conv1/0", "twin/conv2/5") | {NOTE}
+    assert hits(zebras, has_evidence=True) == labels("demo/conv1/0", "demo/conv1/5") | {NOTE}
     assert hits(zebras, has_evidence=False) == labels("demo/conv2/1", "twin/conv1/0")
 
 
 def test_model_filter(zebras: Catalog):
-    assert hits(zebras, model="demo") == labels("demo/conv1/0", "demo/conv2/1")
-    assert hits(zebras, model="twin") == labels("twin/conv1/0", "twin/conv2/5") | {NOTE}
+    assert hits(zebras, model="demo") == labels("demo/conv1/0", "demo/conv2/1", "demo/conv1/5") | {NOTE}
+    assert hits(zebras, model="twin") == labels("twin/conv1/0")
 
 
 def test_layer_filter_with_and_without_the_model(zebras: Catalog):
-    assert hits(zebras, layer="conv1") == labels("demo/conv1/0", "twin/conv1/0")
+    assert hits(zebras, layer="conv1") == labels("demo/conv1/0", "twin/conv1/0", "demo/conv1/5") | {NOTE}
     assert hits(zebras, layer="twin/conv1") == labels("twin/conv1/0")
-    assert hits(zebras, layer="conv2") == labels("demo/conv2/1", "twin/conv2/5") | {NOTE}
+    assert hits(zebras, layer="demo/conv1") == labels("demo/conv1/0", "demo/conv1/5") | {NOTE}
+    assert hits(zebras, layer="conv2") == labels("demo/conv2/1")
 
 
 def test_status_filter_uses_the_current_label(zebras: Catalog):
     assert hits(zebras, status="proposed") == labels("demo/conv1/0", "twin/conv1/0")
     assert hits(zebras, status="accepted") == labels("demo/conv2/1")
     # The note is about a unit whose current label is disputed.
-    assert hits(zebras, status="disputed") == labels("twin/conv2/5") | {NOTE}
+    assert hits(zebras, status="disputed") == labels("demo/conv1/5") | {NOTE}
 
 
 def test_family_filter(zebras: Catalog):
-    assert hits(zebras, family="striped") == labels("demo/conv1/0", "twin/conv2/5") | {NOTE}
+    assert hits(zebras, family="striped") == labels("demo/conv1/0", "demo/conv1/5") | {NOTE}
     # A second family: each filter keeps its own members, not every unit in some family.
     zebras.create_family("spotted", "things with spots")
     zebras.add_family_member("spotted", "demo/conv2/1")
     assert hits(zebras, family="spotted") == labels("demo/conv2/1")
-    assert hits(zebras, family="striped") == labels("demo/conv1/0", "twin/conv2/5") | {NOTE}
+    assert hits(zebras, family="striped") == labels("demo/conv1/0", "demo/conv1/5") | {NOTE}
 
 
 def test_author_filter_covers_every_kind_of_document(zebras: Catalog):
     assert hits(zebras, author="carl") == labels("demo/conv1/0")
-    assert hits(zebras, author="rita") == labels("demo/conv2/1", "twin/conv2/5")
+    assert hits(zebras, author="rita") == labels("demo/conv2/1", "demo/conv1/5")
     assert hits(zebras, author="cora") == labels("twin/conv1/0") | {NOTE}
     assert hits(zebras, author="alice") == {CIRCUIT}
 
 
 def test_filters_combine(zebras: Catalog):
     assert hits(zebras, model="twin", has_evidence=False) == labels("twin/conv1/0")
-    assert hits(zebras, layer="conv1", has_evidence=True) == labels("demo/conv1/0")
+    assert hits(zebras, layer="conv1", has_evidence=True) == labels("demo/conv1/0", "demo/conv1/5") | {NOTE}
+    assert hits(zebras, layer="conv1", has_evidence=False) == labels("twin/conv1/0")
     assert hits(zebras, family="striped", status="disputed", author="cora") == {NOTE}
-    assert hits(zebras, model="demo", status="disputed") == set()
+    assert hits(zebras, model="demo", status="disputed") == labels("demo/conv1/5") | {NOTE}
+    assert hits(zebras, model="twin", status="disputed") == set()
