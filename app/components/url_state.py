@@ -29,9 +29,10 @@ def _write(param: str, text: str | None) -> None:
 
 
 def url_selectbox(label: str, options: Sequence[Any], *, key: str, param: str, index: int = 0,
-                  container: Any = st, format_func: Callable[[Any], Any] = str) -> Any:
+                  omit: object = None, container: Any = st, format_func: Callable[[Any], Any] = str) -> Any:
     """A selectbox kept in ``?param=``; options are matched by their text (``str``, whatever
-    ``format_func`` shows)."""
+    ``format_func`` shows). A value equal to ``omit`` (a filter's "any") is left out of the
+    URL, which then names only what was chosen."""
     by_text = {str(option): option for option in options}
     _seed(key, param, lambda text: by_text[text] if text in by_text else _unknown())
     if key in st.session_state and st.session_state[key] not in options:
@@ -40,7 +41,7 @@ def url_selectbox(label: str, options: Sequence[Any], *, key: str, param: str, i
     # stands only until the URL or the user has set a value.
     value = container.selectbox(label, options, index=0 if key in st.session_state else index, key=key,
                                 format_func=format_func)
-    _write(param, None if value is None else str(value))
+    _write(param, None if value is None or value == omit else str(value))
     return value
 
 

@@ -57,14 +57,14 @@ def conflict_note(address: str) -> None:
 st.title("Review queue")
 top = st.columns([2, 2, 2, 2, 2, 2])
 models = [m.name for m in cat.models()]
-model = url_selectbox("Model", (ANY, *models), key="review-model", param="model", container=top[0])
+model = url_selectbox("Model", (ANY, *models), key="review-model", param="model", omit=ANY, container=top[0])
 layers = [layer.name for layer in cat.layers(model)] if model != ANY else []
-layer = url_selectbox("Layer", (ANY, *layers), key="review-layer", param="layer", container=top[1])
+layer = url_selectbox("Layer", (ANY, *layers), key="review-layer", param="layer", omit=ANY, container=top[1])
 statuses = url_multiselect("Status", WAITING, key="review-statuses", param="status", default=WAITING,
                            container=top[2])
 authors = [u.name for u in cat.users()]
-author = url_selectbox("Author", (ANY, *authors), key="review-author", param="author", container=top[3])
-age = url_selectbox("Written", tuple(AGES), key="review-age", param="age", container=top[4])
+author = url_selectbox("Author", (ANY, *authors), key="review-author", param="author", omit=ANY, container=top[3])
+age = url_selectbox("Written", tuple(AGES), key="review-age", param="age", omit=ANY, container=top[4])
 order = url_selectbox("Order", ORDERS, key="review-order", param="order", container=top[5])
 
 now = datetime.now(UTC)

@@ -27,17 +27,17 @@ query = st.text_input("Query", value=from_url("q", "search-query"))
 with st.expander("Filters"):
     row = st.columns(6)
     models = [m.name for m in cat.models()]
-    model = url_selectbox("Model", (ANY, *models), key="search-model", param="model", container=row[0])
+    model = url_selectbox("Model", (ANY, *models), key="search-model", param="model", omit=ANY, container=row[0])
     layers = [layer.name for layer in cat.layers(model)] if model != ANY else []
-    layer = url_selectbox("Layer", (ANY, *layers), key="search-layer", param="layer", container=row[1])
+    layer = url_selectbox("Layer", (ANY, *layers), key="search-layer", param="layer", omit=ANY, container=row[1])
     status = url_selectbox("Label status", (ANY, *LABEL_STATUSES), key="search-status", param="status",
-                           container=row[2])
+                           omit=ANY, container=row[2])
     family = url_selectbox("Family", (ANY, *cat.family_names()), key="search-family", param="family",
-                           container=row[3])
+                           omit=ANY, container=row[3])
     author = url_selectbox("Author", (ANY, *[u.name for u in cat.users()]), key="search-author", param="author",
-                           container=row[4])
+                           omit=ANY, container=row[4])
     has_evidence = url_selectbox("Evidence", tuple(EVIDENCE_CHOICES), key="search-evidence", param="evidence",
-                                 container=row[5])
+                                 omit=ANY, container=row[5])
 if not query:
     st.markdown("Search the catalogue's **labels** (a unit's current label and its reason), **notes and links** "
                 "on units and circuits, **circuits** and their **claims**, and **families**; narrow by model, "
