@@ -30,7 +30,6 @@ from atlas.catalog.records import RelationInfo
 from atlas.catalog.resolve import addresses_of, get_layer, target_ids
 from atlas.db.models import Family, Layer, Model, Relation
 from atlas.errors import InvalidInput
-from atlas.text import check_text
 from atlas.vocabulary import (
     CKA_METHOD,
     FAMILY_PROPOSAL_METHOD,
