@@ -24,12 +24,15 @@ from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from atlas.address import LayerAddress
+from atlas.catalog import audit
 from atlas.catalog.artifacts import params_key
 from atlas.catalog.evidence import check_body
 from atlas.catalog.records import RelationInfo
 from atlas.catalog.resolve import addresses_of, get_layer, target_ids
+from atlas.db.blobs import blob_names
 from atlas.db.models import Family, Layer, Model, Relation
 from atlas.errors import InvalidInput
+from atlas.text import check_optional
 from atlas.vocabulary import (
     CKA_METHOD,
     FAMILY_PROPOSAL_METHOD,
@@ -52,6 +55,7 @@ METHODS = {
 PAIR_ENDS = {"analogous": "features", "similar": "layers"}  # what a layer pair's relations join
 MAX_RECORD_CHARS = 1_000_000  # a relation's stimuli or details, as JSON
 MAX_NOTE_CHARS = 2000  # a published link's note
+BLOB_DETAILS = ("heatmap",)  # the keys of a relation's details that name a blob (the CKA heatmap)
 
 
 def check_kind(relation: object, method: object, ends: str) -> None:
@@ -105,6 +109,13 @@ def check_record(value: object, field: str, optional: bool = False) -> dict | No
     if size > MAX_RECORD_CHARS:
         raise InvalidInput(f"a relation's {field} is {size:,} characters of JSON; the limit is {MAX_RECORD_CHARS:,}")
     return value
+
+
+def detail_blobs(details: object) -> set[str]:
+    """The blobs a relation's details name (a bundle carries them with it)."""
+    if not isinstance(details, dict):
+        return set()
+    return set().union(*(blob_names(details[key]) for key in BLOB_DETAILS if key in details))
 
 
 def _check(relation: str, method: str, rows: Sequence[Row]) -> bool:
@@ -169,11 +180,18 @@ def put_families(session: Session, stimuli: dict, src: Family, dst: Family, scor
     put_family_relation(session, "analogous", FAMILY_PROPOSAL_METHOD, src, dst, score, stimuli, details)
 
 
-def put_family_link(session: Session, relation: str, src: Family, dst: Family, source: str,
-                    details: dict | None = None) -> bool:
+def put_family_link(session: Session, actor: str, relation: str, src: Family, dst: Family, source: str,
+                    note: str | None = None) -> bool:
     """Store family ``src`` as ``relation`` to family ``dst`` as ``source`` (a URL) states
-    it: ``published``, with no score and no stimuli."""
-    return put_family_relation(session, relation, PUBLISHED_METHOD, src, dst, None, {}, details, source)
+    it, with ``note``: ``published``, with no score and no stimuli; audited as ``actor``'s.
+    False (nothing written) when that link is stored already."""
+    note = check_optional(note, "a family link's note", max_len=MAX_NOTE_CHARS)
+    added = put_family_relation(session, relation, PUBLISHED_METHOD, src, dst, None, {},
+                                {"note": note} if note else None, source)
+    if added:
+        audit.record(session, actor, "relations.add", "family", f"{src.name}->{dst.name}", None,
+                     {"relation": relation, "method": PUBLISHED_METHOD, "source": source})
+    return added
 
 
 def put_family_relation(session: Session, relation: str, method: str, src: Family, dst: Family,
@@ -226,7 +244,8 @@ def _family_names(session: Session, ids: set[int]) -> dict[int, str]:
     return {family_id: name for family_id, name in rows}
 
 
-def _infos(session: Session, rows: list[Relation]) -> list[RelationInfo]:
+def infos(session: Session, rows: list[Relation]) -> list[RelationInfo]:
+    """Rows as records, their ends by address or name (a few queries for all of them)."""
     features = addresses_of(session, {i for r in rows for i in (r.src_feature_id, r.dst_feature_id) if i})
     layers = _layer_names(session, {i for r in rows for i in (r.src_layer_id, r.dst_layer_id) if i})
     families = _family_names(session, {i for r in rows for i in (r.src_family_id, r.dst_family_id) if i})
@@ -255,7 +274,7 @@ def between(session: Session, src: LayerAddress, dst: LayerAddress, relation: st
         query = query.where(Relation.method == method)
     if stimuli is not None:
         query = query.where(Relation.stimuli_key == params_key(stimuli))
-    return _infos(session, list(session.scalars(query.order_by(BEST_FIRST, Relation.id))))
+    return infos(session, list(session.scalars(query.order_by(BEST_FIRST, Relation.id))))
 
 
 def of_feature(session: Session, feature_id: int, method: str | None = None) -> list[RelationInfo]:
@@ -263,14 +282,14 @@ def of_feature(session: Session, feature_id: int, method: str | None = None) -> 
     query = select(Relation).where(or_(Relation.src_feature_id == feature_id, Relation.dst_feature_id == feature_id))
     if method is not None:
         query = query.where(Relation.method == method)
-    return _infos(session, list(session.scalars(query.order_by(BEST_FIRST, Relation.id))))
+    return infos(session, list(session.scalars(query.order_by(BEST_FIRST, Relation.id))))
 
 
 def of_family(session: Session, family_id: int) -> list[RelationInfo]:
     """The relations a family is an end of (either end), best score first, then the
     published ones (no score)."""
     query = select(Relation).where(or_(Relation.src_family_id == family_id, Relation.dst_family_id == family_id))
-    return _infos(session, list(session.scalars(query.order_by(BEST_FIRST, Relation.id))))
+    return infos(session, list(session.scalars(query.order_by(BEST_FIRST, Relation.id))))
 
 
 def of_models(session: Session, model_a: str, model_b: str, stimuli: dict | None = None) -> list[RelationInfo]:
@@ -282,7 +301,7 @@ def of_models(session: Session, model_a: str, model_b: str, stimuli: dict | None
                                     Relation.dst_layer_id.in_(dst_layers)).order_by(Relation.id))
     if stimuli is not None:
         query = query.where(Relation.stimuli_key == params_key(stimuli))
-    return _infos(session, list(session.scalars(query)))
+    return infos(session, list(session.scalars(query)))
 
 
 def shared_partners(best: Sequence[RelationInfo], threshold: float) -> list[tuple[str, list[str]]]:

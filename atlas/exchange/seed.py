@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from atlas.address import as_feature
-from atlas.catalog import audit, circuits, evidence, families, labels, relations
+from atlas.catalog import circuits, evidence, families, labels, relations
 from atlas.catalog.api.exchange import EXCHANGERS
 from atlas.catalog.current import current_versions, is_current
 from atlas.catalog.resolve import get_feature, get_model, require_role
@@ -34,7 +34,7 @@ from atlas.db.blobs import BlobStore
 from atlas.db.models import Circuit, CircuitClaim, Evidence, Family, Label, User
 from atlas.errors import AtlasError, InvalidInput, NotFound
 from atlas.text import check_optional
-from atlas.vocabulary import PUBLISHED_METHOD, REVIEW_STATUSES
+from atlas.vocabulary import REVIEW_STATUSES
 
 SEED_DIR = Path(__file__).resolve().parents[2] / "seed_data"
 SCHEMA, VERSION = "atlas.seed", 1
@@ -168,11 +168,8 @@ def _links(session: Session, data: dict, author: User, report: SeedReport) -> No
     for link in data.get("links", []):
         src, dst = families.get(session, link["from"]), families.get(session, link["to"])
         relation, url = LINK_RELATIONS[link["relation"]], data["sources"][link["source"]]["url"]
-        details = {"note": link["note"]} if link.get("note") else None
-        if relations.put_family_link(session, relation, src, dst, url, details):
-            audit.record(session, author.name, "relations.add", "family", f"{src.name}->{dst.name}", None,
-                         {"relation": relation, "method": PUBLISHED_METHOD, "source": url})
-            report.links_added += 1
+        report.links_added += relations.put_family_link(session, author.name, relation, src, dst, url,
+                                                        link.get("note"))
 
 
 def _link(session: Session, store: BlobStore, report: SeedReport, target: str, ids: dict, url: str,
