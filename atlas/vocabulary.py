@@ -54,8 +54,10 @@ EXAMPLES_ARTIFACT = "examples"
 TUNING_ARTIFACT = "tuning_curve"  # one unit's curve along one sweep (``tuning`` jobs)
 THUMBNAIL_ARTIFACT = VIS_ARTIFACT_PREFIX + "channel"  # the image a unit card shows
 # Relations between things of two models (``atlas.catalog.relations``): features that are
-# "analogous" (matched by activation correlation), layers that are "similar" (CKA).
-RELATIONS = ("analogous", "similar")
+# "analogous" (matched by activation correlation), layers that are "similar" (CKA), and
+# families that are analogous or whose members are the "inputs_of" another family's (a
+# circuit between the two layers, as a source publishes it).
+RELATIONS = ("analogous", "similar", "inputs_of")
 # How a relation was found: correlation of spatially pooled or per-position activations,
 # kept in a one-to-one assignment or as each feature's best partner; linear CKA of layers.
 MATCH_METHODS = ("pooled.assignment", "pooled.best", "spatial.assignment", "spatial.best")
@@ -66,7 +68,13 @@ FAMILY_PROPOSAL_METHOD = "families.propose"
 # Its defaults: a match's correlation, how far preferred stimuli may differ (a fraction of
 # the sweep's range), and how selective both units must be for a sweep to count.
 PROPOSAL_MIN_SCORE, PROPOSAL_TOLERANCE, PROPOSAL_MIN_SELECTIVITY = 0.6, 0.1, 0.2
-RELATION_METHODS = (*MATCH_METHODS, CKA_METHOD, FAMILY_PROPOSAL_METHOD)
+# A relation a source states (an article's figure), not measured here: it carries the
+# source and no score (``relations.score`` is null for it alone; migration 0010).
+PUBLISHED_METHOD = "published"
+MAX_SOURCE_CHARS = 500  # its source: one URL
+RELATION_METHODS = (*MATCH_METHODS, CKA_METHOD, FAMILY_PROPOSAL_METHOD, PUBLISHED_METHOD)
+# A measured score is a correlation or a linear CKA: within [-1, 1], up to rounding.
+SCORE_BOUND = 1.0 + 1e-6
 
 # -- jobs -------------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """Family page (``/family?name=…``): a family's members (channel visualizations, labels,
-links), the families judged or measured analogous to it elsewhere, each member's
+links), the families related to it elsewhere (measured, with their score; or published,
+with their source and no score), each member's
 analogous units in other models (stored by `atlas compare`), and its evidence. Evidence
 attaches to units, circuits and edges, not to families, so the members' evidence is
 counted here."""
@@ -50,16 +51,23 @@ for start in range(0, len(members), COLUMNS):
             if notes[address]:
                 st.caption(plain(notes[address]))
 
-st.subheader("Analogous families")
+st.subheader("Related families")
 related = cat.family_relations(info.name)
 if not related:
     st.caption("None stored.")
 for r in related:
     other = r.dst if r.src == info.name else r.src
+    # From this family to the other (→) or back (←): "inputs of" has a direction.
+    how = f"{'→' if r.src == info.name else '←'} {r.relation.replace('_', ' ')}"
     with st.container(border=True):
         row = st.columns([3, 5])
         family_link(other, container=row[0])
-        row[1].caption(f"{r.score:.3f} · {r.method} · {plain(stimuli_text(r.stimuli))}")
+        if r.published:  # stated by a source, not measured: no score to show
+            note = (r.details or {}).get("note")
+            row[1].caption(f"{how} · published, not measured" + (f" · {plain(note)}" if note else ""))
+            row[1].link_button(f"source: {(r.source or '')[:80]}", r.source or "")
+        else:
+            row[1].caption(f"{how} · {r.score:.3f} · {r.method} · {plain(stimuli_text(r.stimuli))}")
 
 st.subheader("Analogous units in other models")
 for address in members:

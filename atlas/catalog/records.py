@@ -206,18 +206,26 @@ class FamilyInfo:
 
 @dataclass(frozen=True)
 class RelationInfo:
-    """A measured relation (``atlas.catalog.relations``): ``src`` and ``dst`` are feature
-    addresses, layer addresses (``model/layer``) or family names, as ``ends`` says."""
+    """A relation (``atlas.catalog.relations``): ``src`` and ``dst`` are feature
+    addresses, layer addresses (``model/layer``) or family names, as ``ends`` says. A
+    measured one has a score and its stimuli; a published one (method ``published``) has
+    its ``source`` and no score."""
 
     relation: str
     method: str
     ends: str  # "features", "layers" or "families"
     src: str
     dst: str
-    score: float
+    score: float | None
     stimuli: dict
     details: dict | None = None
     job_id: int | None = None
+    source: str | None = None
+
+    @property
+    def published(self) -> bool:
+        """Stated by a source, not measured: no score to show."""
+        return self.score is None
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 """`atlas families propose`: families suggested from stored matches between two models and
 their units' tuning curves (``atlas.compute.universality.proposals``), printed for
-curators and stored on request (``--save``) as families with their analogous link."""
+curators and stored on request (``--save``) as families with their analogous link.
+`atlas families show NAME`: a family's members and its relations to other families, a
+measured one with its score, a published one with its source (never a score)."""
 
 from __future__ import annotations
 
@@ -38,6 +40,18 @@ def cmd_propose(args: argparse.Namespace) -> None:
             print(f"    {'saved' if saved else 'already stored'}: {printable(names)}")
 
 
+def cmd_show(args: argparse.Namespace) -> None:
+    catalog = open_catalog(args)
+    family = catalog.family(args.name)
+    print(f"{printable(family.name)}  ({family.layer or 'no members'}, {len(family.members)} members)")
+    for address, note in family.members:
+        print(f"  {address}" + (f"  {printable(note)}" if note else ""))
+    for r in catalog.family_relations(family.name):
+        arrow, other = ("->", r.dst) if r.src == family.name else ("<-", r.src)
+        how = f"published, not measured: {printable(r.source)}" if r.published else f"{r.score:.3f} {r.method}"
+        print(f"  {arrow} {r.relation} {printable(other)}  {how}")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     families = sub.add_parser("families", help="families of analogous features across models")
     families_sub = families.add_subparsers(dest="families_command", metavar="COMMAND", required=True)
@@ -45,6 +59,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                           "suggest families from the stored best-partner matches of two models (`atlas compare`) "
                           "whose units also prefer the same stimuli (tuning curves, `atlas compute tuning`): "
                           "a family in each layer and their analogous link, for curators to accept")
+    show = add_command(families_sub, "show", cmd_show,
+                       "a family's members and its relations to other families (measured with their score, "
+                       "published with their source)")
+    show.add_argument("name")
     propose.add_argument("--model-a", required=True)
     propose.add_argument("--model-b", required=True)
     propose.add_argument("--layer-a", help="a layer of model A (with --layer-b; default: every layer pair)")

@@ -40,6 +40,8 @@ from atlas.vocabulary import (  # the check constraints name the one vocabulary
     FEATURE_KINDS,
     JOB_STATUSES,
     LABEL_STATUSES,
+    MAX_SOURCE_CHARS,
+    PUBLISHED_METHOD,
     RELATIONS,
     ROLES,
     VERDICTS,
@@ -378,11 +380,13 @@ class FamilyMember(Base):
 
 
 class Relation(Base):
-    """A measured relation between two things of (usually) two models: features that are
-    analogous (their activations correlate), layers that are similar (CKA), and, later,
-    families related to families. Exactly one kind of end is set in pairs: features (with
-    their layers, so a layer pair's matches are one index scan), layers alone, or
-    families. ``stimuli`` is what the relation was measured on, ``stimuli_key`` its hash."""
+    """A relation between two things of (usually) two models: features that are analogous
+    (their activations correlate), layers that are similar (CKA), families related to
+    families. Exactly one kind of end is set in pairs: features (with their layers, so a
+    layer pair's matches are one index scan), layers alone, or families. A measured
+    relation has a score, ``stimuli`` (what it was measured on) and ``stimuli_key`` (its
+    hash); a ``published`` one (a source states it) has its ``source`` URL, no score and
+    empty stimuli."""
 
     __tablename__ = "relations"
     __table_args__ = (
@@ -395,6 +399,8 @@ class Relation(Base):
             "((src_layer_id IS NULL) <> (src_family_id IS NULL))",
             name="ends",
         ),
+        CheckConstraint(f"(score IS NULL) = (method = '{PUBLISHED_METHOD}')", name="score"),
+        CheckConstraint(f"(source IS NULL) = (method <> '{PUBLISHED_METHOD}')", name="source"),
         Index("ix_relations_layers", "src_layer_id", "dst_layer_id", "relation", "method"),
         Index("ix_relations_src_feature_id", "src_feature_id"),
         Index("ix_relations_dst_feature_id", "dst_feature_id"),
@@ -408,7 +414,8 @@ class Relation(Base):
     dst_feature_id: Mapped[int | None] = _fk("features.id", nullable=True)
     src_family_id: Mapped[int | None] = _fk("families.id", nullable=True)
     dst_family_id: Mapped[int | None] = _fk("families.id", nullable=True)
-    score: Mapped[float] = mapped_column(Float)
+    score: Mapped[float | None] = mapped_column(Float)
+    source: Mapped[str | None] = mapped_column(String(MAX_SOURCE_CHARS))
     stimuli: Mapped[dict] = mapped_column(JsonType)
     stimuli_key: Mapped[str] = mapped_column(String(64))
     details: Mapped[dict | None] = mapped_column(JsonType)

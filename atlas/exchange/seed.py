@@ -7,8 +7,10 @@ Every seeded label and circuit carries its source as link evidence.
 
 A seed's families are each one layer of one model, as the catalogue requires (a family
 that spans layers is refused and nothing is written). How families of different layers
-relate is the seed's ``links`` (``analogous``, ``inputs of``, each with its source):
-checked and counted, not stored yet, as the catalogue has no table for them. A circuit
+relate is the seed's ``links`` (``analogous``, ``inputs of``, each with its source and a
+note): stored as family-to-family relations (``analogous``, ``inputs_of``) with method
+``published``, the source's URL and no score, since a source states them and nothing here
+measured them (the early curves are linked to the curves, not merged with them). A circuit
 edge is ``[src, dst, note]`` or ``{"src", "dst", "note", "sign"}`` with the sign the
 source states; a claim may name the figure it comes from (``figure``: source, section
 anchor, figure), which the stored prediction then ends with.
@@ -24,18 +26,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from atlas.address import as_feature
-from atlas.catalog import circuits, evidence, families, labels
+from atlas.catalog import circuits, evidence, families, labels, relations
 from atlas.catalog.api.exchange import EXCHANGERS
 from atlas.catalog.current import current_versions, is_current
 from atlas.catalog.resolve import get_feature, get_model, require_role
 from atlas.db.blobs import BlobStore
 from atlas.db.models import Circuit, CircuitClaim, Evidence, Family, Label, User
 from atlas.errors import AtlasError, InvalidInput, NotFound
+from atlas.text import check_optional
 from atlas.vocabulary import REVIEW_STATUSES
 
 SEED_DIR = Path(__file__).resolve().parents[2] / "seed_data"
 SCHEMA, VERSION = "atlas.seed", 1
-LINK_RELATIONS = ("analogous", "inputs of")  # how two families of different layers relate
+# How two families of different layers relate, as a seed writes it, and as a relation.
+LINK_RELATIONS = {"analogous": "analogous", "inputs of": "inputs_of"}
 
 
 @dataclass
@@ -48,15 +52,15 @@ class SeedReport:
     members_added: int = 0
     circuits_created: int = 0
     claims_added: int = 0
-    links_kept: int = 0  # family links checked but not stored: the catalogue has no table for them yet
+    links_added: int = 0  # family links stored as published relations
 
     def summary(self) -> str:
         return (
             f"{self.labels_added} labels added ({self.labels_present} already present, "
             f"{len(self.conflicts)} left as curated), {self.families_created} families and "
             f"{self.members_added} members, {self.circuits_created} circuits with "
-            f"{self.claims_added} claims, {self.evidence_added} source links"
-            + (f"; {self.links_kept} family links kept in the seed only (not stored)" if self.links_kept else "")
+            f"{self.claims_added} claims, {self.evidence_added} source links, {self.links_added} family links "
+            "(published, not measured)"
         )
 
 
@@ -137,11 +141,16 @@ def figure_reference(data: dict, claim: dict) -> str:
 
 
 def check_links(data: dict) -> None:
-    """Each link joins two of the seed's families with a known relation and source."""
+    """Each link joins two of the seed's families with a known relation and source (and
+    at most a short note); the relation's own checks follow when it is stored."""
     names = {family["name"] for family in data.get("families", [])}
     for link in data.get("links", []):
-        if not isinstance(link, dict) or not {"from", "to", "relation", "source"} <= set(link):
-            raise InvalidInput(f"a seed's family link needs from, to, relation and source, not {str(link)[:80]!r}")
+        if not isinstance(link, dict) or not {"from", "to", "relation", "source"} <= set(link) <= {
+                "from", "to", "relation", "source", "note"}:
+            raise InvalidInput(f"a seed's family link has from, to, relation, source and a note, "
+                               f"not {str(link)[:80]!r}")
+        if not all(isinstance(link[key], str) for key in ("from", "to", "relation", "source")):
+            raise InvalidInput(f"a family link's from, to, relation and source are names, not {str(link)[:80]!r}")
         unknown = [link[end] for end in ("from", "to") if link[end] not in names]
         if unknown:
             raise InvalidInput(f"family link names no family of this seed: {str(unknown[0])[:80]!r}")
@@ -150,6 +159,17 @@ def check_links(data: dict) -> None:
                                f"(one of {', '.join(LINK_RELATIONS)})")
         if link["source"] not in data["sources"]:
             raise InvalidInput(f"family link names unknown source {str(link['source'])[:80]!r}")
+        check_optional(link.get("note"), "a family link's note", max_len=relations.MAX_NOTE_CHARS)
+
+
+def _links(session: Session, data: dict, author: User, report: SeedReport) -> None:
+    """The seed's family links as published relations (from, relation, to; the source's
+    URL and the note kept; no score); those already stored are left. Audited."""
+    for link in data.get("links", []):
+        src, dst = families.get(session, link["from"]), families.get(session, link["to"])
+        relation, url = LINK_RELATIONS[link["relation"]], data["sources"][link["source"]]["url"]
+        report.links_added += relations.put_family_link(session, author.name, relation, src, dst, url,
+                                                        link.get("note"))
 
 
 def _link(session: Session, store: BlobStore, report: SeedReport, target: str, ids: dict, url: str,
@@ -238,7 +258,7 @@ def load_seed(session: Session, store: BlobStore, name_or_path: str, author: str
     _labels(session, store, data, user, report)
     _families(session, data, user, report)
     _circuits(session, store, data, user, report)
-    report.links_kept = len(data.get("links", []))
+    _links(session, data, user, report)
     return report
 
 

@@ -165,6 +165,8 @@ def test_family_page_shows_members_analogous_families_and_units(app: AppTest, co
     cat.add_analogous_families(NewFamily("curves-a", "", (RICH, "demo/conv2/7")),
                                NewFamily("curves-b", "", ("demo-b/conv2/5",)), STIMULI, 0.88)
     cat.add_family_member("curves-a", "demo/conv2/9", "the mirrored one", author="carl")
+    # What a seed's links store: published, with the source and no score.
+    cat.add_family_link("curves-b", "curves-a", "inputs_of", "https://example.org/fig-3", note="b feeds a")
     open_page(app, "family", user="vic", name="curves-a")
     assert app.header[0].value == "curves-a" and "units of demo/conv2" in texts(app, "caption")
     blocks = [b for b in app.main.children.values() if isinstance(b, Block)]
@@ -175,7 +177,10 @@ def test_family_page_shows_members_analogous_families_and_units(app: AppTest, co
                        ("demo/conv2/9", ["unlabelled", "the mirrored one"])]
     related = [(link.proto.label, unescaped(block.get("caption")[0].value)) for block in blocks
                for link in block.get("page_link") if "name=" in link.proto.query_string]
-    assert related == [("curves-b", "0.880 · families.propose · synthetic:2000")]
+    assert related == [("curves-b", "→ analogous · 0.880 · families.propose · synthetic:2000"),
+                       ("curves-b", "← inputs of · published, not measured · b feeds a")]
+    assert [(b.proto.label, b.proto.url) for b in app.get("link_button")] == [
+        ("source: https://example.org/fig-3", "https://example.org/fig-3")]
     analogues = {}
     for block in blocks:
         found = [link.proto.label for link in block.get("page_link")]

@@ -8,6 +8,7 @@ from PIL import Image
 from atlas import Catalog
 from atlas.cli import main
 from atlas.compute.demo_atlas import register_demo_models
+from atlas.errors import InvalidInput
 
 
 @pytest.fixture
@@ -61,3 +62,24 @@ def test_a_viewer_may_not_compare(demos: Catalog, cli, capsys):
     assert cli("compare", "demo/conv4", "demo-b/conv4", "--no-wait", user="vic") == 1
     assert capsys.readouterr().err.startswith("atlas: error: ")
     assert demos.jobs() == [] and demos.relations("demo/conv4", "demo-b/conv4") == []
+
+
+def test_families_show_prints_a_published_link_with_its_source_and_no_score(demo_catalog: Catalog, cli, capsys):
+    from atlas.catalog.records import NewFamily
+
+    stimuli = {"dataset": {"kind": "synthetic", "n": 100, "seed": 0, "size": 64}, "sweeps": []}
+    demo_catalog.add_analogous_families(NewFamily("early", "", ["demo/conv1/1"]),
+                                        NewFamily("late", "", ["demo/conv2/3"]), stimuli, 0.75)
+    assert demo_catalog.add_family_link("early", "late", "inputs_of", "https://example.org/fig-1", note="feeds")
+    assert not demo_catalog.add_family_link("early", "late", "inputs_of", "https://example.org/fig-1")  # once
+    assert cli("families", "show", "late") == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "late  (demo/conv2, 1 members)", "  demo/conv2/3",
+        "  <- analogous early  0.750 families.propose",
+        "  <- inputs_of early  published, not measured: https://example.org/fig-1"]
+    assert cli("families", "show", "nope") == 1
+    assert capsys.readouterr().err == "atlas: error: unknown family 'nope'\n"
+    with pytest.raises(InvalidInput, match="a link must be an http or https URL"):
+        demo_catalog.add_family_link("early", "late", "analogous", "javascript:alert(1)")
+    with pytest.raises(InvalidInput, match="a similar relation joins layers, not families$"):
+        demo_catalog.add_family_link("early", "late", "similar", "https://example.org")

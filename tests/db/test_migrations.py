@@ -131,3 +131,32 @@ def test_0008_splits_a_family_that_spans_layers_one_per_layer(db_url, blob_dir):
             cat.add_family_member("curves (conv3)", "demo/conv2/5")
     finally:
         cat.close()
+
+
+def test_0010_keeps_measured_relations_and_only_published_ones_go_without_a_score(db_url, blob_dir):
+    """Relations stored before 0010 are measured: they keep their score and get no source.
+    After it the database itself refuses a measured relation without a score and a
+    published one with a score or without its source."""
+    cat = Catalog.open(db_url, blob_dir, user="alice")
+    cat.add_user("alice", "admin")
+    cat.add_model("demo", "demo_cnn", layers=DEMO_LAYERS, input_spec={"size": [64, 64]})
+    stimuli = {"dataset": {"kind": "synthetic", "n": 10, "seed": 0, "size": 64}, "sweeps": []}
+    cat.add_relations("similar", "cka.linear", stimuli, "demo/conv1", "demo/conv2", [(None, None, 0.25)])
+    cat.close()
+    migrate.downgrade(db_url, "0009")
+    migrate.upgrade(db_url)
+    cat = Catalog.open(db_url, blob_dir, user="alice")
+    try:
+        [kept] = cat.layer_similarity("demo", "demo")
+        assert (kept.score, kept.source, kept.published) == (0.25, None, False)
+        row = ("INSERT INTO relations (relation, method, src_layer_id, dst_layer_id, score, source, stimuli, "
+               "stimuli_key, created_at) SELECT 'similar', '{method}', id, id, {score}, {source}, '{{}}', 'k', "
+               "CURRENT_TIMESTAMP FROM layers WHERE name = 'conv1'")
+        for method, score, source in (("cka.linear", "NULL", "NULL"), ("published", "0.5", "'https://x.org'"),
+                                      ("published", "NULL", "NULL"), ("cka.linear", "0.5", "'https://x.org'")):
+            with pytest.raises(DBAPIError, match="(?i)check"):
+                with cat.engine.begin() as conn:
+                    conn.execute(text(row.format(method=method, score=score, source=source)))
+        assert cat.layer_similarity("demo", "demo") == [kept]
+    finally:
+        cat.close()

@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 
 from atlas import Catalog, NewEdge
+from atlas.catalog.records import NewFamily
 from atlas.exchange.bundle.format import BundleError, write_zip
+
+STIMULI = {"dataset": {"kind": "synthetic", "n": 100, "seed": 0, "size": 64}, "sweeps": []}
 
 
 @pytest.fixture
@@ -37,6 +40,19 @@ def rich(demo_catalog: Catalog) -> Catalog:
     cat.add_evidence("link", "https://example.org/curves", circuit="curves")
     cat.create_family("curve detector", "curves in any model")
     cat.add_family_member("curve detector", "demo/conv2/3")
+    # Relations of each kind of end: features (a unit and a direction), layers (with their
+    # CKA heatmap, a blob), families (measured, and published with a source and no score).
+    cat.add_relations("analogous", "pooled.best", STIMULI, "demo/conv2", "demo/conv3",
+                      [(3, 0, 0.8), (3, "roundness", -0.25)])
+    heatmap = cat.blobs.put_png(np.full((4, 4, 3), 200, dtype=np.uint8))
+    cat.add_relations("similar", "cka.linear", STIMULI, "demo/conv2", "demo/conv3", [(None, None, 0.5)],
+                      {"heatmap": heatmap})
+    cat.add_analogous_families(NewFamily("analogue A (conv1)", "", ["demo/conv1/1"]),
+                               NewFamily("analogue B (conv2)", "", ["demo/conv2/5"]), STIMULI, 0.7, author="carl")
+    cat.create_family("circles", "round things", author="carl")
+    cat.add_family_member("circles", "demo/conv3/0", author="carl")
+    cat.add_family_link("curve detector", "circles", "inputs_of", "https://example.org/curves#figure-2",
+                        note="curves feed circles", author="carl")
     return cat
 
 
@@ -81,8 +97,42 @@ def test_round_trip_into_an_empty_catalogue_is_byte_identical(rich: Catalog, oth
     assert other.circuit("curves").edges == [("demo/conv1/1", "demo/conv2/3", "excites", "excitatory")]
     assert other.search("everywhere")[0].target == "demo/conv2/3"
     assert other.feature("demo/conv3/dir:roundness").kind == "direction"
+    assert report.added["relations"] == 5
+    assert all_relations(other) == all_relations(rich)
+    [published] = other.family_relations("circles")
+    assert (published.relation, published.method, published.score, published.stimuli) == (
+        "inputs_of", "published", None, {})
+    assert published.source == "https://example.org/curves#figure-2" and published.details == {
+        "note": "curves feed circles"}
+    [cka] = other.layer_similarity("demo", "demo")
+    assert other.blobs.exists(cka.details["heatmap"])
     # Under the same origin, the same content is the same bytes.
     assert export(other, origin="lab-a") == first
+
+
+def all_relations(cat: Catalog) -> list:
+    """Every relation of the rich catalogue, without the job that measured it."""
+    out = cat.relations("demo/conv2", "demo/conv3") + cat.layer_similarity("demo", "demo")
+    out += [r for name in ("analogue A (conv1)", "curve detector") for r in cat.family_relations(name)]
+    assert {r.ends for r in out} == {"features", "layers", "families"}
+    return [(r.relation, r.method, r.ends, r.src, r.dst, r.score, r.stimuli, r.details, r.source) for r in out]
+
+
+def test_a_bundle_from_before_relations_travelled_still_imports(rich: Catalog, other: Catalog):
+    """Bundles written before relations were exported have no relations member (and so no
+    heatmap blob): they import as they did, with no relations."""
+    heatmap = rich.layer_similarity("demo", "demo")[0].details["heatmap"]
+    members = {}
+    with zipfile.ZipFile(io.BytesIO(export(rich))) as archive:
+        for info in archive.infolist():
+            if info.filename not in ("manifest.json", "relations.jsonl", f"blobs/{heatmap}"):
+                members[info.filename] = archive.read(info)
+    old = io.BytesIO()
+    write_zip(old, members, origin="lab-old")
+    report = other.import_bundle(io.BytesIO(old.getvalue()))
+    assert report.added["labels"] == 4 and report.added["relations"] == 0 and report.conflicts == []
+    assert other.family_relations("circles") == [] and other.layer_similarity("demo", "demo") == []
+    assert not other.blobs.exists(heatmap)
 
 
 def test_reimport_adds_nothing(rich: Catalog):
@@ -99,12 +149,18 @@ def test_merge_reports_conflicts_and_overwrites_nothing(rich: Catalog, other: Ca
         {"name": "conv3", "kind": "conv", "channels": 32, "spatial_shape": [8, 8]}])
     other.set_label("demo/conv2/3", "texture", author="olga")
     other.create_circuit("curves", "our own description", author="olga")
+    other.add_relations("analogous", "pooled.best", STIMULI, "demo/conv2", "demo/conv3", [(3, 0, 0.1)])
     report = other.import_bundle(io.BytesIO(export(rich)))
     assert any("demo/conv2/3: label histories diverged" in c for c in report.conflicts)
     assert any("circuit curves" in c for c in report.conflicts)
     texts = [h.text for h in other.label_history("demo/conv2/3")]
     assert texts[0] == "texture" and texts[1:] == ["edge", "curve detector", "curve detector"]
     assert other.circuit("curves").description == "our own description"
+    assert "relations demo/conv2 -> demo/conv3 (analogous, pooled.best): other results here over the same " \
+           "stimuli; kept ours" in report.conflicts
+    assert [(r.src, r.dst, r.score) for r in other.relations("demo/conv2", "demo/conv3")] == [
+        ("demo/conv2/3", "demo/conv3/0", 0.1)]
+    assert all_relations(other)[1:] == all_relations(rich)[2:]  # the rest came in
     assert [e.action for e in other.audit_log()][0] == "bundle.import"
 
 

@@ -76,6 +76,14 @@ def _claim(**fields: object) -> Callable[[dict], None]:
     return lambda row: row["claims"][0].update(fields)
 
 
+def _link(**fields: object) -> Callable[[dict], None]:
+    """The row made a published family link (valid as it stands), then ``fields`` set; its
+    details (naming the CKA heatmap, a blob member) are kept, so the bundle still uses it."""
+    link = {"relation": "inputs_of", "method": "published", "ends": "families", "src": "circles",
+            "dst": "curve detector", "score": None, "source": "https://example.org/x", "stimuli": {}}
+    return lambda row: row.update({**link, **fields})
+
+
 MISSING = "0" * 64
 BAD_ROWS = {
     "confidence out of range": ("labels", _set(confidence=7), "confidence must be between 0 and 1, got 7"),
@@ -116,6 +124,39 @@ BAD_ROWS = {
     "layer without channels": ("layers", lambda row: row.pop("channels"), "missing field 'channels'$"),
     "layer with no channels": ("layers", _set(channels=0), r"layer '\w+' needs a positive channel count, got 0$"),
     "layer name that is a path": ("layers", _set(name="conv3/../x"), "invalid layer name 'conv3/../x'"),
+    # Relations (the last row is the CKA of demo/conv2 and demo/conv3): the checks of the API.
+    "relation no one knows": ("relations", _set(relation="kinship"), "unknown relation 'kinship'"),
+    "method no one knows": ("relations", _set(method="eyeballed"),
+                            "a similar relation of layers is measured by cka.linear, not 'eyeballed'$"),
+    "score not finite": ("relations", _set(score=float("nan")), "a relation's score must be a finite number, not nan"),
+    "score as text": ("relations", _set(score="0.9"), "a relation's score must be a finite number, not '0.9'"),
+    "score out of range": ("relations", _set(score=7.0), r"a relation's score is a correlation or a CKA, within"),
+    "score left out": ("relations", _set(score=None), "a relation's score must be a finite number, not None"),
+    "ends of the wrong kind": ("relations", _set(ends="features"), "a similar relation joins layers, not features$"),
+    "ends no one knows": ("relations", _set(ends="models"), "a similar relation joins layers, not models$"),
+    "a feature for a layer": ("relations", _set(src="demo/conv2/3"),
+                              "invalid address 'demo/conv2/3': expected model/layer"),
+    "an end not here": ("relations", _set(dst="elsewhere/conv3"), "unknown model 'elsewhere'"),
+    "a measured relation with a source": ("relations", _set(source="https://example.org"),
+                                          "only a published relation names a source"),
+    "stimuli not an object": ("relations", _set(stimuli="all of them"), "a relation's stimuli must be an object"),
+    "details too large": ("relations", lambda row: row["details"].update(note="x" * 1_000_001),
+                          "a relation's details is 1,000,0.. characters of JSON; the limit is 1,000,000$"),
+    "heatmap missing from the bundle": ("relations", lambda row: row["details"].update(
+        heatmap=[row["details"]["heatmap"], MISSING]),
+                                        f"refers to blob '{MISSING}'"),
+    "published with a score": ("relations", _link(score=0.0),
+                               r"a published relation carries no score \(it was not measured here\), not 0.0$"),
+    "published with no source": ("relations", _link(source=None), "a published relation's source is a URL"),
+    "published from a script": ("relations", _link(source="javascript:alert(1)"),
+                                "a link must be an http or https URL"),
+    "published with stimuli": ("relations", _link(stimuli={"sweeps": []}),
+                               r"a published relation was measured on nothing: its stimuli are \{\}$"),
+    "published between layers": ("relations", _link(ends="layers"), "an inputs_of relation joins families|joins"),
+    "measured family link said published": ("relations", _link(relation="similar"),
+                                            "a similar relation joins layers, not families$"),
+    "family not here": ("relations", _link(dst="nobody"), "unknown family 'nobody'$"),
+    "family linked to itself": ("relations", _link(dst="circles"), "family 'circles' related to itself"),
 }
 
 
@@ -143,6 +184,19 @@ def test_rows_the_database_rejects_refuse_the_bundle(rich: Catalog, other: Catal
     with pytest.raises(BundleError, match=rejected) as refused:
         other.import_bundle(io.BytesIO(rebuilt(export(rich), twice)))
     assert "\n" not in str(refused.value)
+    assert state(other) == before
+
+
+def test_a_relation_twice_refuses_the_bundle(rich: Catalog, other: Catalog):
+    """Two copies of one relation: each row is valid; together they would store one
+    measurement twice (no index forbids it), so the importer refuses them."""
+    def twice(members: Members) -> None:
+        set_rows(members, "relations", [*rows(members, "relations"), rows(members, "relations")[2]])
+
+    before = state(other)
+    with pytest.raises(BundleError, match=r"^bundle refused: relations\.jsonl row 6: duplicate relation "
+                                          r"demo/conv2/3 -> demo/conv3/0 \(analogous, pooled.best"):
+        other.import_bundle(io.BytesIO(rebuilt(export(rich), twice)))
     assert state(other) == before
 
 

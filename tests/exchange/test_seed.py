@@ -28,7 +28,8 @@ def test_seed_needs_the_model(catalog: Catalog):
 def test_inceptionv1_seed(inception: Catalog):
     report = inception.load_seed("inceptionv1")
     assert report.labels_added > 1000 and report.circuits_created == 6 and not report.conflicts
-    assert report.links_kept == len(json.loads(seed_path("inceptionv1").read_text())["links"]) > 0
+    assert report.links_added == len(json.loads(seed_path("inceptionv1").read_text())["links"]) == 18
+    assert "18 family links (published, not measured)" in report.summary()
     curve = inception.feature("inceptionv1/mixed3b/379").label
     assert curve.text == "curve detector" and curve.status == "accepted"
     links = [e.body for e in inception.evidence(feature="inceptionv1/mixed3b/379")]
@@ -53,6 +54,7 @@ def test_inceptionv1_seed(inception: Catalog):
     inception.set_label("inceptionv1/mixed3b/379", "curve detector, 10 o'clock", author="carl", expected_version=1)
     again = inception.load_seed("inceptionv1")
     assert again.labels_added == 0 and again.circuits_created == 0 and again.evidence_added == 0
+    assert again.links_added == 0
     assert again.conflicts == [
         "inceptionv1/mixed3b/379: kept \"curve detector, 10 o'clock\", seed says 'curve detector'"
     ]
@@ -80,6 +82,16 @@ def test_no_seeded_family_spans_layers(seeded_inception: Catalog):
     assert (early.layer, len(early.members)) == ("inceptionv1/mixed3a", 11)
     assert (curves.layer, len(curves.members)) == ("inceptionv1/mixed3b", 10)
     assert inception.feature("inceptionv1/mixed3a/81").label.text == "early curve detector"
+    # ... linked, not merged: published relations with their source and no score.
+    linked = {(r.relation, r.src, r.dst): r for r in inception.family_relations("Early Curves (mixed3a)")}
+    assert set(linked) == {("analogous", "Tiny Curves", "Early Curves (mixed3a)"),
+                           ("analogous", "Early Curves (mixed3a)", "Curves (mixed3b)"),
+                           ("inputs_of", "Early Curves (mixed3a)", "Curves (mixed3b)")}
+    link = linked[("inputs_of", "Early Curves (mixed3a)", "Curves (mixed3b)")]
+    assert (link.ends, link.method, link.score, link.stimuli) == ("families", "published", None, {})
+    assert link.published and link.source == "https://distill.pub/2020/circuits/curve-circuits/"
+    assert "circuit curve-circuit-3a-3b" in link.details["note"]
+    assert inception.audit_log("family:Early Curves (mixed3a)->Curves (mixed3b)")[0].after["source"] == link.source
 
 
 def test_seed_links_join_families_of_different_layers():
@@ -164,6 +176,12 @@ HOSTILE = {
         lambda d: d["links"][0].update(to="Nope"), "family link names no family of this seed: 'Nope'"),
     "a link relation no one knows": (
         lambda d: d["links"][0].update(relation="causes"), "unknown family link relation 'causes'"),
+    "a link relation that is not a name": (
+        lambda d: d["links"][0].update(relation=["analogous"]), "a family link's from, to, relation and source are"),
+    "a link note that rewrites the terminal": (
+        lambda d: d["links"][0].update(note="fine\x1b[2J"), "a family link's note contains the control character"),
+    "a link with a score no one measured": (
+        lambda d: d["links"][0].update(score=0.9), "a seed's family link has from, to, relation, source and a note"),
     "a figure from an unknown source": (
         lambda d: _claim(d)["figure"].update(source="blog"), "claim figure names unknown source 'blog'"),
     "a figure anchor that is not one": (

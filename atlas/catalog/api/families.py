@@ -70,7 +70,20 @@ class FamiliesMixin:
                          {"relation": "analogous", "method": FAMILY_PROPOSAL_METHOD, "score": score})
             return [families.describe(session, row) for row in rows]
 
+    def add_family_link(self, src: str, dst: str, relation: str, source: str, note: str | None = None,
+                        author: str | None = None) -> bool:
+        """Store family ``src`` as ``relation`` (``analogous`` or ``inputs_of``) to family
+        ``dst`` as a source states it (``source``, an http(s) URL, e.g. an article's
+        figure): method ``published``, no score, as nothing here measured it. False when
+        that link is stored already. Curators and above; audited."""
+        with self._writing() as session:
+            actor = require_role(session, self._author(session, author), "curator", "link families")
+            return relations.put_family_link(session, actor.name, relation, families.get(session, src),
+                                             families.get(session, dst), source, note)
+
     def family_relations(self, name: str) -> list[RelationInfo]:
-        """The relations family ``name`` is an end of (analogous families), best first."""
+        """The relations family ``name`` is an end of (analogous families, the inputs of
+        another family), the measured ones best first, then the published ones (no score,
+        their ``source``)."""
         with self._reading() as session:
             return relations.of_family(session, families.get(session, name).id)

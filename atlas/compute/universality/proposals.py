@@ -197,8 +197,10 @@ def _layer_pairs(catalog: Catalog, model_a: str, model_b: str, layer_a: str | No
 
 def _matches(catalog: Catalog, layer_a: str, layer_b: str, min_score: float) -> list[tuple[str, str, float, dict]]:
     """The stored best-partner matches of the two layers, both ways, as (a, b, r, stimuli)."""
-    out = [(r.src, r.dst, r.score, r.stimuli) for r in catalog.relations(layer_a, layer_b, method=MATCH_METHOD)]
-    out += [(r.dst, r.src, r.score, r.stimuli) for r in catalog.relations(layer_b, layer_a, method=MATCH_METHOD)]
+    out = [(r.src, r.dst, r.score, r.stimuli) for r in catalog.relations(layer_a, layer_b, method=MATCH_METHOD)
+           if r.score is not None]  # measured by MATCH_METHOD: always scored
+    out += [(r.dst, r.src, r.score, r.stimuli) for r in catalog.relations(layer_b, layer_a, method=MATCH_METHOD)
+            if r.score is not None]
     return [m for m in out if m[2] >= min_score]
 
 

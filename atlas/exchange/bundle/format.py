@@ -32,7 +32,8 @@ from atlas.errors import InvalidInput
 
 SCHEMA = "atlas.bundle"
 VERSION = 1
-TABLES = ("models", "layers", "directions", "labels", "evidence", "circuits", "families", "edges", "artifacts")
+TABLES = ("models", "layers", "directions", "labels", "evidence", "circuits", "families", "edges", "artifacts",
+          "relations")  # a bundle written before relations travelled has no relations member
 BLOB_MEMBER = re.compile(r"^blobs/[0-9a-f]{64}$")
 # An origin qualifies user names (cora -> cora@lab-b), so it has the shape of their domain.
 ORIGIN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]{0,34}$")

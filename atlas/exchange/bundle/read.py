@@ -29,8 +29,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
-from atlas.address import as_feature, check_name, check_user_name, parse_feature
-from atlas.catalog import artifacts, audit, circuits, edge_store, evidence, families, fulltext, labels
+from atlas.address import FeatureAddress, as_feature, as_layer, check_name, check_user_name, parse_feature
+from atlas.catalog import artifacts, audit, circuits, edge_store, evidence, families, fulltext, labels, relations
 from atlas.catalog.layers import insert_layer
 from atlas.catalog.resolve import get_feature, get_layer
 from atlas.compute.input_spec import check_input_spec
@@ -158,6 +158,7 @@ class Importer:
         self.artifacts()
         self.circuits()
         self.families()
+        self.relations()
         self.evidence()
         audit.record(self.session, self.importer.name, "bundle.import", "catalogue", "-", None,
                      {"added": dict(self.report.added), "conflicts": len(self.report.conflicts)})
@@ -388,6 +389,68 @@ class Importer:
                     self.report.added["family members"] += families.add_member(
                         self.session, family, as_feature(address), note, self.importer)
 
+    def relations(self) -> None:
+        """Relations by their ends' addresses or names, checked as the API checks them.
+        A layer pair's relations of one method over one stimulus set are stored together
+        (``relations.put_pair``), or kept as they are here when this catalogue has them
+        (reported if they differ); a family relation is stored unless it is here."""
+        pairs: dict[tuple, tuple[int, dict, dict | None, list]] = {}
+        family_rows, seen = [], set()
+        for number, row in self.rows("relations"):
+            with _row("relations", number):
+                _typed(row, relation=str, method=str, ends=str, src=str, dst=str)
+                relations.check_kind(row["relation"], row["method"], row["ends"])
+                score = relations.check_score(row["method"], row["score"])
+                source = relations.check_source(row["method"], row["source"])
+                stimuli = relations.check_record(row["stimuli"], "stimuli")
+                details = relations.check_record(row["details"], "details", optional=True)
+                self.check_blobs(sorted(relations.detail_blobs(details)))
+                stimuli_key = artifacts.params_key(stimuli)
+                if row["ends"] == "families":
+                    src, dst = families.get(self.session, row["src"]), families.get(self.session, row["dst"])
+                    key: tuple = (row["relation"], row["method"], stimuli_key, src.name, dst.name, source)
+                    family_rows.append((number, row, src, dst, score, stimuli, details, source))
+                else:
+                    ends = (parse_feature(row["src"]), parse_feature(row["dst"])) if row["ends"] == "features" \
+                        else (as_layer(row["src"]), as_layer(row["dst"]))
+                    layers = [str(end.layer_address if isinstance(end, FeatureAddress) else end) for end in ends]
+                    for end in ends:  # present here or in the bundle: one line naming the missing part
+                        if isinstance(end, FeatureAddress):
+                            self.feature_id(str(end))
+                        else:
+                            get_layer(self.session, end)
+                    pair = (row["relation"], row["method"], stimuli_key, *layers)
+                    group = pairs.setdefault(pair, (number, stimuli, details, []))
+                    if group[2] != details:
+                        raise InvalidInput(f"the relations {layers[0]} -> {layers[1]} by {row['method']} over one "
+                                           "stimulus set differ in their details (one measurement has one)")
+                    group[3].append((_target(ends[0]), _target(ends[1]), score))
+                    key = (*pair, str(ends[0]), str(ends[1]))
+                if key in seen:
+                    raise InvalidInput(f"duplicate relation {row['src']} -> {row['dst']} ({row['relation']}, "
+                                       f"{row['method']}, the same stimuli)")
+                seen.add(key)
+        for (relation, method, _key, src_layer, dst_layer), (number, stimuli, details, rows) in pairs.items():
+            with _row("relations", number):  # a pair's first row
+                added = relations.put_pair(self.session, relation, method, stimuli, as_layer(src_layer),
+                                           as_layer(dst_layer), rows, details)
+            if not added and self._differs(relation, method, stimuli, src_layer, dst_layer, rows):
+                self.report.conflicts.append(f"relations {src_layer} -> {dst_layer} ({relation}, {method}): "
+                                             "other results here over the same stimuli; kept ours")
+            self.report.added["relations"] += added
+        for number, row, src, dst, score, stimuli, details, source in family_rows:
+            with _row("relations", number):
+                self.report.added["relations"] += relations.put_family_relation(
+                    self.session, row["relation"], row["method"], src, dst, score, stimuli, details, source)
+
+    def _differs(self, relation: str, method: str, stimuli: dict, src: str, dst: str, rows: list) -> bool:
+        """Whether this catalogue's relations of a layer pair differ from a bundle's rows."""
+        ours = relations.between(self.session, as_layer(src), as_layer(dst), relation, method, stimuli)
+        theirs = {(None if s is None else str(as_layer(src).target(s)), None if d is None else
+                   str(as_layer(dst).target(d)), score) for s, d, score in rows}
+        here = {(r.src, r.dst, r.score) if r.ends == "features" else (None, None, r.score) for r in ours}
+        return here != theirs
+
     def evidence(self) -> None:
         circuits_by_name = dict(self.session.execute(select(Circuit.name, Circuit.id)).tuples().all())
         for number, row in self.rows("evidence"):
@@ -428,6 +491,14 @@ class Importer:
         self.report.added["evidence"] += 1
 
 
+def _target(end: object) -> int | str | None:
+    """A relation's end as ``relations.put_pair`` takes it: a unit's channel, a direction's
+    name, or None for a layer itself."""
+    if isinstance(end, FeatureAddress):
+        return end.channel if end.direction is None else end.direction
+    return None
+
+
 def _chunks(items: list, size: int = 500) -> list[list]:
     return [items[start:start + size] for start in range(0, len(items), size)]
 
@@ -439,6 +510,8 @@ def referenced_blobs(bundle: StagedBundle) -> set[str]:
                           ("artifacts", ("blobs",)), ("evidence", ("blobs",))):
         for _number, row in bundle.records(table):
             refs |= set().union(*(blob_names(row.get(name)) for name in fields))
+    for _number, row in bundle.records("relations"):
+        refs |= relations.detail_blobs(row.get("details"))
     return refs
 
 

@@ -22,6 +22,7 @@ from typing import IO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from atlas.catalog import relations
 from atlas.catalog.resolve import addresses_of
 from atlas.db.blobs import BlobStore, blob_names
 from atlas.db.models import (
@@ -38,6 +39,7 @@ from atlas.db.models import (
     Label,
     Layer,
     Model,
+    Relation,
     Setting,
     User,
 )
@@ -161,6 +163,7 @@ def collect(
         ]
         if members or not models:
             out["families"].append({"name": family.name, "description": family.description, "members": sorted(members)})
+    _relations(session, out, model_ids, blobs)
     for table, rows in out.items():
         rows.sort(key=_sort_key(table))
     return out, blobs
@@ -206,12 +209,30 @@ def _evidence(session: Session, out: dict, names: dict, edges: dict, users: dict
         blobs |= set(row.blobs or [])
 
 
+def _relations(session: Session, out: dict, model_ids: set[int], blobs: set) -> None:
+    """The relations whose two ends are both in the bundle (features and layers of its
+    models, its families), by address or name. The job that measured one is left out (an
+    id of this catalogue's queue)."""
+    family_names = {f["name"] for f in out["families"]}
+    layer_ids = select(Layer.id).where(Layer.model_id.in_(model_ids))
+    in_models = select(Relation).where(Relation.src_layer_id.in_(layer_ids), Relation.dst_layer_id.in_(layer_ids))
+    stored = list(session.scalars(in_models)) + list(session.scalars(
+        select(Relation).where(Relation.src_family_id.is_not(None))))
+    for info in relations.infos(session, stored):
+        if info.ends == "families" and not {info.src, info.dst} <= family_names:
+            continue
+        out["relations"].append({"relation": info.relation, "method": info.method, "ends": info.ends,
+                                 "src": info.src, "dst": info.dst, "score": info.score, "source": info.source,
+                                 "stimuli": _without_paths(info.stimuli), "details": _without_paths(info.details)})
+        blobs |= relations.detail_blobs(info.details)
+
+
 def _sort_key(table: str):  # noqa: ANN202
     keys = {
         "models": ("name",), "layers": ("model", "order", "name"), "directions": ("address",),
         "labels": ("address", "version"), "edges": ("src", "dst", "kind"),
         "artifacts": ("address", "kind"), "circuits": ("name",), "families": ("name",),
-        "evidence": ("target", "created_at", "kind", "body"),
+        "evidence": ("target", "created_at", "kind", "body"), "relations": ("ends", "relation", "method", "src", "dst"),
     }[table]
     return lambda row: tuple((row[k] is None, row[k] if row[k] is not None else 0) for k in keys) + (
         json.dumps(row, sort_keys=True),
