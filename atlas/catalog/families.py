@@ -81,10 +81,16 @@ def _check_same_layer(session: Session, family: Family, feature: Feature, addres
     first (PostgreSQL; SQLite writers are serialized already) so two first members from
     different layers cannot both get in."""
     session.execute(select(Family.id).where(Family.id == family.id).with_for_update())
-    held = layer_of(session, family)
-    if held is not None and held[0] != feature.layer_id:
+    check_member_layer(family.name, layer_of(session, family), feature.layer_id, address)
+
+
+def check_member_layer(name: str, held: tuple[int, str] | None, layer_id: int, address: object) -> None:
+    """Refuse a member whose layer is not ``held``, the family's (id, ``model/layer``);
+    anything goes while the family has no layer yet. Also checks a seed's families before
+    it writes anything."""
+    if held is not None and held[0] != layer_id:
         raise InvalidInput(
-            f"family {family.name!r} is in layer {held[1]}; {address} is in another layer "
+            f"family {name!r} is in layer {held[1]}; {address} is in another layer "
             "(a family is one layer of one model: make a family in that layer instead)"
         )
 

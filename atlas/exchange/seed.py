@@ -86,7 +86,9 @@ def read_seed(path: Path) -> dict:
 
 
 def _validate(session: Session, data: dict) -> None:
-    """Every address must exist before anything is written."""
+    """Every address must exist, and every family be one layer and every edge sign known,
+    before anything is written: a refused seed then costs a read, not the writing of a
+    thousand labels to be rolled back."""
     try:
         get_model(session, data["model"])
     except NotFound:
@@ -101,14 +103,25 @@ def _validate(session: Session, data: dict) -> None:
         for claim in circuit.get("claims", []):
             figure_reference(data, claim)
     check_links(data)
+    layers: dict[str, tuple[int, str]] = {}  # address -> its layer's (id, model/layer)
     bad = []
     for address in dict.fromkeys(addresses):
         try:
-            get_feature(session, address)
+            _, layer, model = get_feature(session, address)
+            layers[address] = (layer.id, f"{model.name}/{layer.name}")
         except AtlasError as exc:
             bad.append(str(exc))
     if bad:
         raise InvalidInput(f"seed does not fit the registered model ({len(bad)} problems): {'; '.join(bad[:3])}")
+    for entry in data.get("families", []):
+        stored = session.scalar(select(Family).where(Family.name == entry["name"]))
+        held = families.layer_of(session, stored) if stored is not None else None
+        for address in entry["members"]:
+            families.check_member_layer(entry["name"], held, layers[address][0], address)
+            held = held or layers[address]
+    for entry in data.get("circuits", []):
+        for edge in entry["edges"]:
+            circuits.check_sign(circuit_edge(edge)[3])
 
 
 def circuit_edge(entry: object) -> tuple[str, str, str | None, str | None]:
