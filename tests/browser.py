@@ -28,15 +28,23 @@ def chromium() -> str:
     return found
 
 
+def require_browser() -> str:
+    """Chromium's executable, once Playwright is known to import: a test whose setup is
+    long calls this first, so that a missing browser is reported before the setup runs."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        unavailable("playwright is not installed (pip install playwright)")
+    return chromium()
+
+
 @contextmanager
 def browser_page(viewport: dict[str, int] = VIEWPORT) -> Iterator[tuple[Any, Any]]:
     """A fresh page of a headless Chromium, and Playwright's ``expect``, both waiting up to
     ``STEP_MS`` for each step; the browser is closed on the way out."""
-    try:
-        from playwright.sync_api import expect, sync_playwright
-    except ImportError:
-        unavailable("playwright is not installed (pip install playwright)")
-    executable = chromium()
+    executable = require_browser()
+    from playwright.sync_api import expect, sync_playwright
+
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
