@@ -130,7 +130,7 @@ def test_screenshots_of_the_main_pages(demo_app, tmp_path: Path):
     with Catalog.open(db_url, blobs) as cat:
         waiting = cat.review_queue(limit=1).total
         channels = cat.layer(LAYER).channels
-        best = cat.relations(LAYER, OTHER_LAYER, method=SHOWN_METHOD)[0]
+        matches = cat.relations(LAYER, OTHER_LAYER, method=SHOWN_METHOD)
     with browser_page(VIEWPORT) as (page, expect):
         page.goto(f"{base}/?as=carl")
         expect(page.get_by_role("heading", name="Circuit Atlas")).to_be_visible()
@@ -151,19 +151,23 @@ def test_screenshots_of_the_main_pages(demo_app, tmp_path: Path):
         expect(page.get_by_role("heading", name="circle detector")).to_be_visible()
         expect(page.get_by_text(f"{RENDER['steps']} steps · lr {RENDER['lr']:g}")).to_be_visible()
         expect(page.get_by_role("tab", name="Dataset examples")).to_be_visible()
+        expect(page.get_by_text("top 6: the images that excite it most")).to_have_count(1)  # in its tab
         shoot(page, expect, out / "unit.png")
 
         page.goto(f"{base}/compare?a=demo&a_layer={LAYER.split('/')[1]}&b=demo-b"
                   f"&b_layer={OTHER_LAYER.split('/')[1]}&as=carl")
-        expect(page.get_by_role("heading", name="Matches (")).to_be_visible()
+        expect(page.get_by_role("heading", name=f"Matches ({len(matches)})")).to_be_visible()
+        best = matches[0]
         expect(page.get_by_text(f"{best.score:.3f}", exact=True).first).to_be_visible()
+        for unit in (best.src, best.dst):
+            expect(page.get_by_role("link", name=unit).first).to_be_visible()
         heatmap = page.get_by_test_id("stImage").filter(has_text="linear CKA, demo (rows) ~ demo-b (columns)")
         expect(heatmap.locator("img")).to_have_count(1)
         shoot(page, expect, out / "compare.png")
 
         page.goto(f"{base}/circuit?name={CIRCUIT}&as=carl")
         expect(page.get_by_role("heading", name=CIRCUIT)).to_be_visible()
-        graph = page.frame_locator("iframe").first.locator("canvas").first
+        graph = page.locator("iframe").first.content_frame.locator("canvas").first
         expect(graph).to_be_visible()
         expect(page.get_by_role("tab", name="Nodes (4)")).to_be_visible()
         shoot(page, expect, out / "circuit.png")
