@@ -5,7 +5,7 @@ ATLAS := $(VENV)/bin/atlas
 STAMP := $(VENV)/.installed-stamp
 LINT_STAMP := $(VENV)/.lint-stamp
 
-.PHONY: install demo test lint app worker bench mutate clean
+.PHONY: install demo test lint app worker screenshots bench mutate clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -41,6 +41,9 @@ app: install  ## the curation app on the default catalogue
 
 worker: install  ## one compute worker on the default catalogue
 	$(ATLAS) worker
+
+screenshots: install  ## the app's screenshots in docs/figures/app/, made again by the browser test (docs/app.md)
+	ATLAS_UPDATE_SCREENSHOTS=1 $(PY) -m pytest -q tests/app/test_app_screenshots.py
 
 bench: install  ## every benchmark, each printing its ratio against a baseline
 	@set -e; for bench in $$(ls benchmarks/*.py | grep -v __init__); do \

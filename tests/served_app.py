@@ -1,12 +1,18 @@
-"""A Streamlit server started by a test: a free port, and waiting until it answers."""
+"""A Streamlit server started by a test: a free port, waiting until it answers, and the
+app served against a catalogue for as long as a test needs it."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from atlas.cli.launch import app_command
 
 STARTUP_SECONDS = 60
 
@@ -32,3 +38,25 @@ def wait_healthy(url: str, server: subprocess.Popen, log: Path | None = None) ->
         except OSError:
             time.sleep(0.5)
     raise AssertionError(f"streamlit did not become healthy within {STARTUP_SECONDS} s")
+
+
+@contextmanager
+def served_app(db_url: str, blobs: str, log: Path, auth_env: dict[str, str] | None = None) -> Iterator[str]:
+    """`streamlit run` of the app on 127.0.0.1 against this catalogue, its output in ``log``;
+    yields the base URL. ``auth_env`` sets ATLAS_AUTH and friends (none: the sidebar picker).
+    On the way out the server is stopped, and its log must name no deprecated Streamlit
+    API (Streamlit logs one on every rerun that calls it)."""
+    port = free_port()
+    env = {**os.environ, "ATLAS_DATABASE_URL": db_url, "ATLAS_BLOB_URL": blobs}
+    env.pop("ATLAS_AUTH", None)
+    env.update(auth_env or {})
+    with log.open("w") as out:  # a file, not a pipe nobody reads: a full pipe would block the server
+        server = subprocess.Popen(app_command(port), env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_healthy(base, server, log)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert "deprecat" not in log.read_text().lower(), log.read_text()[-2000:]

@@ -22,3 +22,18 @@ def test_ci_script_sets_ci_itself():
 
     script = (Path(__file__).parents[1] / ".ci" / "run").read_text()
     assert "\nexport CI=1\n" in script
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [(None, pytest.skip.Exception), ("1", pytest.fail.Exception)])
+def test_a_missing_chromium_skips_or_fails(monkeypatch, tmp_path, ci, outcome):
+    """The browser tests' own check (tests/browser.py), with no Chromium where it looks."""
+    import browser
+
+    monkeypatch.setattr(browser, "CHROMIUM", (str(tmp_path / "chromium"),))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    if ci is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="Chromium is not installed"):
+        browser.require_browser()

@@ -1,4 +1,5 @@
-"""docs/architecture.md stays true: every path and module it names exists in the tree.
+"""docs/architecture.md stays true: every path and module it names exists in the tree;
+and every image a document embeds (``![caption](figures/x.png)``) is there.
 
 A moved or renamed module fails here until the document follows it, so the folder map
 and the data-flow walk-through cannot drift from the code unnoticed. Only the source is
@@ -17,6 +18,8 @@ ARCHITECTURE = ROOT / "docs" / "architecture.md"
 # Paths inside the repository that the document may name.
 PATH_ROOTS = ("atlas/", "app/", "tests/", "migrations/", "docs/", "examples/")
 CODE = re.compile(r"`([^`\n]+)`")
+IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")
+DOCUMENTS = sorted((ROOT / "docs").rglob("*.md")) + [ROOT / "README.md"]
 
 
 def named_in(doc: Path) -> list[str]:
@@ -78,3 +81,19 @@ def test_every_named_module_exists(name: str):
 
 def test_the_readme_links_the_architecture_doc():
     assert "docs/architecture.md" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def embedded_images() -> list[tuple[str, str]]:
+    """(document, image path) for every image a document embeds from the tree."""
+    return [(str(doc.relative_to(ROOT)), target) for doc in DOCUMENTS
+            for target in IMAGE.findall(doc.read_text(encoding="utf-8")) if "://" not in target]
+
+
+def test_the_documents_embed_images():
+    """The check below must have something to check (docs/app.md's screenshots among them)."""
+    assert ("docs/app.md", "figures/app/home.png") in embedded_images()
+
+
+@pytest.mark.parametrize(("doc", "target"), embedded_images())
+def test_every_embedded_image_exists(doc: str, target: str):
+    assert ((ROOT / doc).parent / target).is_file(), f"{doc} embeds {target}, which is not in the tree"

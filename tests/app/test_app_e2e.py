@@ -13,34 +13,18 @@ Under CI (``CI`` set) a missing browser or Playwright fails the test instead of 
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 from app_seed import RICH, seed
+from browser import STEP_MS, browser_page, choose, wait_until_idle
 from conftest import DEMO_LAYERS
-from served_app import free_port, wait_healthy
+from served_app import served_app
 
 from atlas import Catalog
-from atlas.cli.launch import app_command
-from tests.availability import unavailable
-
-CHROMIUM = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-STEP_MS = 30_000
 
 pytestmark = pytest.mark.slow
-
-
-def chromium() -> str:
-    found = next((path for path in CHROMIUM if Path(path).exists()), None) or shutil.which("chromium")
-    if found is None:
-        unavailable("Chromium is not installed (apt-get install chromium)")
-    return found
 
 
 @pytest.fixture
@@ -60,49 +44,8 @@ def server(tmp_path: Path, auth_env: dict[str, str]):
         cat.add_user("cora", "curator")
         cat.add_model("demo", "demo_cnn", layers=DEMO_LAYERS)
         seed(cat)
-    port = free_port()
-    env = {**os.environ, "ATLAS_DATABASE_URL": url, "ATLAS_BLOB_URL": blobs}
-    env.pop("ATLAS_AUTH", None)
-    env.update(auth_env)
-    log = tmp_path / "streamlit.log"  # a file, not a pipe nobody reads: a full pipe would block the server
-    with log.open("w") as out:
-        server = subprocess.Popen(app_command(port), env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_healthy(base, server, log)
+    with served_app(url, blobs, tmp_path / "streamlit.log", auth_env) as base:
         yield base, url, blobs
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-    # The app calls no deprecated Streamlit API (Streamlit logs one on every rerun).
-    assert "deprecat" not in log.read_text().lower(), log.read_text()[-2000:]
-
-
-def wait_until_idle(page) -> None:
-    """Change a widget only between script runs: a change sent while a run (the one the
-    last widget or URL change started) is still going can be lost, which made the filter
-    step flaky on a loaded machine. Streamlit marks the app with its script state."""
-    page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=STEP_MS)
-
-
-def choose(page, expect, label: str, option: str) -> None:
-    """Pick ``option`` in the selectbox ``label`` by clicking it. Streamlit's newer selectbox
-    (a react-aria combobox) may take a first click as focus only, and typing a name then
-    Enter selected nothing when the list had not filtered yet; so open the list until the
-    option shows, then click the option itself."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    combobox = page.get_by_role("combobox", name=label)
-    choice = page.get_by_role("option", name=option, exact=True)
-    for _ in range(3):
-        combobox.click()
-        try:
-            choice.wait_for(state="visible", timeout=5_000)
-            break
-        except PlaywrightTimeout:
-            continue
-    choice.click()
-    expect(combobox).to_have_value(option)
 
 
 def narrow_to_units_without_evidence(page, expect, base: str) -> None:
@@ -124,17 +67,8 @@ def narrow_to_units_without_evidence(page, expect, base: str) -> None:
 
 
 def test_curator_proposes_a_label_and_finds_it(server, tmp_path: Path):
-    try:
-        from playwright.sync_api import expect, sync_playwright
-    except ImportError:
-        unavailable("playwright is not installed (pip install playwright)")
-    executable = chromium()
     base, db_url, blobs = server
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(STEP_MS)
-        expect.set_options(timeout=STEP_MS)
+    with browser_page() as (page, expect):
 
         page.goto(f"{base}/unit?address={RICH}&as=carl")  # a shared link naming the curator
         you_are = page.get_by_role("combobox", name="You are")
@@ -158,7 +92,6 @@ def test_curator_proposes_a_label_and_finds_it(server, tmp_path: Path):
         page.screenshot(path=str(tmp_path / "search.png"), full_page=True)
         narrow_to_units_without_evidence(page, expect, base)
         page.screenshot(path=str(tmp_path / "filtered.png"), full_page=True)
-        browser.close()
 
     with Catalog.open(db_url, blobs) as cat:
         label = cat.feature(RICH).label
@@ -211,11 +144,6 @@ def test_reviewer_pages_to_the_newest_label_opens_a_shared_grid_and_sees_a_faile
     """More labels wait than a page shows; the reviewer sorts newest first and accepts the
     newest. A layer URL someone shared opens on the same layer and filter. A channel
     visualization the unit did not respond to is flagged on the grid and the unit page."""
-    try:
-        from playwright.sync_api import expect, sync_playwright
-    except ImportError:
-        unavailable("playwright is not installed (pip install playwright)")
-    executable = chromium()
     base, db_url, blobs = server
     newest = "demo/conv3/31"
     with Catalog.open(db_url, blobs, user="alice") as cat:
@@ -226,11 +154,7 @@ def test_reviewer_pages_to_the_newest_label_opens_a_shared_grid_and_sees_a_faile
                          outcome={"value": 0.0, "contrast": 0.0})
         waiting = cat.review_queue(limit=1).total
     assert waiting > 25
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(STEP_MS)
-        expect.set_options(timeout=STEP_MS)
+    with browser_page() as (page, expect):
 
         page.goto(f"{base}/review?as=rita")
         expect(page.get_by_text(f"{waiting} labels waiting; showing 1–25")).to_be_visible()
@@ -254,7 +178,6 @@ def test_reviewer_pages_to_the_newest_label_opens_a_shared_grid_and_sees_a_faile
         page.goto(f"{base}/unit?address=demo/conv2/7&as=rita")
         expect(page.get_by_text("vis.channel: no response (activation 0)")).to_be_visible()
         page.screenshot(path=str(tmp_path / "flagged.png"), full_page=True)
-        browser.close()
 
     with Catalog.open(db_url, blobs) as cat:
         assert cat.feature(newest).label.status == "accepted"
