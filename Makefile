@@ -27,8 +27,11 @@ $(LINT_STAMP): $(STAMP)
 demo: install  ## migrate, seed and compute the demo atlas on the CPU, then open the app
 	$(ATLAS) demo
 
+# One pytest-xdist worker per core, at most 4, each test file on one worker; TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= $(shell n=$$(nproc); echo $$(( n > 4 ? 4 : n )))
+
 test: install  ## the whole suite; "no tests collected" (exit 5) is a failure
-	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc
 
