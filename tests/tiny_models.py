@@ -6,6 +6,19 @@ import torch
 from torch import nn
 
 
+def seeded_demo_cnn() -> nn.Module:
+    """The demo architecture with the weights of ``torch.manual_seed(0)``, in eval mode."""
+    from atlas.compute.models.demo_cnn import DemoCNN
+
+    torch.manual_seed(0)
+    return DemoCNN().eval()
+
+
+def random_images(n: int, size: int = 64) -> torch.Tensor:
+    """``n`` RGB images of uniform noise in [0, 1], the same on every call."""
+    return torch.rand(n, 3, size, size, generator=torch.Generator().manual_seed(0))
+
+
 def tiny() -> nn.Module:
     return nn.Sequential(
         nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),

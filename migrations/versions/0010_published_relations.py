@@ -2,7 +2,7 @@
 
 Revision ID: 0010
 Revises: 0009
-Create Date: 2026-12-20
+Create Date: 2026-11-30
 
 - ``relations.relation`` may be ``inputs_of`` too: a family's members are the inputs of
   another family's (a circuit between two layers, as a source shows it).

@@ -5,24 +5,23 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from tiny_models import random_images, seeded_demo_cnn
 from torch import nn
 
 from atlas.compute.capture import capture, collect_activations, iter_activations
 from atlas.compute.datasets import SyntheticShapes
 from atlas.compute.hooks import tap
-from atlas.compute.models.demo_cnn import DemoCNN
 from atlas.errors import InvalidInput
 
 
 @pytest.fixture
 def model():
-    torch.manual_seed(0)
-    return DemoCNN().eval()
+    return seeded_demo_cnn()
 
 
 @pytest.fixture
 def images():
-    return torch.rand(4, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    return random_images(4)
 
 
 def test_capture_returns_post_relu_maps_without_grad(model, images):

@@ -21,13 +21,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from tiny_models import random_images, seeded_demo_cnn
 
 from atlas.cli import main
 from atlas.compute.capture import capture
 from atlas.compute.connections import direct_connections, expanded_connections
 from atlas.compute.datasets import SyntheticShapes
 from atlas.compute.examples import top_examples
-from atlas.compute.models.demo_cnn import DemoCNN
 from atlas.compute.optvis import RenderParams, channel, render_batch
 from atlas.compute.optvis.render import objective_values
 from atlas.compute.registration import register_model
@@ -39,13 +39,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def model():
-    torch.manual_seed(0)
-    return DemoCNN().eval()
+    return seeded_demo_cnn()
 
 
 @pytest.fixture
 def images():
-    return torch.rand(8, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    return random_images(8)
 
 
 def test_capture_on_the_gpu_equals_the_cpu(model, images):
