@@ -3,17 +3,19 @@
 import io
 import json
 import zipfile
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
 
 from atlas import Catalog, NewEdge
 from atlas.exchange.bundle.format import BundleError, write_zip
+from tests.conftest import CatalogTemplates, with_demo
 
 
-@pytest.fixture
-def rich(demo_catalog: Catalog) -> Catalog:
-    cat = demo_catalog
+def fill_rich(cat: Catalog) -> None:
+    """Something of every kind a bundle carries."""
+    with_demo(cat)
     cat.set_label("demo/conv2/3", "edge", author="carl", confidence=0.4)
     cat.set_label("demo/conv2/3", "curve detector", author="cora", expected_version=1)
     cat.review_label("demo/conv2/3", "accepted", reason="clear curves", author="rita")
@@ -37,7 +39,13 @@ def rich(demo_catalog: Catalog) -> Catalog:
     cat.add_evidence("link", "https://example.org/curves", circuit="curves")
     cat.create_family("curve detector", "curves in any model")
     cat.add_family_member("curve detector", "demo/conv2/3")
-    return cat
+
+
+@pytest.fixture
+def rich(catalog_templates: CatalogTemplates, dialect: str, tmp_path) -> Iterator[Catalog]:
+    """A catalogue (users as in ``catalog``) with something of every kind a bundle carries,
+    built once per session and dialect and copied for each test."""
+    yield from catalog_templates.copy("rich", fill_rich, dialect, tmp_path)
 
 
 @pytest.fixture
