@@ -1,5 +1,7 @@
 """Full-text search: FTS5 on SQLite, tsvector + GIN on PostgreSQL, one behaviour."""
 
+import re
+
 import pytest
 from sqlalchemy import text
 
@@ -166,12 +168,24 @@ def test_the_snippet_of_a_body_match_marks_it_in_an_excerpt(demo_catalog: Catalo
     assert len(hit.snippet.split()) <= 24 < len(body.split())
 
 
+def test_a_snippet_holds_only_words_of_its_document(demo_catalog: Catalog):
+    """A short title and body fit one snippet whole (on PostgreSQL, which excerpts them as
+    one text): nothing but their words, with the match marked."""
+    demo_catalog.create_circuit("gizmo", "wiring of parts")
+    (hit,) = demo_catalog.search("gizmo")
+    assert "**gizmo**" in hit.snippet.lower()
+    assert set(re.findall(r"[^\W_]+", hit.snippet.lower())) <= {"gizmo", "wiring", "of", "parts"}
+
+
 def test_limit_caps_the_hits_and_is_itself_bounded(searchable: Catalog):
     assert len(searchable.search("curve")) > 1
     (best,) = searchable.search("curve", limit=1)
     assert best == searchable.search("curve")[0]
     with pytest.raises(InvalidInput, match=rf"^limit must be an integer from 1 to {MAX_HITS:,}, not {MAX_HITS + 1}$"):
         searchable.search("curve", limit=MAX_HITS + 1)
+    assert searchable.search("curve", offset=1)[0] == searchable.search("curve")[1]
+    with pytest.raises(InvalidInput, match=r"^offset must be an integer from 0 to [\d,]+, not -1$"):
+        searchable.search("curve", offset=-1)
 
 
 def test_a_hits_text_is_the_label_or_the_whole_document(demo_catalog: Catalog):
