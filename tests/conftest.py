@@ -13,6 +13,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -25,7 +26,10 @@ from atlas.db.engine import normalize_url
 from tests.availability import unavailable
 
 DIALECTS = ["sqlite", "postgresql"]
-RUN_ID = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
+# In every PostgreSQL database name this run makes. ``tools/mutate.py`` sets it: a mutant's
+# tests run in a process that a time limit may kill before it drops its databases, and the
+# run then drops what is left by this prefix. The names stay unique per database either way.
+RUN_ID = os.environ.get("ATLAS_TEST_RUN_ID") or f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
 T = TypeVar("T")
 
 
@@ -180,9 +184,8 @@ def blob_dir(tmp_path) -> str:
     return str(tmp_path / "blobs")
 
 
-def open_with_test_users(url: str, blobs: str) -> Catalog:
-    """A new catalogue with one user of each role, acting as the admin ``alice``."""
-    cat = Catalog.open(url, blobs, user="alice")
+def with_users(cat: Catalog) -> Catalog:
+    """``cat`` with one user of each role; it acts as the admin ``alice``."""
     cat.add_user("alice", "admin")
     for name, role in (("vic", "viewer"), ("carl", "curator"), ("cora", "curator"), ("rita", "reviewer")):
         cat.add_user(name, role)
@@ -192,9 +195,72 @@ def open_with_test_users(url: str, blobs: str) -> Catalog:
 @pytest.fixture
 def catalog(db_url: str, blob_dir: str) -> Iterator[Catalog]:
     """A catalogue with one user of each role, acting as the admin ``alice``."""
-    cat = open_with_test_users(db_url, blob_dir)
+    cat = with_users(Catalog.open(db_url, blob_dir, user="alice"))
     yield cat
     cat.close()
+
+
+class CatalogTemplates:
+    """Catalogues built once per session and dialect, copied for each test that asks for
+    one: the database as the migrated template is (a file copy; ``CREATE DATABASE …
+    TEMPLATE``) and the blob store file by file. Filling a catalogue through the API is
+    most of the time of a test that starts from a full one (the bundle tests), and of each
+    mutant's run of those tests in ``make mutate``."""
+
+    def __init__(self, postgres: PostgresDatabases | None, sqlite_template: str, root: Path) -> None:
+        self._postgres, self._sqlite_template, self._root = postgres, sqlite_template, root
+        self._built: dict[tuple[str, str], tuple[str, Path]] = {}  # (name, dialect) -> (database, blob store)
+
+    def copy(self, name: str, fill: Callable[[Catalog], object], dialect: str, tmp_path: Path) -> Iterator[Catalog]:
+        """A fresh copy of the catalogue ``fill`` makes of one with users (``with_users``),
+        acting as ``alice``; ``fill`` runs once per session and dialect."""
+        key = (name, dialect)
+        if key not in self._built:
+            self._built[key] = self._build(name, fill, dialect)
+        database, blobs = self._built[key]
+        shutil.copytree(blobs, tmp_path / f"{name}-blobs")
+        if dialect == "sqlite":
+            shutil.copy(database, tmp_path / f"{name}.db")
+            url = f"sqlite:///{tmp_path / f'{name}.db'}"
+        else:
+            assert self._postgres is not None  # _build has failed or skipped otherwise
+            copied = self._postgres.create(template=database)
+            url = self._postgres.url(copied)
+        cat = Catalog.open(url, str(tmp_path / f"{name}-blobs"), user="alice")
+        yield cat
+        cat.close()
+        if dialect != "sqlite":
+            self._postgres.recycle(copied)
+
+    def _build(self, name: str, fill: Callable[[Catalog], object], dialect: str) -> tuple[str, Path]:
+        blobs = self._root / f"{name}-{dialect}-blobs"
+        if dialect == "sqlite":
+            database = str(self._root / f"{name}.db")
+            shutil.copy(self._sqlite_template, database)
+            url = f"sqlite:///{database}"
+        else:
+            if self._postgres is None:
+                postgres_admin_url()  # skips, or fails under CI
+            database = self._postgres.migrated()
+            url = self._postgres.url(database)
+        blobs.mkdir(parents=True)  # copied per test, whether or not ``fill`` stores a blob
+        cat = with_users(Catalog.open(url, str(blobs), user="alice"))
+        fill(cat)
+        cat.close()  # no connection may be open to a database copied by CREATE DATABASE … TEMPLATE
+        return database, blobs
+
+    def drop(self) -> None:
+        for (_name, dialect), (database, _blobs) in self._built.items():
+            if dialect != "sqlite" and self._postgres is not None:
+                self._postgres.drop(database)
+
+
+@pytest.fixture(scope="session")
+def catalog_templates(_postgres, _sqlite_template, tmp_path_factory: pytest.TempPathFactory,
+                      ) -> Iterator[CatalogTemplates]:
+    templates = CatalogTemplates(_postgres, _sqlite_template, tmp_path_factory.mktemp("catalogues"))
+    yield templates
+    templates.drop()
 
 
 DEMO_LAYERS = [
@@ -204,11 +270,16 @@ DEMO_LAYERS = [
 ]
 
 
+def with_demo(cat: Catalog) -> Catalog:
+    """``cat`` with a small registered model ``demo`` (conv1, conv2, conv3)."""
+    cat.add_model("demo", "demo_cnn", layers=DEMO_LAYERS, input_spec={"size": [64, 64]})
+    return cat
+
+
 @pytest.fixture
 def demo_catalog(catalog: Catalog) -> Catalog:
     """The catalogue with a small registered model ``demo`` (conv1, conv2, conv3)."""
-    catalog.add_model("demo", "demo_cnn", layers=DEMO_LAYERS, input_spec={"size": [64, 64]})
-    return catalog
+    return with_demo(catalog)
 
 
 @pytest.fixture
@@ -230,44 +301,17 @@ def inception_layers() -> list[dict]:
             for n, c in INCEPTION_LAYERS]
 
 
-@pytest.fixture(scope="session")
-def _seeded_inception(_postgres, _sqlite_template, tmp_path_factory) -> Iterator[dict[str, tuple[str, str]]]:
-    """Per dialect, built on first use: a catalogue (the ``catalog`` fixture's users) with
-    InceptionV1 registered and its published seed loaded, as (database, blob directory).
-    Loading the seed takes seconds (on PostgreSQL about ten), so tests that only read the
-    seeded catalogue start from a copy of this one instead of loading it again."""
-    built: dict[str, tuple[str, str]] = {}
-    yield built
-    if "postgresql" in built:
-        _postgres.drop(make_url(built["postgresql"][0]).database)
+def with_inception_seed(cat: Catalog) -> None:
+    """InceptionV1 registered and its published seed loaded (seconds; on PostgreSQL about ten)."""
+    cat.add_model("inceptionv1", "inceptionv1", layers=inception_layers())
+    cat.load_seed("inceptionv1")
 
 
 @pytest.fixture
-def seeded_inception(dialect, _seeded_inception, _postgres, _sqlite_template, tmp_path) -> Iterator[Catalog]:
-    """A fresh copy of the catalogue with the InceptionV1 seed loaded (``_seeded_inception``),
-    acting as ``alice``; the test may write to it."""
-    if dialect not in _seeded_inception:
-        root = tmp_path.parent / f"seeded-{dialect}"
-        root.mkdir()
-        url = next(_fresh_url(dialect, True, _postgres, _sqlite_template, root))  # kept: never recycled
-        with open_with_test_users(url, str(root / "blobs")) as cat:
-            cat.add_model("inceptionv1", "inceptionv1", layers=inception_layers())
-            cat.load_seed("inceptionv1")
-        _seeded_inception[dialect] = (url, str(root / "blobs"))
-    url, blobs = _seeded_inception[dialect]
-    if os.path.isdir(blobs):
-        shutil.copytree(blobs, tmp_path / "blobs")
-    if dialect == "sqlite":
-        copy = tmp_path / "seeded.db"
-        shutil.copy(make_url(url).database, copy)
-        copy_url = f"sqlite:///{copy}"
-    else:
-        copy_url = _postgres.url(_postgres.create(make_url(url).database))
-    cat = Catalog.open(copy_url, str(tmp_path / "blobs"), user="alice")
-    yield cat
-    cat.close()
-    if dialect == "postgresql":
-        _postgres.recycle(make_url(copy_url).database)
+def seeded_inception(catalog_templates: CatalogTemplates, dialect: str, tmp_path) -> Iterator[Catalog]:
+    """A catalogue (users as in ``catalog``) with the InceptionV1 seed loaded: a copy of one
+    built once per session and dialect, for tests that read the seed (they may write)."""
+    yield from catalog_templates.copy("inception", with_inception_seed, dialect, tmp_path)
 
 
 TEST_FACTORY_MODULES = "tiny_models,atlas.compute.models.demo_cnn"

@@ -8,7 +8,10 @@ only, not by whichever other test happens to reach it. Only the functions named 
 ``GROUPS`` are scored (mutmut mutates whole files; the rest is left unrun).
 
 The runs are on SQLite only (``-k "not postgresql"``, no ``ATLAS_TEST_POSTGRES_URL``, no
-``CI``): PostgreSQL doubles the time and the mutated code is the same Python.
+``CI``): PostgreSQL doubles the time and the mutated code is the same Python. A group with
+PostgreSQL-only branches among its scored functions (``postgresql=True``) runs its tests
+on both, on the server ``ATLAS_TEST_POSTGRES_URL`` names; its table row then adds the CPU
+seconds of that server while it ran (of all its clients: the server may be shared).
 
 Usage: ``python tools/mutate.py [group ...]`` (all groups by default). Prints killed,
 survived, timed-out and untested mutants per group and lists the survivors; the full
@@ -46,6 +49,8 @@ class Group:
     functions: dict[str, tuple[str, ...] | None]
     # Tests left out of the run (a pytest -k expression), with the reason where it is set.
     leave_out: str = ""
+    # Run the tests on PostgreSQL too (``ATLAS_TEST_POSTGRES_URL``), not only on SQLite.
+    postgresql: bool = False
 
 
 GROUPS: dict[str, Group] = {
@@ -58,6 +63,8 @@ GROUPS: dict[str, Group] = {
             "SearchFilters.__post_init__", "SearchFilters.about_features", "terms", "_engine_parts",
             "search", "_filter_conditions",
         )},
+        # Half of ``_engine_parts`` (tsquery, ts_rank, ts_headline) runs only on PostgreSQL.
+        postgresql=True,
     ),
     "queue": Group(
         files=("atlas/jobs/queue.py", "atlas/jobs/sql.py"),
@@ -140,8 +147,14 @@ def patterns(group: Group) -> list[str]:
     return globs
 
 
+def selection(group: Group) -> str:
+    """The pytest ``-k`` expression of the group's run."""
+    left_out = ([] if group.postgresql else ["postgresql"]) + ([group.leave_out] if group.leave_out else [])
+    return " and ".join(f"not {name}" for name in left_out)
+
+
 def config(group: Group) -> str:
-    selection = "not postgresql" + (f" and not {group.leave_out}" if group.leave_out else "")
+    select = selection(group)
     return "\n".join([
         "", "[tool.mutmut]",
         'source_paths = ["atlas"]',
@@ -150,7 +163,7 @@ def config(group: Group) -> str:
         # tools.mutate_fresh_caches: a mutant must not get results cached by the clean run;
         # tools.mutate_timing: time whole tests (fixtures too), run a mutant's cheapest first.
         "pytest_add_cli_args = " + json.dumps(["-p", "no:cacheprovider", "-p", "tools.mutate_fresh_caches",
-                                               "-p", "tools.mutate_timing", "-k", selection]),
+                                               "-p", "tools.mutate_timing"] + (["-k", select] if select else [])),
         'also_copy = ["migrations", "alembic.ini", "app", "seed_data", "tools"]',
         # torch is not fork-safe once it has run: fork workers from a clean server.
         'process_isolation = "forkserver"',
@@ -221,6 +234,12 @@ class Outcome:
     wall_s: float
     cpu_s: float
     loads: list[float] = field(default_factory=list)
+    # The PostgreSQL server's CPU seconds meanwhile (groups run on it too; None: not measured).
+    server_cpu_s: float | None = None
+
+    @property
+    def total_cpu_s(self) -> float:
+        return self.cpu_s + (self.server_cpu_s or 0.0)
 
     def count(self, status: str) -> int:
         return sum(1 for s in self.status_by_mutant.values() if s == status)
@@ -229,6 +248,10 @@ class Outcome:
     def score(self) -> float:
         caught = self.count(KILLED) + self.count(TIMEOUT)
         return 100 * caught / len(self.status_by_mutant) if self.status_by_mutant else 0.0
+
+    @property
+    def server_cpu(self) -> str:
+        return "" if self.server_cpu_s is None else f" + {self.server_cpu_s:.0f} s PostgreSQL server (all clients)"
 
     @property
     def load(self) -> str:
@@ -244,24 +267,95 @@ def children_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _ticks(pid: int | str) -> tuple[int, list[int]]:
+    """(parent pid, [utime, stime, cutime, cstime]) of a process, from ``/proc``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return int(fields[1]), [int(f) for f in fields[11:15]]
+
+
+class PostgresServer:
+    """The server a group's PostgreSQL tests run on: the CPU it spends while they run, and
+    the databases a killed test process left behind."""
+
+    def __init__(self, url: str, run_id: str) -> None:
+        from sqlalchemy import create_engine
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+        if parsed.drivername in ("postgresql", "postgres"):
+            parsed = parsed.set(drivername="postgresql+psycopg")  # as atlas.db.engine.normalize_url
+        self.engine = create_engine(parsed, isolation_level="AUTOCOMMIT")
+        self.run_id = run_id
+
+    def cpu_s(self) -> float | None:
+        """CPU seconds of the postmaster and all its processes, live and reaped (a backend's
+        time moves to the postmaster's ``cutime`` when it exits); None unless the server runs
+        on this machine and ``/proc`` shows it."""
+        from sqlalchemy import text
+
+        try:
+            with self.engine.connect() as conn:
+                worker = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'"))
+                postmaster, _ = _ticks(worker.scalar_one())
+            _, ticks = _ticks(postmaster)
+            total = sum(ticks)
+            for entry in Path("/proc").iterdir():
+                if entry.name.isdigit():
+                    try:
+                        parent, child = _ticks(entry.name)
+                    except OSError:
+                        continue  # exited meanwhile: its time is in the postmaster's cutime
+                    if parent == postmaster:
+                        total += sum(child[:2])
+        except (OSError, ValueError, LookupError, ImportError) as exc:
+            print(f"   (no CPU time of the PostgreSQL server: {exc})", flush=True)
+            return None
+        return total / os.sysconf("SC_CLK_TCK")
+
+    def drop_leftovers(self) -> None:
+        from sqlalchemy import text
+
+        with self.engine.connect() as conn:
+            names = conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE :prefix"),
+                                 {"prefix": f"atlas_test_{self.run_id}_%"}).scalars().all()
+            for name in names:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.engine.dispose()
+
+
 def run(name: str) -> Outcome:
     group = GROUPS[name]
+    server = None
+    if group.postgresql:
+        url = os.environ.get("ATLAS_TEST_POSTGRES_URL")
+        if not url:
+            sys.exit(f"the {name} group runs its tests on PostgreSQL too: set ATLAS_TEST_POSTGRES_URL")
+        server = PostgresServer(url, f"mutate_{name}_{os.getpid()}")
     target = scratch_copy(name, group)
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "ATLAS_TEST_POSTGRES_URL", "PYTHONPATH")}
+    if server is not None:
+        env["ATLAS_TEST_POSTGRES_URL"] = os.environ["ATLAS_TEST_POSTGRES_URL"]
+        env["ATLAS_TEST_RUN_ID"] = server.run_id
     env["PATH"] = f"{MUTMUT.parent}{os.pathsep}{env.get('PATH', '')}"
     # mutmut runs one worker per core already: torch's own threads would only contend
     # (the render and linear tests take half the CPU time with one thread).
     env["OMP_NUM_THREADS"] = "1"
     globs = patterns(group)
+    server_before = server.cpu_s() if server else None
     started, cpu_before = time.monotonic(), children_cpu_s()
     with open(target / "mutmut.log", "w") as log, LoadSampler() as load:
         subprocess.run([str(MUTMUT), "run", *globs], cwd=target, env=env, stdout=log, stderr=subprocess.STDOUT)
     outcome = Outcome(name, results(target, globs), time.monotonic() - started, children_cpu_s() - cpu_before,
                       load.samples)
+    if server is not None:
+        server_after = server.cpu_s()
+        if server_before is not None and server_after is not None:
+            outcome.server_cpu_s = server_after - server_before
+        server.drop_leftovers()
     print(f"== {name}: {len(outcome.status_by_mutant)} mutants, {outcome.count(KILLED)} killed, "
           f"{outcome.count(TIMEOUT)} timed out, {outcome.count(SURVIVED)} survived, "
           f"{outcome.count(UNTESTED)} reached by no test: {outcome.score:.0f}% caught "
-          f"({outcome.wall_s:.0f} s wall, {outcome.cpu_s:.0f} s CPU, load {outcome.load}; "
+          f"({outcome.wall_s:.0f} s wall, {outcome.cpu_s:.0f} s CPU{outcome.server_cpu}, load {outcome.load}; "
           f"log {target.relative_to(ROOT)}/mutmut.log)", flush=True)
     for mutant, status in sorted(outcome.status_by_mutant.items()):
         if status not in (KILLED, TIMEOUT):
@@ -280,9 +374,9 @@ def summary(outcomes: list[Outcome]) -> str:
     for o in outcomes:
         rows.append(f"| `{o.name}` | {len(o.status_by_mutant)} | {o.count(KILLED)} | {o.count(TIMEOUT)} "
                     f"| {o.count(SURVIVED)} | {o.count(UNTESTED)} | {o.score:.0f}% | {o.wall_s:.0f} s "
-                    f"| {o.cpu_s:.0f} s | {o.cpu_s / cores:.0f} s | {o.load} |")
+                    f"| {o.cpu_s:.0f} s{o.server_cpu} | {o.total_cpu_s / cores:.0f} s | {o.load} |")
     if len(outcomes) > 1:
-        wall, cpu = sum(o.wall_s for o in outcomes), sum(o.cpu_s for o in outcomes)
+        wall, cpu = sum(o.wall_s for o in outcomes), sum(o.total_cpu_s for o in outcomes)
         rows.append(f"| all | {sum(len(o.status_by_mutant) for o in outcomes)} | | | | | | {wall / 60:.1f} min "
                     f"| {cpu / 60:.1f} min | {cpu / cores / 60:.1f} min | |")
     return "\n".join(rows)

@@ -286,13 +286,12 @@ def _matching(session: Session, words: list[str], filters: SearchFilters) -> tup
     return statement, order, snippet
 
 
-def search(
-    session: Session, query: str, filters: SearchFilters | None = None, limit: int = 50, offset: int = 0,
-) -> list[SearchHit]:
+def search(session: Session, query: str, filters: SearchFilters, limit: int, offset: int) -> list[SearchHit]:
+    """A page of hits (``Catalog.search`` holds the defaults)."""
     words = terms(query)
     check_limit(limit, "limit", MAX_HITS)
     check_int(offset, "offset", 0, MAX_INT32)
-    statement, order, snippet = _matching(session, words, filters or SearchFilters())
+    statement, order, snippet = _matching(session, words, filters)
     rows = session.execute(statement.add_columns(snippet)
                            .order_by(*_ranking(words), order, *CONTENT_ORDER, SearchDoc.id)
                            .offset(offset).limit(limit))
@@ -302,9 +301,9 @@ def search(
     ]
 
 
-def count(session: Session, query: str, filters: SearchFilters | None = None) -> int:
+def count(session: Session, query: str, filters: SearchFilters) -> int:
     """How many documents match (every page of ``search``)."""
-    statement, _order, _snippet = _matching(session, terms(query), filters or SearchFilters())
+    statement, _order, _snippet = _matching(session, terms(query), filters)
     return session.execute(select(func.count()).select_from(statement.subquery())).scalar_one()
 
 

@@ -1,6 +1,9 @@
 """Full-text search: FTS5 on SQLite, tsvector + GIN on PostgreSQL, one behaviour."""
 
+import re
+
 import pytest
+from sqlalchemy import text
 
 from atlas import Catalog
 from atlas.catalog.fulltext import MAX_HITS, MAX_QUERY_CHARS, SearchFilters, terms
@@ -126,13 +129,32 @@ def test_index_stays_in_sync_and_rebuilds(searchable: Catalog):
 
 
 def test_a_match_in_the_title_ranks_above_one_in_the_body(demo_catalog: Catalog):
-    """Titles (a label's text, a circuit's name) weigh more than bodies. The title here is
-    longer than the body, so by length alone the body match would rank first (with equal
-    weights it does), and it is created first, so a tie would put it first too."""
-    demo_catalog.create_circuit("plain", "the gizmo wiring")
-    demo_catalog.create_circuit("gizmo-assembly-of-several-units", "")
-    assert hits(demo_catalog, "gizmo") == [("circuit", "circuit:gizmo-assembly-of-several-units"),
-                                          ("circuit", "circuit:plain")]
+    """Titles (a label's text, a circuit's name) weigh more than bodies. Only the engine's
+    text score orders these two: neither title starts with the query, both are circuits.
+    The title is longer than the body, so by length alone the body match ranks first (with
+    equal weights it does, on SQLite's bm25), and its name sorts first, so a tie would put
+    it first too."""
+    demo_catalog.create_circuit("alpha", "the gizmo wiring")
+    demo_catalog.create_circuit("zeta-assembly-of-gizmo-units", "")
+    demo_catalog.create_circuit("other", "nothing to see")
+    assert hits(demo_catalog, "gizmo") == [("circuit", "circuit:zeta-assembly-of-gizmo-units"),
+                                          ("circuit", "circuit:alpha")]
+
+
+def test_search_reads_queries_as_the_index_was_built_whatever_the_servers_default(demo_catalog: Catalog,
+                                                                                  dialect: str):
+    """PostgreSQL builds the index with the 'english' configuration; the query and the
+    highlight name it too, so a server whose default is another (here 'simple', which
+    does not stem) still finds 'happy' for 'happiness' and marks it (both stem to 'happi', of
+    which 'happy' is no prefix). SQLite has no such setting: the same search, the same hit."""
+    if dialect == "postgresql":
+        with demo_catalog.engine.begin() as conn:
+            conn.execute(text(f'ALTER DATABASE "{conn.execute(text("SELECT current_database()")).scalar_one()}" '
+                              "SET default_text_search_config = 'simple'"))
+        demo_catalog.engine.dispose()  # new connections take the database's setting
+    demo_catalog.set_label("demo/conv2/3", "happy detector", author="carl")
+    (hit,) = demo_catalog.search("happiness")
+    assert hit.target == "demo/conv2/3" and "**happy**" in hit.snippet
 
 
 def test_the_snippet_of_a_body_match_marks_it_in_an_excerpt(demo_catalog: Catalog):
@@ -146,12 +168,24 @@ def test_the_snippet_of_a_body_match_marks_it_in_an_excerpt(demo_catalog: Catalo
     assert len(hit.snippet.split()) <= 24 < len(body.split())
 
 
+def test_a_snippet_holds_only_words_of_its_document(demo_catalog: Catalog):
+    """A short title and body fit one snippet whole (on PostgreSQL, which excerpts them as
+    one text): nothing but their words, with the match marked."""
+    demo_catalog.create_circuit("gizmo", "wiring of parts")
+    (hit,) = demo_catalog.search("gizmo")
+    assert "**gizmo**" in hit.snippet.lower()
+    assert set(re.findall(r"[^\W_]+", hit.snippet.lower())) <= {"gizmo", "wiring", "of", "parts"}
+
+
 def test_limit_caps_the_hits_and_is_itself_bounded(searchable: Catalog):
     assert len(searchable.search("curve")) > 1
     (best,) = searchable.search("curve", limit=1)
     assert best == searchable.search("curve")[0]
     with pytest.raises(InvalidInput, match=rf"^limit must be an integer from 1 to {MAX_HITS:,}, not {MAX_HITS + 1}$"):
         searchable.search("curve", limit=MAX_HITS + 1)
+    assert searchable.search("curve", offset=1)[0] == searchable.search("curve")[1]
+    with pytest.raises(InvalidInput, match=r"^offset must be an integer from 0 to [\d,]+, not -1$"):
+        searchable.search("curve", offset=-1)
 
 
 def test_a_hits_text_is_the_label_or_the_whole_document(demo_catalog: Catalog):

@@ -3,9 +3,11 @@
 import io
 import json
 import zipfile
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
+from conftest import CatalogTemplates, with_demo
 
 from atlas import Catalog, NewEdge
 from atlas.catalog.records import NewFamily
@@ -14,9 +16,9 @@ from atlas.exchange.bundle.format import BundleError, write_zip
 STIMULI = {"dataset": {"kind": "synthetic", "n": 100, "seed": 0, "size": 64}, "sweeps": []}
 
 
-@pytest.fixture
-def rich(demo_catalog: Catalog) -> Catalog:
-    cat = demo_catalog
+def fill_rich(cat: Catalog) -> None:
+    """Something of every kind a bundle carries."""
+    with_demo(cat)
     cat.set_label("demo/conv2/3", "edge", author="carl", confidence=0.4)
     cat.set_label("demo/conv2/3", "curve detector", author="cora", expected_version=1)
     cat.review_label("demo/conv2/3", "accepted", reason="clear curves", author="rita")
@@ -53,7 +55,13 @@ def rich(demo_catalog: Catalog) -> Catalog:
     cat.add_family_member("circles", "demo/conv3/0", author="carl")
     cat.add_family_link("curve detector", "circles", "inputs_of", "https://example.org/curves#figure-2",
                         note="curves feed circles", author="carl")
-    return cat
+
+
+@pytest.fixture
+def rich(catalog_templates: CatalogTemplates, dialect: str, tmp_path) -> Iterator[Catalog]:
+    """A catalogue (users as in ``catalog``) with something of every kind a bundle carries,
+    built once per session and dialect and copied for each test."""
+    yield from catalog_templates.copy("rich", fill_rich, dialect, tmp_path)
 
 
 @pytest.fixture
