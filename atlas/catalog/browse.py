@@ -63,11 +63,15 @@ def layer_page(
     check_limit(limit, "limit", MAX_PAGE)
     check_int(offset, "offset", 0, MAX_INT32)
     layer_row, model = get_layer(session, layer)
-    latest = current_versions()
+    # This layer's labels only, both in the grouping and in the rows joined to it: else
+    # each would read every label of the catalogue (a million in a lab's shared one).
+    in_layer = Label.feature_id.in_(select(Feature.id).where(Feature.layer_id == layer_row.id))
+    latest = current_versions(in_layer)
     current = (
         select(Label, User.name.label("author"))
         .join(latest, is_current(latest))
         .join(User, User.id == Label.author_id)
+        .where(in_layer)
         .subquery()
     )
     query = (
