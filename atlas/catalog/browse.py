@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from atlas.address import FeatureAddress, LayerAddress, feature_address
 from atlas.bounds import MAX_INT32, check_int, check_limit
 from atlas.catalog.artifacts import no_response
-from atlas.catalog.current import current_versions, is_current
+from atlas.catalog.current import current_versions, is_current, is_latest
 from atlas.catalog.records import LabelInfo
 from atlas.catalog.resolve import get_feature, get_layer
 from atlas.db.models import (
@@ -63,11 +63,12 @@ def layer_page(
     check_limit(limit, "limit", MAX_PAGE)
     check_int(offset, "offset", 0, MAX_INT32)
     layer_row, model = get_layer(session, layer)
-    latest = current_versions()
+    # This layer's current labels only: the labels of the whole catalogue (a million in a
+    # lab's shared one) are never read for one page.
     current = (
         select(Label, User.name.label("author"))
-        .join(latest, is_current(latest))
         .join(User, User.id == Label.author_id)
+        .where(Label.feature_id.in_(select(Feature.id).where(Feature.layer_id == layer_row.id)), is_latest())
         .subquery()
     )
     query = (

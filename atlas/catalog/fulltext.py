@@ -152,6 +152,11 @@ def replace_docs(session: Session, docs: list[dict]) -> None:
         for start in range(0, len(ref_ids), 500):
             session.execute(delete(SearchDoc).where(SearchDoc.kind == kind,
                                                     SearchDoc.ref_id.in_(ref_ids[start:start + 500])))
+    insert_docs(session, docs)
+
+
+def insert_docs(session: Session, docs: list[dict]) -> None:
+    """Write many new documents, 5,000 rows a statement."""
     for start in range(0, len(docs), 5000):
         session.execute(insert(SearchDoc), docs[start:start + 5000])
 
@@ -204,7 +209,7 @@ def reindex(session: Session) -> int:
     for family in session.scalars(select(Family)):
         rows.append(_doc("family", family.id, f"family:{family.name}", family.name, family.description,
                          None, None, None))
-    replace_docs(session, rows)
+    insert_docs(session, rows)  # into the emptied table: nothing to replace, no delete per key
     if session.get_bind().dialect.name == "sqlite":
         session.execute(text("INSERT INTO search_fts(search_fts) VALUES ('rebuild')"))
     return len(rows)
