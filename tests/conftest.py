@@ -1,9 +1,11 @@
 """Shared fixtures: every database test runs on SQLite and on PostgreSQL.
 
-PostgreSQL tests use ``ATLAS_TEST_POSTGRES_URL`` (a server we may create databases on).
-Each test gets a fresh database: a migrated template is made once per run and copied
-(SQLite: a file copy; PostgreSQL: ``CREATE DATABASE … TEMPLATE``), which is much faster
-than migrating for every test. Under CI a missing PostgreSQL URL fails the run instead of
+PostgreSQL tests use ``ATLAS_TEST_POSTGRES_URL`` (a superuser on a server we may create
+databases on: emptying a database for reuse passes its append-only triggers and ends its
+leftover connections). Each test gets a fresh database: a migrated template is made once
+per run and copied (SQLite: a file copy; PostgreSQL: ``CREATE DATABASE … TEMPLATE``, or a
+database an earlier test used, emptied: ``PostgresDatabases.recycle``), which is much
+faster than migrating for every test. Under CI a missing PostgreSQL URL fails the run instead of
 quietly testing one dialect.
 """
 
@@ -19,6 +21,7 @@ from typing import TypeVar
 import pytest
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from atlas import Catalog
 from atlas.db import migrate
@@ -104,10 +107,12 @@ class PostgresDatabases:
             engine.dispose()
 
     def recycle(self, name: str) -> None:
-        """Empty a migrated database for the next test, or drop it if its schema changed."""
+        """Empty a migrated database for the next test, or drop it if its schema changed
+        (or if emptying it fails: a database is never left behind)."""
         with self.engine.connect() as conn:  # the test's own connections, as WITH (FORCE) would
             conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                               "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
+            conn.execute(text(f"ALTER DATABASE {name} RESET ALL"))  # settings a test gave the database
 
         def empty(conn: Connection) -> bool:
             if self._schema(conn) != (self.template_tables, self.template_version):
@@ -117,7 +122,11 @@ class PostgresDatabases:
             conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
             return True
 
-        if self._on(name, empty):
+        try:
+            emptied = self._on(name, empty)
+        except SQLAlchemyError:
+            emptied = False
+        if emptied:
             self.clean.append(name)
         else:
             self.drop(name)
