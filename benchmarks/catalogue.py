@@ -251,15 +251,19 @@ def bench_bundle(cat: Catalog, other: Catalog, n_features: int, rng: random.Rand
             "import_s": import_s, "identical": first.getvalue() == second.getvalue()}
 
 
+def latencies(r: dict, target_ms: int, baseline: str) -> str:
+    """The latency part of a result line: ours, the target, our CPU, the baseline and the ratio."""
+    return (f"p50 {r['p50_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms (target <= {target_ms}; "
+            f"CPU p95 {r['cpu_p95_ms']:.1f} ms); {baseline} p95 {r['naive_p95_ms']:.1f} ms; "
+            f"ratio {r['naive_p95_ms'] / r['p95_ms']:.1f}x; load {load_average()}")
+
+
 def _search(dialect: str, root: Path, labels: int) -> None:
     with fresh_catalogue(dialect, root) as cat:
         r = bench_search(cat, labels, random.Random(0))
     print(f"[{dialect}] search over {r['labels']:,} labels "
           f"({r['docs']:,} docs, reindex {r['reindex_s']:.1f} s): "
-          f"p50 {r['p50_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms (target <= 50; "
-          f"CPU p95 {r['cpu_p95_ms']:.1f} ms); "
-          f"naive LIKE scan p95 "
-          f"{r['naive_p95_ms']:.1f} ms; ratio {r['naive_p95_ms'] / r['p95_ms']:.1f}x; load {load_average()}")
+          + latencies(r, 50, "naive LIKE scan"))
 
 
 def _neighbourhood(dialect: str, root: Path, edges: int) -> None:
@@ -267,10 +271,7 @@ def _neighbourhood(dialect: str, root: Path, edges: int) -> None:
         r = bench_neighbourhood(cat, edges, random.Random(1))
     print(f"[{dialect}] 2-hop neighbourhood, 20 per node, over {r['edges']:,} edges "
           f"(loaded in {r['load_s']:.1f} s): "
-          f"p50 {r['p50_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms (target <= 100; "
-          f"CPU p95 {r['cpu_p95_ms']:.1f} ms); "
-          f"per-node top_inputs loop p95 "
-          f"{r['naive_p95_ms']:.1f} ms; ratio {r['naive_p95_ms'] / r['p95_ms']:.1f}x; load {load_average()}")
+          + latencies(r, 100, "per-node top_inputs loop"))
 
 
 def _bundle(dialect: str, root: Path, features: int) -> None:
