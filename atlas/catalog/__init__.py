@@ -10,8 +10,9 @@ from atlas.catalog.artifacts import ArtifactInfo
 from atlas.catalog.browse import LABEL_FILTERS, LayerPage, ReviewPage, UnitCard
 from atlas.catalog.edge_store import NewEdge
 from atlas.catalog.facade import Catalog, default_user
-from atlas.catalog.fulltext import MARK, MAX_HITS, SEARCH_SYNTAX, SearchFilters
+from atlas.catalog.fulltext import MARK, SEARCH_SYNTAX
 from atlas.catalog.graph import MAX_HOPS, GraphEdge, GraphNode, Subgraph
+from atlas.catalog.search import MAX_HITS, SearchFilters
 from atlas.catalog.uploads import MAX_UPLOAD_BYTES
 from atlas.catalog.vector_file import MAX_VECTOR_FILE_BYTES
 from atlas.db.blobs import BlobStore

@@ -136,6 +136,7 @@ def add_node(
     if exists is not None:
         return
     session.add(CircuitNode(circuit_id=circuit.id, feature_id=feature.id, role=role))
+    fulltext.refresh_known(session, [feature.id])
     touch(circuit)
     audit.record(
         session, author.name, "circuit.add_node", "circuit", circuit.name,
@@ -158,6 +159,7 @@ def remove_node(session: Session, circuit: Circuit, address: FeatureAddress, aut
     ).rowcount
     if not removed:
         raise NotFound(f"{address} is not a node of circuit {circuit.name!r}")
+    fulltext.refresh_known(session, [feature.id])
     touch(circuit)
     audit.record(
         session, author.name, "circuit.remove_node", "circuit", circuit.name,

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -515,6 +516,10 @@ class SearchDoc(Base):
     __table_args__ = (
         UniqueConstraint("kind", "ref_id"),
         Index("ix_search_docs_feature_id", "feature_id"),
+        # The ranking's stored keys, in rank order: a band of hits is read in this order
+        # and the walk stops when a page is full (atlas.catalog.search).
+        Index("ix_search_docs_rank", "standing", "known", "title_words", "body_words", "kind", "target"),
+        Index("ix_search_docs_title_key", "title_key", "standing"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
@@ -525,3 +530,14 @@ class SearchDoc(Base):
     body: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str | None] = mapped_column(String(20))
     author: Mapped[str | None] = mapped_column(String(100))
+    # Query-independent ranking keys, written with the text (atlas.catalog.fulltext):
+    # standing (0 accepted label, 1 proposed label/family/circuit, 2 note/claim, 3 disputed
+    # label, 4 the rest), known (0: its feature has evidence or is in a circuit), the title
+    # as words (lower case, without the words a query drops; byte order on PostgreSQL too,
+    # so "starts with" is a range), and the lengths.
+    standing: Mapped[int] = mapped_column(SmallInteger, default=4, server_default="4")
+    known: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
+    title_key: Mapped[str] = mapped_column(Text().with_variant(Text(collation="C"), "postgresql"),
+                                           default="", server_default="")
+    title_words: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    body_words: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import text
 
 from atlas import Catalog
-from atlas.catalog.fulltext import MAX_HITS, MAX_QUERY_CHARS, SearchFilters, terms
+from atlas.catalog.fulltext import MAX_QUERY_CHARS, terms
+from atlas.catalog.search import MAX_HITS, SearchFilters
 from atlas.errors import InvalidInput
 
 

@@ -160,3 +160,35 @@ def test_0010_keeps_measured_relations_and_only_published_ones_go_without_a_scor
         assert cat.layer_similarity("demo", "demo") == [kept]
     finally:
         cat.close()
+
+
+def test_0011_gives_documents_from_before_it_the_keys_the_catalogue_writes(db_url, blob_dir):
+    """Search documents written before 0011 get their ranking keys from the upgrade, the
+    same keys the catalogue writes with a document (a rebuild is the reference), and the
+    search reads them: the whole title first, then units with evidence or in a circuit."""
+    cat = Catalog.open(db_url, blob_dir, user="alice")
+    cat.add_user("alice", "admin")
+    cat.add_model("demo", "demo_cnn", layers=DEMO_LAYERS, input_spec={"size": [64, 64]})
+    cat.set_label("demo/conv1/0", "Curve detector, left", author="alice")
+    cat.set_label("demo/conv1/1", "curve-detector", author="alice")
+    cat.set_label("demo/conv1/2", "curve detector, right", author="alice")
+    cat.review_label("demo/conv1/2", "accepted", author="alice")
+    cat.add_evidence("note", "the curve detector's neighbour", feature="demo/conv1/3", author="alice")
+    cat.create_circuit("curves", "")
+    cat.add_circuit_node("curves", "demo/conv1/0")
+    cat.close()
+    migrate.downgrade(db_url, "0010")
+    migrate.upgrade(db_url)
+    cat = Catalog.open(db_url, blob_dir, user="alice")
+    try:
+        columns = "kind, ref_id, standing, known, title_key, title_words, body_words"
+        with cat.engine.connect() as conn:
+            upgraded = conn.execute(text(f"SELECT {columns} FROM search_docs ORDER BY kind, ref_id")).all()
+        assert [h.target for h in cat.search("curve detector") if h.kind == "label"] == [
+            "demo/conv1/1", "demo/conv1/2", "demo/conv1/0"]
+        cat.reindex()
+        with cat.engine.connect() as conn:
+            assert conn.execute(text(f"SELECT {columns} FROM search_docs ORDER BY kind, ref_id")).all() == upgraded
+        assert {row.known for row in upgraded if row.kind == "label"} == {0, 1}
+    finally:
+        cat.close()

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from atlas.address import parse_feature
 from atlas.bounds import check_limit
-from atlas.catalog import audit, fulltext
-from atlas.catalog.fulltext import SearchFilters
+from atlas.catalog import audit, fulltext, search
 from atlas.catalog.records import AuditInfo, SearchHit
 from atlas.catalog.resolve import require_role
+from atlas.catalog.search import SearchFilters
 from atlas.errors import InvalidInput
 from atlas.text import check_optional
 
@@ -17,26 +17,27 @@ class SearchMixin:
     """Mixed into :class:`atlas.catalog.Catalog`; uses its sessions and acting user."""
 
     def search(self, query: str, limit: int = 50, offset: int = 0, **filters: object) -> list[SearchHit]:
-        """Full-text search, what a researcher means first (the query as a whole label, then
-        accepted labels, curated groupings, proposals; units with evidence or in circuits
-        before others; then the text score; ties by content), with highlighted snippets,
+        """Full-text search, what a researcher means first (the query as a whole title, then
+        by curated standing; within it titles that start with the query, then units with
+        evidence or in circuits, matches in the title before the body; shorter first; ties
+        by content: ``atlas.catalog.search``), with highlighted snippets,
         ``limit`` from ``offset``. Filters: model, layer (``layer`` or ``model/layer``),
         status (of the current label), family, author, has_evidence."""
         scope = _filters(filters)
         with self._reading() as session:
-            return fulltext.search(session, query, scope, limit, offset)
+            return search.search(session, query, scope, limit, offset)
 
     def search_count(self, query: str, **filters: object) -> int:
         """How many results ``search`` has for this query and these filters, over all pages."""
         scope = _filters(filters)
         with self._reading() as session:
-            return fulltext.count(session, query, scope)
+            return search.count(session, query, scope)
 
     def search_suggestion(self, query: str) -> str | None:
         """The query with misspelt words replaced by the closest words of the catalogue's
         labels, families and circuits ("did you mean"); None if there is nothing to fix."""
         with self._reading() as session:
-            return fulltext.suggestion(session, query)
+            return search.suggestion(session, query)
 
     def reindex(self, author: str | None = None) -> int:
         """Rebuild the full-text index from the curated tables (``atlas db reindex``).

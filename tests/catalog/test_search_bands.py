@@ -1,0 +1,95 @@
+"""Search reads its ranking in bands (atlas.catalog.search): both ways of reading them give
+the same pages, and the stored keys the bands rest on follow every write.
+
+A catalogue large enough for the band-by-band reader to run by itself is a benchmark
+(benchmarks/catalogue.py, a million labels); here the choice between the two readers is
+moved (``FEW_MATCHES``) so that each reads the InceptionV1 seed's catalogue, and their
+pages must be identical: the same hits, in the same order, with the same snippets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+from test_search_ranking import JUDGED
+
+from atlas import Catalog
+from atlas.catalog import search
+from atlas.db.blobs import encode_png
+from atlas.db.models import SearchDoc
+
+QUERIES = [*JUDGED, "detector", "curv", "dog", "car", "frequency", "edge", "mixed", "unit", "texture", "eye"]
+EVERY_WAY = {"band by band": 0, "all at once": 10**9}
+
+
+def pages(catalog: Catalog, monkeypatch: pytest.MonkeyPatch, query: str, **options: object) -> dict[str, list]:
+    found = {}
+    for way, few in EVERY_WAY.items():
+        monkeypatch.setattr(search, "FEW_MATCHES", few)
+        found[way] = [(h.kind, h.target, h.text, h.snippet) for h in catalog.search(query, **options)]
+    return found
+
+
+def test_reading_band_by_band_or_all_at_once_gives_the_same_pages(seeded_inception: Catalog,
+                                                                   monkeypatch: pytest.MonkeyPatch):
+    for query in QUERIES:
+        for options in ({"limit": 60}, {"limit": 7, "offset": 5}, {"limit": 30, "model": "inceptionv1"},
+                        {"limit": 30, "status": "accepted"}):
+            found = pages(seeded_inception, monkeypatch, query, **options)
+            assert found["band by band"] == found["all at once"], (query, options)
+    assert len(pages(seeded_inception, monkeypatch, "curve", limit=60)["all at once"]) == 60
+
+
+def keys(catalog: Catalog) -> list[tuple]:
+    with catalog._reading() as session:
+        return [tuple(row) for row in session.execute(
+            select(SearchDoc.kind, SearchDoc.ref_id, SearchDoc.standing, SearchDoc.known, SearchDoc.title_key,
+                   SearchDoc.title_words, SearchDoc.body_words).order_by(SearchDoc.kind, SearchDoc.ref_id))]
+
+
+def test_the_stored_keys_are_what_a_rebuild_of_the_index_writes(seeded_inception: Catalog):
+    """Every write keeps the keys as a rebuild from the curated tables makes them."""
+    catalog = seeded_inception
+    catalog.set_label("inceptionv1/mixed3b/379", "Curve-Detector: the best known", author="alice")
+    catalog.add_image_evidence(encode_png(np.zeros((8, 8, 3), np.uint8)), feature="inceptionv1/mixed3a/0",
+                               author="alice")
+    catalog.create_circuit("tiny", "a two-unit circuit")
+    catalog.add_circuit_node("tiny", "inceptionv1/mixed4a/1")
+    before = keys(catalog)
+    assert {row[3] for row in before} == {0, 1}
+    catalog.reindex(author="alice")
+    assert keys(catalog) == before
+
+
+def order(catalog: Catalog, query: str) -> list[str]:
+    return [h.target for h in catalog.search(query) if h.kind == "label"]
+
+
+def test_evidence_and_circuits_move_a_unit_up_within_its_standing(demo_catalog: Catalog):
+    """``known`` is stored with each document, and every write that changes it updates it:
+    a circuit node added and removed, a note, and evidence without text to index."""
+    cat = demo_catalog
+    for unit in (5, 6, 7):
+        cat.set_label(f"demo/conv3/{unit}", "gizmo detector", author="carl")
+    assert order(cat, "gizmo") == ["demo/conv3/5", "demo/conv3/6", "demo/conv3/7"]
+    cat.create_circuit("gizmos", "")
+    cat.add_circuit_node("gizmos", "demo/conv3/7")
+    assert order(cat, "gizmo") == ["demo/conv3/7", "demo/conv3/5", "demo/conv3/6"]
+    cat.remove_circuit_node("gizmos", "demo/conv3/7")
+    assert order(cat, "gizmo") == ["demo/conv3/5", "demo/conv3/6", "demo/conv3/7"]
+    cat.add_evidence("note", "sharp corners", feature="demo/conv3/6", author="carl")
+    assert order(cat, "gizmo") == ["demo/conv3/6", "demo/conv3/5", "demo/conv3/7"]
+    # An image without a caption: nothing to index, and still evidence.
+    cat.add_image_evidence(encode_png(np.zeros((8, 8, 3), np.uint8)), feature="demo/conv3/7", author="carl")
+    assert order(cat, "gizmo") == ["demo/conv3/6", "demo/conv3/7", "demo/conv3/5"]
+
+
+def test_a_whole_title_is_read_as_words_and_fewer_words_come_first(demo_catalog: Catalog):
+    """The title as words (case, punctuation and common words aside) is the whole-title
+    match; among titles that start with the query, the one of fewer words is closer."""
+    cat = demo_catalog
+    cat.set_label("demo/conv3/1", "curve detector of the left side", author="carl")
+    cat.set_label("demo/conv3/2", "The Curve-Detector!", author="carl")
+    cat.set_label("demo/conv3/3", "curve detector, left", author="carl")
+    cat.set_label("demo/conv3/4", "detector of curves", author="carl")
+    assert order(cat, "curve detector") == ["demo/conv3/2", "demo/conv3/3", "demo/conv3/1", "demo/conv3/4"]
