@@ -3,8 +3,9 @@ the same pages, and the stored keys the bands rest on follow every write.
 
 A catalogue large enough for the band-by-band reader to run by itself is a benchmark
 (benchmarks/catalogue.py, a million labels); here the choice between the two readers is
-moved (``FEW_MATCHES``) so that each reads the InceptionV1 seed's catalogue, and their
-pages must be identical: the same hits, in the same order, with the same snippets."""
+moved (``FEW_MATCHES``) so that each reads the same catalogue (a small one built to put
+hits in every band, and the InceptionV1 seed's), and their pages must be identical: the
+same hits, in the same order, with the same snippets."""
 
 from __future__ import annotations
 
@@ -30,8 +31,43 @@ def pages(catalog: Catalog, monkeypatch: pytest.MonkeyPatch, query: str, **optio
     return found
 
 
-def test_reading_band_by_band_or_all_at_once_gives_the_same_pages(seeded_inception: Catalog,
+def banded(cat: Catalog) -> Catalog:
+    """Hits for "curve" in every band: whole titles, titles that start with it and others,
+    in each standing, with and without evidence or a circuit, in titles and in bodies only."""
+    texts = ["curve detector", "Curve", "curve-like feature", "the curve of a line", "detector of curves",
+             "line ending", "curve"]
+    verdicts = [None, "accepted", "rejected", "disputed"]
+    for unit in range(28):
+        address = f"demo/conv3/{unit}"
+        cat.set_label(address, texts[unit % len(texts)], author="carl",
+                      reason="curved at the top" if unit % 5 == 0 else None)
+        verdict = verdicts[unit % len(verdicts)]
+        if verdict == "disputed":
+            cat.set_label(address, texts[unit % len(texts)], "disputed", author="rita", expected_version=1)
+        elif verdict is not None:
+            cat.review_label(address, verdict, author="rita")
+        if unit % 3 == 0:
+            cat.add_evidence("note", "a curve in the corner" if unit % 2 else "sharp", feature=address, author="cora")
+    cat.create_circuit("curve-circuit", "curves from lines")
+    cat.add_circuit_node("curve-circuit", "demo/conv3/8")
+    cat.add_claim("curve-circuit", "removing the curve units removes curves")
+    cat.create_family("curve detectors", "detectors of curves")
+    return cat
+
+
+def test_reading_band_by_band_or_all_at_once_gives_the_same_pages(demo_catalog: Catalog,
                                                                    monkeypatch: pytest.MonkeyPatch):
+    cat = banded(demo_catalog)
+    for query in ("curve", "curve detector", "curv", "detector", "line", "curve line"):
+        for options in ({"limit": 100}, {"limit": 6, "offset": 4}, {"limit": 30, "status": "accepted"},
+                        {"limit": 30, "has_evidence": True}):
+            found = pages(cat, monkeypatch, query, **options)
+            assert found["band by band"] == found["all at once"], (query, options)
+    assert len(pages(cat, monkeypatch, "curve", limit=100)["all at once"]) > 25
+
+
+def test_on_the_seed_reading_band_by_band_or_all_at_once_gives_the_same_pages(seeded_inception: Catalog,
+                                                                              monkeypatch: pytest.MonkeyPatch):
     for query in QUERIES:
         for options in ({"limit": 60}, {"limit": 7, "offset": 5}, {"limit": 30, "model": "inceptionv1"},
                         {"limit": 30, "status": "accepted"}):
@@ -47,7 +83,7 @@ def keys(catalog: Catalog) -> list[tuple]:
                    SearchDoc.title_words, SearchDoc.body_words).order_by(SearchDoc.kind, SearchDoc.ref_id))]
 
 
-def test_the_stored_keys_are_what_a_rebuild_of_the_index_writes(seeded_inception: Catalog):
+def test_on_the_seed_the_stored_keys_are_what_a_rebuild_of_the_index_writes(seeded_inception: Catalog):
     """Every write keeps the keys as a rebuild from the curated tables makes them."""
     catalog = seeded_inception
     catalog.set_label("inceptionv1/mixed3b/379", "Curve-Detector: the best known", author="alice")
