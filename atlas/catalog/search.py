@@ -230,14 +230,25 @@ def _band_by_band(engine: _Engine, bands: Iterable[Band], scope: list[ColumnElem
     return rows
 
 
+def _many_match(engine: _Engine, scope: list[ColumnElement[bool]]) -> bool:
+    """Whether more than ``FEW_MATCHES`` documents match. Filters count too: a common word
+    in one small layer has few matches there, and walking every band to find them would
+    read the whole catalogue; the bounded count stops early when they are many."""
+    if not scope:
+        return engine.matching_count() > FEW_MATCHES
+    matching = select(SearchDoc.id).where(engine.matches("all", walk=False), *scope)
+    return _at_most(engine.session, matching, FEW_MATCHES + 1) > FEW_MATCHES
+
+
 def search(session: Session, query: str, filters: SearchFilters, limit: int, offset: int) -> list[SearchHit]:
     """A page of hits (``Catalog.search`` holds the defaults)."""
     words = terms(query)
     check_limit(limit, "limit", MAX_HITS)
     check_int(offset, "offset", 0, MAX_INT32)
     engine = _engine(session, words)
-    read = _band_by_band if engine.matching_count() > FEW_MATCHES else _all_at_once
-    rows = read(engine, _bands(engine), _filter_conditions(filters), offset + limit)[offset:]
+    scope = _filter_conditions(filters)
+    read = _band_by_band if _many_match(engine, scope) else _all_at_once
+    rows = read(engine, _bands(engine), scope, offset + limit)[offset:]
     snippets = engine.snippets([row.id for row in rows])
     return [
         SearchHit(row.kind, row.target, (row.title + "\n" + row.body).strip() if row.kind != "label" else row.title,
