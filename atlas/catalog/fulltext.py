@@ -177,7 +177,7 @@ def reindex(session: Session) -> int:
     evidence = session.scalars(select(Evidence).where(Evidence.kind.in_(SEARCHABLE_EVIDENCE))).all()
     names = addresses_of(session, {l.feature_id for l in current} | {e.feature_id for e in evidence if e.feature_id})
     circuits = {c.id: c for c in session.scalars(select(Circuit))}
-    studied = set(session.scalars(union(select(Evidence.feature_id).where(Evidence.feature_id.is_not(None)),
+    studied: set[int] = set(session.scalars(union(select(Evidence.feature_id).where(Evidence.feature_id.is_not(None)),
                                         select(CircuitNode.feature_id))))
     rows = [label_doc(l.feature_id, names[l.feature_id], l.text, l.reason, l.status, authors[l.author_id])
             for l in current]
@@ -197,8 +197,8 @@ def reindex(session: Session) -> int:
     for family in session.scalars(select(Family)):
         rows.append(_doc("family", family.id, f"family:{family.name}", family.name, family.description,
                          None, None, None))
-    for row in rows:
-        row["known"] = 0 if row["feature_id"] in studied else 1
+    for doc in rows:
+        doc["known"] = 0 if doc["feature_id"] in studied else 1
     insert_docs(session, rows)  # into the emptied table: nothing to replace, no delete per key
     if session.get_bind().dialect.name == "sqlite":
         session.execute(text("INSERT INTO search_fts(search_fts) VALUES ('rebuild')"))

@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, column, exists, func, literal_column, select, table
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnClause
 
 from atlas.bounds import MAX_INT32, check_int, check_limit
 from atlas.catalog.fulltext import MARK, STANDINGS, terms
@@ -113,7 +114,6 @@ class _SQLite(_Engine):
     """FTS5: the query as word prefixes, all of them; a title-only query is the same under
     a column filter. Ranked reads probe the documents' ids in the text index's matches."""
 
-
     def _query(self, part: str) -> str:
         every = " AND ".join(f'"{w}"*' for w in self.words)
         return {"all": every, "title": f"{{title}} : ({every})", "body": f"({every}) NOT {{title}} : ({every})"}[part]
@@ -140,7 +140,7 @@ class _SQLite(_Engine):
         return _at_most(self.session, select(FTS_TABLE.c.rowid).where(match), FEW_MATCHES + 1)
 
     def snippets(self, ids: list[int]) -> dict[int, str]:
-        fts = literal_column("search_fts")
+        fts: ColumnClause[Any] = literal_column("search_fts")
         rows = self.session.execute(
             select(FTS_TABLE.c.rowid, func.snippet(fts, -1, MARK, MARK, "…", 16))
             .where(fts.op("MATCH")(self._query("all")), FTS_TABLE.c.rowid.op("+")(0).in_(ids)))
@@ -156,7 +156,7 @@ class _Postgres(_Engine):
         return func.to_tsquery(literal_column("'english'::regconfig"), expression)
 
     def matches(self, part: str, walk: bool) -> ColumnElement[bool]:
-        tsv = literal_column("search_docs.tsv")
+        tsv: ColumnClause[Any] = literal_column("search_docs.tsv")
         # ts_match_vq is what "@@" calls, but the GIN index serves only the operator: a band
         # that is walked tests its rows one by one, and never pays for the index's list of
         # every match of a common prefix (tens of milliseconds at a million documents).
@@ -189,15 +189,17 @@ def _engine(session: Session, words: list[str]) -> _Engine:
     return (_SQLite if session.get_bind().dialect.name == "sqlite" else _Postgres)(session, words)
 
 
-def _bands(engine: _Engine) -> Iterator[Band]:
-    """The bands in rank order, made as they are read (most pages are full after a few)."""
+def _bands(engine: _Engine, walk: bool) -> Iterator[Band]:
+    """The bands in rank order, made as they are read (most pages are full after a few);
+    ``walk``: each is to be read in index order (the engine may say how)."""
     phrase = " ".join(engine.words)
     exact = SearchDoc.title_key == phrase
     # Titles that start with the phrase and a space: a range in byte order ('!' follows ' ').
     begins = (SearchDoc.title_key >= phrase + " ") & (SearchDoc.title_key < phrase + "!")
     yield Band(exact, "all")
     for standing in STANDINGS:
-        yield Band(engine.beginning(standing, begins), "all")
+        same = engine.beginning(standing, begins) if walk else (SearchDoc.standing == standing) & begins
+        yield Band(same, "all")
         for known in (0, 1):
             rest = (SearchDoc.standing == standing) & (SearchDoc.known == known) & ~exact & ~begins
             yield Band(rest, "title")
@@ -210,19 +212,19 @@ def _bands(engine: _Engine) -> Iterator[Band]:
 HIT_COLUMNS = (SearchDoc.id, SearchDoc.kind, SearchDoc.target, SearchDoc.title, SearchDoc.body)
 
 
-def _all_at_once(engine: _Engine, bands: Iterable[Band], scope: list[ColumnElement[bool]], want: int) -> list[Any]:
+def _all_at_once(engine: _Engine, scope: list[ColumnElement[bool]], want: int) -> list[Any]:
     """The first ``want`` hits when few documents match: all matches, sorted by band and keys."""
-    whens = [(b.where & engine.matches(b.part, walk=False), i) for i, b in enumerate(bands)]
+    whens = [(b.where & engine.matches(b.part, walk=False), i) for i, b in enumerate(_bands(engine, walk=False))]
     band = case(*whens, else_=len(whens))
     statement = select(*HIT_COLUMNS).where(engine.matches("all", walk=False), *scope)
     return list(engine.session.execute(statement.order_by(band, *RANK_ORDER).limit(want)))
 
 
-def _band_by_band(engine: _Engine, bands: Iterable[Band], scope: list[ColumnElement[bool]], want: int) -> list[Any]:
+def _band_by_band(engine: _Engine, scope: list[ColumnElement[bool]], want: int) -> list[Any]:
     """The first ``want`` hits when many documents match: each band in index order, until
     the page is full."""
     rows: list[Any] = []
-    for band in bands:
+    for band in _bands(engine, walk=True):
         statement = select(*HIT_COLUMNS).where(band.where, engine.matches(band.part, walk=True), *scope)
         rows += engine.session.execute(statement.order_by(*RANK_ORDER).limit(want - len(rows)))
         if len(rows) == want:
@@ -248,7 +250,7 @@ def search(session: Session, query: str, filters: SearchFilters, limit: int, off
     engine = _engine(session, words)
     scope = _filter_conditions(filters)
     read = _band_by_band if _many_match(engine, scope) else _all_at_once
-    rows = read(engine, _bands(engine), scope, offset + limit)[offset:]
+    rows = read(engine, scope, offset + limit)[offset:]
     snippets = engine.snippets([row.id for row in rows])
     return [
         SearchHit(row.kind, row.target, (row.title + "\n" + row.body).strip() if row.kind != "label" else row.title,
