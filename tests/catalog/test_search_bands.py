@@ -131,7 +131,7 @@ def test_a_whole_title_is_read_as_words_and_fewer_words_come_first(demo_catalog:
     assert order(cat, "curve detector") == ["demo/conv3/2", "demo/conv3/3", "demo/conv3/1", "demo/conv3/4"]
 
 
-def statements(cat: Catalog, query: str) -> list[str]:
+def statements(cat: Catalog, query: str, **filters: object) -> list[tuple[str, object]]:
     """The SELECT statements one search runs, with their parameters inlined where SQLite
     can plan them (EXPLAIN QUERY PLAN) as they ran."""
     ran: list[tuple[str, object]] = []
@@ -141,7 +141,7 @@ def statements(cat: Catalog, query: str) -> list[str]:
 
     event.listen(cat.engine, "before_cursor_execute", record)
     try:
-        cat.search(query, limit=10)  # a page that the first bands fill
+        cat.search(query, limit=10, **filters)  # a page that the first bands fill
     finally:
         event.remove(cat.engine, "before_cursor_execute", record)
     return [(s, p) for s, p in ran if s.lstrip().upper().startswith("SELECT")]
@@ -178,3 +178,17 @@ def test_a_common_word_is_read_band_by_band_in_index_order_and_a_rare_one_at_onc
                     assert "ix_search_docs_title_key (title_key>? AND title_key<?)" in plan, plan
     monkeypatch.setattr(search, "FEW_MATCHES", 10**9)
     assert len(band_reads(statements(cat, "curve"))) == 1
+
+
+def test_the_reader_changes_at_exactly_few_matches(demo_catalog: Catalog, monkeypatch: pytest.MonkeyPatch,
+                                                     dialect: str):
+    """``FEW_MATCHES`` matches are read at once, one more band by band: counted exactly
+    with a filter on both engines, and without one on SQLite (PostgreSQL then reads the
+    planner's estimate, tested above)."""
+    cat = banded(demo_catalog)
+    for filters in ({"model": "demo"}, {}) if dialect == "sqlite" else ({"model": "demo"},):
+        matching = cat.search_count("curve", **filters)
+        assert matching > 10
+        for few, readings in ((matching, 1), (matching - 1, 2)):
+            monkeypatch.setattr(search, "FEW_MATCHES", few)
+            assert min(len(band_reads(statements(cat, "curve", **filters))), 2) == readings, (filters, few)
