@@ -161,9 +161,11 @@ def config(group: Group) -> str:
         f"only_mutate = {json.dumps(list(group.files))}",
         f"pytest_add_cli_args_test_selection = {json.dumps(list(group.tests))}",
         # tools.mutate_fresh_caches: a mutant must not get results cached by the clean run;
-        # tools.mutate_timing: time whole tests (fixtures too), run a mutant's cheapest first.
+        # tools.mutate_timing: time whole tests (fixtures too), run a mutant's cheapest first;
+        # tools.mutate_warmup: the fork server preloads what the tests import and freezes it.
         "pytest_add_cli_args = " + json.dumps(["-p", "no:cacheprovider", "-p", "tools.mutate_fresh_caches",
-                                               "-p", "tools.mutate_timing"] + (["-k", select] if select else [])),
+                                               "-p", "tools.mutate_timing", "-p", "tools.mutate_warmup"]
+                                              + (["-k", select] if select else [])),
         'also_copy = ["migrations", "alembic.ini", "app", "seed_data", "tools"]',
         # torch is not fork-safe once it has run: fork workers from a clean server.
         'process_isolation = "forkserver"',
