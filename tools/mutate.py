@@ -339,6 +339,9 @@ def run(name: str) -> Outcome:
         env["ATLAS_TEST_POSTGRES_URL"] = os.environ["ATLAS_TEST_POSTGRES_URL"]
         env["ATLAS_TEST_RUN_ID"] = server.run_id
     env["PATH"] = f"{MUTMUT.parent}{os.pathsep}{env.get('PATH', '')}"
+    # Every mutant's tests run in a session of their own: they share one migrated SQLite
+    # template (tests/conftest.py), built by the statistics run, instead of migrating again.
+    env["ATLAS_TEST_SQLITE_TEMPLATE"] = str(target / "sqlite-template.db")
     # mutmut runs one worker per core already: torch's own threads would only contend
     # (the render and linear tests take half the CPU time with one thread).
     env["OMP_NUM_THREADS"] = "1"
