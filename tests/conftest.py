@@ -147,8 +147,20 @@ def _postgres() -> Iterator[PostgresDatabases | None]:
 
 @pytest.fixture(scope="session")
 def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The migrated SQLite database every test's own is copied from. Where
+    ``ATLAS_TEST_SQLITE_TEMPLATE`` names a file, sessions share it: the first builds it
+    there, the others copy it (``tools/mutate.py`` sets it to a fresh path per group:
+    each mutant's tests run in a session of their own, and migrating was 0.25 s of a
+    run whose tests take 0.1 s)."""
+    shared = os.environ.get("ATLAS_TEST_SQLITE_TEMPLATE")
+    if shared and Path(shared).is_file():
+        return shared
     path = tmp_path_factory.mktemp("template") / "atlas.db"
     migrate.upgrade(f"sqlite:///{path}")
+    if shared:  # whole or not at all: a concurrent session may be copying it
+        partial = f"{shared}.{os.getpid()}"
+        shutil.copy(path, partial)
+        os.replace(partial, shared)
     return str(path)
 
 

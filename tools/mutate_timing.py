@@ -15,12 +15,22 @@ durations in its statistics run. Two things make that slow or wrong here:
   orders them by those durations (``mutmut-stats.json``, in the directory the tests run
   in): a killed mutant costs about its cheapest killing test; a surviving one runs every
   test either way, so no verdict changes.
+- Its time limits are ``timeout_multiplier`` × (the tests' time + ``timeout_constant``)
+  in wall time (twice that in CPU time), one formula for a mutant that loops and for a
+  busy machine: a loop was let run for 4 × (t + 5) s. In a mutant's run this also sets a
+  CPU-time limit of 2 × t + 2 s (``RLIMIT_CPU``, which ends the run with ``SIGXCPU``:
+  mutmut's "timeout"). CPU time does not grow with the load, and a clean run of those
+  tests takes at most t of it (t is their wall time, single-threaded torch), so no
+  passing run can reach it; mutmut's wall limit stays as the backstop for a mutant that
+  hangs without using the CPU.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
+import time
 from pathlib import Path
 
 import pytest
@@ -45,3 +55,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     durations: dict[str, float] = json.loads(STATS.read_text())["duration_by_test"]
     # A test without a recorded duration (none, normally) goes last; ties keep their order.
     items.sort(key=lambda item: durations.get(item.nodeid, float("inf")))
+    if all(item.nodeid in durations for item in items):
+        _limit_cpu(sum(durations[item.nodeid] for item in items))
+
+
+def _limit_cpu(clean_s: float) -> None:
+    """End this run once it has spent twice its tests' clean time (and 2 s) of CPU:
+    lower than mutmut's own limit where that is higher (as it is, at its 8 × (t + 5))."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    limit = int(time.process_time() + 2 * clean_s + 2) + 1
+    if soft == resource.RLIM_INFINITY or limit < soft:
+        resource.setrlimit(resource.RLIMIT_CPU, (limit, hard))
