@@ -33,6 +33,9 @@ DIALECTS = ["sqlite", "postgresql"]
 # tests run in a process that a time limit may kill before it drops its databases, and the
 # run then drops what is left by this prefix. The names stay unique per database either way.
 RUN_ID = os.environ.get("ATLAS_TEST_RUN_ID") or f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
+# A migrated PostgreSQL template shared by sessions (tools/mutate.py: one session per mutant),
+# as ATLAS_TEST_SQLITE_TEMPLATE is for SQLite; unset, each session migrates its own.
+SHARED_POSTGRES_TEMPLATE = os.environ.get("ATLAS_TEST_POSTGRES_TEMPLATE")
 T = TypeVar("T")
 
 
@@ -85,11 +88,37 @@ class PostgresDatabases:
             conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
     def migrated(self) -> str:
+        if self.clean:
+            return self.clean.pop()
         if self.template is None:
-            self.template = self.create()
-            migrate.upgrade(self.url(self.template))
-            self.template_tables, self.template_version = self._on(self.template, self._schema)
-        return self.clean.pop() if self.clean else self.create(self.template)
+            self.template = self._shared_template() if SHARED_POSTGRES_TEMPLATE else self._new_template()
+            # The schema is read from a copy: a connection to the template itself would stop
+            # other sessions from copying it.
+            first = self.create(self.template)
+            self.template_tables, self.template_version = self._on(first, self._schema)
+            return first
+        return self.create(self.template)
+
+    def _new_template(self) -> str:
+        name = self.create()
+        migrate.upgrade(self.url(name))
+        return name
+
+    def _shared_template(self) -> str:
+        """The migrated template ``ATLAS_TEST_POSTGRES_TEMPLATE`` names, built by the first
+        session that needs it (under a lock, so that concurrent sessions wait for it) and
+        kept for the others (``tools/mutate.py`` sets it per group and drops it after)."""
+        name = SHARED_POSTGRES_TEMPLATE
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(hashtext(:name))"), {"name": name})
+            try:
+                found = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name})
+                if found.first() is None:
+                    conn.execute(text(f"CREATE DATABASE {name}"))
+                    migrate.upgrade(self.url(name))
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(hashtext(:name))"), {"name": name})
+        return name
 
     @staticmethod
     def _schema(conn: Connection) -> tuple[dict[str, str], str | None]:
@@ -140,7 +169,8 @@ def _postgres() -> Iterator[PostgresDatabases | None]:
         return
     databases = PostgresDatabases(normalize_url(url))
     yield databases
-    for name in [*databases.clean, *([databases.template] if databases.template else [])]:
+    shared = [SHARED_POSTGRES_TEMPLATE]
+    for name in [*databases.clean, *([databases.template] if databases.template not in (None, *shared) else [])]:
         databases.drop(name)
     databases.engine.dispose()
 

@@ -354,6 +354,8 @@ def run(name: str) -> Outcome:
     if server is not None:
         env["ATLAS_TEST_POSTGRES_URL"] = os.environ["ATLAS_TEST_POSTGRES_URL"]
         env["ATLAS_TEST_RUN_ID"] = server.run_id
+        # One migrated template for every session of the group (dropped with the leftovers).
+        env["ATLAS_TEST_POSTGRES_TEMPLATE"] = f"atlas_test_{server.run_id}_template"
     env["PATH"] = f"{MUTMUT.parent}{os.pathsep}{env.get('PATH', '')}"
     # Every mutant's tests run in a session of their own: they share one migrated SQLite
     # template (tests/conftest.py), built by the statistics run, instead of migrating again.
