@@ -202,6 +202,11 @@ def reindex(session: Session) -> int:
     insert_docs(session, rows)  # into the emptied table: nothing to replace, no delete per key
     if session.get_bind().dialect.name == "sqlite":
         session.execute(text("INSERT INTO search_fts(search_fts) VALUES ('rebuild')"))
+    else:
+        # Fresh statistics for the rewritten table: search reads the planner's estimate of
+        # a query's matches to choose how to read its bands (atlas.catalog.search), and
+        # statistics from before the rebuild can be off by orders of magnitude.
+        session.execute(text("ANALYZE search_docs"))
     return len(rows)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 from test_search_ranking import JUDGED
 
 from atlas import Catalog
@@ -201,3 +201,16 @@ def test_the_reader_changes_at_exactly_few_matches(demo_catalog: Catalog, monkey
         for few, readings in ((matching, 1), (matching - 1, 2)):
             monkeypatch.setattr(search, "FEW_MATCHES", few)
             assert min(len(band_reads(statements(cat, "curve", **filters))), 2) == readings, (filters, few)
+
+
+def test_a_rebuilt_index_has_fresh_statistics_on_postgresql(demo_catalog: Catalog, dialect: str):
+    """PostgreSQL's reader choice rests on the planner's estimate of the matches: a reindex
+    (which rewrites the whole table) leaves the statistics up to date (ANALYZE), not as
+    they were before it. A million-label benchmark run straight after its reindex read
+    stale ones and sorted every match: p95 609 ms instead of 8.8."""
+    if dialect != "postgresql":
+        pytest.skip("SQLite's readers read no statistics")
+    cat = banded(demo_catalog)
+    documents = cat.reindex(author="alice")
+    with cat.engine.connect() as conn:
+        assert conn.execute(text("SELECT reltuples FROM pg_class WHERE relname = 'search_docs'")).scalar() == documents
