@@ -55,28 +55,39 @@ class Group:
     max_children: int | None = None
 
 
+SEARCH_FILES = ("atlas/catalog/search.py", "atlas/catalog/fulltext.py")
+SEARCH_TESTS = ("tests/catalog/test_search.py", "tests/catalog/test_search_filters.py",
+                "tests/catalog/test_search_bands.py")
+
 GROUPS: dict[str, Group] = {
     # Ordered by cost: the DB-heavy search and queue tests first, InceptionV1 and bundles last.
     "search": Group(
-        files=("atlas/catalog/search.py", "atlas/catalog/fulltext.py"),
-        tests=("tests/catalog/test_search.py", "tests/catalog/test_search_filters.py",
-               "tests/catalog/test_search_bands.py"),
+        files=SEARCH_FILES,
+        tests=SEARCH_TESTS,
         # The query side and the ranking keys each document stores; the rest of the
-        # indexing side (upsert, sync_*, reindex) is left out for time.
+        # indexing side (upsert, sync_*, reindex) is left out for time. On SQLite: what
+        # runs on both engines is judged there, as in every other group.
         functions={
             "atlas.catalog.search": (
                 "SearchFilters.__post_init__", "SearchFilters.about_features", "_Engine.beginning",
                 "_SQLite._query", "_SQLite.matches", "_SQLite.beginning", "_SQLite.matching_count",
-                "_SQLite.snippets", "_Postgres._query", "_Postgres.matches", "_Postgres.matching_count",
-                "_Postgres.snippets", "_at_most", "_bands", "_all_at_once", "_band_by_band", "search",
-                "_filter_conditions",
+                "_SQLite.snippets", "_at_most", "_bands", "_all_at_once", "_band_by_band", "_many_match",
+                "search", "_filter_conditions",
             ),
             "atlas.catalog.fulltext": ("terms", "words_of", "standing", "rank_keys", "_studied", "refresh_known"),
         },
         # The tests on the InceptionV1 seed build it once per process, that is per mutant:
         # the small catalogue of test_search_bands.py puts hits in every band instead.
         leave_out="seed",
-        # The _Postgres methods run only on PostgreSQL.
+    ),
+    "search-postgresql": Group(
+        files=SEARCH_FILES,
+        tests=SEARCH_TESTS,
+        # The engine that runs only on PostgreSQL, judged by the same tests there alone.
+        functions={"atlas.catalog.search": (
+            "_Postgres._query", "_Postgres.matches", "_Postgres.matching_count", "_Postgres.snippets",
+        )},
+        leave_out="(seed or sqlite)",
         postgresql=True,
     ),
     "queue": Group(

@@ -9,8 +9,12 @@ same hits, in the same order, with the same snippets."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import numpy as np
 import pytest
+from conftest import CatalogTemplates, with_demo
 from sqlalchemy import event, select, text
 from test_search_ranking import JUDGED
 
@@ -55,9 +59,15 @@ def banded(cat: Catalog) -> Catalog:
     return cat
 
 
-def test_reading_band_by_band_or_all_at_once_gives_the_same_pages(demo_catalog: Catalog,
+@pytest.fixture
+def banded_catalog(catalog_templates: CatalogTemplates, dialect: str, tmp_path: Path) -> Iterator[Catalog]:
+    """A copy of ``banded`` (built once per session and dialect)."""
+    yield from catalog_templates.copy("banded", lambda cat: banded(with_demo(cat)), dialect, tmp_path)
+
+
+def test_reading_band_by_band_or_all_at_once_gives_the_same_pages(banded_catalog: Catalog,
                                                                    monkeypatch: pytest.MonkeyPatch):
-    cat = banded(demo_catalog)
+    cat = banded_catalog
     for query in ("curve", "curve detector", "curv", "detector", "line", "curve line"):
         for options in ({"limit": 100}, {"limit": 6, "offset": 4}, {"limit": 30, "status": "accepted"},
                         {"limit": 30, "has_evidence": True}):
@@ -159,12 +169,12 @@ def band_reads(ran: list[tuple[str, object]]) -> list[tuple[str, object]]:
 
 
 def test_a_common_word_is_read_band_by_band_in_index_order_and_a_rare_one_at_once(
-        demo_catalog: Catalog, monkeypatch: pytest.MonkeyPatch, dialect: str):
+        banded_catalog: Catalog, monkeypatch: pytest.MonkeyPatch, dialect: str):
     """How a page is read is what makes a million labels fast (benchmarks/catalogue.py):
     many matches are read band by band, each band in the order of an index, the matches
     only probed (never the way rows are found), the bands that are left unread when the
     page is full; few matches are sorted at once, in one statement."""
-    cat = banded(demo_catalog)
+    cat = banded_catalog
     # Any match is many (PostgreSQL counts them by the planner's estimate, which for a table
     # this small and a prefix is one row).
     monkeypatch.setattr(search, "FEW_MATCHES", 0)
@@ -189,12 +199,12 @@ def test_a_common_word_is_read_band_by_band_in_index_order_and_a_rare_one_at_onc
         assert "INTEGER PRIMARY KEY" in plan, plan
 
 
-def test_the_reader_changes_at_exactly_few_matches(demo_catalog: Catalog, monkeypatch: pytest.MonkeyPatch,
+def test_the_reader_changes_at_exactly_few_matches(banded_catalog: Catalog, monkeypatch: pytest.MonkeyPatch,
                                                      dialect: str):
     """``FEW_MATCHES`` matches are read at once, one more band by band: counted exactly
     with a filter on both engines, and without one on SQLite (PostgreSQL then reads the
     planner's estimate, tested above)."""
-    cat = banded(demo_catalog)
+    cat = banded_catalog
     for filters in ({"model": "demo"}, {}) if dialect == "sqlite" else ({"model": "demo"},):
         matching = cat.search_count("curve", **filters)
         assert matching > 10
@@ -203,14 +213,14 @@ def test_the_reader_changes_at_exactly_few_matches(demo_catalog: Catalog, monkey
             assert min(len(band_reads(statements(cat, "curve", **filters))), 2) == readings, (filters, few)
 
 
-def test_a_rebuilt_index_has_fresh_statistics_on_postgresql(demo_catalog: Catalog, dialect: str):
+def test_a_rebuilt_index_has_fresh_statistics_on_postgresql(banded_catalog: Catalog, dialect: str):
     """PostgreSQL's reader choice rests on the planner's estimate of the matches: a reindex
     (which rewrites the whole table) leaves the statistics up to date (ANALYZE), not as
     they were before it. A million-label benchmark run straight after its reindex read
     stale ones and sorted every match: p95 609 ms instead of 8.8."""
     if dialect != "postgresql":
         pytest.skip("SQLite's readers read no statistics")
-    cat = banded(demo_catalog)
+    cat = banded_catalog
     documents = cat.reindex(author="alice")
     with cat.engine.connect() as conn:
         assert conn.execute(text("SELECT reltuples FROM pg_class WHERE relname = 'search_docs'")).scalar() == documents
