@@ -359,7 +359,8 @@ def run(name: str) -> Outcome:
         url = os.environ.get("ATLAS_TEST_POSTGRES_URL")
         if not url:
             sys.exit(f"the {name} group runs its tests on PostgreSQL too: set ATLAS_TEST_POSTGRES_URL")
-        server = PostgresServer(url, f"mutate_{name}_{os.getpid()}")
+        # The run id names databases: letters, digits and underscores only.
+        server = PostgresServer(url, f"mutate_{name.replace('-', '_')}_{os.getpid()}")
     target = scratch_copy(name, group)
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "ATLAS_TEST_POSTGRES_URL", "PYTHONPATH")}
     if server is not None:
