@@ -2,18 +2,20 @@
 
 What a researcher means comes first. The hits fall in bands, in this order:
 
-1. the whole title: the title, read as words, is the query (``curve detector`` for
-   "curve detector", hyphens and case aside);
+1. the whole title: the title, read as words, is the query (``Curve-detector`` for
+   "curve detector": case, punctuation and common words aside);
 2. then by curated standing (accepted labels; proposed labels, families and circuits;
    notes and claims; disputed labels; rejected labels), and within a standing:
    a. titles that start with the query (``curve detector`` for "curve": a kind of it);
    b. the rest, units the catalogue knows more about first (with evidence, or in a
       circuit), and among those a match in the title before a match in the body only.
 
-Within a band, a shorter title, then a shorter body, comes first (the shortest title that
-starts with the query is the closest to it); ties are broken by content (kind, target,
-title, body), so two catalogues holding the same things list them in the same order, and
-only identical documents fall back to their row id.
+Within a band: units the catalogue knows more about first (where a band holds both), then
+a title of fewer words, then a body of fewer words (the title of fewest words that starts
+with the query is the closest to it; text scores normalise by length in words too); ties
+are broken by content (kind, target, title, body), so two catalogues holding the same
+things list them in the same order, and only identical documents fall back to their row
+id.
 
 Why bands. A common word matches tens of thousands of documents in a catalogue of a
 million labels, and ranking every match before cutting the first page took 0.2-0.3 s.
