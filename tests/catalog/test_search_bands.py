@@ -1,11 +1,11 @@
-"""Search reads its ranking in bands (atlas.catalog.search): both ways of reading them give
+"""Search reads its ranking in bands (atlas.catalog.search): every way of reading them gives
 the same pages, and the stored keys the bands rest on follow every write.
 
 A catalogue large enough for the band-by-band reader to run by itself is a benchmark
-(benchmarks/catalogue.py, a million labels); here the choice between the two readers is
-moved (``FEW_MATCHES``) so that each reads the same catalogue (a small one built to put
-hits in every band, and the InceptionV1 seed's), and their pages must be identical: the
-same hits, in the same order, with the same snippets."""
+(benchmarks/catalogue.py, a million labels); here the choice between the readers is moved
+(``FEW_MATCHES``) so that each reads the same catalogue (a small one built to put hits in
+every band, and the InceptionV1 seed's), and their pages must be identical: the same hits,
+in the same order, with the same snippets."""
 
 from __future__ import annotations
 
