@@ -169,8 +169,8 @@ def _postgres() -> Iterator[PostgresDatabases | None]:
         return
     databases = PostgresDatabases(normalize_url(url))
     yield databases
-    shared = [SHARED_POSTGRES_TEMPLATE]
-    for name in [*databases.clean, *([databases.template] if databases.template not in (None, *shared) else [])]:
+    own_template = databases.template not in (None, SHARED_POSTGRES_TEMPLATE)  # a shared one outlives us
+    for name in [*databases.clean, *([databases.template] if own_template else [])]:
         databases.drop(name)
     databases.engine.dispose()
 

@@ -74,7 +74,9 @@ GROUPS: dict[str, Group] = {
                 "_SQLite.snippets", "_at_most", "_bands", "_all_at_once", "_band_by_band", "_many_match",
                 "search", "_filter_conditions",
             ),
-            "atlas.catalog.fulltext": ("terms", "words_of", "standing", "rank_keys", "_studied", "refresh_known"),
+            "atlas.catalog.fulltext": (
+                "terms", "words_of", "standing", "rank_keys", "studied_features", "refresh_known",
+            ),
         },
         # The tests on the InceptionV1 seed build it once per process, that is per mutant:
         # the small catalogue of test_search_bands.py puts hits in every band instead.

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, case, delete, exists, insert, select, text, union, update
+from sqlalchemy import CompoundSelect, case, delete, insert, select, text, union, update
 from sqlalchemy.orm import Session
 
 from atlas.catalog.current import current_versions, is_current
@@ -135,10 +135,9 @@ def sync_evidence(session: Session, row: Evidence, target: str, author: str) -> 
         refresh_known(session, [row.feature_id])
 
 
-def _studied() -> ColumnElement[bool]:
-    """A document's feature has evidence or is in a circuit."""
-    return (exists().where(Evidence.feature_id == SearchDoc.feature_id)
-            | exists().where(CircuitNode.feature_id == SearchDoc.feature_id))
+def studied_features() -> CompoundSelect:
+    """The features with evidence or in a circuit: the catalogue knows more about them."""
+    return union(select(Evidence.feature_id).where(Evidence.feature_id.is_not(None)), select(CircuitNode.feature_id))
 
 
 def refresh_known(session: Session, feature_ids: Iterable[int]) -> None:
@@ -146,9 +145,10 @@ def refresh_known(session: Session, feature_ids: Iterable[int]) -> None:
     membership changed (it ranks them first within their standing)."""
     session.flush()  # the rows just added count, and the documents just written are there
     ids = sorted(set(feature_ids))
+    known = case((SearchDoc.feature_id.in_(studied_features()), 0), else_=1)
     for start in range(0, len(ids), 500):
         session.execute(update(SearchDoc).where(SearchDoc.feature_id.in_(ids[start:start + 500]))
-                        .values(known=case((_studied(), 0), else_=1)).execution_options(synchronize_session=False))
+                        .values(known=known).execution_options(synchronize_session=False))
 
 
 def sync_circuit(session: Session, circuit: Circuit, author: str) -> None:
@@ -177,8 +177,7 @@ def reindex(session: Session) -> int:
     evidence = session.scalars(select(Evidence).where(Evidence.kind.in_(SEARCHABLE_EVIDENCE))).all()
     names = addresses_of(session, {l.feature_id for l in current} | {e.feature_id for e in evidence if e.feature_id})
     circuits = {c.id: c for c in session.scalars(select(Circuit))}
-    studied: set[int] = set(session.scalars(union(select(Evidence.feature_id).where(Evidence.feature_id.is_not(None)),
-                                        select(CircuitNode.feature_id))))
+    studied: set[int] = set(session.scalars(studied_features()))
     rows = [label_doc(l.feature_id, names[l.feature_id], l.text, l.reason, l.status, authors[l.author_id])
             for l in current]
     for row in evidence:

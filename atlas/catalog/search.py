@@ -120,8 +120,12 @@ class _SQLite(_Engine):
         every = " AND ".join(f'"{w}"*' for w in self.words)
         return {"all": every, "title": f"{{title}} : ({every})", "body": f"({every}) NOT {{title}} : ({every})"}[part]
 
+    def _match(self, part: str) -> ColumnElement[bool]:
+        """The text index's condition (a MATCH must name the FTS5 table itself)."""
+        return literal_column("search_fts").op("MATCH")(self._query(part))
+
     def matches(self, part: str, walk: bool) -> ColumnElement[bool]:
-        found = select(FTS_TABLE.c.rowid).where(literal_column("search_fts").op("MATCH")(self._query(part)))
+        found = select(FTS_TABLE.c.rowid).where(self._match(part))
         # "+id" keeps SQLite from reading the band through the matches (by rowid): a band is
         # walked in index order, and the matches only probed.
         doc_id = SearchDoc.id.op("+")(0) if walk else SearchDoc.id
@@ -134,18 +138,16 @@ class _SQLite(_Engine):
         (counted from ix_search_docs_title_key alone, up to the bound)."""
         narrow = (SearchDoc.standing + literal_column("0") == standing) & begins
         if _at_most(self.session, select(SearchDoc.id).where(narrow), FEW_MATCHES + 1) > FEW_MATCHES:
-            return (SearchDoc.standing == standing) & begins
+            return super().beginning(standing, begins)
         return narrow
 
     def matching_count(self) -> int:
-        match = literal_column("search_fts").op("MATCH")(self._query("all"))
-        return _at_most(self.session, select(FTS_TABLE.c.rowid).where(match), FEW_MATCHES + 1)
+        return _at_most(self.session, select(FTS_TABLE.c.rowid).where(self._match("all")), FEW_MATCHES + 1)
 
     def snippets(self, ids: list[int]) -> dict[int, str]:
-        fts: ColumnClause[Any] = literal_column("search_fts")
         rows = self.session.execute(
-            select(FTS_TABLE.c.rowid, func.snippet(fts, -1, MARK, MARK, "…", 16))
-            .where(fts.op("MATCH")(self._query("all")), FTS_TABLE.c.rowid.op("+")(0).in_(ids)))
+            select(FTS_TABLE.c.rowid, func.snippet(literal_column("search_fts"), -1, MARK, MARK, "…", 16))
+            .where(self._match("all"), FTS_TABLE.c.rowid.op("+")(0).in_(ids)))
         return dict(rows.tuples().all())
 
 
@@ -169,7 +171,7 @@ class _Postgres(_Engine):
     def matching_count(self) -> int:
         """The planner's estimate (from the statistics ANALYZE keeps of the tsvectors):
         counting tens of thousands of matches costs more than the search itself."""
-        compiled = select(SearchDoc.id).where(self.matches("all", walk=False)).compile(self.session.get_bind())
+        compiled = _matching(self, []).compile(self.session.get_bind())
         plan = self.session.connection().exec_driver_sql("EXPLAIN (FORMAT JSON) " + compiled.string,
                                                          compiled.params).scalar_one()
         return int(plan[0]["Plan"]["Plan Rows"])
@@ -180,6 +182,11 @@ class _Postgres(_Engine):
             f"StartSel={MARK}, StopSel={MARK}, MaxWords=24, MinWords=8",
         )
         return dict(self.session.execute(select(SearchDoc.id, headline).where(SearchDoc.id.in_(ids))).tuples().all())
+
+
+def _matching(engine: _Engine, scope: list[ColumnElement[bool]]) -> Select:
+    """The ids of the documents the query matches, within the filters."""
+    return select(SearchDoc.id).where(engine.matches("all", walk=False), *scope)
 
 
 def _at_most(session: Session, statement: Select, bound: int) -> int:
@@ -200,7 +207,7 @@ def _bands(engine: _Engine, walk: bool) -> Iterator[Band]:
     begins = (SearchDoc.title_key >= phrase + " ") & (SearchDoc.title_key < phrase + "!")
     yield Band(exact, "all")
     for standing in STANDINGS:
-        same = engine.beginning(standing, begins) if walk else (SearchDoc.standing == standing) & begins
+        same = engine.beginning(standing, begins) if walk else _Engine.beginning(engine, standing, begins)
         yield Band(same, "all")
         for known in (0, 1):
             rest = (SearchDoc.standing == standing) & (SearchDoc.known == known) & ~exact & ~begins
@@ -240,8 +247,7 @@ def _many_match(engine: _Engine, scope: list[ColumnElement[bool]]) -> bool:
     read the whole catalogue; the bounded count stops early when they are many."""
     if not scope:
         return engine.matching_count() > FEW_MATCHES
-    matching = select(SearchDoc.id).where(engine.matches("all", walk=False), *scope)
-    return _at_most(engine.session, matching, FEW_MATCHES + 1) > FEW_MATCHES
+    return _at_most(engine.session, _matching(engine, scope), FEW_MATCHES + 1) > FEW_MATCHES
 
 
 def search(session: Session, query: str, filters: SearchFilters, limit: int, offset: int) -> list[SearchHit]:
@@ -264,7 +270,7 @@ def search(session: Session, query: str, filters: SearchFilters, limit: int, off
 def count(session: Session, query: str, filters: SearchFilters) -> int:
     """How many documents match (every page of ``search``)."""
     engine = _engine(session, terms(query))
-    statement = select(SearchDoc.id).where(engine.matches("all", walk=False), *_filter_conditions(filters))
+    statement = _matching(engine, _filter_conditions(filters))
     return session.execute(select(func.count()).select_from(statement.subquery())).scalar_one()
 
 
