@@ -11,6 +11,7 @@ quietly testing one dialect.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import uuid
@@ -36,6 +37,10 @@ RUN_ID = os.environ.get("ATLAS_TEST_RUN_ID") or f"{os.getpid()}_{uuid.uuid4().he
 # A migrated PostgreSQL template shared by sessions (tools/mutate.py: one session per mutant),
 # as ATLAS_TEST_SQLITE_TEMPLATE is for SQLite; unset, each session migrates its own.
 SHARED_POSTGRES_TEMPLATE = os.environ.get("ATLAS_TEST_POSTGRES_TEMPLATE")
+# A folder where filled SQLite catalogues, and bytes made from them, outlive the session that
+# built them (tools/mutate.py sets it for a group whose scored code none of them runs);
+# unset, CatalogTemplates builds them once per session.
+SHARED_CATALOGUES = os.environ.get("ATLAS_TEST_CATALOGUE_CACHE")
 T = TypeVar("T")
 
 
@@ -94,10 +99,40 @@ class PostgresDatabases:
             self.template = self._shared_template() if SHARED_POSTGRES_TEMPLATE else self._new_template()
             # The schema is read from a copy: a connection to the template itself would stop
             # other sessions from copying it.
-            first = self.create(self.template)
+            first = self._from_pool() or self.create(self.template)
             self.template_tables, self.template_version = self._on(first, self._schema)
             return first
-        return self.create(self.template)
+        return self._from_pool() or self.create(self.template)
+
+    def _from_pool(self) -> str | None:
+        """A database an earlier session of this run emptied and left (``pool``), taken by
+        renaming it (of two sessions after the same one, only one rename succeeds); None
+        when there is none, or outside runs that share a template."""
+        if not SHARED_POSTGRES_TEMPLATE:
+            return None
+        with self.engine.connect() as conn:
+            pooled = conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE :pool"),
+                                  {"pool": f"atlas_test_{RUN_ID}_pool_%"}).scalars().all()
+            for name in pooled:
+                mine = f"atlas_test_{RUN_ID}_{uuid.uuid4().hex[:8]}"
+                try:
+                    conn.execute(text(f"ALTER DATABASE {name} RENAME TO {mine}"))
+                except SQLAlchemyError:
+                    continue  # another session took it first
+                return mine
+        return None
+
+    def pool(self) -> None:
+        """At the end of a session that shares a template: leave the emptied databases to
+        the next session of the run (``_from_pool``) instead of dropping them. A mutant's
+        run of a few tests is one session (``make mutate``), and creating and dropping its
+        databases was most of its time on a busy server; the run drops the pool at its end."""
+        if not SHARED_POSTGRES_TEMPLATE:
+            return
+        with self.engine.connect() as conn:
+            for name in self.clean:
+                conn.execute(text(f"ALTER DATABASE {name} RENAME TO atlas_test_{RUN_ID}_pool_{uuid.uuid4().hex[:8]}"))
+        self.clean = []
 
     def _new_template(self) -> str:
         name = self.create()
@@ -170,6 +205,7 @@ def _postgres() -> Iterator[PostgresDatabases | None]:
     databases = PostgresDatabases(normalize_url(url))
     yield databases
     own_template = databases.template not in (None, SHARED_POSTGRES_TEMPLATE)  # a shared one outlives us
+    databases.pool()
     for name in [*databases.clean, *([databases.template] if own_template else [])]:
         databases.drop(name)
     databases.engine.dispose()
@@ -251,16 +287,33 @@ def catalog(db_url: str, blob_dir: str) -> Iterator[Catalog]:
     cat.close()
 
 
+def built_once(folder: Path, build: Callable[[Path], object]) -> Path:
+    """``folder`` as ``build`` fills it, built by the first process that asks and then kept
+    for every later one (a lock file beside it makes the others wait; a build cut short
+    leaves no mark of completion, so the next asker builds it again)."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.with_name(folder.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / ".built").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            (folder / ".built").touch()
+    return folder
+
+
 class CatalogTemplates:
     """Catalogues built once per session and dialect, copied for each test that asks for
     one: the database as the migrated template is (a file copy; ``CREATE DATABASE …
     TEMPLATE``) and the blob store file by file. Filling a catalogue through the API is
     most of the time of a test that starts from a full one (the bundle tests), and of each
-    mutant's run of those tests in ``make mutate``."""
+    mutant's run of those tests in ``make mutate``, where ``ATLAS_TEST_CATALOGUE_CACHE``
+    keeps the SQLite ones from one session to the next."""
 
     def __init__(self, postgres: PostgresDatabases | None, sqlite_template: str, root: Path) -> None:
         self._postgres, self._sqlite_template, self._root = postgres, sqlite_template, root
         self._built: dict[tuple[str, str], tuple[str, Path]] = {}  # (name, dialect) -> (database, blob store)
+        self._made: dict[str, bytes] = {}
 
     def copy(self, name: str, fill: Callable[[Catalog], object], dialect: str, tmp_path: Path) -> Iterator[Catalog]:
         """A fresh copy of the catalogue ``fill`` makes of one with users (``with_users``),
@@ -283,22 +336,43 @@ class CatalogTemplates:
         if dialect != "sqlite":
             self._postgres.recycle(copied)
 
+    def made(self, key: str, make: Callable[[], bytes]) -> bytes:
+        """What ``make`` returns (an export of one of these catalogues, say), made once per
+        session, or once for every session where the catalogues are kept."""
+        if key not in self._made:
+            if SHARED_CATALOGUES:
+                folder = built_once(Path(SHARED_CATALOGUES) / key, lambda f: (f / "bytes").write_bytes(make()))
+                self._made[key] = (folder / "bytes").read_bytes()
+            else:
+                self._made[key] = make()
+        return self._made[key]
+
     def _build(self, name: str, fill: Callable[[Catalog], object], dialect: str) -> tuple[str, Path]:
-        blobs = self._root / f"{name}-{dialect}-blobs"
         if dialect == "sqlite":
-            database = str(self._root / f"{name}.db")
-            shutil.copy(self._sqlite_template, database)
-            url = f"sqlite:///{database}"
-        else:
-            if self._postgres is None:
-                postgres_admin_url()  # skips, or fails under CI
-            database = self._postgres.migrated()
-            url = self._postgres.url(database)
+            root = self._root
+            if SHARED_CATALOGUES:
+                root = built_once(Path(SHARED_CATALOGUES) / f"{name}-sqlite",
+                                  lambda folder: self._fill_sqlite(name, fill, folder))
+            else:
+                self._fill_sqlite(name, fill, root)
+            return str(root / f"{name}.db"), root / f"{name}-sqlite-blobs"
+        if self._postgres is None:
+            postgres_admin_url()  # skips, or fails under CI
+        database = self._postgres.migrated()
+        blobs = self._root / f"{name}-{dialect}-blobs"
+        self._fill(self._postgres.url(database), blobs, fill)
+        return database, blobs
+
+    def _fill_sqlite(self, name: str, fill: Callable[[Catalog], object], root: Path) -> None:
+        shutil.copy(self._sqlite_template, root / f"{name}.db")
+        self._fill(f"sqlite:///{root / f'{name}.db'}", root / f"{name}-sqlite-blobs", fill)
+
+    @staticmethod
+    def _fill(url: str, blobs: Path, fill: Callable[[Catalog], object]) -> None:
         blobs.mkdir(parents=True)  # copied per test, whether or not ``fill`` stores a blob
         cat = with_users(Catalog.open(url, str(blobs), user="alice"))
         fill(cat)
         cat.close()  # no connection may be open to a database copied by CREATE DATABASE … TEMPLATE
-        return database, blobs
 
     def drop(self) -> None:
         for (_name, dialect), (database, _blobs) in self._built.items():

@@ -29,7 +29,15 @@ from conftest import CatalogTemplates
 from atlas import Catalog
 from atlas.db.models import Setting
 from atlas.errors import InvalidInput
-from atlas.exchange.bundle.format import BundleError, write_zip
+from atlas.exchange.bundle.format import (
+    CHUNK,
+    MAX_RATIO,
+    RATIO_FLOOR,
+    BundleError,
+    Limits,
+    StagedBundle,
+    write_zip,
+)
 from tests.exchange.test_bundle import export, fill_rich, other, rich  # noqa: F401 (fixtures)
 from tests.snapshots import blob_state, state
 
@@ -162,22 +170,17 @@ BAD_ROWS = {
 }
 
 
-@pytest.fixture(scope="session")
-def _rich_exports() -> dict[str, bytes]:
-    return {}
-
-
 @pytest.fixture
-def rich_bundle(_rich_exports: dict[str, bytes], catalog_templates: CatalogTemplates, dialect: str,
-                tmp_path: Path) -> bytes:
+def rich_bundle(catalog_templates: CatalogTemplates, dialect: str, tmp_path: Path) -> bytes:
     """The bundle of the ``rich`` catalogue, exported once per session and dialect: the
     rows tests (half of this file) only edit a copy of its members. Exporting and copying
     the catalogue was a third of each one's time, and of each mutant's run of them in
     ``make mutate`` (the export runs none of the read side that the mutants change)."""
-    if dialect not in _rich_exports:
+    def make() -> bytes:
         with contextmanager(catalog_templates.copy)("rich", fill_rich, dialect, tmp_path) as cat:
-            _rich_exports[dialect] = export(cat)
-    return _rich_exports[dialect]
+            return export(cat)
+
+    return catalog_templates.made(f"rich-{dialect}.zip", make)
 
 
 @pytest.mark.parametrize("case", sorted(BAD_ROWS))
@@ -262,21 +265,21 @@ def test_blob_whose_content_does_not_match_its_name(rich: Catalog, other: Catalo
     assert state(other) == before
 
 
-def test_duplicate_member_names(rich: Catalog, other: Catalog):
-    members, _origin = members_of(export(rich))
+def test_duplicate_member_names(rich_bundle: bytes, other: Catalog):
+    members, _origin = members_of(rich_bundle)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive, pytest.warns(UserWarning, match="Duplicate name"):
-        archive.writestr("manifest.json", zipfile.ZipFile(io.BytesIO(export(rich))).read("manifest.json"))
+        archive.writestr("manifest.json", zipfile.ZipFile(io.BytesIO(rich_bundle)).read("manifest.json"))
         for name, data in members.items():
             archive.writestr(name, data)
         archive.writestr("labels.jsonl", b'{"address": "demo/conv2/3"}\n')
     before = state(other)
-    with pytest.raises(BundleError, match="duplicate member names"):
+    with pytest.raises(BundleError, match="^bundle has duplicate member names$"):
         other.import_bundle(io.BytesIO(out.getvalue()))
     assert state(other) == before
 
 
-def test_compression_ratio_limit(rich: Catalog, other: Catalog):
+def test_compression_ratio_limit(rich_bundle: bytes, other: Catalog):
     """8 MB of blank lines deflate about 1000 to 1: over the limit of 200, refused before
     a byte is inflated."""
     def bomb(members: Members) -> None:
@@ -284,8 +287,107 @@ def test_compression_ratio_limit(rich: Catalog, other: Catalog):
 
     before = state(other)
     with pytest.raises(BundleError, match=r"inflate suspiciously \(zip bomb\?\): \['labels.jsonl'\]"):
-        other.import_bundle(io.BytesIO(rebuilt(export(rich), bomb)))
+        other.import_bundle(io.BytesIO(rebuilt(rich_bundle, bomb)))
     assert state(other) == before
+
+
+def _refused_before_inflating(bundle: bytes, folder: Path, message: str, limits: Limits | None = None) -> None:
+    """Opening ``bundle`` is refused with ``message`` by its directory alone: not one
+    member (not even the manifest) was inflated into the staging folder."""
+    folder.mkdir()
+    with pytest.raises(BundleError, match=message):
+        StagedBundle(io.BytesIO(bundle), folder, limits)
+    assert list(folder.iterdir()) == []
+
+
+def _first_three_in_the_archive(bundle: bytes, names: list[str]) -> str:
+    """How a refusal lists offending members: the first three, in the archive's order."""
+    listed = [i.filename for i in zipfile.ZipFile(io.BytesIO(bundle)).infolist() if i.filename in names]
+    return re.escape(str(listed[:3]))
+
+
+def test_the_directory_refuses_a_bomb_or_an_oversized_member_before_inflating_any(rich_bundle: bytes,
+                                                                                   tmp_path: Path):
+    """The caps on the directory come first; the same caps on the bytes read (below) would
+    refuse these bundles too, but only after inflating members up to the offending one."""
+    tables = sorted(name for name in members_of(rich_bundle)[0] if name.endswith(".jsonl"))[:4]
+
+    def bombs(members: Members) -> None:
+        for name in tables:
+            members[name] += b"\n" * (2 * RATIO_FLOOR)
+
+    bundle = rebuilt(rich_bundle, bombs)
+    _refused_before_inflating(bundle, tmp_path / "bombs", r"^bundle members inflate suspiciously \(zip bomb\?\): "
+                              + _first_three_in_the_archive(bundle, tables) + "$")
+    largest = max(i.file_size for i in zipfile.ZipFile(io.BytesIO(rich_bundle)).infolist())
+    _refused_before_inflating(rich_bundle, tmp_path / "member",
+                              rf"^bundle member \S+ expands to more than {largest - 1:,} bytes ",
+                              Limits(member_bytes=largest - 1))
+    total = sum(i.file_size for i in zipfile.ZipFile(io.BytesIO(rich_bundle)).infolist())
+    _refused_before_inflating(rich_bundle, tmp_path / "total", rf"^bundle expands to more than {total - 1:,} bytes ",
+                              Limits(total_bytes=total - 1))
+    outside = ["a.txt", "b.txt", "c.txt", "d.txt"]
+    bundle = rebuilt(rich_bundle, lambda members: members.update(dict.fromkeys(outside, b"?")))
+    _refused_before_inflating(bundle, tmp_path / "outside", r"^bundle has members outside its format "
+                              r"\(unsafe paths\?\): " + _first_three_in_the_archive(bundle, outside) + "$")
+
+
+def test_a_member_may_compress_as_well_as_it_likes_up_to_the_ratio_floor(rich_bundle: bytes, tmp_path: Path):
+    """Exactly ``RATIO_FLOOR`` bytes of blank lines (about 1000 to 1) pass both checks."""
+    def at_the_floor(members: Members) -> None:
+        members["labels.jsonl"] += b"\n" * (RATIO_FLOOR - len(members["labels.jsonl"]))
+
+    with StagedBundle(io.BytesIO(rebuilt(rich_bundle, at_the_floor)), tmp_path) as staged:
+        assert staged.tables["labels"].stat().st_size == RATIO_FLOOR
+
+
+def test_the_caps_hold_again_on_the_bytes_read_whatever_the_directory_said(rich_bundle: bytes, tmp_path: Path):
+    """Streaming a member checks the member and total caps on the bytes actually inflated,
+    chunk by chunk: what bounds memory if a reader ever yields more than a member's
+    directory entry said. (CPython's zipfile does not: it stops at the declared size and
+    fails the CRC, so no real archive gets past the directory check and then over a cap.)
+    Here the caps are lowered after the directory passed, so only the second check stands,
+    on a member of three chunks (the last a half: every chunk counts, not the last)."""
+    noise = np.random.default_rng(0).bytes(CHUNK * 5 // 2)
+    name = f"blobs/{hashlib.sha256(noise).hexdigest()}"
+    bundle = rebuilt(rich_bundle, lambda members: members.update({name: noise}))
+    with StagedBundle(io.BytesIO(bundle), tmp_path) as staged:
+        size, before = len(noise), staged.read_bytes
+        assert before == sum(i.file_size for n, i in staged.infos.items() if not n.startswith("blobs/"))
+        for limits, message in [
+            (Limits(member_bytes=size - 1),
+             rf"^bundle member {name} expands to more than {size - 1:,} bytes \(ATLAS_BUNDLE_MAX_MEMBER_BYTES\)$"),
+            (Limits(total_bytes=before + size - 1),
+             rf"^bundle expands to more than {before + size - 1:,} bytes \(ATLAS_BUNDLE_MAX_TOTAL_BYTES\)$"),
+        ]:
+            staged.limits, staged.read_bytes = limits, before
+            with pytest.raises(BundleError, match=message):
+                staged._stage(name)
+        staged.limits, staged.read_bytes = Limits(member_bytes=size, total_bytes=before + size), before
+        assert staged._stage(name).read_bytes() == noise
+        assert staged.read_bytes == before + size
+
+
+@pytest.mark.parametrize("compressed, inflated, refused", [
+    (1, RATIO_FLOOR, False),  # small members may compress as well as they like...
+    (1, RATIO_FLOOR + 1, True),  # ...past the floor they may not
+    (RATIO_FLOOR, MAX_RATIO * RATIO_FLOOR, False),  # exactly the ratio is allowed
+    (RATIO_FLOOR, MAX_RATIO * RATIO_FLOOR + 1, True),
+])
+def test_the_ratio_is_checked_again_on_the_bytes_read(rich_bundle: bytes, tmp_path: Path, compressed: int,
+                                                      inflated: int, refused: bool):
+    """The ratio check on streamed bytes, with its floor and its bound, against a member's
+    compressed size (a directory entry of this size; the check reads nothing else)."""
+    info = zipfile.ZipInfo("labels.jsonl")
+    info.compress_size = compressed
+    limits = Limits(member_bytes=2 * MAX_RATIO * RATIO_FLOOR, total_bytes=2 * MAX_RATIO * RATIO_FLOOR)
+    with StagedBundle(io.BytesIO(rich_bundle), tmp_path, limits) as staged:
+        if refused:
+            with pytest.raises(BundleError, match=r"^bundle members inflate suspiciously \(zip bomb\?\): "
+                                                  r"\['labels.jsonl'\]$"):
+                staged._within_limits("labels.jsonl", info, inflated)
+        else:
+            staged._within_limits("labels.jsonl", info, inflated)
 
 
 def _extra_blobs(count: int) -> Callable[[Members], None]:
