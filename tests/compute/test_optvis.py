@@ -424,3 +424,88 @@ def test_a_layer_that_does_not_run_is_named():
     model = WithSpare().eval()
     with pytest.raises(InvalidInput, match="layer spare did not run"):
         render_batch(model, [channel("spare", 0)], RenderParams(size=32, steps=1), device="cpu")
+
+
+def in_place(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` whose ReLUs overwrite their input, as many published models'
+    do (``nn.ReLU(inplace=True)``)."""
+    twin = copy.deepcopy(model)
+    for module in twin.modules():
+        if isinstance(module, nn.ReLU):
+            module.inplace = True
+    return twin
+
+
+def test_an_in_place_activation_after_a_read_changes_nothing():
+    """What a render reads is copied when it is recorded: a ReLU that overwrites its input
+    later in the same pass must not turn the pre-activation read there (the input of ReLU
+    "2") or the output of conv "0" (the same tensor: "1" is the identity) into its
+    rectified values. The read of conv "3" keeps the pass running past ReLU "2"."""
+    model = small_net()
+    objectives = [channel("2", 1), channel("0", 5, site="post"), channel("3", 2)]
+    params = RenderParams(size=32, steps=10, lr=0.1)
+    plain = render_batch(model, objectives, params, device="cpu")
+    overwriting = render_batch(in_place(model), objectives, params, device="cpu")
+    np.testing.assert_allclose(overwriting.images, plain.images, atol=1e-5)
+    np.testing.assert_allclose(overwriting.values, plain.values, atol=1e-5)
+    means = layer_means(model, "0", plain.images)
+    np.testing.assert_allclose(plain.values[:2], [means[0, 1].item(), means[1, 5].item()], rtol=1e-4, atol=1e-5)
+
+
+class RunsTwice(nn.Module):
+    """One conv applied twice (a shared block), then a head."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.shared = nn.Conv2d(3, 3, 3, padding=1)
+        self.head = nn.Conv2d(3, 8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.relu(self.shared(torch.relu(self.shared(x)))))
+
+
+def test_a_layer_that_runs_twice_is_read_at_its_last_call():
+    """As the expanded weights do: a module that runs twice in one pass is read at its last
+    call, here with a read of the head after it so the pass runs on."""
+    model = RunsTwice().eval()
+    objectives = [channel("shared", 1, site="post"), channel("head", 0)]
+    result = render_batch(model, objectives, RenderParams(size=32, steps=5, lr=0.1), device="cpu")
+    with torch.no_grad():
+        x = torch.as_tensor(result.images).permute(0, 3, 1, 2)
+        last = model.shared(torch.relu(model.shared(x)))
+    np.testing.assert_allclose(result.values[0], last[0, 1].mean().item(), rtol=1e-4, atol=1e-5)
+
+
+def test_the_parameters_transforms_are_the_ones_applied():
+    """Rendering with the standard transforms (jitter, scale, rotation) differs from
+    rendering with none, from the same seed."""
+    model = small_net()
+    jittered = render_batch(model, [channel("3", 1)], RenderParams(size=32, steps=5), device="cpu")
+    still = render_batch(model, [channel("3", 1)], RenderParams(size=32, steps=5, transforms=()), device="cpu")
+    assert not np.allclose(jittered.images, still.images, atol=1e-3)
+
+
+def test_render_requests_renders_a_direction_named_in_its_vectors():
+    """A request's target is a unit or the name of a direction whose vector is given;
+    a name with no vector is refused in one line."""
+    model = small_net()
+    vector = np.random.default_rng(0).normal(size=32).astype(np.float32)
+    params = RenderParams(size=32, steps=3)
+    results = render_requests(model, "3", [("channel", "curvy"), ("channel", 2)], params, vectors={"curvy": vector})
+    assert list(results) == [("channel", "curvy"), ("channel", 2)]
+    alone = render_batch(model, [direction("3", vector)], params, device="cpu")
+    np.testing.assert_allclose(results["channel", "curvy"].images, alone.images, atol=1e-5)
+    with pytest.raises(InvalidInput, match="^no vector given for direction 'straight'$"):
+        render_requests(model, "3", [("channel", "straight")], params, vectors={"curvy": vector})
+
+
+def test_image_seeds_are_63_bit_and_distinct_per_objective():
+    """Each objective's start is drawn from its own seed: over a thousand objectives no two
+    share one, and every seed fits a signed 64-bit integer (what generators take)."""
+    from atlas.compute.optvis.render import image_seed
+
+    seeds = [image_seed(0, channel("3", unit).key) for unit in range(1000)]
+    assert len(set(seeds)) == 1000
+    assert all(0 <= seed < 2**63 for seed in seeds)
+    assert max(seeds) > 2**62  # the whole range is used, not a few bits of it
