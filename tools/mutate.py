@@ -13,8 +13,9 @@ PostgreSQL-only branches among its scored functions (``postgresql=True``) runs i
 on both, on the server ``ATLAS_TEST_POSTGRES_URL`` names; its table row then adds the CPU
 seconds of that server while it ran (of all its clients: the server may be shared).
 
-Usage: ``python tools/mutate.py [group ...]`` (all groups by default). Prints killed,
-survived, timed-out and untested mutants per group and lists the survivors; the full
+Usage: ``python tools/mutate.py [--lanes N] [group ...]`` (all groups by default, two at a
+time: ``LANES``). Prints killed, survived, timed-out and untested mutants per group, what
+the killed and the surviving mutants' runs cost, and lists the survivors; the full
 record stays in ``build/mutate/<group>/mutants`` for ``mutmut show <name>`` there. At the
 end it prints a Markdown table of the scores with each group's wall time, the CPU time
 of mutmut and everything it ran, and the load average while it ran (the machine may be

@@ -39,6 +39,7 @@ import os
 import resource
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,18 @@ STATS = Path("mutmut-stats.json")
 KILLS = Path("mutmut-kills.txt")
 RUNS = Path("mutmut-runs.jsonl")
 
-_run = {"started": 0.0, "tests": 0, "failed": False}
+
+
+@dataclass
+class _Run:
+    """This process's mutant run so far (one pytest session)."""
+
+    started: float = field(default_factory=time.monotonic)
+    tests: int = 0
+    failed: bool = False
+
+
+_run = _Run()
 
 
 def _mutant() -> str:
@@ -86,7 +98,8 @@ def kills_by_test(function: str) -> Counter[str]:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    _run.update(started=time.monotonic(), tests=0, failed=False)
+    global _run
+    _run = _Run()
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -97,9 +110,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if not _in_mutant_run():
         return
     if report.when == "call" or (report.when == "setup" and not report.passed):
-        _run["tests"] = int(_run["tests"]) + 1
-    if report.failed and not _run["failed"]:
-        _run["failed"] = True
+        _run.tests += 1
+    if report.failed and not _run.failed:
+        _run.failed = True
         _append(KILLS, f"{_function(_mutant())}\t{report.nodeid}")
 
 
@@ -117,8 +130,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     if _in_mutant_run():
-        _append(RUNS, json.dumps({"mutant": _mutant(), "s": round(time.monotonic() - float(_run["started"]), 3),
-                                  "tests": _run["tests"], "failed": _run["failed"]}))
+        _append(RUNS, json.dumps({"mutant": _mutant(), "s": round(time.monotonic() - _run.started, 3),
+                                  "tests": _run.tests, "failed": _run.failed}))
 
 
 def _limit_cpu(clean_s: float) -> None:
