@@ -52,7 +52,7 @@ bench: install  ## every benchmark, each printing its ratio against a baseline
 	@set -e; for bench in $$(ls benchmarks/*.py | grep -v __init__); do \
 		name=$$(basename $$bench .py); echo "== benchmarks/$$name"; $(PY) -m benchmarks.$$name; done
 
-mutate: install  ## mutation testing of the core modules, each with its own tests (SQLite; the PostgreSQL search engine on ATLAS_TEST_POSTGRES_URL; two groups at a time: 18.4 min quiet on two cores, docs/testing.md)
+mutate: install  ## mutation testing of the core modules, each with its own tests (SQLite; the PostgreSQL search engine on ATLAS_TEST_POSTGRES_URL; two groups at a time: 18.3 min quiet on two cores, docs/testing.md)
 	$(PY) -m pip install -q -e '.[dev]'
 	$(PY) tools/mutate.py $(MUTATE_GROUPS)
 
