@@ -29,7 +29,6 @@ definitions (``_bands``), cheaper for a rare word than walking every band.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +38,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnClause
 
 from atlas.bounds import MAX_INT32, check_int, check_limit
-from atlas.catalog.fulltext import MARK, STANDINGS, terms
+from atlas.catalog.fulltext import MARK, STANDINGS, terms, words_of
 from atlas.catalog.records import SearchHit
 from atlas.db.models import Evidence, Family, FamilyMember, Feature, Layer, Model, SearchDoc
 from atlas.text import check_optional
@@ -284,7 +283,7 @@ def suggestion(session: Session, query: str) -> str | None:
     words = terms(query)
     titles = session.scalars(select(SearchDoc.title).where(SearchDoc.title != "").distinct()
                              .order_by(SearchDoc.title).limit(MAX_VOCABULARY))
-    vocabulary = {w for title in titles for w in re.findall(r"[^\W_]+", title.lower()) if len(w) > 1}
+    vocabulary = {w for title in titles for w in words_of(title) if len(w) > 1}
     fixed = [w if w in vocabulary else next(iter(difflib.get_close_matches(w, vocabulary, n=1, cutoff=0.75)), w)
              for w in words]
     return " ".join(fixed) if fixed != words else None

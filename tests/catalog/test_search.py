@@ -256,3 +256,7 @@ def test_a_misspelt_query_gets_the_catalogues_own_words(demo_catalog: Catalog):
     assert cat.search_suggestion("qqqq") is None  # nothing close
     with pytest.raises(InvalidInput, match="empty search query"):
         cat.search_suggestion("the")
+    # The catalogue's own words are its words as search reads them: never a common word,
+    # which a query drops (a title holds "these"; "thes" is close to it, and to nothing else).
+    cat.set_label("demo/conv1/0", "these edges", author="carl")
+    assert cat.search_suggestion("thes edges") is None
