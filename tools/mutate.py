@@ -401,11 +401,8 @@ def run(name: str) -> Outcome:
     group = GROUPS[name]
     server = None
     if group.postgresql:
-        url = os.environ.get("ATLAS_TEST_POSTGRES_URL")
-        if not url:
-            sys.exit(f"the {name} group runs its tests on PostgreSQL too: set ATLAS_TEST_POSTGRES_URL")
         # The run id names databases: letters, digits and underscores only.
-        server = PostgresServer(url, f"mutate_{name.replace('-', '_')}_{os.getpid()}")
+        server = PostgresServer(os.environ["ATLAS_TEST_POSTGRES_URL"], f"mutate_{name.replace('-', '_')}_{os.getpid()}")
     target = scratch_copy(name, group)
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "ATLAS_TEST_POSTGRES_URL", "PYTHONPATH")}
     if server is not None:
@@ -489,6 +486,11 @@ def main(argv: list[str]) -> int:
     if args.lanes < 1:
         parser.error("--lanes must be 1 or more")
     names = [name for name in GROUPS if name in args.groups] if args.groups else list(GROUPS)
+    on_postgresql = [name for name in names if GROUPS[name].postgresql]
+    if on_postgresql and not os.environ.get("ATLAS_TEST_POSTGRES_URL"):
+        # Before any group starts: the others would run for minutes first.
+        parser.error(f"{', '.join(on_postgresql)} runs its tests on PostgreSQL too: set ATLAS_TEST_POSTGRES_URL "
+                     "(or name the groups to run)")
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=args.lanes) as lanes:
         outcomes = list(lanes.map(run, names))
