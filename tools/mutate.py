@@ -93,10 +93,11 @@ GROUPS: dict[str, Group] = {
     "bundle": Group(
         files=("atlas/exchange/bundle/read.py", "atlas/exchange/bundle/format.py"),
         tests=("tests/exchange/test_bundle.py", "tests/exchange/test_security_bundles.py"),
-        # The hostile-input side, restricted for time (a mutant costs about 5 s here): the
-        # archive's directory and names, streaming each member under the caps with its
-        # hash checks, which blobs are staged, and the blob checks of import. Not scored:
-        # the manifest and origin checks, row parsing (``_parse``), ``check_origin``.
+        # The hostile-input side, restricted for time (a surviving mutant runs every bundle
+        # test, about 13 s on a quiet machine): the archive's directory and names, streaming
+        # each member under the caps with its hash checks, which blobs are staged, and the
+        # blob checks of import. Not scored: the manifest and origin checks, row parsing
+        # (``_parse``), ``check_origin``.
         functions={
             "atlas.exchange.bundle.format": ("_safe_name", "StagedBundle._check_directory", "StagedBundle._stage",
                                              "StagedBundle._within_limits", "StagedBundle.stage_blobs"),
@@ -170,7 +171,6 @@ GROUPS: dict[str, Group] = {
     ),
 }
 
-# mutmut's exit codes (mutmut.__main__.status_by_exit_code) folded into what we report.
 # Groups run side by side. CPU time is what bounds the whole run, and a group alone leaves a
 # core idle while mutmut copies, generates mutants and runs its statistics (one process), and
 # again while its last mutants finish: a second group fills those gaps. Each group still runs
@@ -179,6 +179,7 @@ GROUPS: dict[str, Group] = {
 # the CPU does not make a mutant "time out".
 LANES = 2
 
+# mutmut's exit codes (mutmut.__main__.status_by_exit_code) folded into what we report.
 KILLED, SURVIVED, TIMEOUT, UNTESTED = "killed", "survived", "timeout", "no tests"
 STATUS = {1: KILLED, 3: KILLED, 0: SURVIVED, 5: UNTESTED, 33: UNTESTED,
           36: TIMEOUT, -24: TIMEOUT, 24: TIMEOUT, 152: TIMEOUT, 255: TIMEOUT}
@@ -477,8 +478,8 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description="Mutation testing of the core modules (make mutate).")
     parser.add_argument("groups", nargs="*", metavar="group", help=f"groups to run (default: all of {list(GROUPS)})")
     parser.add_argument("--lanes", type=int, default=LANES,
-                        help=f"groups run side by side (default {LANES}); each is taken in the order above as a "
-                             "lane frees up")
+                        help=f"groups run side by side (default {LANES}); the costliest first, each as a lane "
+                             "frees up")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.groups) - set(GROUPS))
     if unknown:
